@@ -1,0 +1,1 @@
+"""Headwater's shared library: settings, logging, telemetry, Postgres helpers, event contracts, messaging."""

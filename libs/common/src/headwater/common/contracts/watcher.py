@@ -1,0 +1,143 @@
+"""The Watcher dialect (spec 000): request and response bodies, field names and shapes exactly as documented."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+Name = Annotated[str, Meta(min_length=1, max_length=150)]
+Watermark = str | int
+Count = Annotated[int, Meta(ge=0)]
+
+
+def sent(body: Struct) -> dict[str, Any]:
+    """The fields the client actually sent (UNSET ones dropped)."""
+    return {f: v for f in body.__struct_fields__ if (v := getattr(body, f)) is not UNSET}
+
+
+class _Slo(Struct, kw_only=True):
+    freshness_number: int | None | UnsetType = UNSET
+    freshness_datepart: str | None | UnsetType = UNSET
+    timeliness_number: int | None | UnsetType = UNSET
+    timeliness_datepart: str | None | UnsetType = UNSET
+
+
+class PipelineTypeCreate(_Slo, kw_only=True):
+    name: Name
+    mute_freshness_check: bool | UnsetType = UNSET
+    mute_timeliness_check: bool | UnsetType = UNSET
+
+
+class PipelineTypeUpdate(_Slo, kw_only=True):
+    id: int | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    mute_freshness_check: bool | UnsetType = UNSET
+    mute_timeliness_check: bool | UnsetType = UNSET
+
+
+class PipelineType(Struct, kw_only=True):
+    id: int
+    name: str
+    freshness_number: int | None
+    freshness_datepart: str | None
+    mute_freshness_check: bool
+    timeliness_number: int | None
+    timeliness_datepart: str | None
+    mute_timeliness_check: bool
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class PipelineCreate(_Slo, kw_only=True):
+    name: Name
+    pipeline_type_name: Name
+    next_watermark: Watermark | None | UnsetType = UNSET
+    pipeline_metadata: dict[str, Any] | None | UnsetType = UNSET
+
+
+class PipelineUpdate(_Slo, kw_only=True):
+    id: int | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    pipeline_type_id: int | UnsetType = UNSET
+    watermark: Watermark | None | UnsetType = UNSET
+    next_watermark: Watermark | None | UnsetType = UNSET
+    pipeline_metadata: dict[str, Any] | None | UnsetType = UNSET
+    mute_freshness_check: bool | UnsetType = UNSET
+    mute_timeliness_check: bool | UnsetType = UNSET
+    load_lineage: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class PipelineUpserted(Struct, kw_only=True):
+    id: int
+    active: bool
+    load_lineage: bool
+    watermark: str | None
+
+
+class Pipeline(Struct, kw_only=True):
+    id: int
+    name: str
+    pipeline_type_id: int
+    watermark: str | None
+    next_watermark: str | None
+    pipeline_metadata: dict[str, Any] | None
+    last_target_insert: datetime | None
+    last_target_update: datetime | None
+    last_target_soft_delete: datetime | None
+    freshness_number: int | None
+    freshness_datepart: str | None
+    mute_freshness_check: bool
+    timeliness_number: int | None
+    timeliness_datepart: str | None
+    mute_timeliness_check: bool
+    load_lineage: bool
+    active: bool
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class ExecutionStart(Struct, kw_only=True):
+    pipeline_id: int
+    start_date: datetime | None = None
+    watermark: Watermark | None = None
+    next_watermark: Watermark | None = None
+    parent_id: int | None = None
+
+
+class ExecutionEnd(Struct, kw_only=True):
+    id: int
+    end_date: datetime
+    completed_successfully: bool
+    total_rows: Count | None = None
+    inserts: Count | None = None
+    updates: Count | None = None
+    soft_deletes: Count | None = None
+    execution_metadata: dict[str, Any] | None = None
+
+
+class Created(Struct):
+    id: int
+
+
+class Execution(Struct, kw_only=True):
+    id: int
+    parent_id: int | None
+    pipeline_id: int
+    start_date: datetime
+    end_date: datetime | None
+    duration_seconds: int | None
+    completed_successfully: bool | None
+    inserts: int | None
+    updates: int | None
+    soft_deletes: int | None
+    total_rows: int | None
+    watermark: str | None
+    next_watermark: str | None
+    execution_metadata: dict[str, Any] | None
+    anomaly_flags: dict[str, bool] | None
+    throughput: float | None
+    child_executions: list[Execution] = msgspec.field(default_factory=list)

@@ -1,0 +1,55 @@
+"""The envelope every canonical event shares, and its JSON codec."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import msgspec
+
+from headwater.common.ids import uuid7
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every canonical event: a UUIDv7 `event_id` and the UTC time it happened.
+
+    Subclasses set `topic` (without the deployment's prefix) and `key_field`, the attribute whose value is the
+    Kafka key (the aggregate that needs ordering).
+    """
+
+    topic: ClassVar[str]
+    key_field: ClassVar[str]
+
+    event_id: uuid.UUID = msgspec.field(default_factory=uuid7)
+    occurred_at: datetime = msgspec.field(default_factory=_now)
+
+    @property
+    def event_type(self) -> str:
+        return type(self).__struct_config__.tag  # type: ignore[return-value]
+
+    @property
+    def key(self) -> bytes:
+        return str(getattr(self, self.key_field)).encode()
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode_event(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decode_event(data: bytes, type_: Any) -> Any:
+    """Decode `data` as `type_` (one event class or a union of them); raises msgspec.ValidationError."""
+    decoder = _decoders.get(type_)
+    if decoder is None:
+        decoder = _decoders[type_] = msgspec.json.Decoder(type_)
+    return decoder.decode(data)

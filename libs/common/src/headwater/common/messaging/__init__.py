@@ -1,0 +1,1 @@
+"""Messaging: broker factory, transactional outbox + relay, idempotent consumer (inbox), dead letters."""

@@ -1,0 +1,190 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, at least once and in per-key order.
+
+Woken by LISTEN/NOTIFY (with a poll as a safety net), it claims unsent rows with `FOR UPDATE SKIP LOCKED`, so
+several relays can run side by side. A row is only taken when every earlier unsent row with the same key is in
+the same claim; the rows of one key are therefore published by one relay, in id order, and a relay waits for
+the broker's acknowledgement of all of them before it marks them sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+import msgspec
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from prometheus_client import Counter, Gauge, Histogram
+
+from headwater.common.logging import get_logger
+from headwater.common.messaging.tables import outbox_notify_channel
+from headwater.common.messaging.topics import prefixed
+from headwater.common.telemetry import extract_context
+
+log = get_logger(__name__)
+tracer = trace.get_tracer("headwater.outbox")
+
+PUBLISHED = Counter("headwater_outbox_published_total", "Outbox events published", ["schema", "topic"])
+BACKLOG = Gauge("headwater_outbox_backlog", "Unsent outbox rows seen at the last claim", ["schema"])
+PUBLISH_DELAY = Histogram(
+    "headwater_outbox_publish_delay_seconds",
+    "Delay from an outbox row's commit to its broker acknowledgement",
+    ["schema"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+Publish = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]
+
+
+class OutboxRelay:
+    """Publishes one schema's outbox. `run()` until cancelled; `drain()` once (tests, shutdown)."""
+
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        schema: str,
+        producer: AIOKafkaProducer,
+        topic_prefix: str = "",
+        source: str,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        sent_retention_seconds: float = 3600.0,
+    ) -> None:
+        self._dsn = dsn
+        self._schema = schema
+        self._producer = producer
+        self._prefix = topic_prefix
+        self._source = source
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._sent_retention = sent_retention_seconds
+        self._wake = asyncio.Event()
+        self._pool: asyncpg.Pool | None = None
+        o = f'"{schema}".outbox'
+        self._claim_sql = f"""
+            WITH batch AS (
+                SELECT id FROM {o} WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+            )
+            SELECT o.id, o.topic, o.key, o.event_type, o.event_id, o.payload, o.headers::text AS headers,
+                   o.created_at
+            FROM {o} o JOIN batch b ON b.id = o.id
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {o} e
+                WHERE e.key = o.key AND e.id < o.id AND e.sent_at IS NULL
+                  AND e.id NOT IN (SELECT id FROM batch)
+            )
+            ORDER BY o.id
+        """
+        self._mark_sql = f"UPDATE {o} SET sent_at = now() WHERE id = ANY($1::bigint[])"
+        self._backlog_sql = f"SELECT count(*) FROM {o} WHERE sent_at IS NULL"
+        self._purge_sql = f"""
+            DELETE FROM {o} WHERE id IN (
+                SELECT id FROM {o} WHERE sent_at < now() - make_interval(secs => $1) LIMIT 10000)
+        """
+
+    async def _connect(self) -> asyncpg.Pool:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=2)
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def drain(self) -> int:
+        """Publish until no claimable row is left; returns how many rows were published."""
+        total = 0
+        while True:
+            n = await self._publish_batch()
+            total += n
+            if n == 0:
+                return total
+
+    async def _publish_batch(self) -> int:
+        pool = await self._connect()
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(self._claim_sql, self._batch_size)
+            if not rows:
+                return 0
+            await self._send(rows)
+            await conn.execute(self._mark_sql, [r["id"] for r in rows])
+        now = datetime.now(UTC)
+        for r in rows:
+            PUBLISHED.labels(self._schema, r["topic"]).inc()
+            PUBLISH_DELAY.labels(self._schema).observe((now - r["created_at"]).total_seconds())
+        return len(rows)
+
+    async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
+        futures = []
+        for r in rows:
+            stored: dict[str, str] = msgspec.json.decode(r["headers"])
+            with tracer.start_as_current_span(
+                f"{r['topic']} publish",
+                context=extract_context(stored),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": r["topic"]},
+            ):
+                headers = [(k, v.encode()) for k, v in stored.items()] + [
+                    ("ce_id", r["event_id"].encode()),
+                    ("ce_type", r["event_type"].encode()),
+                    ("ce_source", self._source.encode()),
+                    ("ce_time", r["created_at"].isoformat().encode()),
+                    ("content-type", b"application/json"),
+                ]
+                futures.append(
+                    await self._producer.send(
+                        prefixed(self._prefix, r["topic"]),
+                        value=r["payload"],
+                        key=r["key"].encode(),
+                        headers=headers,
+                    )
+                )
+        await asyncio.gather(*futures)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish forever: on every NOTIFY, and every `poll_interval` seconds in case one was missed."""
+        listener = await asyncpg.connect(self._dsn)
+        await listener.add_listener(outbox_notify_channel(self._schema), lambda *_: self._wake.set())
+        last_purge = 0.0
+        failures = 0
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    await self.drain()
+                    failures = 0
+                    if time.monotonic() - last_purge > 60:
+                        last_purge = time.monotonic()
+                        await self._housekeep()
+                except Exception as exc:  # keep relaying whatever failed: the rows stay unsent
+                    failures += 1
+                    delay = min(30.0, 0.2 * 2 ** min(failures, 8))
+                    log.warning("outbox_publish_failed", schema=self._schema, error=repr(exc), retry_in=delay)
+                    await asyncio.sleep(delay)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.close()
+            await self.close()
+
+    async def _housekeep(self) -> None:
+        pool = await self._connect()
+        async with pool.acquire() as conn:
+            BACKLOG.labels(self._schema).set(await conn.fetchval(self._backlog_sql))
+            await conn.execute(self._purge_sql, self._sent_retention)
+
+    async def backlog(self) -> int:
+        pool = await self._connect()
+        async with pool.acquire() as conn:
+            return int(await conn.fetchval(self._backlog_sql))

@@ -1,0 +1,51 @@
+"""Settings read from prefixed environment variables into frozen msgspec Structs.
+
+Every service describes its settings as a frozen Struct and calls `load_settings` from its composition root;
+nothing is read at import time. A field `database_url` of the service `execution_tracking` is read from
+`HEADWATER_EXECUTION_TRACKING_DATABASE_URL`, falling back to `HEADWATER_DATABASE_URL`, then to the default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+
+class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Settings every service shares: broker, topics, telemetry and logging."""
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+    otel_exporter_otlp_endpoint: str = ""
+    environment: str = "local"
+
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class SettingsError(ValueError):
+    """An environment variable could not be read as the type its setting needs."""
+
+
+def load_settings(
+    cls: type[T], service: str, environ: Mapping[str, str] | None = None
+) -> T:
+    """Build `cls` from `HEADWATER_<SERVICE>_<FIELD>`, then `HEADWATER_<FIELD>`, then the field default."""
+    env = os.environ if environ is None else environ
+    service_prefix = f"HEADWATER_{service.upper().replace('-', '_')}_"
+    raw: dict[str, Any] = {}
+    for field in msgspec.structs.fields(cls):
+        key = field.name.upper()
+        for name in (service_prefix + key, "HEADWATER_" + key):
+            if name in env:
+                raw[field.name] = env[name]
+                break
+    try:
+        return msgspec.convert(raw, cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid {cls.__name__} from environment: {exc}") from exc

@@ -1,0 +1,49 @@
+"""OpenTelemetry set up once per process, and trace context carried through HTTP and Kafka headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+_configured: TracerProvider | None = None
+
+
+def configure_telemetry(service: str, *, otlp_endpoint: str = "", environment: str = "local") -> TracerProvider:
+    """Install the global tracer provider once; export over OTLP/HTTP when an endpoint is configured."""
+    global _configured
+    if _configured is not None:
+        return _configured
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"headwater-{service}", "deployment.environment": environment})
+    )
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        endpoint = otlp_endpoint.rstrip("/")
+        if not endpoint.endswith("/v1/traces"):
+            endpoint += "/v1/traces"
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    trace.set_tracer_provider(provider)
+    _configured = provider
+    return provider
+
+
+def inject_headers(carrier: dict[str, str] | None = None) -> dict[str, str]:
+    """The W3C trace context of the current span as headers (for HTTP calls, outbox rows and Kafka)."""
+    carrier = {} if carrier is None else carrier
+    propagate.inject(carrier)
+    return carrier
+
+
+def extract_context(headers: Mapping[str, str] | Iterable[tuple[str, bytes]]) -> Context:
+    """The trace context carried by HTTP or Kafka headers."""
+    if isinstance(headers, Mapping):
+        carrier = dict(headers)
+    else:
+        carrier = {k: v.decode() if isinstance(v, bytes) else v for k, v in headers}
+    return propagate.extract(carrier)

@@ -1,0 +1,252 @@
+"""The whole system on one machine: what `make up`, `make down` and the end-to-end tests drive."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from headwater.devstack.kafka import TansuBroker, create_topics
+from headwater.devstack.postgres import EmbeddedPostgres
+from headwater.devstack.procs import read_pid, spawn, stop
+
+DATABASE = "headwater"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service of the stack: its Postgres schema (and role of the same name) and its processes."""
+
+    name: str
+    module: str
+    schema: str | None
+    roles: tuple[str, ...]  # process roles: `serve` (HTTP) and/or `worker` (Kafka consumers + outbox relay)
+    port_setting: str | None = None
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("execution-tracking", "headwater.execution_tracking", "execution_tracking", ("serve", "worker")),
+    ServiceSpec("gateway", "headwater.gateway", None, ("serve",)),
+)
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path
+    postgres_port: int = 54329
+    kafka_port: int = 19092
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    execution_tracking_port: int = 8081
+    topic_prefix: str = ""
+    partitions: int = 12
+    gateway_workers: int = 1
+    execution_tracking_workers: int = 2
+    log_json: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
+        env = os.environ if environ is None else environ
+
+        def num(name: str, default: int) -> int:
+            return int(env.get(name, default))
+
+        return cls(
+            state_dir=Path(env.get("HEADWATER_STATE_DIR", ".headwater")).resolve(),
+            postgres_port=num("HEADWATER_POSTGRES_PORT", 54329),
+            kafka_port=num("HEADWATER_KAFKA_PORT", 19092),
+            gateway_host=env.get("HEADWATER_GATEWAY_HTTP_HOST", "127.0.0.1"),
+            gateway_port=num("HEADWATER_GATEWAY_HTTP_PORT", 8080),
+            execution_tracking_port=num("HEADWATER_EXECUTION_TRACKING_HTTP_PORT", 8081),
+            topic_prefix=env.get("HEADWATER_TOPIC_PREFIX", ""),
+            partitions=num("HEADWATER_TOPIC_PARTITIONS", 12),
+            gateway_workers=num("HEADWATER_GATEWAY_HTTP_WORKERS", 1),
+            execution_tracking_workers=num("HEADWATER_EXECUTION_TRACKING_HTTP_WORKERS", 2),
+        )
+
+
+class Stack:
+    """Postgres, the broker and every service process of one state folder."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        state = config.state_dir
+        self.logs = state / "logs"
+        self.run_dir = state / "run"
+        self.postgres = EmbeddedPostgres(state / "postgres", config.postgres_port, log_file=self.logs / "postgres.log")
+        self.broker = TansuBroker(config.kafka_port, pidfile=self.run_dir / "tansu.pid", log_file=self.logs / "tansu.log")
+
+    # -- addresses ---------------------------------------------------------------------------------------------
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.config.gateway_host}:{self.config.gateway_port}"
+
+    @property
+    def execution_tracking_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.execution_tracking_port}"
+
+    def service_dsn(self, schema: str) -> str:
+        return self.postgres.dsn(DATABASE, schema, self._role_password(schema))
+
+    def _role_password(self, role: str) -> str:
+        path = self.config.state_dir / "secrets" / f"{role}.password"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return read_pid(self._pidfile("gateway", "serve")) is not None
+
+    def start_infrastructure(self) -> None:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.postgres.start()
+        self.broker.start()
+
+    def provision(self) -> None:
+        """Database, one role per service owning only its schema, topics, and every service's migrations."""
+        asyncio.run(self._provision())
+
+    async def _provision(self) -> None:
+        await self._create_database_and_roles()
+        await create_topics(self.broker.bootstrap, prefix=self.config.topic_prefix, partitions=self.config.partitions)
+        await self.migrate_all()
+
+    async def _create_database_and_roles(self) -> None:
+        admin = await asyncpg.connect(self.postgres.admin_dsn)
+        try:
+            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
+                await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+            await admin.execute(f'REVOKE CREATE, TEMPORARY ON DATABASE "{DATABASE}" FROM PUBLIC')
+            for spec in SERVICES:
+                if spec.schema is None:
+                    continue
+                role, password = spec.schema, self._role_password(spec.schema)
+                exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+                verb = "ALTER" if exists else "CREATE"
+                await admin.execute(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+                await admin.execute(f'GRANT CONNECT ON DATABASE "{DATABASE}" TO "{role}"')
+        finally:
+            await admin.close()
+        db = await asyncpg.connect(self.postgres.dsn(DATABASE))
+        try:
+            await db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            for spec in SERVICES:
+                if spec.schema is not None:
+                    await db.execute(f'CREATE SCHEMA IF NOT EXISTS "{spec.schema}" AUTHORIZATION "{spec.schema}"')
+                    await db.execute(f'REVOKE ALL ON SCHEMA "{spec.schema}" FROM PUBLIC')
+        finally:
+            await db.close()
+
+    async def migrate_all(self) -> None:
+        """Each service migrates its own schema through its own command, as its own role."""
+        env = self.service_env()
+        for spec in SERVICES:
+            if spec.schema is None:
+                continue
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", spec.module, "migrate", env=env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )
+            out, _ = await proc.communicate()
+            if proc.returncode != 0:
+                raise RuntimeError(f"migrations of {spec.name} failed:\n{out.decode()[-3000:]}")
+
+    def service_env(self) -> dict[str, str]:
+        cfg = self.config
+        env = {
+            **os.environ,
+            "HEADWATER_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "HEADWATER_TOPIC_PREFIX": cfg.topic_prefix,
+            "HEADWATER_LOG_JSON": "true" if cfg.log_json else "false",
+            "HEADWATER_EXECUTION_TRACKING_DATABASE_URL": self.service_dsn("execution_tracking"),
+            "HEADWATER_EXECUTION_TRACKING_HTTP_PORT": str(cfg.execution_tracking_port),
+            "HEADWATER_EXECUTION_TRACKING_HTTP_WORKERS": str(cfg.execution_tracking_workers),
+            "HEADWATER_GATEWAY_HTTP_HOST": cfg.gateway_host,
+            "HEADWATER_GATEWAY_HTTP_PORT": str(cfg.gateway_port),
+            "HEADWATER_GATEWAY_HTTP_WORKERS": str(cfg.gateway_workers),
+            "HEADWATER_GATEWAY_EXECUTION_TRACKING_URL": self.execution_tracking_url,
+            **cfg.extra_env,
+        }
+        return env
+
+    def _pidfile(self, service: str, role: str) -> Path:
+        return self.run_dir / f"{service}-{role}.pid"
+
+    def start_service(self, service: str, roles: tuple[str, ...] | None = None) -> None:
+        spec = next(s for s in SERVICES if s.name == service)
+        env = self.service_env()
+        for role in roles or spec.roles:
+            pidfile = self._pidfile(service, role)
+            if read_pid(pidfile) is None:
+                spawn(
+                    [sys.executable, "-m", spec.module, role],
+                    pidfile=pidfile,
+                    logfile=self.logs / f"{service}-{role}.log",
+                    env=env,
+                )
+
+    def stop_service(self, service: str, roles: tuple[str, ...] | None = None, *, kill: bool = False) -> None:
+        import signal
+
+        spec = next(s for s in SERVICES if s.name == service)
+        for role in roles or spec.roles:
+            stop(self._pidfile(service, role), sig=signal.SIGKILL if kill else signal.SIGTERM)
+
+    def start_services(self) -> None:
+        for spec in SERVICES:
+            self.start_service(spec.name)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until every HTTP process answers its readiness probe and every worker is alive."""
+        urls = [f"{self.execution_tracking_url}/health/ready", f"{self.gateway_url}/health/ready"]
+        deadline = time.monotonic() + timeout
+        for url in urls:
+            while True:
+                self._check_processes()
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{url} not ready after {timeout:.0f}s; see {self.logs}")
+                time.sleep(0.2)
+
+    def _check_processes(self) -> None:
+        for spec in SERVICES:
+            for role in spec.roles:
+                if read_pid(self._pidfile(spec.name, role)) is None:
+                    log = self.logs / f"{spec.name}-{role}.log"
+                    tail = log.read_text()[-3000:] if log.exists() else ""
+                    raise RuntimeError(f"{spec.name} {role} exited; last output of {log}:\n{tail}")
+
+    def up(self) -> None:
+        self.start_infrastructure()
+        self.provision()
+        self.start_services()
+        self.wait_ready()
+
+    def stop_services(self) -> None:
+        for spec in reversed(SERVICES):
+            self.stop_service(spec.name)
+
+    def down(self) -> None:
+        self.stop_services()
+        self.broker.stop()
+        self.postgres.stop()

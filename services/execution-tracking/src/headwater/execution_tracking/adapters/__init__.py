@@ -1,0 +1,1 @@
+"""Adapters of execution-tracking to the outside world: Postgres."""

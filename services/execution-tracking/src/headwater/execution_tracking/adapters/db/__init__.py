@@ -1,0 +1,1 @@
+"""execution-tracking's Postgres schema `execution_tracking`: tables, queries, migrations."""

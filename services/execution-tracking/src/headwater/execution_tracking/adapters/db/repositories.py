@@ -1,0 +1,239 @@
+"""Repositories over the `execution_tracking` tables, bound to the unit of work's connection."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from headwater.execution_tracking.adapters.db.tables import (
+    pipeline,
+    pipeline_execution,
+    pipeline_execution_closure,
+    pipeline_type,
+)
+
+PIPELINE_TYPE_COLUMNS = tuple(c for c in pipeline_type.c)
+PIPELINE_COLUMNS = tuple(c for c in pipeline.c if c.name != "request_digest")
+EXECUTION_COLUMNS = tuple(pipeline_execution.c)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UniqueViolation" in type(exc.orig).__name__
+
+
+def is_foreign_key_violation(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "23503" or "ForeignKeyViolation" in type(exc.orig).__name__
+
+
+class PipelineTypes:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
+        """Insert a type; None when one of that name exists (it is not updated)."""
+        stmt = (
+            insert(pipeline_type).values(**values).on_conflict_do_nothing(index_elements=["name"])
+            .returning(pipeline_type.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar()
+
+    async def id_by_name(self, name: str) -> int | None:
+        return (await self.conn.execute(select(pipeline_type.c.id).where(pipeline_type.c.name == name))).scalar()
+
+    async def get_or_create(self, name: str) -> int:
+        created = await self.insert_if_absent({"name": name})
+        if created is not None:
+            return created
+        existing = await self.id_by_name(name)
+        assert existing is not None
+        return existing
+
+    async def get(self, type_id: int) -> RowMapping | None:
+        return (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).where(pipeline_type.c.id == type_id))).mappings().first()
+
+    async def find(self, *, type_id: int | None, name: str | None) -> RowMapping | None:
+        cond = pipeline_type.c.id == type_id if type_id is not None else pipeline_type.c.name == name
+        return (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).where(cond).with_for_update())).mappings().first()
+
+    async def list(self) -> Sequence[RowMapping]:
+        return (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).order_by(pipeline_type.c.id))).mappings().all()
+
+    async def update(self, type_id: int, values: Mapping[str, Any]) -> RowMapping:
+        stmt = (
+            update(pipeline_type).where(pipeline_type.c.id == type_id)
+            .values(**values, updated_at=func.now()).returning(*PIPELINE_TYPE_COLUMNS)
+        )
+        return (await self.conn.execute(stmt)).mappings().one()
+
+
+class Pipelines:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
+        stmt = (
+            insert(pipeline).values(**values).on_conflict_do_nothing(index_elements=["name"])
+            .returning(pipeline.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar()
+
+    async def find_for_update(self, *, pipeline_id: int | None = None, name: str | None = None) -> RowMapping | None:
+        cond = pipeline.c.id == pipeline_id if pipeline_id is not None else pipeline.c.name == name
+        stmt = select(*pipeline.c).where(cond).with_for_update()
+        return (await self.conn.execute(stmt)).mappings().first()
+
+    async def get(self, pipeline_id: int) -> RowMapping | None:
+        return (await self.conn.execute(select(*PIPELINE_COLUMNS).where(pipeline.c.id == pipeline_id))).mappings().first()
+
+    async def list(self) -> Sequence[RowMapping]:
+        return (await self.conn.execute(select(*PIPELINE_COLUMNS).order_by(pipeline.c.id))).mappings().all()
+
+    async def update(self, pipeline_id: int, values: Mapping[str, Any]) -> RowMapping:
+        stmt = (
+            update(pipeline).where(pipeline.c.id == pipeline_id)
+            .values(**values, updated_at=func.now()).returning(*pipeline.c)
+        )
+        return (await self.conn.execute(stmt)).mappings().one()
+
+    async def with_type(self, pipeline_ids: Sequence[int]) -> Sequence[RowMapping]:
+        """Pipelines with the settings of their type (prefixed `type_`), for building events."""
+        stmt = (
+            select(
+                *pipeline.c,
+                pipeline_type.c.name.label("type_name"),
+                pipeline_type.c.freshness_number.label("type_freshness_number"),
+                pipeline_type.c.freshness_datepart.label("type_freshness_datepart"),
+                pipeline_type.c.mute_freshness_check.label("type_mute_freshness_check"),
+                pipeline_type.c.timeliness_number.label("type_timeliness_number"),
+                pipeline_type.c.timeliness_datepart.label("type_timeliness_datepart"),
+                pipeline_type.c.mute_timeliness_check.label("type_mute_timeliness_check"),
+            )
+            .join(pipeline_type, pipeline_type.c.id == pipeline.c.pipeline_type_id)
+            .where(pipeline.c.id.in_(pipeline_ids))
+            .order_by(pipeline.c.id)
+        )
+        return (await self.conn.execute(stmt)).mappings().all()
+
+    async def ids_of_type(self, type_id: int) -> list[int]:
+        return list((await self.conn.execute(select(pipeline.c.id).where(pipeline.c.pipeline_type_id == type_id))).scalars())
+
+    async def record_success(self, pipeline_id: int, end_date: datetime, counts: Mapping[str, int | None]) -> None:
+        """The watermark handshake and the `last_target_*` stamps of a successful end; lineage reloads stop."""
+        values: dict[str, Any] = {"watermark": pipeline.c.next_watermark, "load_lineage": False}
+        for count_field, column in (
+            ("inserts", "last_target_insert"),
+            ("updates", "last_target_update"),
+            ("soft_deletes", "last_target_soft_delete"),
+        ):
+            if (counts.get(count_field) or 0) > 0:
+                values[column] = end_date
+        await self.conn.execute(update(pipeline).where(pipeline.c.id == pipeline_id).values(**values))
+
+
+class Executions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def start(
+        self,
+        *,
+        pipeline_id: int,
+        parent_id: int | None,
+        run_id: str | None,
+        start_date: datetime,
+        watermark: str | None,
+        next_watermark: str | None,
+        hour_recorded: int,
+        date_recorded: date,
+    ) -> tuple[int, str] | None:
+        """Insert an execution with its closure rows (its self row and one per ancestor) in one statement.
+
+        Returns (execution id, pipeline name), or None when the pipeline does not exist. An unknown parent
+        raises IntegrityError (foreign key).
+        """
+        row = (
+            await self.conn.execute(
+                text(
+                    """
+                    WITH p AS (SELECT id, name FROM pipeline WHERE id = :pipeline_id),
+                    e AS (
+                        INSERT INTO pipeline_execution
+                            (pipeline_id, parent_id, run_id, start_date, watermark, next_watermark,
+                             hour_recorded, date_recorded)
+                        SELECT p.id, :parent_id, :run_id, :start_date, :watermark, :next_watermark,
+                               :hour_recorded, :date_recorded
+                        FROM p
+                        RETURNING id, parent_id
+                    ),
+                    c AS (
+                        INSERT INTO pipeline_execution_closure (parent_execution_id, child_execution_id, depth)
+                        SELECT e.id, e.id, 0 FROM e
+                        UNION ALL
+                        SELECT c.parent_execution_id, e.id, c.depth + 1
+                        FROM e JOIN pipeline_execution_closure c ON c.child_execution_id = e.parent_id
+                    )
+                    SELECT e.id, p.name FROM e CROSS JOIN p
+                    """
+                ),
+                {
+                    "pipeline_id": pipeline_id,
+                    "parent_id": parent_id,
+                    "run_id": run_id,
+                    "start_date": start_date,
+                    "watermark": watermark,
+                    "next_watermark": next_watermark,
+                    "hour_recorded": hour_recorded,
+                    "date_recorded": date_recorded,
+                },
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def for_end(self, *, execution_id: int | None = None, run_id: str | None = None) -> RowMapping | None:
+        """The execution to end, locked, with its pipeline and the pipeline type's settings."""
+        cond = pipeline_execution.c.id == execution_id if execution_id is not None else pipeline_execution.c.run_id == run_id
+        stmt = (
+            select(
+                pipeline_execution.c.id,
+                pipeline_execution.c.pipeline_id,
+                pipeline_execution.c.parent_id,
+                pipeline_execution.c.run_id,
+                pipeline_execution.c.start_date,
+                pipeline_execution.c.end_date,
+                pipeline_execution.c.watermark,
+                pipeline_execution.c.next_watermark,
+                pipeline_execution.c.hour_recorded,
+                pipeline_execution.c.date_recorded,
+            )
+            .where(cond)
+            .with_for_update()
+        )
+        return (await self.conn.execute(stmt)).mappings().first()
+
+    async def id_by_run_id(self, run_id: str) -> int | None:
+        return (await self.conn.execute(select(pipeline_execution.c.id).where(pipeline_execution.c.run_id == run_id))).scalar()
+
+    async def end(self, execution_id: int, values: Mapping[str, Any]) -> None:
+        await self.conn.execute(
+            update(pipeline_execution)
+            .where(pipeline_execution.c.id == execution_id)
+            .values(**values, updated_at=func.now())
+        )
+
+    async def tree(self, execution_id: int) -> Sequence[RowMapping]:
+        """The execution and all its descendants, shallowest first (from the closure table)."""
+        c = pipeline_execution_closure
+        stmt = (
+            select(*EXECUTION_COLUMNS, c.c.depth)
+            .select_from(c.join(pipeline_execution, pipeline_execution.c.id == c.c.child_execution_id))
+            .where(c.c.parent_execution_id == execution_id)
+            .order_by(c.c.depth, pipeline_execution.c.id)
+        )
+        return (await self.conn.execute(stmt)).mappings().all()
+

@@ -1,0 +1,135 @@
+"""Tables of the `execution_tracking` schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from headwater.common.db import schema_metadata
+from headwater.common.messaging.tables import inbox_table, outbox_table
+from headwater.execution_tracking import SCHEMA
+
+metadata = schema_metadata(SCHEMA)
+
+DATEPARTS = "('minute', 'hour', 'day', 'week', 'month', 'year')"
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True)),
+    ]
+
+
+def _slo_columns(prefix: str) -> list[Column]:
+    return [
+        Column(f"{prefix}_number", Integer, CheckConstraint(f"{prefix}_number > 0", name=f"{prefix}_number_positive")),
+        Column(
+            f"{prefix}_datepart",
+            String(10),
+            CheckConstraint(f"{prefix}_datepart IN {DATEPARTS}", name=f"{prefix}_datepart_valid"),
+        ),
+        Column(f"mute_{prefix}_check", Boolean, nullable=False, server_default=text("false")),
+    ]
+
+
+pipeline_type = Table(
+    "pipeline_type",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("name", String(150), nullable=False, unique=True),
+    *_slo_columns("freshness"),
+    *_slo_columns("timeliness"),
+    *_timestamps(),
+)
+
+pipeline = Table(
+    "pipeline",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("name", String(150), nullable=False, unique=True),
+    Column("pipeline_type_id", BigInteger, ForeignKey(pipeline_type.c.id), nullable=False, index=True),
+    Column("watermark", String(50)),
+    Column("next_watermark", String(50)),
+    Column("pipeline_metadata", JSONB),
+    Column("last_target_insert", DateTime(timezone=True)),
+    Column("last_target_update", DateTime(timezone=True)),
+    Column("last_target_soft_delete", DateTime(timezone=True)),
+    *_slo_columns("freshness"),
+    *_slo_columns("timeliness"),
+    Column("load_lineage", Boolean, nullable=False, server_default=text("true")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("request_digest", String(64)),
+    *_timestamps(),
+)
+
+pipeline_execution = Table(
+    "pipeline_execution",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("parent_id", BigInteger, ForeignKey("pipeline_execution.id", ondelete="SET NULL")),
+    Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id), nullable=False),
+    # A producer-chosen run id (ingress.runs, OpenLineage); makes re-sent reports harmless.
+    Column("run_id", String(200), unique=True),
+    Column("start_date", DateTime(timezone=True), nullable=False),
+    Column("end_date", DateTime(timezone=True)),
+    Column("duration_seconds", Integer),
+    Column("completed_successfully", Boolean),
+    Column("inserts", BigInteger, CheckConstraint("inserts >= 0", name="inserts_non_negative")),
+    Column("updates", BigInteger, CheckConstraint("updates >= 0", name="updates_non_negative")),
+    Column("soft_deletes", BigInteger, CheckConstraint("soft_deletes >= 0", name="soft_deletes_non_negative")),
+    Column("total_rows", BigInteger, CheckConstraint("total_rows >= 0", name="total_rows_non_negative")),
+    Column("watermark", String(50)),
+    Column("next_watermark", String(50)),
+    Column("execution_metadata", JSONB),
+    Column("anomaly_flags", JSONB),
+    Column("throughput", Float),
+    Column("hour_recorded", SmallInteger, nullable=False),
+    Column("date_recorded", Date, nullable=False),
+    *_timestamps(),
+    Index("ix_pipeline_execution_pipeline_id_start_date", "pipeline_id", "start_date"),
+    Index("ix_pipeline_execution_parent_id", "parent_id", postgresql_where=text("parent_id IS NOT NULL")),
+    Index("ix_pipeline_execution_end_date", "end_date"),
+)
+
+# Ancestor/descendant pairs of the execution hierarchy, every execution with its own depth-0 row.
+pipeline_execution_closure = Table(
+    "pipeline_execution_closure",
+    metadata,
+    Column(
+        "parent_execution_id",
+        BigInteger,
+        ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "child_execution_id",
+        BigInteger,
+        ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("depth", Integer, nullable=False),
+    PrimaryKeyConstraint("parent_execution_id", "child_execution_id"),
+    Index("ix_pipeline_execution_closure_child_execution_id", "child_execution_id"),
+)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

@@ -1,0 +1,1 @@
+"""Pure rules of execution tracking: no I/O, no framework."""

@@ -1,0 +1,49 @@
+"""The internal HTTP app factory of execution-tracking (`granian --factory`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from sqlalchemy import text
+
+from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
+from headwater.execution_tracking import SERVICE
+from headwater.execution_tracking.bootstrap import Container, bootstrap
+from headwater.execution_tracking.entrypoints.http.controllers import (
+    ExecutionController,
+    PipelineController,
+    PipelineTypeController,
+    dependencies,
+)
+from headwater.execution_tracking.service_layer.errors import UseCaseError
+
+
+def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Response[Any]:
+    return Response({"detail": exc.detail}, status_code=exc.status)
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    """Build the app; without a container, the composition root builds one from the environment."""
+    c = container or bootstrap()
+
+    async def database_answers() -> None:
+        async with c.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    plugins, middleware, metrics = observability(SERVICE)
+    return Litestar(
+        route_handlers=[
+            PipelineTypeController,
+            PipelineController,
+            ExecutionController,
+            *health_handlers([database_answers]),
+            *metrics,
+        ],
+        dependencies=dependencies(c.uow),
+        exception_handlers={**EXCEPTION_HANDLERS, UseCaseError: use_case_error},
+        plugins=plugins,
+        middleware=middleware,
+        on_shutdown=[c.close],
+        openapi_config=None,
+    )

@@ -1,0 +1,105 @@
+"""Controllers of the internal API: translate a request into one use case call and its result back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, patch, post
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from headwater.common.contracts.watcher import (
+    Created,
+    Execution,
+    ExecutionEnd,
+    ExecutionStart,
+    Pipeline,
+    PipelineCreate,
+    PipelineType,
+    PipelineTypeCreate,
+    PipelineTypeUpdate,
+    PipelineUpdate,
+    PipelineUpserted,
+    sent,
+)
+from headwater.execution_tracking.service_layer import executions, pipelines
+from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
+
+
+def _pipeline_type(row: Mapping[str, Any]) -> PipelineType:
+    return PipelineType(**row)
+
+
+def _pipeline(row: Mapping[str, Any]) -> Pipeline:
+    return Pipeline(**{k: v for k, v in row.items() if k != "request_digest"})
+
+
+class PipelineTypeController(Controller):
+    path = "/pipeline_type"
+    tags = ["pipeline types"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def upsert(self, data: PipelineTypeCreate, uow: UnitOfWorkFactory) -> Response[Created]:
+        type_id, created = await pipelines.upsert_pipeline_type(uow(), sent(data))
+        return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("/")
+    async def list_all(self, uow: UnitOfWorkFactory) -> list[PipelineType]:
+        return [_pipeline_type(r) for r in await pipelines.list_pipeline_types(uow())]
+
+    @get("/{pipeline_type_id:int}")
+    async def get_one(self, pipeline_type_id: int, uow: UnitOfWorkFactory) -> PipelineType:
+        return _pipeline_type(await pipelines.get_pipeline_type(uow(), pipeline_type_id))
+
+    @patch("/")
+    async def update(self, data: PipelineTypeUpdate, uow: UnitOfWorkFactory) -> PipelineType:
+        return _pipeline_type(await pipelines.patch_pipeline_type(uow(), sent(data)))
+
+
+class PipelineController(Controller):
+    path = "/pipeline"
+    tags = ["pipelines"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def upsert(self, data: PipelineCreate, uow: UnitOfWorkFactory) -> Response[PipelineUpserted]:
+        result = await pipelines.upsert_pipeline(uow(), sent(data))
+        body = PipelineUpserted(
+            id=result.id, active=result.active, load_lineage=result.load_lineage, watermark=result.watermark
+        )
+        return Response(body, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
+
+    @get("/")
+    async def list_all(self, uow: UnitOfWorkFactory) -> list[Pipeline]:
+        return [_pipeline(r) for r in await pipelines.list_pipelines(uow())]
+
+    @get("/{pipeline_id:int}")
+    async def get_one(self, pipeline_id: int, uow: UnitOfWorkFactory) -> Pipeline:
+        return _pipeline(await pipelines.get_pipeline(uow(), pipeline_id))
+
+    @patch("/")
+    async def update(self, data: PipelineUpdate, uow: UnitOfWorkFactory) -> Pipeline:
+        return _pipeline(await pipelines.patch_pipeline(uow(), sent(data)))
+
+
+class ExecutionController(Controller):
+    tags = ["executions"]
+
+    @post("/start_pipeline_execution", status_code=HTTP_201_CREATED)
+    async def start(self, data: ExecutionStart, uow: UnitOfWorkFactory) -> Created:
+        return Created(await executions.start_execution(uow(), **msgspec.structs.asdict(data)))
+
+    @post("/end_pipeline_execution", status_code=HTTP_204_NO_CONTENT)
+    async def end(self, data: ExecutionEnd, uow: UnitOfWorkFactory) -> None:
+        fields = msgspec.structs.asdict(data)
+        await executions.end_execution(uow(), execution_id=fields.pop("id"), **fields)
+
+    @get("/pipeline_execution/{pipeline_execution_id:int}")
+    async def get_one(self, pipeline_execution_id: int, uow: UnitOfWorkFactory) -> Execution:
+        tree = await executions.get_execution_tree(uow(), pipeline_execution_id)
+        return msgspec.convert(tree, Execution, from_attributes=False)
+
+
+def dependencies(factory: UnitOfWorkFactory) -> dict[str, Provide]:
+    return {"uow": Provide(lambda: factory, use_cache=True, sync_to_thread=False)}

@@ -1,0 +1,50 @@
+"""The gateway's HTTP app factory (`granian --factory`): every public dialect, health, docs and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
+from headwater.gateway import SERVICE
+from headwater.gateway.bootstrap import Container, bootstrap
+from headwater.gateway.dialects.watcher.routes import ROUTES as WATCHER_ROUTES
+from headwater.gateway.identity import resolve_principal
+from headwater.gateway.upstream import UpstreamUnavailable
+
+
+@get("/", include_in_schema=False, sync_to_thread=False)
+def root() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def upstream_unavailable(request: Request[Any, Any, Any], exc: UpstreamUnavailable) -> Response[Any]:
+    return Response({"detail": "service temporarily unavailable, retry shortly"}, status_code=503,
+                    headers={"retry-after": "1"})
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    c = container or bootstrap()
+    plugins, middleware, metrics = observability(SERVICE)
+    return Litestar(
+        route_handlers=[root, *WATCHER_ROUTES, *health_handlers([c.execution_tracking.ready]), *metrics],
+        dependencies={
+            "principal": Provide(resolve_principal),
+            "execution_tracking": Provide(lambda: c.execution_tracking, use_cache=True, sync_to_thread=False),
+        },
+        exception_handlers={**EXCEPTION_HANDLERS, UpstreamUnavailable: upstream_unavailable},
+        plugins=plugins,
+        middleware=middleware,
+        on_shutdown=[c.close],
+        openapi_config=OpenAPIConfig(
+            title="Headwater",
+            version="0.1.0",
+            description="The control plane for data pipelines. Serves the Watcher API (spec 000) at the root paths.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+    )

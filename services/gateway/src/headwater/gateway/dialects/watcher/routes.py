@@ -1,0 +1,129 @@
+"""Watcher routes: pipeline types, pipelines and executions, served by execution-tracking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.openapi.spec import Example
+from litestar.params import Body
+
+from headwater.common.contracts.watcher import (
+    Created,
+    Execution,
+    ExecutionEnd,
+    ExecutionStart,
+    Pipeline,
+    PipelineCreate,
+    PipelineType,
+    PipelineTypeCreate,
+    PipelineTypeUpdate,
+    PipelineUpdate,
+    PipelineUpserted,
+)
+from headwater.gateway.dialects.forward import forward
+from headwater.gateway.identity import Principal
+from headwater.gateway.upstream import Upstream
+
+AnyRequest = Request[Any, Any, Any]
+
+
+class PipelineTypeRoutes(Controller):
+    path = "/pipeline_type"
+    tags = ["Pipeline Types"]
+
+    @post("/", summary="Create or get pipeline type", description="201 when created, 200 when it existed.")
+    async def upsert(
+        self, data: PipelineTypeCreate, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[Created]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/", summary="List pipeline types")
+    async def list_all(
+        self, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[list[PipelineType]]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/{pipeline_type_id:int}", summary="Get pipeline type by ID")
+    async def get_one(
+        self, pipeline_type_id: int, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[PipelineType]:
+        return await forward(execution_tracking, request, principal)
+
+    @patch("/", summary="Update pipeline type (by id or name)")
+    async def update(
+        self, data: PipelineTypeUpdate, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[PipelineType]:
+        return await forward(execution_tracking, request, principal)
+
+
+class PipelineRoutes(Controller):
+    path = "/pipeline"
+    tags = ["Pipeline Management"]
+
+    @post(
+        "/",
+        summary="Create or get pipeline",
+        description="Upsert: 201 with the new pipeline, 200 for an existing one (updated when the request differs).",
+    )
+    async def upsert(
+        self,
+        request: AnyRequest,
+        principal: Principal,
+        execution_tracking: Upstream,
+        data: PipelineCreate = Body(
+            examples=[
+                Example(
+                    value={
+                        "name": "my data pipeline",
+                        "pipeline_type_name": "extraction",
+                        "next_watermark": "2024-01-02T00:00:00Z",
+                    }
+                )
+            ]
+        ),
+    ) -> Response[PipelineUpserted]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/", summary="List pipelines")
+    async def list_all(
+        self, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[list[Pipeline]]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/{pipeline_id:int}", summary="Get pipeline by ID")
+    async def get_one(
+        self, pipeline_id: int, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[Pipeline]:
+        return await forward(execution_tracking, request, principal)
+
+    @patch("/", summary="Update pipeline (by id or name)")
+    async def update(
+        self, data: PipelineUpdate, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[Pipeline]:
+        return await forward(execution_tracking, request, principal)
+
+
+class ExecutionRoutes(Controller):
+    tags = ["Pipeline Execution"]
+
+    @post("/start_pipeline_execution", summary="Start pipeline execution", status_code=201)
+    async def start(
+        self, data: ExecutionStart, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[Created]:
+        return await forward(execution_tracking, request, principal)
+
+    @post("/end_pipeline_execution", summary="End pipeline execution", status_code=204)
+    async def end(
+        self, data: ExecutionEnd, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[None]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/pipeline_execution/{pipeline_execution_id:int}", summary="Get pipeline execution with its children")
+    async def get_one(
+        self, pipeline_execution_id: int, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+    ) -> Response[Execution]:
+        return await forward(execution_tracking, request, principal)
+
+
+ROUTES = [PipelineTypeRoutes, PipelineRoutes, ExecutionRoutes]

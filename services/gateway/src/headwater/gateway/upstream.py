@@ -1,0 +1,73 @@
+"""Calls to the services' internal HTTP APIs over pooled keep-alive connections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+from prometheus_client import Histogram
+
+from headwater.common.telemetry import inject_headers
+from headwater.gateway.identity import Principal
+
+UPSTREAM_LATENCY = Histogram(
+    "headwater_gateway_upstream_seconds",
+    "Latency of calls from the gateway to a service",
+    ["service"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+@dataclass(frozen=True)
+class UpstreamResponse:
+    status: int
+    body: bytes
+    content_type: str
+
+
+class UpstreamUnavailable(Exception):
+    """The service did not answer; the gateway answers 503."""
+
+
+class Upstream:
+    """One internal service: a base URL and a pooled aiohttp session, opened lazily per worker process."""
+
+    def __init__(self, name: str, base_url: str, *, timeout: float, connections: int) -> None:
+        self.name = name
+        self._base = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=60, ttl_dns_cache=300),
+                timeout=self._timeout,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def call(
+        self, method: str, path: str, *, body: bytes | None = None, principal: Principal, query: str = ""
+    ) -> UpstreamResponse:
+        headers = inject_headers({"x-headwater-principal": principal.header()})
+        if body is not None:
+            headers["content-type"] = "application/json"
+        url = f"{self._base}{path}" + (f"?{query}" if query else "")
+        with UPSTREAM_LATENCY.labels(self.name).time():
+            try:
+                async with self._client().request(method, url, data=body, headers=headers) as resp:
+                    payload = await resp.read()
+                    return UpstreamResponse(resp.status, payload, resp.headers.get("content-type", "application/json"))
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise UpstreamUnavailable(f"{self.name} is unavailable: {exc!r}") from exc
+
+    async def ready(self) -> None:
+        async with self._client().get(f"{self._base}/health/ready") as resp:
+            if resp.status != 200:
+                raise UpstreamUnavailable(f"{self.name} answered {resp.status}")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"Headwater is up in {time.monotonic() - started:.1f}s.")
         print(f"Gateway: {stack.gateway_url}   (API docs: {stack.gateway_url}/schema)")
-        print(f"Kafka bootstrap: {stack.broker.bootstrap}   Postgres: 127.0.0.1:{stack.config.postgres_port}")
+        print(f"Kafka bootstrap: {stack.kafka_bootstrap}   Postgres: 127.0.0.1:{stack.config.postgres_port}")
         print(f"Logs: `make logs` (files in {stack.logs}); stop with `make down`.")
         return 0
     if args.command == "down":

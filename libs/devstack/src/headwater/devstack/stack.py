@@ -53,6 +53,9 @@ class StackConfig:
     execution_tracking_workers: int = 2
     log_json: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Infrastructure run elsewhere (testcontainers, a shared cluster): then nothing is started locally.
+    external_postgres_admin_dsn: str | None = None
+    external_kafka_bootstrap: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
@@ -96,8 +99,24 @@ class Stack:
     def execution_tracking_url(self) -> str:
         return f"http://127.0.0.1:{self.config.execution_tracking_port}"
 
+    @property
+    def admin_dsn(self) -> str:
+        """A superuser DSN to the `headwater` database."""
+        if self.config.external_postgres_admin_dsn:
+            return _with_database(self.config.external_postgres_admin_dsn, DATABASE)
+        return self.postgres.dsn(DATABASE)
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.config.external_kafka_bootstrap or self.broker.bootstrap
+
     def service_dsn(self, schema: str) -> str:
-        return self.postgres.dsn(DATABASE, schema, self._role_password(schema))
+        """The DSN a service uses: its own role, which can touch only its own schema."""
+        password = self._role_password(schema)
+        if self.config.external_postgres_admin_dsn:
+            rest = self.config.external_postgres_admin_dsn.split("@", 1)[1]
+            return _with_database(f"postgresql://{schema}:{password}@{rest}", DATABASE)
+        return self.postgres.dsn(DATABASE, schema, password)
 
     def _role_password(self, role: str) -> str:
         path = self.config.state_dir / "secrets" / f"{role}.password"
@@ -114,8 +133,10 @@ class Stack:
 
     def start_infrastructure(self) -> None:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        self.postgres.start()
-        self.broker.start()
+        if not self.config.external_postgres_admin_dsn:
+            self.postgres.start()
+        if not self.config.external_kafka_bootstrap:
+            self.broker.start()
 
     def provision(self) -> None:
         """Database, one role per service owning only its schema, topics, and every service's migrations."""
@@ -123,11 +144,11 @@ class Stack:
 
     async def _provision(self) -> None:
         await self._create_database_and_roles()
-        await create_topics(self.broker.bootstrap, prefix=self.config.topic_prefix, partitions=self.config.partitions)
+        await create_topics(self.kafka_bootstrap, prefix=self.config.topic_prefix, partitions=self.config.partitions)
         await self.migrate_all()
 
     async def _create_database_and_roles(self) -> None:
-        admin = await asyncpg.connect(self.postgres.admin_dsn)
+        admin = await asyncpg.connect(_with_database(self.admin_dsn, "postgres"))
         try:
             if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
                 await admin.execute(f'CREATE DATABASE "{DATABASE}"')
@@ -142,7 +163,7 @@ class Stack:
                 await admin.execute(f'GRANT CONNECT ON DATABASE "{DATABASE}" TO "{role}"')
         finally:
             await admin.close()
-        db = await asyncpg.connect(self.postgres.dsn(DATABASE))
+        db = await asyncpg.connect(self.admin_dsn)
         try:
             await db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
             for spec in SERVICES:
@@ -170,7 +191,7 @@ class Stack:
         cfg = self.config
         env = {
             **os.environ,
-            "HEADWATER_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "HEADWATER_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "HEADWATER_TOPIC_PREFIX": cfg.topic_prefix,
             "HEADWATER_LOG_JSON": "true" if cfg.log_json else "false",
             "HEADWATER_EXECUTION_TRACKING_DATABASE_URL": self.service_dsn("execution_tracking"),
@@ -248,5 +269,12 @@ class Stack:
 
     def down(self) -> None:
         self.stop_services()
-        self.broker.stop()
-        self.postgres.stop()
+        if not self.config.external_kafka_bootstrap:
+            self.broker.stop()
+        if not self.config.external_postgres_admin_dsn:
+            self.postgres.stop()
+
+
+def _with_database(dsn: str, database: str) -> str:
+    base = dsn.split("?", 1)[0]
+    return base.rsplit("/", 1)[0] + "/" + database

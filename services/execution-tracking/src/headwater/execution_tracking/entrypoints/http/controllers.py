@@ -7,7 +7,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from headwater.common.contracts.watcher import (
@@ -28,6 +29,9 @@ from headwater.execution_tracking.service_layer import executions, pipelines
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 
 
+Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+
+
 def _pipeline_type(row: Mapping[str, Any]) -> PipelineType:
     return PipelineType(**row)
 
@@ -41,20 +45,20 @@ class PipelineTypeController(Controller):
     tags = ["pipeline types"]
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def upsert(self, data: PipelineTypeCreate, uow: UnitOfWorkFactory) -> Response[Created]:
+    async def upsert(self, data: JSONBody[PipelineTypeCreate], uow: Uow) -> Response[Created]:
         type_id, created = await pipelines.upsert_pipeline_type(uow(), sent(data))
         return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/")
-    async def list_all(self, uow: UnitOfWorkFactory) -> list[PipelineType]:
+    async def list_all(self, uow: Uow) -> list[PipelineType]:
         return [_pipeline_type(r) for r in await pipelines.list_pipeline_types(uow())]
 
     @get("/{pipeline_type_id:int}")
-    async def get_one(self, pipeline_type_id: int, uow: UnitOfWorkFactory) -> PipelineType:
+    async def get_one(self, pipeline_type_id: FromPath[int], uow: Uow) -> PipelineType:
         return _pipeline_type(await pipelines.get_pipeline_type(uow(), pipeline_type_id))
 
     @patch("/")
-    async def update(self, data: PipelineTypeUpdate, uow: UnitOfWorkFactory) -> PipelineType:
+    async def update(self, data: JSONBody[PipelineTypeUpdate], uow: Uow) -> PipelineType:
         return _pipeline_type(await pipelines.patch_pipeline_type(uow(), sent(data)))
 
 
@@ -63,7 +67,7 @@ class PipelineController(Controller):
     tags = ["pipelines"]
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def upsert(self, data: PipelineCreate, uow: UnitOfWorkFactory) -> Response[PipelineUpserted]:
+    async def upsert(self, data: JSONBody[PipelineCreate], uow: Uow) -> Response[PipelineUpserted]:
         result = await pipelines.upsert_pipeline(uow(), sent(data))
         body = PipelineUpserted(
             id=result.id, active=result.active, load_lineage=result.load_lineage, watermark=result.watermark
@@ -71,15 +75,15 @@ class PipelineController(Controller):
         return Response(body, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
 
     @get("/")
-    async def list_all(self, uow: UnitOfWorkFactory) -> list[Pipeline]:
+    async def list_all(self, uow: Uow) -> list[Pipeline]:
         return [_pipeline(r) for r in await pipelines.list_pipelines(uow())]
 
     @get("/{pipeline_id:int}")
-    async def get_one(self, pipeline_id: int, uow: UnitOfWorkFactory) -> Pipeline:
+    async def get_one(self, pipeline_id: FromPath[int], uow: Uow) -> Pipeline:
         return _pipeline(await pipelines.get_pipeline(uow(), pipeline_id))
 
     @patch("/")
-    async def update(self, data: PipelineUpdate, uow: UnitOfWorkFactory) -> Pipeline:
+    async def update(self, data: JSONBody[PipelineUpdate], uow: Uow) -> Pipeline:
         return _pipeline(await pipelines.patch_pipeline(uow(), sent(data)))
 
 
@@ -87,16 +91,16 @@ class ExecutionController(Controller):
     tags = ["executions"]
 
     @post("/start_pipeline_execution", status_code=HTTP_201_CREATED)
-    async def start(self, data: ExecutionStart, uow: UnitOfWorkFactory) -> Created:
+    async def start(self, data: JSONBody[ExecutionStart], uow: Uow) -> Created:
         return Created(await executions.start_execution(uow(), **msgspec.structs.asdict(data)))
 
     @post("/end_pipeline_execution", status_code=HTTP_204_NO_CONTENT)
-    async def end(self, data: ExecutionEnd, uow: UnitOfWorkFactory) -> None:
+    async def end(self, data: JSONBody[ExecutionEnd], uow: Uow) -> None:
         fields = msgspec.structs.asdict(data)
         await executions.end_execution(uow(), execution_id=fields.pop("id"), **fields)
 
     @get("/pipeline_execution/{pipeline_execution_id:int}")
-    async def get_one(self, pipeline_execution_id: int, uow: UnitOfWorkFactory) -> Execution:
+    async def get_one(self, pipeline_execution_id: FromPath[int], uow: Uow) -> Execution:
         tree = await executions.get_execution_tree(uow(), pipeline_execution_id)
         return msgspec.convert(tree, Execution, from_attributes=False)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.openapi.spec import Example
-from litestar.params import Body
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, SkipValidation
 
 from headwater.common.contracts.watcher import (
     Created,
@@ -26,6 +26,8 @@ from headwater.gateway.identity import Principal
 from headwater.gateway.upstream import Upstream
 
 AnyRequest = Request[Any, Any, Any]
+Caller = NamedDependency[SkipValidation[Principal]]
+ExecutionTracking = NamedDependency[SkipValidation[Upstream]]
 
 
 class PipelineTypeRoutes(Controller):
@@ -34,25 +36,25 @@ class PipelineTypeRoutes(Controller):
 
     @post("/", summary="Create or get pipeline type", description="201 when created, 200 when it existed.")
     async def upsert(
-        self, data: PipelineTypeCreate, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, data: JSONBody[PipelineTypeCreate], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[Created]:
         return await forward(execution_tracking, request, principal)
 
     @get("/", summary="List pipeline types")
     async def list_all(
-        self, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[list[PipelineType]]:
         return await forward(execution_tracking, request, principal)
 
     @get("/{pipeline_type_id:int}", summary="Get pipeline type by ID")
     async def get_one(
-        self, pipeline_type_id: int, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, pipeline_type_id: FromPath[int], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[PipelineType]:
         return await forward(execution_tracking, request, principal)
 
     @patch("/", summary="Update pipeline type (by id or name)")
     async def update(
-        self, data: PipelineTypeUpdate, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, data: JSONBody[PipelineTypeUpdate], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[PipelineType]:
         return await forward(execution_tracking, request, principal)
 
@@ -67,39 +69,25 @@ class PipelineRoutes(Controller):
         description="Upsert: 201 with the new pipeline, 200 for an existing one (updated when the request differs).",
     )
     async def upsert(
-        self,
-        request: AnyRequest,
-        principal: Principal,
-        execution_tracking: Upstream,
-        data: PipelineCreate = Body(
-            examples=[
-                Example(
-                    value={
-                        "name": "my data pipeline",
-                        "pipeline_type_name": "extraction",
-                        "next_watermark": "2024-01-02T00:00:00Z",
-                    }
-                )
-            ]
-        ),
+        self, data: JSONBody[PipelineCreate], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[PipelineUpserted]:
         return await forward(execution_tracking, request, principal)
 
     @get("/", summary="List pipelines")
     async def list_all(
-        self, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[list[Pipeline]]:
         return await forward(execution_tracking, request, principal)
 
     @get("/{pipeline_id:int}", summary="Get pipeline by ID")
     async def get_one(
-        self, pipeline_id: int, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, pipeline_id: FromPath[int], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[Pipeline]:
         return await forward(execution_tracking, request, principal)
 
     @patch("/", summary="Update pipeline (by id or name)")
     async def update(
-        self, data: PipelineUpdate, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, data: JSONBody[PipelineUpdate], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[Pipeline]:
         return await forward(execution_tracking, request, principal)
 
@@ -109,19 +97,19 @@ class ExecutionRoutes(Controller):
 
     @post("/start_pipeline_execution", summary="Start pipeline execution", status_code=201)
     async def start(
-        self, data: ExecutionStart, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, data: JSONBody[ExecutionStart], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[Created]:
         return await forward(execution_tracking, request, principal)
 
     @post("/end_pipeline_execution", summary="End pipeline execution", status_code=204)
     async def end(
-        self, data: ExecutionEnd, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, data: JSONBody[ExecutionEnd], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[None]:
         return await forward(execution_tracking, request, principal)
 
     @get("/pipeline_execution/{pipeline_execution_id:int}", summary="Get pipeline execution with its children")
     async def get_one(
-        self, pipeline_execution_id: int, request: AnyRequest, principal: Principal, execution_tracking: Upstream
+        self, pipeline_execution_id: FromPath[int], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
     ) -> Response[Execution]:
         return await forward(execution_tracking, request, principal)
 

@@ -1,0 +1,45 @@
+"""What one bench run targets and how hard it pushes; read from the command line and the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+DEFAULT_GATEWAY_URL = _env("HEADWATER_GATEWAY_URL", "http://127.0.0.1:8080")
+DEFAULT_KAFKA_BOOTSTRAP = _env("HEADWATER_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+DEFAULT_TOPIC_PREFIX = _env("HEADWATER_TOPIC_PREFIX", "")
+
+
+def _run_tag() -> str:
+    """A short tag unique to this bench run: it prefixes every pipeline name and run id the bench creates."""
+    return f"bench-{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchSettings:
+    gateway_url: str = DEFAULT_GATEWAY_URL
+    kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
+    topic_prefix: str = DEFAULT_TOPIC_PREFIX
+
+    run_http: bool = True
+    run_ingress: bool = True
+
+    concurrency: tuple[int, ...] = (1, 8, 32)
+    duration: float = 20.0  # measured seconds per concurrency level
+    warmup: float = 3.0  # unmeasured seconds before each level's measurement
+    delay_at: int | None = 32  # the level during which the end→event delay is measured; None: not measured
+    request_timeout: float = 30.0
+
+    reports: int = 50_000  # ingress reports to produce (half run.started, half run.ended)
+    ingress_pipelines: int = 32  # pipelines the ingress runs are spread over (keys, hence partitions)
+
+    event_timeout: float = 60.0  # give up waiting for events after this long without a new one
+
+    run_tag: str = field(default_factory=_run_tag)

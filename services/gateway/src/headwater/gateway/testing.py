@@ -1,0 +1,42 @@
+"""Fakes for tests of the gateway: an upstream that records calls and answers from a script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from headwater.gateway.identity import Principal
+from headwater.gateway.upstream import UpstreamResponse, UpstreamUnavailable
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: bytes | None
+    principal: Principal
+    query: str
+
+
+@dataclass
+class FakeUpstream:
+    """Answers every call with `answer` (or raises UpstreamUnavailable when `down`), recording the calls."""
+
+    name: str = "fake"
+    answer: UpstreamResponse = field(default_factory=lambda: UpstreamResponse(200, b"{}", "application/json"))
+    down: bool = False
+    calls: list[Call] = field(default_factory=list)
+
+    async def call(
+        self, method: str, path: str, *, body: bytes | None = None, principal: Principal, query: str = ""
+    ) -> UpstreamResponse:
+        if self.down:
+            raise UpstreamUnavailable(f"{self.name} is unavailable")
+        self.calls.append(Call(method, path, body, principal, query))
+        return self.answer
+
+    async def ready(self) -> None:
+        if self.down:
+            raise UpstreamUnavailable(f"{self.name} is unavailable")
+
+    async def close(self) -> None:
+        return None

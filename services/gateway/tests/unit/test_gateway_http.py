@@ -1,0 +1,113 @@
+"""The gateway validates Watcher requests, forwards them unchanged and relays the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from litestar.testing import TestClient
+
+from headwater.gateway.app import create_app
+from headwater.gateway.bootstrap import Container
+from headwater.gateway.settings import Settings
+from headwater.gateway.testing import FakeUpstream
+from headwater.gateway.upstream import UpstreamResponse
+
+
+@pytest.fixture
+def upstream() -> FakeUpstream:
+    return FakeUpstream()
+
+
+@pytest.fixture
+def client(upstream: FakeUpstream) -> Iterator[TestClient]:
+    container = Container(settings=Settings(log_json=False), execution_tracking=upstream)  # type: ignore[arg-type]
+    with TestClient(create_app(container)) as c:
+        yield c
+
+
+def test_root_answers_ok(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_valid_request_is_forwarded_byte_for_byte_and_answer_relayed(
+    client: TestClient, upstream: FakeUpstream
+) -> None:
+    upstream.answer = UpstreamResponse(201, b'{"id":1,"active":true,"load_lineage":true,"watermark":null}', "application/json")
+    body = b'{"name": "P", "pipeline_type_name": "T", "unknown_field": 1}'
+    r = client.post("/pipeline", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 201
+    assert r.json() == {"id": 1, "active": True, "load_lineage": True, "watermark": None}
+    (call,) = upstream.calls
+    assert (call.method, call.path, call.body) == ("POST", "/pipeline", body)
+    assert call.principal.subject == "anonymous"
+
+
+def test_no_content_is_relayed(client: TestClient, upstream: FakeUpstream) -> None:
+    upstream.answer = UpstreamResponse(204, b"", "application/json")
+    r = client.post(
+        "/end_pipeline_execution",
+        json={"id": 1, "end_date": "2024-01-01T10:05:00Z", "completed_successfully": True},
+    )
+    assert r.status_code == 204
+    assert r.content == b""
+
+
+def test_upstream_errors_are_relayed(client: TestClient, upstream: FakeUpstream) -> None:
+    upstream.answer = UpstreamResponse(404, b'{"detail":"pipeline 9 not found"}', "application/json")
+    r = client.get("/pipeline/9")
+    assert r.status_code == 404
+    assert r.json() == {"detail": "pipeline 9 not found"}
+    assert upstream.calls[0].path == "/pipeline/9"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where"),
+    [
+        ("/pipeline", {"name": "p"}, "pipeline_type_name"),
+        ("/pipeline", {"name": "", "pipeline_type_name": "t"}, "name"),
+        ("/pipeline", {"name": 5, "pipeline_type_name": "t"}, "name"),
+        ("/start_pipeline_execution", {"pipeline_id": "one"}, "pipeline_id"),
+        ("/start_pipeline_execution", {"pipeline_id": 1, "start_date": "yesterday"}, "start_date"),
+        ("/end_pipeline_execution", {"id": 1, "end_date": "2024-01-01T00:00:00Z", "completed_successfully": True,
+                                     "total_rows": -5}, "total_rows"),
+        ("/end_pipeline_execution", {"id": 1, "completed_successfully": True}, "end_date"),
+    ],
+)
+def test_invalid_bodies_get_422_with_the_field_named_and_are_not_forwarded(
+    client: TestClient, upstream: FakeUpstream, path: str, body: dict[str, object], where: str
+) -> None:
+    r = client.post(path, json=body)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert any(where in str(d["loc"]) or where in d["msg"] for d in detail), detail
+    assert upstream.calls == []
+
+
+def test_malformed_json_is_a_client_error(client: TestClient, upstream: FakeUpstream) -> None:
+    r = client.post("/pipeline", content=b'{"name": ', headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500
+    assert r.json()["detail"]
+    assert upstream.calls == []
+
+
+def test_non_integer_path_id_is_a_client_error(client: TestClient) -> None:
+    assert client.get("/pipeline/abc").status_code in (400, 404, 422)
+
+
+def test_service_down_is_503_not_500(client: TestClient, upstream: FakeUpstream) -> None:
+    upstream.down = True
+    r = client.get("/pipeline")
+    assert r.status_code == 503
+    assert client.get("/health/ready").status_code == 503
+    assert client.get("/health/live").status_code == 200
+
+
+def test_openapi_documents_the_watcher_paths(client: TestClient) -> None:
+    doc = client.get("/schema/openapi.json").json()
+    for path in ("/pipeline", "/pipeline/{pipeline_id}", "/start_pipeline_execution", "/end_pipeline_execution",
+                 "/pipeline_execution/{pipeline_execution_id}", "/pipeline_type"):
+        assert path in doc["paths"], path
+    assert "PipelineCreate" in str(doc["components"]["schemas"])

@@ -31,7 +31,9 @@ from headwater.common.events import (
 GOLDEN = Path(__file__).parent / "golden"
 EVENT_ID = uuid.UUID("0192f4a8-7c00-7000-8000-000000000001")
 AT = datetime(2024, 1, 1, 10, 5, tzinfo=UTC)
-SLO = PipelineSlo(freshness_number=24, freshness_datepart="hour", timeliness_number=2, timeliness_datepart="hour")
+SLO = PipelineSlo(
+    freshness_number=24, freshness_datepart="hour", timeliness_number=2, timeliness_datepart="hour"
+)
 
 SAMPLES: dict[str, Event] = {
     "pipeline.changed.v1": PipelineChanged(
@@ -152,8 +154,11 @@ def test_minimal_run_report_decodes_with_defaults() -> None:
         (b'{"type": "run.started.v1", "run_id": "r1"}', "pipeline_id"),
         (b'{"type": "run.exploded.v1", "run_id": "r1", "pipeline_id": 1}', "Invalid value 'run.exploded.v1'"),
         (b'{"type": "run.ended.v1", "run_id": "r1", "pipeline_id": 1}', "end_date"),
-        (b'{"type": "run.ended.v1", "run_id": "r1", "pipeline_id": 1, "end_date": "2024-01-01T00:00:00Z",'
-         b' "completed_successfully": true, "total_rows": -1}', "total_rows"),
+        (
+            b'{"type": "run.ended.v1", "run_id": "r1", "pipeline_id": 1, "end_date": "2024-01-01T00:00:00Z",'
+            b' "completed_successfully": true, "total_rows": -1}',
+            "total_rows",
+        ),
         (b"not json", "malformed"),
     ],
 )

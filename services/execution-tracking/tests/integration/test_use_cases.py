@@ -26,15 +26,20 @@ def unique(prefix: str) -> str:
 
 async def outbox_events(c: Container, key: str) -> list[dict[str, object]]:
     async with c.engine.connect() as conn:
-        rows = (await conn.execute(select(outbox.c.payload).where(outbox.c.key == key).order_by(outbox.c.id))).all()
+        rows = (
+            await conn.execute(select(outbox.c.payload).where(outbox.c.key == key).order_by(outbox.c.id))
+        ).all()
     return [msgspec.json.decode(r[0]) for r in rows]
 
 
 async def test_pipeline_type_upsert_is_get_or_create(container: Container) -> None:
     name = unique("Type")
-    first, created = await pipelines.upsert_pipeline_type(container.uow(), {"name": name, "freshness_number": 1,
-                                                                          "freshness_datepart": "day"})
-    again, created_again = await pipelines.upsert_pipeline_type(container.uow(), {"name": f"  {name.upper()} "})
+    first, created = await pipelines.upsert_pipeline_type(
+        container.uow(), {"name": name, "freshness_number": 1, "freshness_datepart": "day"}
+    )
+    again, created_again = await pipelines.upsert_pipeline_type(
+        container.uow(), {"name": f"  {name.upper()} "}
+    )
     assert (created, created_again) == (True, False)
     assert first == again
     row = await pipelines.get_pipeline_type(container.uow(), first)
@@ -44,19 +49,28 @@ async def test_pipeline_type_upsert_is_get_or_create(container: Container) -> No
 
 async def test_pipeline_upsert_create_then_update_only_when_different(container: Container) -> None:
     name = unique("Pipe")
-    created = await pipelines.upsert_pipeline(container.uow(), {"name": name, "pipeline_type_name": "extraction",
-                                                                "next_watermark": "W1"})
+    created = await pipelines.upsert_pipeline(
+        container.uow(), {"name": name, "pipeline_type_name": "extraction", "next_watermark": "W1"}
+    )
     assert created.created
     assert (created.active, created.load_lineage, created.watermark) == (True, True, None)
-    same = await pipelines.upsert_pipeline(container.uow(), {"name": name.upper(), "pipeline_type_name": "Extraction",
-                                                             "next_watermark": "W1"})
+    same = await pipelines.upsert_pipeline(
+        container.uow(), {"name": name.upper(), "pipeline_type_name": "Extraction", "next_watermark": "W1"}
+    )
     assert not same.created
     assert same.id == created.id
     row = await pipelines.get_pipeline(container.uow(), created.id)
     assert row["next_watermark"] == "W1"
     assert row["updated_at"] is None  # identical request: nothing written
-    await pipelines.upsert_pipeline(container.uow(), {"name": name, "pipeline_type_name": "extraction",
-                                                      "timeliness_number": 2, "timeliness_datepart": "hour"})
+    await pipelines.upsert_pipeline(
+        container.uow(),
+        {
+            "name": name,
+            "pipeline_type_name": "extraction",
+            "timeliness_number": 2,
+            "timeliness_datepart": "hour",
+        },
+    )
     row = await pipelines.get_pipeline(container.uow(), created.id)
     assert (row["timeliness_number"], row["timeliness_datepart"]) == (2, "hour")
     assert row["next_watermark"] == "W1"  # not sent, so not touched
@@ -68,8 +82,9 @@ async def test_patch_pipeline_sets_fields_and_rejects_duplicates(container: Cont
     a = await pipelines.upsert_pipeline(container.uow(), {"name": unique("a"), "pipeline_type_name": "t"})
     b_name = unique("b")
     await pipelines.upsert_pipeline(container.uow(), {"name": b_name, "pipeline_type_name": "t"})
-    row = await pipelines.patch_pipeline(container.uow(), {"id": a.id, "mute_freshness_check": True,
-                                                           "load_lineage": False, "watermark": 17})
+    row = await pipelines.patch_pipeline(
+        container.uow(), {"id": a.id, "mute_freshness_check": True, "load_lineage": False, "watermark": 17}
+    )
     assert (row["mute_freshness_check"], row["load_lineage"], row["watermark"]) == (True, False, "17")
     assert row["updated_at"] is not None
     with pytest.raises(Conflict):
@@ -84,33 +99,57 @@ async def test_patch_pipeline_sets_fields_and_rejects_duplicates(container: Cont
 
 async def test_watermark_handshake_moves_only_on_success(container: Container) -> None:
     name = unique("wm")
-    p = await pipelines.upsert_pipeline(container.uow(), {"name": name, "pipeline_type_name": "t",
-                                                          "next_watermark": "2024-01-01"})
+    p = await pipelines.upsert_pipeline(
+        container.uow(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
+    )
     first = await executions.start_execution(container.uow(), pipeline_id=p.id, start_date=T0)
-    await executions.end_execution(container.uow(), execution_id=first, end_date=T0 + timedelta(seconds=60),
-                                   completed_successfully=False, inserts=5)
+    await executions.end_execution(
+        container.uow(),
+        execution_id=first,
+        end_date=T0 + timedelta(seconds=60),
+        completed_successfully=False,
+        inserts=5,
+    )
     row = await pipelines.get_pipeline(container.uow(), p.id)
     assert row["watermark"] is None  # a failed run changes nothing on the pipeline
     assert row["last_target_insert"] is None
     assert row["load_lineage"] is True
 
-    again = await pipelines.upsert_pipeline(container.uow(), {"name": name, "pipeline_type_name": "t",
-                                                              "next_watermark": "2024-01-01"})
+    again = await pipelines.upsert_pipeline(
+        container.uow(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
+    )
     assert again.watermark is None  # the range (None, 2024-01-01] is retried
     second = await executions.start_execution(container.uow(), pipeline_id=p.id, start_date=T0)
     end = T0 + timedelta(seconds=300)
-    await executions.end_execution(container.uow(), execution_id=second, end_date=end, completed_successfully=True,
-                                   total_rows=1000, inserts=800, updates=0, soft_deletes=3)
+    await executions.end_execution(
+        container.uow(),
+        execution_id=second,
+        end_date=end,
+        completed_successfully=True,
+        total_rows=1000,
+        inserts=800,
+        updates=0,
+        soft_deletes=3,
+    )
     row = await pipelines.get_pipeline(container.uow(), p.id)
     assert row["watermark"] == "2024-01-01"
-    assert (row["last_target_insert"], row["last_target_update"], row["last_target_soft_delete"]) == (end, None, end)
+    assert (row["last_target_insert"], row["last_target_update"], row["last_target_soft_delete"]) == (
+        end,
+        None,
+        end,
+    )
     assert row["load_lineage"] is False
-    nxt = await pipelines.upsert_pipeline(container.uow(), {"name": name, "pipeline_type_name": "t",
-                                                            "next_watermark": "2024-01-02"})
+    nxt = await pipelines.upsert_pipeline(
+        container.uow(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-02"}
+    )
     assert nxt.watermark == "2024-01-01"
 
     tree = await executions.get_execution_tree(container.uow(), second)
-    assert (tree["duration_seconds"], tree["throughput"], tree["completed_successfully"]) == (300, 3.3333, True)
+    assert (tree["duration_seconds"], tree["throughput"], tree["completed_successfully"]) == (
+        300,
+        3.3333,
+        True,
+    )
     assert (tree["hour_recorded"], str(tree["date_recorded"])) == (10, "2024-03-01")
     events = [e for e in await outbox_events(container, str(p.id)) if e["type"] == "execution.ended.v1"]
     assert [e["completed_successfully"] for e in events] == [False, True]
@@ -131,10 +170,13 @@ async def test_hierarchy_three_levels_deep_with_self_rows(container: Container) 
     assert tree["child_executions"][0]["child_executions"][0]["child_executions"][0]["id"] == great
     async with container.engine.connect() as conn:
         pairs = set(
-            (await conn.execute(
-                select(pipeline_execution_closure.c.parent_execution_id, pipeline_execution_closure.c.depth)
-                .where(pipeline_execution_closure.c.child_execution_id == great)
-            )).all()
+            (
+                await conn.execute(
+                    select(
+                        pipeline_execution_closure.c.parent_execution_id, pipeline_execution_closure.c.depth
+                    ).where(pipeline_execution_closure.c.child_execution_id == great)
+                )
+            ).all()
         )
     assert pairs == {(great, 0), (grandchild, 1), (child, 2), (root, 3)}
     assert (await executions.get_execution_tree(container.uow(), child))["id"] == child
@@ -147,11 +189,14 @@ async def test_errors_instead_of_500s(container: Container) -> None:
     with pytest.raises(NotFound, match="parent"):
         await executions.start_execution(container.uow(), pipeline_id=p.id, parent_id=10**12)
     with pytest.raises(NotFound):
-        await executions.end_execution(container.uow(), execution_id=10**12, end_date=T0, completed_successfully=True)
+        await executions.end_execution(
+            container.uow(), execution_id=10**12, end_date=T0, completed_successfully=True
+        )
     run = await executions.start_execution(container.uow(), pipeline_id=p.id, start_date=T0)
     with pytest.raises(EndBeforeStart):
-        await executions.end_execution(container.uow(), execution_id=run, end_date=T0 - timedelta(seconds=1),
-                                       completed_successfully=True)
+        await executions.end_execution(
+            container.uow(), execution_id=run, end_date=T0 - timedelta(seconds=1), completed_successfully=True
+        )
     with pytest.raises(NotFound):
         await executions.get_execution_tree(container.uow(), 10**12)
     with pytest.raises(NotFound):
@@ -163,9 +208,15 @@ async def test_errors_instead_of_500s(container: Container) -> None:
 async def test_reending_overwrites(container: Container) -> None:
     p = await pipelines.upsert_pipeline(container.uow(), {"name": unique("re"), "pipeline_type_name": "t"})
     run = await executions.start_execution(container.uow(), pipeline_id=p.id, start_date=T0)
-    await executions.end_execution(container.uow(), execution_id=run, end_date=T0 + timedelta(seconds=10),
-                                   completed_successfully=False)
-    await executions.end_execution(container.uow(), execution_id=run, end_date=T0 + timedelta(seconds=20),
-                                   completed_successfully=True, total_rows=0)
+    await executions.end_execution(
+        container.uow(), execution_id=run, end_date=T0 + timedelta(seconds=10), completed_successfully=False
+    )
+    await executions.end_execution(
+        container.uow(),
+        execution_id=run,
+        end_date=T0 + timedelta(seconds=20),
+        completed_successfully=True,
+        total_rows=0,
+    )
     tree = await executions.get_execution_tree(container.uow(), run)
     assert (tree["duration_seconds"], tree["completed_successfully"], tree["throughput"]) == (20, True, 0.0)

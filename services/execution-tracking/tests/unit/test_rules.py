@@ -21,9 +21,19 @@ T0 = datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
 
 def test_strings_are_stripped_and_lowercased_except_watermarks() -> None:
     out = normalise(
-        {"name": "  My Pipe ", "watermark": " W1 ", "next_watermark": "Next", "pipeline_metadata": {"A": " B "}}
+        {
+            "name": "  My Pipe ",
+            "watermark": " W1 ",
+            "next_watermark": "Next",
+            "pipeline_metadata": {"A": " B "},
+        }
     )
-    assert out == {"name": "my pipe", "watermark": " W1 ", "next_watermark": "Next", "pipeline_metadata": {"A": " B "}}
+    assert out == {
+        "name": "my pipe",
+        "watermark": " W1 ",
+        "next_watermark": "Next",
+        "pipeline_metadata": {"A": " B "},
+    }
 
 
 def test_watermarks_are_stored_as_text() -> None:
@@ -56,7 +66,9 @@ def test_request_digest_is_stable_and_order_independent() -> None:
     a = request_digest({"name": "p", "pipeline_metadata": {"x": 1, "y": [1, 2]}})
     b = request_digest({"pipeline_metadata": {"y": [1, 2], "x": 1}, "name": "p"})
     assert a == b
-    assert a == "c43bf2296b80dadf67d801f54daabb8c281bdb6b1436138ce973b219bb8811f7"  # the same in every process, unlike hash()
+    assert (
+        a == "c43bf2296b80dadf67d801f54daabb8c281bdb6b1436138ce973b219bb8811f7"
+    )  # the same in every process, unlike hash()
     assert request_digest({"name": "q"}) != a
 
 
@@ -76,7 +88,10 @@ def test_invalid_settings_are_rejected(fields: dict[str, object]) -> None:
 
 
 def test_dateparts_are_case_insensitive() -> None:
-    assert check_settings({"freshness_number": 2, "freshness_datepart": " HOUR "})["freshness_datepart"] == "hour"
+    assert (
+        check_settings({"freshness_number": 2, "freshness_datepart": " HOUR "})["freshness_datepart"]
+        == "hour"
+    )
 
 
 def test_pipeline_settings_win_over_type_settings_and_either_mute_mutes() -> None:

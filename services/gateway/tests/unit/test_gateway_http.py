@@ -35,7 +35,9 @@ def test_root_answers_ok(client: TestClient) -> None:
 def test_valid_request_is_forwarded_byte_for_byte_and_answer_relayed(
     client: TestClient, upstream: FakeUpstream
 ) -> None:
-    upstream.answer = UpstreamResponse(201, b'{"id":1,"active":true,"load_lineage":true,"watermark":null}', "application/json")
+    upstream.answer = UpstreamResponse(
+        201, b'{"id":1,"active":true,"load_lineage":true,"watermark":null}', "application/json"
+    )
     body = b'{"name": "P", "pipeline_type_name": "T", "unknown_field": 1}'
     r = client.post("/pipeline", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 201
@@ -71,8 +73,11 @@ def test_upstream_errors_are_relayed(client: TestClient, upstream: FakeUpstream)
         ("/pipeline", {"name": 5, "pipeline_type_name": "t"}, "name"),
         ("/start_pipeline_execution", {"pipeline_id": "one"}, "pipeline_id"),
         ("/start_pipeline_execution", {"pipeline_id": 1, "start_date": "yesterday"}, "start_date"),
-        ("/end_pipeline_execution", {"id": 1, "end_date": "2024-01-01T00:00:00Z", "completed_successfully": True,
-                                     "total_rows": -5}, "total_rows"),
+        (
+            "/end_pipeline_execution",
+            {"id": 1, "end_date": "2024-01-01T00:00:00Z", "completed_successfully": True, "total_rows": -5},
+            "total_rows",
+        ),
         ("/end_pipeline_execution", {"id": 1, "completed_successfully": True}, "end_date"),
     ],
 )
@@ -107,7 +112,13 @@ def test_service_down_is_503_not_500(client: TestClient, upstream: FakeUpstream)
 
 def test_openapi_documents_the_watcher_paths(client: TestClient) -> None:
     doc = client.get("/schema/openapi.json").json()
-    for path in ("/pipeline", "/pipeline/{pipeline_id}", "/start_pipeline_execution", "/end_pipeline_execution",
-                 "/pipeline_execution/{pipeline_execution_id}", "/pipeline_type"):
+    for path in (
+        "/pipeline",
+        "/pipeline/{pipeline_id}",
+        "/start_pipeline_execution",
+        "/end_pipeline_execution",
+        "/pipeline_execution/{pipeline_execution_id}",
+        "/pipeline_type",
+    ):
         assert path in doc["paths"], path
     assert "PipelineCreate" in str(doc["components"]["schemas"])

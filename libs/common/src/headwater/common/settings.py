@@ -32,9 +32,7 @@ class SettingsError(ValueError):
     """An environment variable could not be read as the type its setting needs."""
 
 
-def load_settings(
-    cls: type[T], service: str, environ: Mapping[str, str] | None = None
-) -> T:
+def load_settings(cls: type[T], service: str, environ: Mapping[str, str] | None = None) -> T:
     """Build `cls` from `HEADWATER_<SERVICE>_<FIELD>`, then `HEADWATER_<FIELD>`, then the field default."""
     env = os.environ if environ is None else environ
     service_prefix = f"HEADWATER_{service.upper().replace('-', '_')}_"

@@ -13,13 +13,17 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 _configured: TracerProvider | None = None
 
 
-def configure_telemetry(service: str, *, otlp_endpoint: str = "", environment: str = "local") -> TracerProvider:
+def configure_telemetry(
+    service: str, *, otlp_endpoint: str = "", environment: str = "local"
+) -> TracerProvider:
     """Install the global tracer provider once; export over OTLP/HTTP when an endpoint is configured."""
     global _configured
     if _configured is not None:
         return _configured
     provider = TracerProvider(
-        resource=Resource.create({"service.name": f"headwater-{service}", "deployment.environment": environment})
+        resource=Resource.create(
+            {"service.name": f"headwater-{service}", "deployment.environment": environment}
+        )
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

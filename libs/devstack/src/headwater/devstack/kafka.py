@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from pathlib import Path
@@ -39,8 +40,16 @@ class TansuBroker:
         if not self.is_running():
             url = f"tcp://127.0.0.1:{self.port}"
             spawn(
-                [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
+                [
+                    broker_binary(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
                 pidfile=self.pidfile,
                 logfile=self.log_file,
             )
@@ -73,10 +82,8 @@ async def create_topics(bootstrap: str, *, prefix: str = "", partitions: int = 1
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
         for name in missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics([NewTopic(name, partitions, 1)])
-            except TopicAlreadyExistsError:
-                pass
         return missing
     finally:
         await admin.close()

@@ -28,7 +28,9 @@ def _system_user() -> str | None:
     try:
         pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True, capture_output=True
+        )
     return SYSTEM_USER
 
 
@@ -77,7 +79,9 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._chown(self.data_dir)
-            self._run("initdb", "-D", str(self.data_dir), "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--no-sync")
+            self._run(
+                "initdb", "-D", str(self.data_dir), "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--no-sync"
+            )
         self.log_file.touch()
         self._chown(self.log_file)
         options = (
@@ -85,8 +89,19 @@ class EmbeddedPostgres:
             "-c fsync=on -c synchronous_commit=on -c listen_addresses=127.0.0.1"
         )
         subprocess.run(
-            [str(bin_dir() / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options, "-w",
-             "-t", str(int(timeout)), "start"],
+            [
+                str(bin_dir() / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ],
             check=True,
             capture_output=True,
             text=True,

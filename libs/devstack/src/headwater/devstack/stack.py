@@ -34,7 +34,9 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("execution-tracking", "headwater.execution_tracking", "execution_tracking", ("serve", "worker")),
+    ServiceSpec(
+        "execution-tracking", "headwater.execution_tracking", "execution_tracking", ("serve", "worker")
+    ),
     ServiceSpec("gateway", "headwater.gateway", None, ("serve",)),
 )
 
@@ -86,8 +88,12 @@ class Stack:
         state = config.state_dir
         self.logs = state / "logs"
         self.run_dir = state / "run"
-        self.postgres = EmbeddedPostgres(state / "postgres", config.postgres_port, log_file=self.logs / "postgres.log")
-        self.broker = TansuBroker(config.kafka_port, pidfile=self.run_dir / "tansu.pid", log_file=self.logs / "tansu.log")
+        self.postgres = EmbeddedPostgres(
+            state / "postgres", config.postgres_port, log_file=self.logs / "postgres.log"
+        )
+        self.broker = TansuBroker(
+            config.kafka_port, pidfile=self.run_dir / "tansu.pid", log_file=self.logs / "tansu.log"
+        )
 
     # -- addresses ---------------------------------------------------------------------------------------------
 
@@ -144,7 +150,9 @@ class Stack:
 
     async def _provision(self) -> None:
         await self._create_database_and_roles()
-        await create_topics(self.kafka_bootstrap, prefix=self.config.topic_prefix, partitions=self.config.partitions)
+        await create_topics(
+            self.kafka_bootstrap, prefix=self.config.topic_prefix, partitions=self.config.partitions
+        )
         await self.migrate_all()
 
     async def _create_database_and_roles(self) -> None:
@@ -168,7 +176,9 @@ class Stack:
             await db.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
             for spec in SERVICES:
                 if spec.schema is not None:
-                    await db.execute(f'CREATE SCHEMA IF NOT EXISTS "{spec.schema}" AUTHORIZATION "{spec.schema}"')
+                    await db.execute(
+                        f'CREATE SCHEMA IF NOT EXISTS "{spec.schema}" AUTHORIZATION "{spec.schema}"'
+                    )
                     await db.execute(f'REVOKE ALL ON SCHEMA "{spec.schema}" FROM PUBLIC')
         finally:
             await db.close()
@@ -180,8 +190,13 @@ class Stack:
             if spec.schema is None:
                 continue
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", spec.module, "migrate", env=env,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                sys.executable,
+                "-m",
+                spec.module,
+                "migrate",
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
             )
             out, _ = await proc.communicate()
             if proc.returncode != 0:

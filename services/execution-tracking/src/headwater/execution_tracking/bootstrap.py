@@ -33,6 +33,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or load()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
-    configure_telemetry(SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment)
+    configure_telemetry(
+        SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
+    )
     engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
     return Container(settings=settings, engine=engine, uow=UnitOfWorkFactory(engine))

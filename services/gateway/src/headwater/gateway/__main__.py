@@ -16,8 +16,12 @@ def main(argv: list[str] | None = None) -> int:
         from headwater.gateway.bootstrap import load
 
         settings = load()
-        serve("headwater.gateway.app:create_app", host=settings.http_host, port=settings.http_port,
-              workers=settings.http_workers)
+        serve(
+            "headwater.gateway.app:create_app",
+            host=settings.http_host,
+            port=settings.http_port,
+            workers=settings.http_workers,
+        )
         return 0
     return 2
 

@@ -23,8 +23,11 @@ def root() -> dict[str, str]:
 
 
 def upstream_unavailable(request: Request[Any, Any, Any], exc: UpstreamUnavailable) -> Response[Any]:
-    return Response({"detail": "service temporarily unavailable, retry shortly"}, status_code=503,
-                    headers={"retry-after": "1"})
+    return Response(
+        {"detail": "service temporarily unavailable, retry shortly"},
+        status_code=503,
+        headers={"retry-after": "1"},
+    )
 
 
 def create_app(container: Container | None = None) -> Litestar:

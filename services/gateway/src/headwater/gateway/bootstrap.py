@@ -29,7 +29,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or load()
     configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
-    configure_telemetry(SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment)
+    configure_telemetry(
+        SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
+    )
     return Container(
         settings=settings,
         execution_tracking=Upstream(

@@ -42,7 +42,9 @@ class Upstream:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=60, ttl_dns_cache=300),
+                connector=aiohttp.TCPConnector(
+                    limit=self._connections, keepalive_timeout=60, ttl_dns_cache=300
+                ),
                 timeout=self._timeout,
                 skip_auto_headers=("User-Agent",),
             )
@@ -59,7 +61,9 @@ class Upstream:
             try:
                 async with self._client().request(method, url, data=body, headers=headers) as resp:
                     payload = await resp.read()
-                    return UpstreamResponse(resp.status, payload, resp.headers.get("content-type", "application/json"))
+                    return UpstreamResponse(
+                        resp.status, payload, resp.headers.get("content-type", "application/json")
+                    )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise UpstreamUnavailable(f"{self.name} is unavailable: {exc!r}") from exc
 

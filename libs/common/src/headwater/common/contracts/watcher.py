@@ -19,10 +19,10 @@ def sent(body: Struct) -> dict[str, Any]:
 
 
 class _Slo(Struct, kw_only=True):
-    freshness_number: int | None | UnsetType = UNSET
-    freshness_datepart: str | None | UnsetType = UNSET
-    timeliness_number: int | None | UnsetType = UNSET
-    timeliness_datepart: str | None | UnsetType = UNSET
+    freshness_number: int | UnsetType | None = UNSET
+    freshness_datepart: str | UnsetType | None = UNSET
+    timeliness_number: int | UnsetType | None = UNSET
+    timeliness_datepart: str | UnsetType | None = UNSET
 
 
 class PipelineTypeCreate(_Slo, kw_only=True):
@@ -54,17 +54,17 @@ class PipelineType(Struct, kw_only=True):
 class PipelineCreate(_Slo, kw_only=True):
     name: Name
     pipeline_type_name: Name
-    next_watermark: Watermark | None | UnsetType = UNSET
-    pipeline_metadata: dict[str, Any] | None | UnsetType = UNSET
+    next_watermark: Watermark | UnsetType | None = UNSET
+    pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
 
 
 class PipelineUpdate(_Slo, kw_only=True):
     id: int | UnsetType = UNSET
     name: Name | UnsetType = UNSET
     pipeline_type_id: int | UnsetType = UNSET
-    watermark: Watermark | None | UnsetType = UNSET
-    next_watermark: Watermark | None | UnsetType = UNSET
-    pipeline_metadata: dict[str, Any] | None | UnsetType = UNSET
+    watermark: Watermark | UnsetType | None = UNSET
+    next_watermark: Watermark | UnsetType | None = UNSET
+    pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
     mute_freshness_check: bool | UnsetType = UNSET
     mute_timeliness_check: bool | UnsetType = UNSET
     load_lineage: bool | UnsetType = UNSET

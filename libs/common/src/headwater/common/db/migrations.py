@@ -22,7 +22,9 @@ def alembic_config(script_location: Path, *, schema: str, metadata: MetaData) ->
     return cfg
 
 
-def _not_version_table(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def _not_version_table(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     return not (type_ == "table" and name == "alembic_version")
 
 
@@ -45,7 +47,13 @@ def run_env(cfg: Config) -> None:
 
 
 async def migrate(
-    dsn: str, *, schema: str, script_location: Path, metadata: MetaData, revision: str = "head", downgrade: bool = False
+    dsn: str,
+    *,
+    schema: str,
+    script_location: Path,
+    metadata: MetaData,
+    revision: str = "head",
+    downgrade: bool = False,
 ) -> None:
     """Upgrade (or downgrade) `schema` to `revision`. The schema itself is created when missing."""
     engine = create_engine(dsn, schema=schema, pool_size=1, max_overflow=0)

@@ -78,7 +78,7 @@ class ExecutionEnded(Event, frozen=True, kw_only=True, tag="execution.ended.v1")
     """A pipeline execution ended, successfully or not, with its computed metrics.
 
     Producer: execution-tracking, on `POST /end_pipeline_execution` and on a `run.ended` report from
-    `ingress.runs`. Topic `execution.ended`, key: pipeline id. `duration_seconds` is end − start rounded to
+    `ingress.runs`. Topic `execution.ended`, key: pipeline id. `duration_seconds` is end - start rounded to
     whole seconds; `throughput` is total_rows / duration rounded to 4 decimals (0 for a zero duration, null
     without total_rows). `slo` carries the pipeline's effective settings so consumers never call back.
     """

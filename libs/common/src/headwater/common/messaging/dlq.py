@@ -11,7 +11,9 @@ from headwater.common.messaging.topics import dlq_topic
 
 log = get_logger(__name__)
 
-DEAD_LETTERS = Counter("headwater_dead_letters_total", "Messages sent to a dead-letter topic", ["topic", "consumer"])
+DEAD_LETTERS = Counter(
+    "headwater_dead_letters_total", "Messages sent to a dead-letter topic", ["topic", "consumer"]
+)
 
 
 class Record(Protocol):

@@ -9,7 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-async def claim_new(conn: AsyncConnection, inbox: Table, consumer: str, message_ids: Iterable[str]) -> set[str]:
+async def claim_new(
+    conn: AsyncConnection, inbox: Table, consumer: str, message_ids: Iterable[str]
+) -> set[str]:
     """Record `message_ids` for `consumer` in the caller's transaction; return those not seen before.
 
     The caller applies effects only for the returned ids and commits; a duplicate delivery then finds its id

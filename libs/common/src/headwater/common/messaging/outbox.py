@@ -31,4 +31,3 @@ async def enqueue(conn: AsyncConnection, outbox: Table, events: Sequence[Event])
     """Add `events` to the outbox within the transaction of `conn`; they are published after it commits."""
     if events:
         await conn.execute(insert(outbox), outbox_rows(events))
-

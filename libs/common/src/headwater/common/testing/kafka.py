@@ -48,7 +48,9 @@ class TopicCollector:
                     break
                 await consumer._client.force_metadata_update()  # learn topics created after start
                 await asyncio.sleep(0.05)
-            partitions += [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            partitions += [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
         consumer.assign(partitions)
         if self._from_beginning:
             await consumer.seek_to_beginning(*partitions)
@@ -103,7 +105,10 @@ class TopicCollector:
 
 
 async def produce(
-    bootstrap: str, topic: str, messages: Sequence[tuple[bytes | None, bytes]], headers: Sequence[tuple[str, bytes]] = ()
+    bootstrap: str,
+    topic: str,
+    messages: Sequence[tuple[bytes | None, bytes]],
+    headers: Sequence[tuple[str, bytes]] = (),
 ) -> None:
     """Publish (key, value) pairs to `topic` and wait for the broker's acknowledgement of all of them."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)

@@ -25,7 +25,8 @@ class Datepart(StrEnum):
 def normalise(fields: dict[str, Any]) -> dict[str, Any]:
     """Strip and lower-case every top-level string except watermarks; nested objects stay as sent."""
     return {
-        k: v.strip().lower() if isinstance(v, str) and k not in UNTOUCHED_STRINGS else v for k, v in fields.items()
+        k: v.strip().lower() if isinstance(v, str) and k not in UNTOUCHED_STRINGS else v
+        for k, v in fields.items()
     }
 
 
@@ -46,7 +47,7 @@ def recorded_at(start: datetime) -> tuple[int, date]:
 
 
 def duration_seconds(start: datetime, end: datetime) -> int:
-    """End − start in whole seconds, rounded half to even like the reference."""
+    """End - start in whole seconds, rounded half to even like the reference."""
     return round((as_utc(end) - as_utc(start)).total_seconds())
 
 

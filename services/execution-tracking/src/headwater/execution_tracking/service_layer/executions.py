@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from headwater.common.events import ExecutionEnded, ExecutionStarted
@@ -132,7 +131,12 @@ async def end_execution(
             current,
             end_date=end_date,
             completed_successfully=completed_successfully,
-            counts={"total_rows": total_rows, "inserts": inserts, "updates": updates, "soft_deletes": soft_deletes},
+            counts={
+                "total_rows": total_rows,
+                "inserts": inserts,
+                "updates": updates,
+                "soft_deletes": soft_deletes,
+            },
             execution_metadata=execution_metadata,
         )
         await uow.commit()

@@ -9,7 +9,10 @@ from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from headwater.common.events import PipelineChanged, PipelineSlo
-from headwater.execution_tracking.adapters.db.repositories import is_foreign_key_violation, is_unique_violation
+from headwater.execution_tracking.adapters.db.repositories import (
+    is_foreign_key_violation,
+    is_unique_violation,
+)
 from headwater.execution_tracking.domain.rules import Datepart, normalise, request_digest, watermark_text
 from headwater.execution_tracking.service_layer.errors import Conflict, Invalid, NotFound
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
@@ -102,7 +105,9 @@ class PipelineUpsert:
 
     __slots__ = ("active", "created", "id", "load_lineage", "watermark")
 
-    def __init__(self, *, id: int, created: bool, active: bool, load_lineage: bool, watermark: str | None) -> None:
+    def __init__(
+        self, *, id: int, created: bool, active: bool, load_lineage: bool, watermark: str | None
+    ) -> None:
         self.id = id
         self.created = created
         self.active = active

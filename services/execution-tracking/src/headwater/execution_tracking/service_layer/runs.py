@@ -107,7 +107,9 @@ async def _record(uow: UnitOfWork, report: RunStarted | RunEnded) -> None:
     current = await uow.executions.for_end(run_id=report.run_id)
     if current is None:
         if report.start_date is None:
-            raise NotFound(f"run {report.run_id!r} was never started; send its `start_date` to record it anyway")
+            raise NotFound(
+                f"run {report.run_id!r} was never started; send its `start_date` to record it anyway"
+            )
         pipeline_id = await _resolve_pipeline(uow, report)
         await _start(
             uow,

@@ -13,5 +13,10 @@ SCRIPT_LOCATION = Path(__file__).parent / "migrations"
 
 async def migrate(dsn: str, revision: str = "head", *, downgrade: bool = False) -> None:
     await _migrate(
-        dsn, schema=SCHEMA, script_location=SCRIPT_LOCATION, metadata=metadata, revision=revision, downgrade=downgrade
+        dsn,
+        schema=SCHEMA,
+        script_location=SCRIPT_LOCATION,
+        metadata=metadata,
+        revision=revision,
+        downgrade=downgrade,
     )

@@ -38,13 +38,17 @@ class PipelineTypes:
     async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
         """Insert a type; None when one of that name exists (it is not updated)."""
         stmt = (
-            insert(pipeline_type).values(**values).on_conflict_do_nothing(index_elements=["name"])
+            insert(pipeline_type)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["name"])
             .returning(pipeline_type.c.id)
         )
         return (await self.conn.execute(stmt)).scalar()
 
     async def id_by_name(self, name: str) -> int | None:
-        return (await self.conn.execute(select(pipeline_type.c.id).where(pipeline_type.c.name == name))).scalar()
+        return (
+            await self.conn.execute(select(pipeline_type.c.id).where(pipeline_type.c.name == name))
+        ).scalar()
 
     async def get_or_create(self, name: str) -> int:
         created = await self.insert_if_absent({"name": name})
@@ -55,19 +59,33 @@ class PipelineTypes:
         return existing
 
     async def get(self, type_id: int) -> RowMapping | None:
-        return (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).where(pipeline_type.c.id == type_id))).mappings().first()
+        return (
+            (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).where(pipeline_type.c.id == type_id)))
+            .mappings()
+            .first()
+        )
 
     async def find(self, *, type_id: int | None, name: str | None) -> RowMapping | None:
         cond = pipeline_type.c.id == type_id if type_id is not None else pipeline_type.c.name == name
-        return (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).where(cond).with_for_update())).mappings().first()
+        return (
+            (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).where(cond).with_for_update()))
+            .mappings()
+            .first()
+        )
 
     async def list(self) -> Sequence[RowMapping]:
-        return (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).order_by(pipeline_type.c.id))).mappings().all()
+        return (
+            (await self.conn.execute(select(*PIPELINE_TYPE_COLUMNS).order_by(pipeline_type.c.id)))
+            .mappings()
+            .all()
+        )
 
     async def update(self, type_id: int, values: Mapping[str, Any]) -> RowMapping:
         stmt = (
-            update(pipeline_type).where(pipeline_type.c.id == type_id)
-            .values(**values, updated_at=func.now()).returning(*PIPELINE_TYPE_COLUMNS)
+            update(pipeline_type)
+            .where(pipeline_type.c.id == type_id)
+            .values(**values, updated_at=func.now())
+            .returning(*PIPELINE_TYPE_COLUMNS)
         )
         return (await self.conn.execute(stmt)).mappings().one()
 
@@ -78,26 +96,36 @@ class Pipelines:
 
     async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
         stmt = (
-            insert(pipeline).values(**values).on_conflict_do_nothing(index_elements=["name"])
+            insert(pipeline)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["name"])
             .returning(pipeline.c.id)
         )
         return (await self.conn.execute(stmt)).scalar()
 
-    async def find_for_update(self, *, pipeline_id: int | None = None, name: str | None = None) -> RowMapping | None:
+    async def find_for_update(
+        self, *, pipeline_id: int | None = None, name: str | None = None
+    ) -> RowMapping | None:
         cond = pipeline.c.id == pipeline_id if pipeline_id is not None else pipeline.c.name == name
         stmt = select(*pipeline.c).where(cond).with_for_update()
         return (await self.conn.execute(stmt)).mappings().first()
 
     async def get(self, pipeline_id: int) -> RowMapping | None:
-        return (await self.conn.execute(select(*PIPELINE_COLUMNS).where(pipeline.c.id == pipeline_id))).mappings().first()
+        return (
+            (await self.conn.execute(select(*PIPELINE_COLUMNS).where(pipeline.c.id == pipeline_id)))
+            .mappings()
+            .first()
+        )
 
     async def list(self) -> Sequence[RowMapping]:
         return (await self.conn.execute(select(*PIPELINE_COLUMNS).order_by(pipeline.c.id))).mappings().all()
 
     async def update(self, pipeline_id: int, values: Mapping[str, Any]) -> RowMapping:
         stmt = (
-            update(pipeline).where(pipeline.c.id == pipeline_id)
-            .values(**values, updated_at=func.now()).returning(*pipeline.c)
+            update(pipeline)
+            .where(pipeline.c.id == pipeline_id)
+            .values(**values, updated_at=func.now())
+            .returning(*pipeline.c)
         )
         return (await self.conn.execute(stmt)).mappings().one()
 
@@ -121,9 +149,15 @@ class Pipelines:
         return (await self.conn.execute(stmt)).mappings().all()
 
     async def ids_of_type(self, type_id: int) -> list[int]:
-        return list((await self.conn.execute(select(pipeline.c.id).where(pipeline.c.pipeline_type_id == type_id))).scalars())
+        return list(
+            (
+                await self.conn.execute(select(pipeline.c.id).where(pipeline.c.pipeline_type_id == type_id))
+            ).scalars()
+        )
 
-    async def record_success(self, pipeline_id: int, end_date: datetime, counts: Mapping[str, int | None]) -> None:
+    async def record_success(
+        self, pipeline_id: int, end_date: datetime, counts: Mapping[str, int | None]
+    ) -> None:
         """The watermark handshake and the `last_target_*` stamps of a successful end; lineage reloads stop."""
         values: dict[str, Any] = {"watermark": pipeline.c.next_watermark, "load_lineage": False}
         for count_field, column in (
@@ -195,9 +229,15 @@ class Executions:
         ).first()
         return None if row is None else (row[0], row[1])
 
-    async def for_end(self, *, execution_id: int | None = None, run_id: str | None = None) -> RowMapping | None:
+    async def for_end(
+        self, *, execution_id: int | None = None, run_id: str | None = None
+    ) -> RowMapping | None:
         """The execution to end, locked, with its pipeline and the pipeline type's settings."""
-        cond = pipeline_execution.c.id == execution_id if execution_id is not None else pipeline_execution.c.run_id == run_id
+        cond = (
+            pipeline_execution.c.id == execution_id
+            if execution_id is not None
+            else pipeline_execution.c.run_id == run_id
+        )
         stmt = (
             select(
                 pipeline_execution.c.id,
@@ -217,7 +257,11 @@ class Executions:
         return (await self.conn.execute(stmt)).mappings().first()
 
     async def id_by_run_id(self, run_id: str) -> int | None:
-        return (await self.conn.execute(select(pipeline_execution.c.id).where(pipeline_execution.c.run_id == run_id))).scalar()
+        return (
+            await self.conn.execute(
+                select(pipeline_execution.c.id).where(pipeline_execution.c.run_id == run_id)
+            )
+        ).scalar()
 
     async def end(self, execution_id: int, values: Mapping[str, Any]) -> None:
         await self.conn.execute(
@@ -236,4 +280,3 @@ class Executions:
             .order_by(c.c.depth, pipeline_execution.c.id)
         )
         return (await self.conn.execute(stmt)).mappings().all()
-

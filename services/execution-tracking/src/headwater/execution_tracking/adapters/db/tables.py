@@ -41,7 +41,11 @@ def _timestamps() -> list[Column]:
 
 def _slo_columns(prefix: str) -> list[Column]:
     return [
-        Column(f"{prefix}_number", Integer, CheckConstraint(f"{prefix}_number > 0", name=f"{prefix}_number_positive")),
+        Column(
+            f"{prefix}_number",
+            Integer,
+            CheckConstraint(f"{prefix}_number > 0", name=f"{prefix}_number_positive"),
+        ),
         Column(
             f"{prefix}_datepart",
             String(10),
@@ -95,7 +99,9 @@ pipeline_execution = Table(
     Column("completed_successfully", Boolean),
     Column("inserts", BigInteger, CheckConstraint("inserts >= 0", name="inserts_non_negative")),
     Column("updates", BigInteger, CheckConstraint("updates >= 0", name="updates_non_negative")),
-    Column("soft_deletes", BigInteger, CheckConstraint("soft_deletes >= 0", name="soft_deletes_non_negative")),
+    Column(
+        "soft_deletes", BigInteger, CheckConstraint("soft_deletes >= 0", name="soft_deletes_non_negative")
+    ),
     Column("total_rows", BigInteger, CheckConstraint("total_rows >= 0", name="total_rows_non_negative")),
     Column("watermark", String(50)),
     Column("next_watermark", String(50)),

@@ -28,7 +28,6 @@ from headwater.common.contracts.watcher import (
 from headwater.execution_tracking.service_layer import executions, pipelines
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 
-
 Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 
 

@@ -53,7 +53,9 @@ def register_subscribers(
                 valid_records.append(record)
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 REPORTS.labels("dead_lettered").inc()
-                await dead_letter(producer, record, consumer=CONSUMER, reason=str(exc), error=type(exc).__name__)
+                await dead_letter(
+                    producer, record, consumer=CONSUMER, reason=str(exc), error=type(exc).__name__
+                )
         if not valid:
             return
         for attempt in range(RETRIES):

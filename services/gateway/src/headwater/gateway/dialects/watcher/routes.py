@@ -36,7 +36,11 @@ class PipelineTypeRoutes(Controller):
 
     @post("/", summary="Create or get pipeline type", description="201 when created, 200 when it existed.")
     async def upsert(
-        self, data: JSONBody[PipelineTypeCreate], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        data: JSONBody[PipelineTypeCreate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[Created]:
         return await forward(execution_tracking, request, principal)
 
@@ -48,13 +52,21 @@ class PipelineTypeRoutes(Controller):
 
     @get("/{pipeline_type_id:int}", summary="Get pipeline type by ID")
     async def get_one(
-        self, pipeline_type_id: FromPath[int], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        pipeline_type_id: FromPath[int],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[PipelineType]:
         return await forward(execution_tracking, request, principal)
 
     @patch("/", summary="Update pipeline type (by id or name)")
     async def update(
-        self, data: JSONBody[PipelineTypeUpdate], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        data: JSONBody[PipelineTypeUpdate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[PipelineType]:
         return await forward(execution_tracking, request, principal)
 
@@ -69,7 +81,11 @@ class PipelineRoutes(Controller):
         description="Upsert: 201 with the new pipeline, 200 for an existing one (updated when the request differs).",
     )
     async def upsert(
-        self, data: JSONBody[PipelineCreate], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        data: JSONBody[PipelineCreate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[PipelineUpserted]:
         return await forward(execution_tracking, request, principal)
 
@@ -81,13 +97,21 @@ class PipelineRoutes(Controller):
 
     @get("/{pipeline_id:int}", summary="Get pipeline by ID")
     async def get_one(
-        self, pipeline_id: FromPath[int], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        pipeline_id: FromPath[int],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[Pipeline]:
         return await forward(execution_tracking, request, principal)
 
     @patch("/", summary="Update pipeline (by id or name)")
     async def update(
-        self, data: JSONBody[PipelineUpdate], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        data: JSONBody[PipelineUpdate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[Pipeline]:
         return await forward(execution_tracking, request, principal)
 
@@ -97,19 +121,33 @@ class ExecutionRoutes(Controller):
 
     @post("/start_pipeline_execution", summary="Start pipeline execution", status_code=201)
     async def start(
-        self, data: JSONBody[ExecutionStart], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        data: JSONBody[ExecutionStart],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[Created]:
         return await forward(execution_tracking, request, principal)
 
     @post("/end_pipeline_execution", summary="End pipeline execution", status_code=204)
     async def end(
-        self, data: JSONBody[ExecutionEnd], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        data: JSONBody[ExecutionEnd],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[None]:
         return await forward(execution_tracking, request, principal)
 
-    @get("/pipeline_execution/{pipeline_execution_id:int}", summary="Get pipeline execution with its children")
+    @get(
+        "/pipeline_execution/{pipeline_execution_id:int}", summary="Get pipeline execution with its children"
+    )
     async def get_one(
-        self, pipeline_execution_id: FromPath[int], request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+        self,
+        pipeline_execution_id: FromPath[int],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
     ) -> Response[Execution]:
         return await forward(execution_tracking, request, principal)
 

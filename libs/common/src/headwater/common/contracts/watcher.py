@@ -10,7 +10,10 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 Name = Annotated[str, Meta(min_length=1, max_length=150)]
 Watermark = str | int
-Count = Annotated[int, Meta(ge=0)]
+BIGINT_MAX = 2**63 - 1
+Count = Annotated[int, Meta(ge=0, le=BIGINT_MAX)]
+Id = Annotated[int, Meta(ge=1, le=BIGINT_MAX)]
+Number = Annotated[int, Meta(le=2**31 - 1)]
 
 
 def sent(body: Struct) -> dict[str, Any]:
@@ -19,9 +22,9 @@ def sent(body: Struct) -> dict[str, Any]:
 
 
 class _Slo(Struct, kw_only=True):
-    freshness_number: int | UnsetType | None = UNSET
+    freshness_number: Number | UnsetType | None = UNSET
     freshness_datepart: str | UnsetType | None = UNSET
-    timeliness_number: int | UnsetType | None = UNSET
+    timeliness_number: Number | UnsetType | None = UNSET
     timeliness_datepart: str | UnsetType | None = UNSET
 
 
@@ -32,7 +35,7 @@ class PipelineTypeCreate(_Slo, kw_only=True):
 
 
 class PipelineTypeUpdate(_Slo, kw_only=True):
-    id: int | UnsetType = UNSET
+    id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
     mute_freshness_check: bool | UnsetType = UNSET
     mute_timeliness_check: bool | UnsetType = UNSET
@@ -59,9 +62,9 @@ class PipelineCreate(_Slo, kw_only=True):
 
 
 class PipelineUpdate(_Slo, kw_only=True):
-    id: int | UnsetType = UNSET
+    id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
-    pipeline_type_id: int | UnsetType = UNSET
+    pipeline_type_id: Id | UnsetType = UNSET
     watermark: Watermark | UnsetType | None = UNSET
     next_watermark: Watermark | UnsetType | None = UNSET
     pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
@@ -101,15 +104,15 @@ class Pipeline(Struct, kw_only=True):
 
 
 class ExecutionStart(Struct, kw_only=True):
-    pipeline_id: int
+    pipeline_id: Id
     start_date: datetime | None = None
     watermark: Watermark | None = None
     next_watermark: Watermark | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class ExecutionEnd(Struct, kw_only=True):
-    id: int
+    id: Id
     end_date: datetime
     completed_successfully: bool
     total_rows: Count | None = None

@@ -95,7 +95,7 @@ pipeline_execution = Table(
     Column("run_id", String(200), unique=True),
     Column("start_date", DateTime(timezone=True), nullable=False),
     Column("end_date", DateTime(timezone=True)),
-    Column("duration_seconds", Integer),
+    Column("duration_seconds", BigInteger),
     Column("completed_successfully", Boolean),
     Column("inserts", BigInteger, CheckConstraint("inserts >= 0", name="inserts_non_negative")),
     Column("updates", BigInteger, CheckConstraint("updates >= 0", name="updates_non_negative")),

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
 from headwater.execution_tracking import SERVICE
@@ -21,6 +22,14 @@ from headwater.execution_tracking.service_layer.errors import UseCaseError
 
 def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Response[Any]:
     return Response({"detail": exc.detail}, status_code=exc.status)
+
+
+def database_rejected(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A value Postgres cannot store (class 22, data exception) is the client's mistake: 422, not 500."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", ""))
+    if sqlstate.startswith("22"):
+        return Response({"detail": f"value rejected: {exc.orig}"}, status_code=422)
+    raise exc
 
 
 def create_app(container: Container | None = None) -> Litestar:
@@ -41,7 +50,7 @@ def create_app(container: Container | None = None) -> Litestar:
             *metrics,
         ],
         dependencies=dependencies(c.uow),
-        exception_handlers={**EXCEPTION_HANDLERS, UseCaseError: use_case_error},
+        exception_handlers={**EXCEPTION_HANDLERS, UseCaseError: use_case_error, DBAPIError: database_rejected},
         plugins=plugins,
         middleware=middleware,
         on_shutdown=[c.close],

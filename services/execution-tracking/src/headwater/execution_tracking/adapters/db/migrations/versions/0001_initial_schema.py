@@ -138,7 +138,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(length=200), nullable=True),
         sa.Column("start_date", sa.DateTime(timezone=True), nullable=False),
         sa.Column("end_date", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("duration_seconds", sa.Integer(), nullable=True),
+        sa.Column("duration_seconds", sa.BigInteger(), nullable=True),
         sa.Column("completed_successfully", sa.Boolean(), nullable=True),
         sa.Column("inserts", sa.BigInteger(), nullable=True),
         sa.Column("updates", sa.BigInteger(), nullable=True),

@@ -1,0 +1,27 @@
+"""End-to-end fixtures: the whole system running as processes, reached only through the gateway and Kafka."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from headwater.common.testing import TopicCollector
+from headwater.devstack.stack import Stack
+
+CANONICAL = ["pipeline.changed", "execution.started", "execution.ended"]
+
+
+@pytest.fixture(scope="session")
+async def gateway(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def events(system: Stack) -> AsyncIterator[TopicCollector]:
+    """Every canonical event published during the session (a plain Kafka consumer, like any outside one)."""
+    collector = await TopicCollector(system.kafka_bootstrap, CANONICAL, from_beginning=True).start()
+    yield collector
+    await collector.stop()

@@ -49,10 +49,25 @@ async def test_pipeline_upsert_get_list_patch(gateway: httpx.AsyncClient) -> Non
     assert got["next_watermark"] == "2024-01-02T00:00:00Z"
     assert got["pipeline_metadata"] == {"Description": "Daily Extraction"}
     expected_fields = {
-        "id", "name", "pipeline_type_id", "watermark", "next_watermark", "pipeline_metadata", "last_target_insert",
-        "last_target_update", "last_target_soft_delete", "freshness_number", "freshness_datepart",
-        "mute_freshness_check", "timeliness_number", "timeliness_datepart", "mute_timeliness_check", "load_lineage",
-        "active", "created_at", "updated_at",
+        "id",
+        "name",
+        "pipeline_type_id",
+        "watermark",
+        "next_watermark",
+        "pipeline_metadata",
+        "last_target_insert",
+        "last_target_update",
+        "last_target_soft_delete",
+        "freshness_number",
+        "freshness_datepart",
+        "mute_freshness_check",
+        "timeliness_number",
+        "timeliness_datepart",
+        "mute_timeliness_check",
+        "load_lineage",
+        "active",
+        "created_at",
+        "updated_at",
     }
     assert set(got) == expected_fields
     assert any(p["id"] == pid for p in (await gateway.get("/pipeline")).json())
@@ -72,15 +87,25 @@ async def test_run_start_end_get_with_computed_fields_and_event(
     gateway: httpx.AsyncClient, events: TopicCollector
 ) -> None:
     pid = await create_pipeline(gateway, next_watermark=100, freshness_number=1, freshness_datepart="day")
-    r = await gateway.post("/start_pipeline_execution", json={"pipeline_id": pid, "start_date": "2024-01-01T10:00:00Z"})
+    r = await gateway.post(
+        "/start_pipeline_execution", json={"pipeline_id": pid, "start_date": "2024-01-01T10:00:00Z"}
+    )
     assert r.status_code == 201
     eid = r.json()["id"]
     trace_id = uuid.uuid4().hex
     r = await gateway.post(
         "/end_pipeline_execution",
         headers={"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"},
-        json={"id": eid, "end_date": "2024-01-01T10:05:00Z", "completed_successfully": True, "total_rows": 1000,
-              "inserts": 800, "updates": 200, "soft_deletes": 0, "execution_metadata": {"partition": "2025-01-05"}},
+        json={
+            "id": eid,
+            "end_date": "2024-01-01T10:05:00Z",
+            "completed_successfully": True,
+            "total_rows": 1000,
+            "inserts": 800,
+            "updates": 200,
+            "soft_deletes": 0,
+            "execution_metadata": {"partition": "2025-01-05"},
+        },
     )
     assert r.status_code == 204
     # read-your-writes: the moved watermark is visible as soon as the 204 is
@@ -92,20 +117,38 @@ async def test_run_start_end_get_with_computed_fields_and_event(
 
     run = (await gateway.get(f"/pipeline_execution/{eid}")).json()
     assert run == {
-        "id": eid, "parent_id": None, "pipeline_id": pid, "start_date": "2024-01-01T10:00:00Z",
-        "end_date": "2024-01-01T10:05:00Z", "duration_seconds": 300, "completed_successfully": True,
-        "inserts": 800, "updates": 200, "soft_deletes": 0, "total_rows": 1000, "watermark": None,
-        "next_watermark": None, "execution_metadata": {"partition": "2025-01-05"}, "anomaly_flags": None,
-        "throughput": 3.3333, "child_executions": [],
+        "id": eid,
+        "parent_id": None,
+        "pipeline_id": pid,
+        "start_date": "2024-01-01T10:00:00Z",
+        "end_date": "2024-01-01T10:05:00Z",
+        "duration_seconds": 300,
+        "completed_successfully": True,
+        "inserts": 800,
+        "updates": 200,
+        "soft_deletes": 0,
+        "total_rows": 1000,
+        "watermark": None,
+        "next_watermark": None,
+        "execution_metadata": {"partition": "2025-01-05"},
+        "anomaly_flags": None,
+        "throughput": 3.3333,
+        "child_executions": [],
     }
-    (ended,) = await events.wait_for(lambda m: m.topic == "execution.ended" and m.json()["execution_id"] == eid)
+    (ended,) = await events.wait_for(
+        lambda m: m.topic == "execution.ended" and m.json()["execution_id"] == eid
+    )
     e = ended.json()
     assert ended.key == str(pid).encode()
     assert ended.headers["ce_type"] == b"execution.ended.v1"
     # one trace follows the request from the gateway through the outbox onto the topic
     assert ended.headers["traceparent"].decode().split("-")[1] == trace_id
     assert (e["duration_seconds"], e["throughput"], e["total_rows"], e["completed_successfully"]) == (
-        300, 3.3333, 1000, True)
+        300,
+        3.3333,
+        1000,
+        True,
+    )
     assert e["slo"]["freshness_number"] == 1
     assert e["slo"]["freshness_datepart"] == "day"
     await events.wait_for(lambda m: m.topic == "execution.started" and m.json()["execution_id"] == eid)
@@ -143,20 +186,33 @@ async def test_hierarchy_three_levels_deep(gateway: httpx.AsyncClient) -> None:
 
 async def test_watermark_handshake_across_a_failed_and_a_successful_run(gateway: httpx.AsyncClient) -> None:
     name = unique("incremental")
-    first = await gateway.post("/pipeline", json={"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"})
+    first = await gateway.post(
+        "/pipeline", json={"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
+    )
     pid = first.json()["id"]
 
     async def run(success: bool) -> None:
         eid = (await gateway.post("/start_pipeline_execution", json={"pipeline_id": pid})).json()["id"]
-        r = await gateway.post("/end_pipeline_execution", json={
-            "id": eid, "end_date": "2099-01-01T00:00:00Z", "completed_successfully": success, "inserts": 1})
+        r = await gateway.post(
+            "/end_pipeline_execution",
+            json={
+                "id": eid,
+                "end_date": "2099-01-01T00:00:00Z",
+                "completed_successfully": success,
+                "inserts": 1,
+            },
+        )
         assert r.status_code == 204
 
     await run(success=False)
-    retry = await gateway.post("/pipeline", json={"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"})
+    retry = await gateway.post(
+        "/pipeline", json={"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
+    )
     assert retry.json()["watermark"] is None  # failed: the same range (None, 2024-01-01] is processed again
     await run(success=True)
-    nxt = await gateway.post("/pipeline", json={"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-02"})
+    nxt = await gateway.post(
+        "/pipeline", json={"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-02"}
+    )
     assert (nxt.status_code, nxt.json()["watermark"]) == (200, "2024-01-01")
     await run(success=True)
     assert (await gateway.get(f"/pipeline/{pid}")).json()["watermark"] == "2024-01-02"
@@ -169,23 +225,53 @@ async def test_watermark_handshake_across_a_failed_and_a_successful_run(gateway:
         ("GET", "/pipeline_type/999999999", None, 404),
         ("GET", "/pipeline_execution/999999999", None, 404),
         ("POST", "/start_pipeline_execution", {"pipeline_id": 999999999}, 404),
-        ("POST", "/end_pipeline_execution", {"id": 999999999, "end_date": "2024-01-01T00:00:00Z",
-                                             "completed_successfully": True}, 404),
+        (
+            "POST",
+            "/end_pipeline_execution",
+            {"id": 999999999, "end_date": "2024-01-01T00:00:00Z", "completed_successfully": True},
+            404,
+        ),
         ("PATCH", "/pipeline", {"id": 999999999, "active": False}, 404),
         ("PATCH", "/pipeline_type", {"id": 999999999, "mute_freshness_check": True}, 404),
         ("POST", "/pipeline", {"name": "x", "pipeline_type_name": "t", "freshness_number": 1}, 422),
-        ("POST", "/pipeline", {"name": "x", "pipeline_type_name": "t", "freshness_number": 1,
-                               "freshness_datepart": "fortnight"}, 422),
+        (
+            "POST",
+            "/pipeline",
+            {
+                "name": "x",
+                "pipeline_type_name": "t",
+                "freshness_number": 1,
+                "freshness_datepart": "fortnight",
+            },
+            422,
+        ),
         ("POST", "/pipeline", {"name": "x" * 151, "pipeline_type_name": "t"}, 422),
         ("POST", "/start_pipeline_execution", {"pipeline_id": True}, 422),
         ("POST", "/start_pipeline_execution", {"pipeline_id": 10**20}, 422),
         ("GET", "/pipeline/99999999999999999999", None, 422),
-        ("POST", "/end_pipeline_execution", {"id": 1, "end_date": "2024-01-01T00:00:00Z",
-                                             "completed_successfully": True, "total_rows": 10**19}, 422),
-        ("POST", "/pipeline", {"name": "x", "pipeline_type_name": "t", "freshness_number": 10**10,
-                               "freshness_datepart": "day"}, 422),
-        ("POST", "/end_pipeline_execution", {"id": 1, "end_date": "2024-01-01T00:00:00Z",
-                                             "completed_successfully": True, "inserts": -1}, 422),
+        (
+            "POST",
+            "/end_pipeline_execution",
+            {
+                "id": 1,
+                "end_date": "2024-01-01T00:00:00Z",
+                "completed_successfully": True,
+                "total_rows": 10**19,
+            },
+            422,
+        ),
+        (
+            "POST",
+            "/pipeline",
+            {"name": "x", "pipeline_type_name": "t", "freshness_number": 10**10, "freshness_datepart": "day"},
+            422,
+        ),
+        (
+            "POST",
+            "/end_pipeline_execution",
+            {"id": 1, "end_date": "2024-01-01T00:00:00Z", "completed_successfully": True, "inserts": -1},
+            422,
+        ),
     ],
 )
 async def test_client_mistakes_get_documented_errors_not_500(
@@ -198,10 +284,15 @@ async def test_client_mistakes_get_documented_errors_not_500(
 
 async def test_end_before_start_is_400_and_bad_parent_is_404(gateway: httpx.AsyncClient) -> None:
     pid = await create_pipeline(gateway)
-    eid = (await gateway.post("/start_pipeline_execution", json={"pipeline_id": pid,
-                                                                "start_date": "2024-01-01T10:00:00Z"})).json()["id"]
-    r = await gateway.post("/end_pipeline_execution", json={"id": eid, "end_date": "2024-01-01T09:00:00Z",
-                                                            "completed_successfully": True})
+    eid = (
+        await gateway.post(
+            "/start_pipeline_execution", json={"pipeline_id": pid, "start_date": "2024-01-01T10:00:00Z"}
+        )
+    ).json()["id"]
+    r = await gateway.post(
+        "/end_pipeline_execution",
+        json={"id": eid, "end_date": "2024-01-01T09:00:00Z", "completed_successfully": True},
+    )
     assert r.status_code == 400
     assert "end_date must be greater than start_date" in r.json()["detail"]
     r = await gateway.post("/start_pipeline_execution", json={"pipeline_id": pid, "parent_id": 999999999})

@@ -26,7 +26,9 @@ def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Respon
 
 def database_rejected(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     """A value Postgres cannot store (class 22, data exception) is the client's mistake: 422, not 500."""
-    sqlstate = str(getattr(exc.orig, "sqlstate", "") or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", ""))
+    sqlstate = str(
+        getattr(exc.orig, "sqlstate", "") or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", "")
+    )
     if sqlstate.startswith("22"):
         return Response({"detail": f"value rejected: {exc.orig}"}, status_code=422)
     raise exc
@@ -50,7 +52,11 @@ def create_app(container: Container | None = None) -> Litestar:
             *metrics,
         ],
         dependencies=dependencies(c.uow),
-        exception_handlers={**EXCEPTION_HANDLERS, UseCaseError: use_case_error, DBAPIError: database_rejected},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            UseCaseError: use_case_error,
+            DBAPIError: database_rejected,
+        },
         plugins=plugins,
         middleware=middleware,
         on_shutdown=[c.close],

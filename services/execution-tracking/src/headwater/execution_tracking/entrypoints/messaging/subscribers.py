@@ -14,6 +14,7 @@ from prometheus_client import Counter
 
 from headwater.common.events import decode_run_report
 from headwater.common.logging import get_logger
+from headwater.common.messaging.broker import raw_body
 from headwater.common.messaging.dlq import dead_letter
 from headwater.common.messaging.topics import prefixed
 from headwater.execution_tracking.service_layer.runs import CONSUMER, record_run_reports
@@ -38,6 +39,7 @@ def register_subscribers(
         batch_timeout_ms=50,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,
     )
     async def on_run_reports_record_executions(body: list[bytes], message: KafkaMessage) -> None:
         """Validate a batch of run reports, dead-letter the invalid ones and record the rest in one transaction.

@@ -132,14 +132,19 @@ async def test_sigkill_of_the_worker_while_it_consumes_run_reports(
                 ),
             )
         )
-    await produce(system.kafka_bootstrap, "ingress.runs", messages)
+    half = len(messages) // 2
 
     def ours(m: object) -> bool:
         return m.topic == "execution.ended" and str(m.json().get("run_id", "")).startswith(f"{batch}-")  # type: ignore[attr-defined]
 
-    await events.wait_for(ours, count=100, timeout=60)  # mid-stream: some, not all, are recorded
-    await kill_and_restart(system, ("worker",))
+    await produce(system.kafka_bootstrap, "ingress.runs", messages[:half])
+    await events.wait_for(ours, count=50, timeout=60)
+    system.stop_service(SERVICE, ("worker",), kill=True)  # SIGKILL while it works through the first half
+    recorded_at_kill = len([m for m in events.messages if ours(m)])
+    await produce(system.kafka_bootstrap, "ingress.runs", messages[half:])  # the stream goes on meanwhile
+    system.start_service(SERVICE, ("worker",))
     await events.wait_for(ours, count=runs, timeout=120)
+    assert recorded_at_kill < runs
 
     executions_per_run: dict[str, set[int]] = defaultdict(set)
     for m in events.messages:

@@ -101,7 +101,8 @@ async def test_invalid_reports_go_to_the_dead_letter_topic_with_the_reason(
                 report(
                     "ended",
                     run_id=f"{marker}-never-started",
-                    pipeline_name="nobody",
+                    pipeline_name=f"p {marker}",
+                    pipeline_type_name="t",
                     end_date="2024-01-01T00:00:00Z",
                     completed_successfully=True,
                 ),

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import RowMapping, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -131,21 +132,7 @@ class Pipelines:
 
     async def with_type(self, pipeline_ids: Sequence[int]) -> Sequence[RowMapping]:
         """Pipelines with the settings of their type (prefixed `type_`), for building events."""
-        stmt = (
-            select(
-                *pipeline.c,
-                pipeline_type.c.name.label("type_name"),
-                pipeline_type.c.freshness_number.label("type_freshness_number"),
-                pipeline_type.c.freshness_datepart.label("type_freshness_datepart"),
-                pipeline_type.c.mute_freshness_check.label("type_mute_freshness_check"),
-                pipeline_type.c.timeliness_number.label("type_timeliness_number"),
-                pipeline_type.c.timeliness_datepart.label("type_timeliness_datepart"),
-                pipeline_type.c.mute_timeliness_check.label("type_mute_timeliness_check"),
-            )
-            .join(pipeline_type, pipeline_type.c.id == pipeline.c.pipeline_type_id)
-            .where(pipeline.c.id.in_(pipeline_ids))
-            .order_by(pipeline.c.id)
-        )
+        stmt = _pipelines_with_type().where(pipeline.c.id.in_(pipeline_ids)).order_by(pipeline.c.id)
         return (await self.conn.execute(stmt)).mappings().all()
 
     async def ids_of_type(self, type_id: int) -> list[int]:
@@ -280,3 +267,157 @@ class Executions:
             .order_by(c.c.depth, pipeline_execution.c.id)
         )
         return (await self.conn.execute(stmt)).mappings().all()
+
+
+class ExecutionBatches:
+    """Set-based statements for batches of runs (the `ingress.runs` consumer): a few statements per batch."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def pipelines_with_type(self, ids: Sequence[int], names: Sequence[str]) -> Sequence[RowMapping]:
+        stmt = _pipelines_with_type().where(pipeline.c.id.in_(ids) | pipeline.c.name.in_(names))
+        return (await self.conn.execute(stmt)).mappings().all()
+
+    async def by_run_ids(self, run_ids: Sequence[str]) -> Sequence[RowMapping]:
+        """Executions with these run ids, locked for the rest of the transaction."""
+        stmt = select(*RUN_COLUMNS).where(pipeline_execution.c.run_id.in_(run_ids)).with_for_update()
+        return (await self.conn.execute(stmt)).mappings().all()
+
+    async def start_many(self, rows: Sequence[Mapping[str, Any]]) -> Sequence[RowMapping]:
+        """Insert executions and their closure rows in one statement; runs that exist already are skipped.
+
+        A row's parent must already be stored (the closure of a parent inserted by the same statement is not
+        visible to it), so callers insert a batch in waves, parents first.
+        """
+        cols = (
+            "pipeline_id",
+            "parent_id",
+            "run_id",
+            "start_date",
+            "watermark",
+            "next_watermark",
+            "hour_recorded",
+            "date_recorded",
+        )
+        params = {c: [r[c] for r in rows] for c in cols}
+        result = await self.conn.execute(
+            text(
+                """
+                WITH input AS (
+                    SELECT * FROM unnest(
+                        CAST(:pipeline_id AS bigint[]), CAST(:parent_id AS bigint[]), CAST(:run_id AS text[]),
+                        CAST(:start_date AS timestamptz[]), CAST(:watermark AS text[]),
+                        CAST(:next_watermark AS text[]), CAST(:hour_recorded AS smallint[]),
+                        CAST(:date_recorded AS date[])
+                    ) AS t(pipeline_id, parent_id, run_id, start_date, watermark, next_watermark,
+                           hour_recorded, date_recorded)
+                ),
+                e AS (
+                    INSERT INTO pipeline_execution
+                        (pipeline_id, parent_id, run_id, start_date, watermark, next_watermark,
+                         hour_recorded, date_recorded)
+                    SELECT * FROM input
+                    ON CONFLICT (run_id) DO NOTHING
+                    RETURNING id, pipeline_id, parent_id, run_id, start_date, watermark, next_watermark,
+                              hour_recorded, date_recorded
+                ),
+                c AS (
+                    INSERT INTO pipeline_execution_closure (parent_execution_id, child_execution_id, depth)
+                    SELECT e.id, e.id, 0 FROM e
+                    UNION ALL
+                    SELECT c.parent_execution_id, e.id, c.depth + 1
+                    FROM e JOIN pipeline_execution_closure c ON c.child_execution_id = e.parent_id
+                )
+                SELECT * FROM e
+                """
+            ),
+            params,
+        )
+        return result.mappings().all()
+
+    async def end_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        cols = (
+            "id",
+            "end_date",
+            "completed_successfully",
+            "duration_seconds",
+            "throughput",
+            "total_rows",
+            "inserts",
+            "updates",
+            "soft_deletes",
+            "execution_metadata",
+        )
+        params = {c: [r[c] for r in rows] for c in cols}
+        params["execution_metadata"] = [
+            None if m is None else msgspec.json.encode(m).decode() for m in params["execution_metadata"]
+        ]
+        await self.conn.execute(
+            text(
+                """
+                UPDATE pipeline_execution AS e SET
+                    end_date = v.end_date, completed_successfully = v.completed_successfully,
+                    duration_seconds = v.duration_seconds, throughput = v.throughput, total_rows = v.total_rows,
+                    inserts = v.inserts, updates = v.updates, soft_deletes = v.soft_deletes,
+                    execution_metadata = v.execution_metadata::jsonb, updated_at = now()
+                FROM unnest(
+                    CAST(:id AS bigint[]), CAST(:end_date AS timestamptz[]), CAST(:completed_successfully AS boolean[]),
+                    CAST(:duration_seconds AS bigint[]), CAST(:throughput AS float8[]), CAST(:total_rows AS bigint[]),
+                    CAST(:inserts AS bigint[]), CAST(:updates AS bigint[]), CAST(:soft_deletes AS bigint[]),
+                    CAST(:execution_metadata AS text[])
+                ) AS v(id, end_date, completed_successfully, duration_seconds, throughput, total_rows, inserts,
+                       updates, soft_deletes, execution_metadata)
+                WHERE e.id = v.id
+                """
+            ),
+            params,
+        )
+
+    async def record_successes(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Per pipeline: the watermark handshake, and each `last_target_*` set when the batch has a value."""
+        cols = ("pipeline_id", "last_target_insert", "last_target_update", "last_target_soft_delete")
+        params = {c: [r[c] for r in rows] for c in cols}
+        await self.conn.execute(
+            text(
+                """
+                UPDATE pipeline AS p SET
+                    watermark = p.next_watermark, load_lineage = false,
+                    last_target_insert = COALESCE(v.lti, p.last_target_insert),
+                    last_target_update = COALESCE(v.ltu, p.last_target_update),
+                    last_target_soft_delete = COALESCE(v.ltsd, p.last_target_soft_delete)
+                FROM unnest(
+                    CAST(:pipeline_id AS bigint[]), CAST(:last_target_insert AS timestamptz[]),
+                    CAST(:last_target_update AS timestamptz[]), CAST(:last_target_soft_delete AS timestamptz[])
+                ) AS v(id, lti, ltu, ltsd)
+                WHERE p.id = v.id
+                """
+            ),
+            params,
+        )
+
+
+RUN_COLUMNS = (
+    pipeline_execution.c.id,
+    pipeline_execution.c.pipeline_id,
+    pipeline_execution.c.parent_id,
+    pipeline_execution.c.run_id,
+    pipeline_execution.c.start_date,
+    pipeline_execution.c.watermark,
+    pipeline_execution.c.next_watermark,
+    pipeline_execution.c.hour_recorded,
+    pipeline_execution.c.date_recorded,
+)
+
+
+def _pipelines_with_type() -> Any:
+    return select(
+        *pipeline.c,
+        pipeline_type.c.name.label("type_name"),
+        pipeline_type.c.freshness_number.label("type_freshness_number"),
+        pipeline_type.c.freshness_datepart.label("type_freshness_datepart"),
+        pipeline_type.c.mute_freshness_check.label("type_mute_freshness_check"),
+        pipeline_type.c.timeliness_number.label("type_timeliness_number"),
+        pipeline_type.c.timeliness_datepart.label("type_timeliness_datepart"),
+        pipeline_type.c.mute_timeliness_check.label("type_mute_timeliness_check"),
+    ).join(pipeline_type, pipeline_type.c.id == pipeline.c.pipeline_type_id)

@@ -62,7 +62,7 @@ def register_subscribers(
             return
         for attempt in range(RETRIES):
             try:
-                rejected = await record_run_reports(uow(), valid)
+                rejected = await record_run_reports(uow, valid)
                 break
             except Exception as exc:  # the database is away: retry, then let the batch be redelivered
                 if attempt == RETRIES - 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 
 from headwater.common.db.engine import to_asyncpg_dsn
 from headwater.common.logging import get_logger
@@ -36,8 +37,9 @@ async def run_worker() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    await _retry(producer.start, "producer")
-    await _retry(broker.start, "broker")
+    if not (await _retry(producer.start, "producer", stop) and await _retry(broker.start, "broker", stop)):
+        await container.close()
+        return
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
     log.info("worker_started", topic_prefix=settings.topic_prefix)
     try:
@@ -54,13 +56,20 @@ async def run_worker() -> None:
         await container.close()
 
 
-async def _retry(start: object, what: str, attempts: int = 60) -> None:
+async def _retry(
+    start: Callable[[], Awaitable[object]], what: str, stop: asyncio.Event, attempts: int = 60
+) -> bool:
+    """Start a Kafka client, retrying while the broker is away; False when asked to stop meanwhile."""
     for attempt in range(attempts):
         try:
-            await start()  # type: ignore[operator]
-            return
+            await start()
+            return True
         except Exception as exc:
             if attempt == attempts - 1:
                 raise
             log.warning("kafka_not_ready", component=what, error=repr(exc))
-            await asyncio.sleep(1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1)
+            if stop.is_set():
+                return False
+    return False

@@ -61,7 +61,7 @@ async def test_reports_become_runs_and_resends_are_harmless(
     e = end_event.json()
     assert (e["duration_seconds"], e["throughput"], e["completed_successfully"]) == (100, 5.0, True)
     await events.wait_for(
-        lambda m: m.topic == "execution.started" and m.json()["run_id"].startswith("sentinel-")
+        lambda m: m.topic == "execution.started" and (m.json()["run_id"] or "").startswith("sentinel-")
     )
     # the sentinel came after the duplicates on the same partition, so they have all been consumed by now
     assert (

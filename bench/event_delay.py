@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Self
 
 import msgspec
-from headwater.common.events.execution_tracking import ExecutionEnded
-from headwater.common.messaging.topics import prefixed
 
 from bench.kafka_tail import TopicTail
 from bench.settings import BenchSettings
 from bench.stats import LatencySummary
+from headwater.common.events.execution_tracking import ExecutionEnded
+from headwater.common.messaging.topics import prefixed
 
 
 class _EndedProbe(msgspec.Struct):
@@ -97,4 +97,3 @@ class EventDelayProbe:
             events_missing=len(self._acknowledged) - len(delays),
             delay=LatencySummary.of_seconds(delays),
         )
-

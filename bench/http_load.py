@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import sys
 import time
 from collections import Counter
@@ -117,6 +118,7 @@ class LevelResult:
     measured_seconds: float
     pairs: int
     pairs_per_second: float
+    pairs_each_second: list[int]  # pairs completed in each second of the window: stalls show up as dips
     latency: dict[str, LatencySummary]  # by endpoint: start, end
     errors: dict[str, dict[str, int]]  # by endpoint, then by kind (`HTTP 500`, `timeout`, ...)
     cpu: CpuUsage | None
@@ -137,8 +139,15 @@ class _LevelRecorder:
     closes: float
     latencies: dict[Endpoint, list[float]] = field(default_factory=lambda: {e: [] for e in ENDPOINTS})
     errors: dict[Endpoint, Counter[str]] = field(default_factory=lambda: {e: Counter() for e in ENDPOINTS})
-    pairs: int = 0
+    pairs_each_second: list[int] = field(default_factory=list)
     cpu: CpuUsage | None = None
+
+    def __post_init__(self) -> None:
+        self.pairs_each_second = [0] * math.ceil(round(self.closes - self.opens, 6))
+
+    @property
+    def pairs(self) -> int:
+        return sum(self.pairs_each_second)
 
     def measured(self, at: float) -> bool:
         return self.opens <= at < self.closes
@@ -176,7 +185,7 @@ async def _worker(
             continue
         ended = clock()
         if rec.succeeded("end", started, ended):
-            rec.pairs += 1
+            rec.pairs_each_second[int(ended - rec.opens)] += 1
             if probe is not None:
                 probe.end_acknowledged(execution_id, ended)
 
@@ -212,7 +221,8 @@ async def measure_http(settings: BenchSettings) -> HttpResult:
     try:
         pipeline_ids = await create_pipelines(settings, max(settings.concurrency))
     except RequestFailed as exc:
-        raise SystemExit(f"cannot create pipelines at {settings.gateway_url} ({exc.kind}): is the system up?")
+        message = f"cannot create pipelines at {settings.gateway_url} ({exc.kind}): is the system up?"
+        raise SystemExit(message) from exc
     levels = []
     for concurrency in settings.concurrency:
         print(f"http: concurrency {concurrency} ...", file=sys.stderr, flush=True)
@@ -229,6 +239,7 @@ async def measure_http(settings: BenchSettings) -> HttpResult:
                     measured_seconds=settings.duration,
                     pairs=rec.pairs,
                     pairs_per_second=rec.pairs / settings.duration,
+                    pairs_each_second=rec.pairs_each_second,
                     latency={e: LatencySummary.of_seconds(rec.latencies[e]) for e in ENDPOINTS},
                     errors={e: dict(rec.errors[e]) for e in ENDPOINTS},
                     cpu=rec.cpu,

@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 from aiokafka import AIOKafkaProducer
-from headwater.common.events.execution_tracking import ExecutionEnded
-from headwater.common.events.ingress import RunEnded, RunStarted
-from headwater.common.messaging.topics import dlq_topic, prefixed
 
 from bench.kafka_tail import TopicTail
 from bench.machine import CpuMeter, CpuUsage
 from bench.settings import BenchSettings
+from headwater.common.events.execution_tracking import ExecutionEnded
+from headwater.common.events.ingress import RunEnded, RunStarted
+from headwater.common.messaging.topics import dlq_topic, prefixed
 
 
 class _RunProbe(msgspec.Struct):
@@ -65,7 +65,11 @@ def build_reports(settings: BenchSettings, run_prefix: str) -> list[tuple[bytes,
             run_id=run_id, pipeline_name=pipeline, pipeline_type_name="bench-ingress", start_date=started_at
         )
         ended = RunEnded(
-            run_id=run_id, pipeline_name=pipeline, end_date=ended_at, completed_successfully=True, total_rows=10
+            run_id=run_id,
+            pipeline_name=pipeline,
+            end_date=ended_at,
+            completed_successfully=True,
+            total_rows=10,
         )
         key = pipeline.encode()
         messages += [(key, msgspec.json.encode(started)), (key, msgspec.json.encode(ended))]
@@ -144,7 +148,9 @@ async def measure_ingress(settings: BenchSettings) -> IngressResult:
     settlement = _Settlement(run_prefix, runs, ended_topic)
     messages = build_reports(settings, run_prefix)
     print(f"ingress: producing {len(messages)} reports ...", file=sys.stderr, flush=True)
-    async with TopicTail(settings.kafka_bootstrap, [ended_topic, dlq_topic(ingress_topic)], settlement.on_record):
+    async with TopicTail(
+        settings.kafka_bootstrap, [ended_topic, dlq_topic(ingress_topic)], settlement.on_record
+    ):
         meter = CpuMeter()
         began = time.perf_counter()
         produced = await _produce(settings, ingress_topic, messages)

@@ -48,20 +48,28 @@ def machine_info(event_loop: str) -> dict[str, object]:
     }
 
 
-def _machine_cpu_ticks() -> tuple[int, int] | None:
-    """(busy, total) jiffies over all CPUs since boot, from /proc/stat; None off Linux."""
+@dataclass(frozen=True)
+class _CpuTicks:
+    busy: int
+    steal: int
+    total: int
+
+
+def _machine_cpu_ticks() -> _CpuTicks | None:
+    """Jiffies over all CPUs since boot, from the first line of /proc/stat; None off Linux."""
     try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     except OSError:
         return None
-    ticks = [int(f) for f in fields]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
-    return sum(ticks) - idle, sum(ticks)
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(f) for f in fields)  # guest is in user
+    busy = user + nice + system + irq + softirq
+    return _CpuTicks(busy=busy, steal=steal, total=busy + idle + iowait + steal)
 
 
 @dataclass(frozen=True)
 class CpuUsage:
     machine_busy_percent: float | None  # of all CPUs together: 100 means every core busy
+    machine_steal_percent: float | None  # taken by the hypervisor for other guests: a noisy neighbour
     bench_process_percent: float  # of one core: this load generator's own share
 
 
@@ -76,9 +84,14 @@ class CpuMeter:
     def stop(self) -> CpuUsage:
         wall = time.perf_counter() - self._wall
         process = time.process_time() - self._process
-        machine_end = _machine_cpu_ticks()
-        busy: float | None = None
-        if self._machine is not None and machine_end is not None:
-            total = machine_end[1] - self._machine[1]
-            busy = 100 * (machine_end[0] - self._machine[0]) / total if total else None
-        return CpuUsage(machine_busy_percent=busy, bench_process_percent=100 * process / wall if wall else 0.0)
+        start, end = self._machine, _machine_cpu_ticks()
+        busy = steal = None
+        if start is not None and end is not None and end.total > start.total:
+            total = end.total - start.total
+            busy = 100 * (end.busy - start.busy) / total
+            steal = 100 * (end.steal - start.steal) / total
+        return CpuUsage(
+            machine_busy_percent=busy,
+            machine_steal_percent=steal,
+            bench_process_percent=100 * process / wall if wall else 0.0,
+        )

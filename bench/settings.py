@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from dataclasses import dataclass, field
 
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-DEFAULT_GATEWAY_URL = _env("HEADWATER_GATEWAY_URL", "http://127.0.0.1:8080")
-DEFAULT_KAFKA_BOOTSTRAP = _env("HEADWATER_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
-DEFAULT_TOPIC_PREFIX = _env("HEADWATER_TOPIC_PREFIX", "")
+GATEWAY_URL_ENV = "HEADWATER_GATEWAY_URL"
+KAFKA_BOOTSTRAP_ENV = "HEADWATER_KAFKA_BOOTSTRAP_SERVERS"
+TOPIC_PREFIX_ENV = "HEADWATER_TOPIC_PREFIX"
 
 
 def _run_tag() -> str:
@@ -24,9 +18,9 @@ def _run_tag() -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class BenchSettings:
-    gateway_url: str = DEFAULT_GATEWAY_URL
-    kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
-    topic_prefix: str = DEFAULT_TOPIC_PREFIX
+    gateway_url: str = "http://127.0.0.1:8080"
+    kafka_bootstrap: str = "127.0.0.1:19092"  # the port `make up` gives its broker
+    topic_prefix: str = ""
 
     run_http: bool = True
     run_ingress: bool = True

@@ -1,0 +1,157 @@
+"""`python -m bench`: load-generate against a running Headwater and report throughput and latency."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.http_load import HttpResult, measure_http
+from bench.ingress import IngressResult, measure_ingress
+from bench.machine import CpuMeter, machine_info
+from bench.report import render_http, render_ingress, write_json
+from bench.settings import GATEWAY_URL_ENV, KAFKA_BOOTSTRAP_ENV, TOPIC_PREFIX_ENV, BenchSettings
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}") from None
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("concurrency levels must be positive integers")
+    return levels
+
+
+def parse_args(argv: list[str] | None = None) -> BenchSettings:
+    """Settings from the command line; every default is `BenchSettings`'s, or the environment's for targets."""
+    defaults = BenchSettings()
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Load-generate against a running Headwater (`make up`) and report throughput and latency.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--only", choices=("http", "ingress", "all"), default="all", help="measurements to run"
+    )
+    parser.add_argument(
+        "--event-timeout",
+        type=float,
+        default=defaults.event_timeout,
+        help="stop waiting for events after this many seconds without a new one",
+    )
+    target = parser.add_argument_group("target (defaults from HEADWATER_* environment variables)")
+    for flag, env, default in (
+        ("--gateway-url", GATEWAY_URL_ENV, defaults.gateway_url),
+        ("--kafka-bootstrap", KAFKA_BOOTSTRAP_ENV, defaults.kafka_bootstrap),
+        ("--topic-prefix", TOPIC_PREFIX_ENV, defaults.topic_prefix),
+    ):
+        target.add_argument(flag, default=os.environ.get(env, default), help=f"${env}")
+    http = parser.add_argument_group("http: start+end pairs through the gateway")
+    http.add_argument(
+        "--concurrency", type=_levels, default=defaults.concurrency, help="comma-separated levels"
+    )
+    http.add_argument("--duration", type=float, default=defaults.duration, help="measured seconds per level")
+    http.add_argument(
+        "--warmup", type=float, default=defaults.warmup, help="unmeasured seconds before each level"
+    )
+    http.add_argument(
+        "--delay-at",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="level during which the end → execution.ended delay is measured (default: the highest; 0: none)",
+    )
+    ingress = parser.add_argument_group("ingress: run reports absorbed from ingress.runs")
+    ingress.add_argument(
+        "--reports", type=int, default=defaults.reports, help="reports to produce (2 per run)"
+    )
+    ingress.add_argument(
+        "--ingress-pipelines",
+        type=int,
+        default=defaults.ingress_pipelines,
+        help="pipelines the runs are spread over",
+    )
+    args = parser.parse_args(argv)
+    if args.reports < 2 or args.ingress_pipelines < 1:
+        parser.error("--reports must be at least 2 and --ingress-pipelines at least 1")
+    if args.duration <= 0 or args.warmup < 0:
+        parser.error("--duration must be positive and --warmup not negative")
+    delay_at: int = getattr(args, "delay_at", max(args.concurrency))
+    return BenchSettings(
+        gateway_url=args.gateway_url,
+        kafka_bootstrap=args.kafka_bootstrap,
+        topic_prefix=args.topic_prefix,
+        run_http=args.only in ("all", "http"),
+        run_ingress=args.only in ("all", "ingress"),
+        concurrency=args.concurrency,
+        duration=args.duration,
+        warmup=args.warmup,
+        delay_at=delay_at or None,
+        reports=args.reports,
+        ingress_pipelines=args.ingress_pipelines,
+        event_timeout=args.event_timeout,
+    )
+
+
+async def _idle_cpu_percent(seconds: float = 2.0) -> float | None:
+    """How busy the machine is before the bench starts: anything else running skews every number."""
+    meter = CpuMeter()
+    await asyncio.sleep(seconds)
+    return meter.stop().machine_busy_percent
+
+
+async def run(settings: BenchSettings, event_loop: str) -> None:
+    started_at = datetime.now(UTC)
+    machine = machine_info(event_loop)
+    machine["busy_percent_before_start"] = busy = await _idle_cpu_percent()
+    if busy is not None and busy > 15:
+        print(f"warning: the machine is already {busy:.0f}% busy before the bench starts", file=sys.stderr)
+    print(
+        f"bench {settings.run_tag}: gateway {settings.gateway_url}, kafka {settings.kafka_bootstrap}, "
+        f"topic prefix {settings.topic_prefix!r}; {machine['nproc']} CPUs, Python {machine['python']}, "
+        f"{event_loop}",
+        file=sys.stderr,
+    )
+    http: HttpResult | None = None
+    ingress: IngressResult | None = None
+    if settings.run_http:
+        http = await measure_http(settings)
+    if settings.run_ingress:
+        ingress = await measure_ingress(settings)
+    path = write_json(started_at=started_at, settings=settings, machine=machine, http=http, ingress=ingress)
+    sections = [
+        f"Headwater bench {settings.run_tag} — {machine['nproc']} CPUs, Python {machine['python']}, {event_loop}"
+    ]
+    if http is not None:
+        sections.append(render_http(http, settings))
+    if ingress is not None:
+        sections.append(render_ingress(ingress))
+    sections.append(f"results: {path}")
+    print("\n\n".join(sections))
+
+
+def _loop_factory() -> tuple[Callable[[], asyncio.AbstractEventLoop] | None, str]:
+    try:
+        import uvloop
+    except ImportError:
+        return None, "asyncio"
+    return uvloop.new_event_loop, f"uvloop {uvloop.__version__}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = parse_args(argv)
+    loop_factory, event_loop = _loop_factory()
+    coroutine: Coroutine[Any, Any, None] = run(settings, event_loop)
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        try:
+            runner.run(coroutine)
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The bench's output: readable tables on stdout, everything in `bench/results/<timestamp>.json`."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+from bench.http_load import HttpResult, LevelResult
+from bench.ingress import IngressResult
+from bench.settings import BenchSettings
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
+
+
+def _num(value: float | None, fmt: str = ".0f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def _errors(level: LevelResult) -> str:
+    parts = [f"{ep} {kind}: {n}" for ep, kinds in level.errors.items() for kind, n in kinds.items()]
+    return ", ".join(parts) or "0"
+
+
+def _worst_second(level: LevelResult) -> int:
+    """The fewest pairs completed in any whole second of the window."""
+    whole = level.pairs_each_second[: max(1, int(level.measured_seconds))]
+    return min(whole, default=0)
+
+
+def render_http(result: HttpResult, settings: BenchSettings) -> str:
+    headers = [
+        "conc", "pairs/s", "worst_1s",
+        "start_p50", "p90", "p99", "end_p50", "p90", "p99",
+        "cpu%", "steal%", "bench%", "errors",
+    ]  # fmt: skip
+    rows = []
+    for level in result.levels:
+        start, end = level.latency["start"], level.latency["end"]
+        rows.append([
+            str(level.concurrency),
+            f"{level.pairs_per_second:.1f}",
+            str(_worst_second(level)),
+            _ms(start.p50_ms), _ms(start.p90_ms), _ms(start.p99_ms),
+            _ms(end.p50_ms), _ms(end.p90_ms), _ms(end.p99_ms),
+            _num(level.cpu.machine_busy_percent if level.cpu else None),
+            _num(level.cpu.machine_steal_percent if level.cpu else None),
+            _num(level.cpu.bench_process_percent if level.cpu else None),
+            _errors(level),
+        ])  # fmt: skip
+    title = (
+        f"HTTP through the gateway {settings.gateway_url}: start+end pairs, "
+        f"{settings.duration:g} s measured after {settings.warmup:g} s warm-up per level; latencies in ms;\n"
+        "worst_1s = fewest pairs in any one second (a stall shows here); cpu% = whole machine busy "
+        "(100 = every core); steal% = taken by the hypervisor; bench% = this load generator (of one core)"
+    )
+    parts = [title, _table(headers, rows)]
+    for level in result.levels:
+        delay = level.event_delay
+        if delay is None:
+            continue
+        d = delay.delay
+        parts.append(
+            f"\nEnd 204 → execution.ended consumed, at concurrency {delay.concurrency}: "
+            f"p50 {_ms(d.p50_ms)} ms, p90 {_ms(d.p90_ms)} ms, p99 {_ms(d.p99_ms)} ms, max {_ms(d.max_ms)} ms, "
+            f"min {_ms(d.min_ms)} ms ({delay.events_matched} of {delay.ends} ends matched, "
+            f"{delay.events_missing} missing)"
+        )
+    return "\n".join(parts)
+
+
+def render_ingress(result: IngressResult) -> str:
+    rows = [
+        ["reports produced", f"{result.reports} ({result.runs} runs over {result.pipelines} pipelines)"],
+        ["produce", f"{result.produce_seconds:.2f} s = {result.produce_reports_per_second:.0f} reports/s"],
+        [
+            "absorbed",
+            f"{_num(result.absorb_seconds, '.2f')} s = {_num(result.absorb_reports_per_second)} reports/s"
+            + ("" if result.complete else "  (INCOMPLETE: no new event for --event-timeout seconds)"),
+        ],
+        ["first execution.ended", f"{_num(result.first_event_after_seconds, '.2f')} s after the first send"],
+        ["runs ended / dead-lettered", f"{result.runs_ended} / {result.runs_dead_lettered} of {result.runs}"],
+    ]
+    if result.cpu is not None:
+        rows.append(["cpu", f"machine {_num(result.cpu.machine_busy_percent)}% busy (100 = every core)"])
+    if result.runs_ended + result.runs_dead_lettered == 0:
+        rows.append(["hint", "no run settled at all: see the execution-tracking worker's log"])
+    width = max(len(r[0]) for r in rows)
+    lines = ["ingress.runs absorbed by execution-tracking (first send → last execution.ended consumed)"]
+    lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
+    return "\n".join(lines)
+
+
+def write_json(
+    *,
+    started_at: datetime,
+    settings: BenchSettings,
+    machine: dict[str, object],
+    http: HttpResult | None,
+    ingress: IngressResult | None,
+    directory: Path = RESULTS_DIR,
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{started_at:%Y%m%dT%H%M%SZ}.json"
+    document: dict[str, object] = {
+        "started_at": started_at.isoformat(),
+        "machine": machine,
+        "settings": settings,
+        "http": http,
+        "ingress": ingress,
+    }
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n")
+    return path

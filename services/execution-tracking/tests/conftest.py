@@ -20,5 +20,6 @@ async def container(stack: Stack) -> AsyncIterator[Container]:
             log_json=False,
         )
     )
+    await c.open()
     yield c
     await c.close()

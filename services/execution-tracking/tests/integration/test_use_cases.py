@@ -102,9 +102,9 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
     p = await pipelines.upsert_pipeline(
         container.uow(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
     )
-    first = await executions.start_execution(container.uow(), pipeline_id=p.id, start_date=T0)
+    first = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
     await executions.end_execution(
-        container.uow(),
+        container.runs,
         execution_id=first,
         end_date=T0 + timedelta(seconds=60),
         completed_successfully=False,
@@ -119,10 +119,10 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
         container.uow(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
     )
     assert again.watermark is None  # the range (None, 2024-01-01] is retried
-    second = await executions.start_execution(container.uow(), pipeline_id=p.id, start_date=T0)
+    second = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
     end = T0 + timedelta(seconds=300)
     await executions.end_execution(
-        container.uow(),
+        container.runs,
         execution_id=second,
         end_date=end,
         completed_successfully=True,
@@ -159,11 +159,11 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
 
 async def test_hierarchy_three_levels_deep_with_self_rows(container: Container) -> None:
     p = await pipelines.upsert_pipeline(container.uow(), {"name": unique("tree"), "pipeline_type_name": "t"})
-    root = await executions.start_execution(container.uow(), pipeline_id=p.id)
-    child = await executions.start_execution(container.uow(), pipeline_id=p.id, parent_id=root)
-    sibling = await executions.start_execution(container.uow(), pipeline_id=p.id, parent_id=root)
-    grandchild = await executions.start_execution(container.uow(), pipeline_id=p.id, parent_id=child)
-    great = await executions.start_execution(container.uow(), pipeline_id=p.id, parent_id=grandchild)
+    root = await executions.start_execution(container.runs, pipeline_id=p.id)
+    child = await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=root)
+    sibling = await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=root)
+    grandchild = await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=child)
+    great = await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=grandchild)
     tree = await executions.get_execution_tree(container.uow(), root)
     assert [c["id"] for c in tree["child_executions"]] == [child, sibling]
     assert tree["child_executions"][0]["child_executions"][0]["id"] == grandchild
@@ -184,18 +184,18 @@ async def test_hierarchy_three_levels_deep_with_self_rows(container: Container) 
 
 async def test_errors_instead_of_500s(container: Container) -> None:
     with pytest.raises(NotFound):
-        await executions.start_execution(container.uow(), pipeline_id=10**12)
+        await executions.start_execution(container.runs, pipeline_id=10**12)
     p = await pipelines.upsert_pipeline(container.uow(), {"name": unique("err"), "pipeline_type_name": "t"})
     with pytest.raises(NotFound, match="parent"):
-        await executions.start_execution(container.uow(), pipeline_id=p.id, parent_id=10**12)
+        await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=10**12)
     with pytest.raises(NotFound):
         await executions.end_execution(
-            container.uow(), execution_id=10**12, end_date=T0, completed_successfully=True
+            container.runs, execution_id=10**12, end_date=T0, completed_successfully=True
         )
-    run = await executions.start_execution(container.uow(), pipeline_id=p.id, start_date=T0)
+    run = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
     with pytest.raises(EndBeforeStart):
         await executions.end_execution(
-            container.uow(), execution_id=run, end_date=T0 - timedelta(seconds=1), completed_successfully=True
+            container.runs, execution_id=run, end_date=T0 - timedelta(seconds=1), completed_successfully=True
         )
     with pytest.raises(NotFound):
         await executions.get_execution_tree(container.uow(), 10**12)
@@ -207,12 +207,12 @@ async def test_errors_instead_of_500s(container: Container) -> None:
 
 async def test_reending_overwrites(container: Container) -> None:
     p = await pipelines.upsert_pipeline(container.uow(), {"name": unique("re"), "pipeline_type_name": "t"})
-    run = await executions.start_execution(container.uow(), pipeline_id=p.id, start_date=T0)
+    run = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
     await executions.end_execution(
-        container.uow(), execution_id=run, end_date=T0 + timedelta(seconds=10), completed_successfully=False
+        container.runs, execution_id=run, end_date=T0 + timedelta(seconds=10), completed_successfully=False
     )
     await executions.end_execution(
-        container.uow(),
+        container.runs,
         execution_id=run,
         end_date=T0 + timedelta(seconds=20),
         completed_successfully=True,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry import propagate, trace
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 
 from headwater.common.logging import get_logger
 
@@ -70,18 +73,74 @@ def health_handlers(readiness: Sequence[ReadinessCheck] = ()) -> list[Any]:
     return [live, ready]
 
 
+class TelemetryMiddleware:
+    """One server span and one latency observation per request, as cheaply as the hot path needs.
+
+    The span continues the caller's `traceparent`, so the trace follows a request from the gateway into the
+    services and, through the outbox rows written under it, onto Kafka. Metrics are labelled by route template
+    (not the raw path) to keep their cardinality bounded. Health and metrics requests are left out.
+    """
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_UNOBSERVED):
+            await self.app(scope, receive, send)
+            return
+        carrier = {k.decode(): v.decode() for k, v in scope["headers"] if k in _TRACE_HEADERS}
+        status = 500
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        method = scope["method"]
+        started = time.perf_counter()
+        with _tracer.start_as_current_span(
+            method, context=propagate.extract(carrier) if carrier else None, kind=trace.SpanKind.SERVER
+        ) as span:
+            try:
+                await self.app(scope, receive, observed_send)
+            finally:
+                route = scope.get("path_template") or "unmatched"
+                REQUEST_SECONDS.labels(self.service, method, route, str(status)).observe(
+                    time.perf_counter() - started
+                )
+                if span.is_recording():
+                    span.update_name(f"{method} {route}")
+                    span.set_attributes(
+                        {
+                            "http.request.method": method,
+                            "http.route": route,
+                            "http.response.status_code": status,
+                        }
+                    )
+                    if status >= 500:
+                        span.set_status(trace.StatusCode.ERROR)
+
+
+_UNOBSERVED = ("/health", "/metrics")
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
+_tracer = trace.get_tracer("headwater.http")
+
+REQUEST_SECONDS = Histogram(
+    "headwater_http_request_duration_seconds",
+    "HTTP requests served, by route template and status",
+    ["service", "method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics() -> Response[bytes]:
+    """Prometheus metrics of this process."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
 def observability(service: str) -> tuple[list[Any], list[Any], list[Any]]:
-    """(plugins, middleware, route handlers) for OpenTelemetry spans and Prometheus metrics at `/metrics`."""
-    prometheus = PrometheusConfig(
-        app_name=f"headwater-{service}",
-        prefix="headwater_http",
-        group_path=True,
-        exclude=["/health", "/metrics"],
-    )
-    plugins = [OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/health", "/metrics"]))]
-
-    class Metrics(PrometheusController):
-        path = "/metrics"
-        include_in_schema = False
-
-    return plugins, [prometheus.middleware], [Metrics]
+    """(plugins, middleware, route handlers): tracing and latency metrics, and `/metrics`."""
+    return [], [DefineMiddleware(TelemetryMiddleware, service=service)], [metrics]

@@ -9,21 +9,25 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 
 _configured: TracerProvider | None = None
 
 
 def configure_telemetry(
-    service: str, *, otlp_endpoint: str = "", environment: str = "local"
+    service: str, *, otlp_endpoint: str = "", environment: str = "local", sample_ratio: float = 1.0
 ) -> TracerProvider:
     """Install the global tracer provider once; export over OTLP/HTTP when an endpoint is configured."""
     global _configured
     if _configured is not None:
         return _configured
+    # Without an exporter no span is recorded, but trace context is still created and passed on, so logs
+    # carry trace ids and a trace can be followed as soon as an exporter is configured.
     provider = TracerProvider(
+        sampler=ParentBased(TraceIdRatioBased(sample_ratio)) if otlp_endpoint else ALWAYS_OFF,
         resource=Resource.create(
             {"service.name": f"headwater-{service}", "deployment.environment": environment}
-        )
+        ),
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db import create_engine
+from headwater.common.db.engine import to_asyncpg_dsn
 from headwater.common.logging import configure_logging
 from headwater.common.settings import load_settings
 from headwater.common.telemetry import configure_telemetry
 from headwater.execution_tracking import SCHEMA, SERVICE
+from headwater.execution_tracking.adapters.db.run_writer import RunWriter, create_pool
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.execution_tracking.settings import Settings
 
@@ -21,8 +24,26 @@ class Container:
     settings: Settings
     engine: AsyncEngine
     uow: UnitOfWorkFactory
+    _runs: RunWriter | None = None
+    _pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        """Open what needs a running event loop: the asyncpg pool of the hot path."""
+        if self._pool is None:
+            self._pool = await create_pool(
+                to_asyncpg_dsn(self.settings.database_url), schema=SCHEMA, size=self.settings.db_pool_size
+            )
+            self._runs = RunWriter(self._pool)
+
+    @property
+    def runs(self) -> RunWriter:
+        assert self._runs is not None, "Container.open() was not awaited"
+        return self._runs
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         await self.engine.dispose()
 
 

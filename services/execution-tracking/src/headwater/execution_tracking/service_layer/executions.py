@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from headwater.common.events import ExecutionEnded, ExecutionStarted
+from headwater.common.events import Event, ExecutionEnded, ExecutionStarted
 from headwater.execution_tracking.adapters.db.repositories import is_foreign_key_violation
+from headwater.execution_tracking.adapters.db.run_writer import RunWriter
 from headwater.execution_tracking.domain.rules import (
     as_utc,
     duration_seconds,
@@ -36,28 +38,48 @@ def _checked_watermark(name: str, value: str | int | None) -> str | None:
 
 
 async def start_execution(
-    uow: UnitOfWork,
+    runs: RunWriter,
     *,
     pipeline_id: int,
     start_date: datetime | None = None,
     watermark: str | int | None = None,
     next_watermark: str | int | None = None,
     parent_id: int | None = None,
-    run_id: str | None = None,
 ) -> int:
     """Record a started execution and its place in the hierarchy; returns its id."""
-    async with uow:
-        execution_id = await _start(
-            uow,
-            pipeline_id=pipeline_id,
-            start_date=start_date,
-            watermark=watermark,
-            next_watermark=next_watermark,
-            parent_id=parent_id,
-            run_id=run_id,
-        )
-        await uow.commit()
-        return execution_id
+    start = as_utc(start_date) if start_date is not None else datetime.now(UTC)
+    hour, day = recorded_at(start)
+    values: dict[str, Any] = {
+        "pipeline_id": pipeline_id,
+        "parent_id": parent_id,
+        "run_id": None,
+        "start_date": start,
+        "watermark": _checked_watermark("watermark", watermark),
+        "next_watermark": _checked_watermark("next_watermark", next_watermark),
+        "hour_recorded": hour,
+        "date_recorded": day,
+    }
+    values["id"], pipeline_name = await runs.reserve(pipeline_id)
+    if pipeline_name is None:
+        raise NotFound(f"pipeline {pipeline_id} not found")
+    if not await runs.insert_started(values, [_started_event(values, pipeline_name)]):
+        raise NotFound(f"parent execution {parent_id} not found")
+    return values["id"]
+
+
+def _started_event(values: Mapping[str, Any], pipeline_name: str) -> ExecutionStarted:
+    return ExecutionStarted(
+        execution_id=values["id"],
+        pipeline_id=values["pipeline_id"],
+        pipeline_name=pipeline_name,
+        parent_id=values["parent_id"],
+        run_id=values["run_id"],
+        start_date=values["start_date"],
+        hour_recorded=values["hour_recorded"],
+        date_recorded=values["date_recorded"],
+        watermark=values["watermark"],
+        next_watermark=values["next_watermark"],
+    )
 
 
 async def _start(
@@ -70,47 +92,34 @@ async def _start(
     parent_id: int | None,
     run_id: str | None,
 ) -> int:
+    """Start an execution inside `uow` (the one-by-one path of run reports)."""
     start = as_utc(start_date) if start_date is not None else datetime.now(UTC)
     hour, day = recorded_at(start)
-    values = {
+    values: dict[str, Any] = {
+        "pipeline_id": pipeline_id,
+        "parent_id": parent_id,
+        "run_id": run_id,
+        "start_date": start,
         "watermark": _checked_watermark("watermark", watermark),
         "next_watermark": _checked_watermark("next_watermark", next_watermark),
+        "hour_recorded": hour,
+        "date_recorded": day,
     }
     try:
-        started = await uow.executions.start(
-            pipeline_id=pipeline_id,
-            parent_id=parent_id,
-            run_id=run_id,
-            start_date=start,
-            hour_recorded=hour,
-            date_recorded=day,
-            **values,
-        )
+        started = await uow.executions.start(**values)
     except IntegrityError as exc:
         if is_foreign_key_violation(exc):
             raise NotFound(f"parent execution {parent_id} not found") from exc
         raise
     if started is None:
         raise NotFound(f"pipeline {pipeline_id} not found")
-    execution_id, pipeline_name = started
-    uow.publish(
-        ExecutionStarted(
-            execution_id=execution_id,
-            pipeline_id=pipeline_id,
-            pipeline_name=pipeline_name,
-            parent_id=parent_id,
-            run_id=run_id,
-            start_date=start,
-            hour_recorded=hour,
-            date_recorded=day,
-            **values,
-        )
-    )
-    return execution_id
+    values["id"], pipeline_name = started
+    uow.publish(_started_event(values, pipeline_name))
+    return values["id"]
 
 
 async def end_execution(
-    uow: UnitOfWork,
+    runs: RunWriter,
     *,
     execution_id: int,
     end_date: datetime,
@@ -122,24 +131,113 @@ async def end_execution(
     execution_metadata: dict[str, Any] | None = None,
 ) -> None:
     """End an execution: metrics, and on success the watermark handshake, in one transaction."""
-    async with uow:
-        current = await uow.executions.for_end(execution_id=execution_id)
-        if current is None:
+    counts = {"total_rows": total_rows, "inserts": inserts, "updates": updates, "soft_deletes": soft_deletes}
+    async with runs.ending() as ending:
+        locked = await ending.lock(execution_id, with_pipeline=completed_successfully)
+        if locked is None:
             raise NotFound(f"pipeline execution {execution_id} not found")
-        await _end(
-            uow,
+        current, pipeline = locked
+        plan = plan_end(
             current,
+            pipeline,
             end_date=end_date,
             completed_successfully=completed_successfully,
-            counts={
-                "total_rows": total_rows,
-                "inserts": inserts,
-                "updates": updates,
-                "soft_deletes": soft_deletes,
-            },
+            counts=counts,
             execution_metadata=execution_metadata,
         )
-        await uow.commit()
+        events: list[Event] = [plan.event]
+        if plan.stamps is not None:
+            events.append(pipeline_changed(after_success(pipeline, plan.stamps)))
+        await ending.write(
+            execution_id,
+            plan.values,
+            pipeline_id=current["pipeline_id"],
+            success_stamps=plan.stamps,
+            events=events,
+        )
+
+
+@dataclass(frozen=True)
+class EndPlan:
+    """What ending an execution writes: its columns, the pipeline's `last_target_*` stamps on success (None
+    for a failure, which changes nothing on the pipeline) and the `execution.ended` event."""
+
+    values: dict[str, Any]
+    stamps: dict[str, datetime] | None
+    event: ExecutionEnded
+
+
+def plan_end(
+    current: Mapping[str, Any],
+    pipeline: Mapping[str, Any],
+    *,
+    end_date: datetime,
+    completed_successfully: bool,
+    counts: Mapping[str, int | None],
+    execution_metadata: dict[str, Any] | None,
+) -> EndPlan:
+    """Duration, throughput and the watermark handshake of an end, as SEMANTICS.md states them.
+
+    `current` is the execution, `pipeline` its pipeline with the type's settings as `type_*`.
+    """
+    end = as_utc(end_date)
+    start: datetime = current["start_date"]
+    if end < start:
+        raise EndBeforeStart(
+            f"end_date must be greater than start_date ({end.isoformat()} is before {start.isoformat()})"
+        )
+    duration = duration_seconds(start, end)
+    rate = throughput(counts.get("total_rows"), duration)
+    stamps = None
+    if completed_successfully:
+        stamps = {
+            column: end
+            for count, column in (
+                ("inserts", "last_target_insert"),
+                ("updates", "last_target_update"),
+                ("soft_deletes", "last_target_soft_delete"),
+            )
+            if (counts.get(count) or 0) > 0
+        }
+    values = {
+        "end_date": end,
+        "completed_successfully": completed_successfully,
+        "duration_seconds": duration,
+        "throughput": rate,
+        "execution_metadata": execution_metadata,
+        "total_rows": counts.get("total_rows"),
+        "inserts": counts.get("inserts"),
+        "updates": counts.get("updates"),
+        "soft_deletes": counts.get("soft_deletes"),
+    }
+    event = ExecutionEnded(
+        execution_id=current["id"],
+        pipeline_id=current["pipeline_id"],
+        pipeline_name=pipeline["name"],
+        pipeline_type_id=pipeline["pipeline_type_id"],
+        parent_id=current["parent_id"],
+        run_id=current["run_id"],
+        start_date=start,
+        end_date=end,
+        hour_recorded=current["hour_recorded"],
+        date_recorded=current["date_recorded"],
+        completed_successfully=completed_successfully,
+        duration_seconds=duration,
+        throughput=rate,
+        total_rows=values["total_rows"],
+        inserts=values["inserts"],
+        updates=values["updates"],
+        soft_deletes=values["soft_deletes"],
+        watermark=current["watermark"],
+        next_watermark=current["next_watermark"],
+        slo=effective_slo(pipeline),
+    )
+    return EndPlan(values, stamps, event)
+
+
+def after_success(pipeline: Mapping[str, Any], stamps: Mapping[str, datetime]) -> dict[str, Any]:
+    """The pipeline as a successful end leaves it: watermark moved to next_watermark, lineage loaded."""
+    return {**pipeline, "watermark": pipeline["next_watermark"], "load_lineage": False, **stamps}
 
 
 async def _end(
@@ -151,52 +249,21 @@ async def _end(
     counts: Mapping[str, int | None],
     execution_metadata: dict[str, Any] | None,
 ) -> None:
-    end = as_utc(end_date)
-    start: datetime = current["start_date"]
-    if end < start:
-        raise EndBeforeStart(
-            f"end_date must be greater than start_date ({end.isoformat()} is before {start.isoformat()})"
-        )
-    duration = duration_seconds(start, end)
-    rate = throughput(counts.get("total_rows"), duration)
-    await uow.executions.end(
-        current["id"],
-        {
-            "end_date": end,
-            "completed_successfully": completed_successfully,
-            "duration_seconds": duration,
-            "throughput": rate,
-            "execution_metadata": execution_metadata,
-            **counts,
-        },
+    """End an execution inside `uow` (the one-by-one path of run reports)."""
+    (pipeline,) = await uow.pipelines.with_type([current["pipeline_id"]])
+    plan = plan_end(
+        current,
+        pipeline,
+        end_date=end_date,
+        completed_successfully=completed_successfully,
+        counts=counts,
+        execution_metadata=execution_metadata,
     )
-    pipeline_id = current["pipeline_id"]
-    if completed_successfully:
-        await uow.pipelines.record_success(pipeline_id, end, counts)
-    (row,) = await uow.pipelines.with_type([pipeline_id])
-    uow.publish(
-        ExecutionEnded(
-            execution_id=current["id"],
-            pipeline_id=pipeline_id,
-            pipeline_name=row["name"],
-            pipeline_type_id=row["pipeline_type_id"],
-            parent_id=current["parent_id"],
-            run_id=current["run_id"],
-            start_date=start,
-            end_date=end,
-            hour_recorded=current["hour_recorded"],
-            date_recorded=current["date_recorded"],
-            completed_successfully=completed_successfully,
-            duration_seconds=duration,
-            throughput=rate,
-            watermark=current["watermark"],
-            next_watermark=current["next_watermark"],
-            slo=effective_slo(row),
-            **counts,
-        )
-    )
-    if completed_successfully:
-        uow.publish(pipeline_changed(row))
+    await uow.executions.end(current["id"], plan.values)
+    uow.publish(plan.event)
+    if plan.stamps is not None:
+        await uow.pipelines.record_success(current["pipeline_id"], plan.stamps)
+        uow.publish(pipeline_changed(after_success(pipeline, plan.stamps)))
 
 
 async def get_execution_tree(uow: UnitOfWork, execution_id: int) -> dict[str, Any]:

@@ -14,24 +14,21 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from headwater.common.events import ExecutionEnded, ExecutionStarted, RunEnded, RunStarted
+from headwater.common.events import ExecutionStarted, RunEnded, RunStarted
 from headwater.common.logging import get_logger
 from headwater.common.messaging.inbox import claim_new
 from headwater.execution_tracking.adapters.db.repositories import ExecutionBatches, is_unique_violation
 from headwater.execution_tracking.adapters.db.tables import inbox
 from headwater.execution_tracking.domain.rules import (
     as_utc,
-    duration_seconds,
     normalise,
     recorded_at,
-    throughput,
     watermark_text,
 )
 from headwater.execution_tracking.service_layer.errors import NotFound, UseCaseError
-from headwater.execution_tracking.service_layer.executions import _end, _start
+from headwater.execution_tracking.service_layer.executions import _end, _start, plan_end
 from headwater.execution_tracking.service_layer.pipelines import (
     _publish_pipeline_changes,
-    effective_slo,
     pipeline_changed,
 )
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -39,6 +36,7 @@ from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork, 
 log = get_logger(__name__)
 
 CONSUMER = "execution-tracking.ingress-runs"
+STAMPS = ("last_target_insert", "last_target_update", "last_target_soft_delete")
 Report = RunStarted | RunEnded
 
 
@@ -248,65 +246,27 @@ class _Batch:
                     f"{start.isoformat()})",
                 )
                 continue
-            duration = duration_seconds(start, end)
+            pipeline_id = current["pipeline_id"]
             counts = {
                 "total_rows": r.total_rows,
                 "inserts": r.inserts,
                 "updates": r.updates,
                 "soft_deletes": r.soft_deletes,
             }
-            rate = throughput(r.total_rows, duration)
-            rows.append(
-                {
-                    "id": current["id"],
-                    "end_date": end,
-                    "completed_successfully": r.completed_successfully,
-                    "duration_seconds": duration,
-                    "throughput": rate,
-                    "execution_metadata": r.execution_metadata,
-                    **counts,
-                }
+            plan = plan_end(
+                current,
+                self.pipelines[pipeline_id],
+                end_date=end,
+                completed_successfully=r.completed_successfully,
+                counts=counts,
+                execution_metadata=r.execution_metadata,
             )
-            pipeline_id = current["pipeline_id"]
-            pipeline = self.pipelines[pipeline_id]
-            if r.completed_successfully:
-                stamps = successes.setdefault(
-                    pipeline_id,
-                    {
-                        "pipeline_id": pipeline_id,
-                        "last_target_insert": None,
-                        "last_target_update": None,
-                        "last_target_soft_delete": None,
-                    },
-                )
-                for count, column in (
-                    ("inserts", "last_target_insert"),
-                    ("updates", "last_target_update"),
-                    ("soft_deletes", "last_target_soft_delete"),
-                ):
-                    if (counts[count] or 0) > 0:
-                        stamps[column] = end  # in report order: the last end wins, as when sent one by one
-            self.uow.publish(
-                ExecutionEnded(
-                    execution_id=current["id"],
-                    pipeline_id=pipeline_id,
-                    pipeline_name=pipeline["name"],
-                    pipeline_type_id=pipeline["pipeline_type_id"],
-                    parent_id=current["parent_id"],
-                    run_id=current["run_id"],
-                    start_date=start,
-                    end_date=end,
-                    hour_recorded=current["hour_recorded"],
-                    date_recorded=current["date_recorded"],
-                    completed_successfully=r.completed_successfully,
-                    duration_seconds=duration,
-                    throughput=rate,
-                    watermark=current["watermark"],
-                    next_watermark=current["next_watermark"],
-                    slo=effective_slo(pipeline),
-                    **counts,
-                )
-            )
+            rows.append({"id": current["id"], **plan.values})
+            self.uow.publish(plan.event)
+            if plan.stamps is not None:
+                # in report order: the last end wins, as when the reports are sent one by one
+                successes.setdefault(pipeline_id, {"pipeline_id": pipeline_id, **dict.fromkeys(STAMPS)})
+                successes[pipeline_id].update(plan.stamps)
         if rows:
             await self.db.end_many(rows)
         if successes:

@@ -142,19 +142,13 @@ class Pipelines:
             ).scalars()
         )
 
-    async def record_success(
-        self, pipeline_id: int, end_date: datetime, counts: Mapping[str, int | None]
-    ) -> None:
+    async def record_success(self, pipeline_id: int, stamps: Mapping[str, datetime]) -> None:
         """The watermark handshake and the `last_target_*` stamps of a successful end; lineage reloads stop."""
-        values: dict[str, Any] = {"watermark": pipeline.c.next_watermark, "load_lineage": False}
-        for count_field, column in (
-            ("inserts", "last_target_insert"),
-            ("updates", "last_target_update"),
-            ("soft_deletes", "last_target_soft_delete"),
-        ):
-            if (counts.get(count_field) or 0) > 0:
-                values[column] = end_date
-        await self.conn.execute(update(pipeline).where(pipeline.c.id == pipeline_id).values(**values))
+        await self.conn.execute(
+            update(pipeline)
+            .where(pipeline.c.id == pipeline_id)
+            .values(watermark=pipeline.c.next_watermark, load_lineage=False, **stamps)
+        )
 
 
 class Executions:

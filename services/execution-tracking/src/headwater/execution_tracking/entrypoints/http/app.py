@@ -51,7 +51,7 @@ def create_app(container: Container | None = None) -> Litestar:
             *health_handlers([database_answers]),
             *metrics,
         ],
-        dependencies=dependencies(c.uow),
+        dependencies=dependencies(c),
         exception_handlers={
             **EXCEPTION_HANDLERS,
             UseCaseError: use_case_error,
@@ -59,6 +59,7 @@ def create_app(container: Container | None = None) -> Litestar:
         },
         plugins=plugins,
         middleware=middleware,
+        on_startup=[c.open],
         on_shutdown=[c.close],
         openapi_config=None,
     )

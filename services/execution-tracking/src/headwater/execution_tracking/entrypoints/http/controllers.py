@@ -25,10 +25,13 @@ from headwater.common.contracts.watcher import (
     PipelineUpserted,
     sent,
 )
+from headwater.execution_tracking.adapters.db.run_writer import RunWriter
+from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import executions, pipelines
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 
 Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+Runs = NamedDependency[SkipValidation[RunWriter]]
 
 
 def _pipeline_type(row: Mapping[str, Any]) -> PipelineType:
@@ -90,13 +93,13 @@ class ExecutionController(Controller):
     tags = ["executions"]
 
     @post("/start_pipeline_execution", status_code=HTTP_201_CREATED)
-    async def start(self, data: JSONBody[ExecutionStart], uow: Uow) -> Created:
-        return Created(await executions.start_execution(uow(), **msgspec.structs.asdict(data)))
+    async def start(self, data: JSONBody[ExecutionStart], runs: Runs) -> Created:
+        return Created(await executions.start_execution(runs, **msgspec.structs.asdict(data)))
 
     @post("/end_pipeline_execution", status_code=HTTP_204_NO_CONTENT)
-    async def end(self, data: JSONBody[ExecutionEnd], uow: Uow) -> None:
+    async def end(self, data: JSONBody[ExecutionEnd], runs: Runs) -> None:
         fields = msgspec.structs.asdict(data)
-        await executions.end_execution(uow(), execution_id=fields.pop("id"), **fields)
+        await executions.end_execution(runs, execution_id=fields.pop("id"), **fields)
 
     @get("/pipeline_execution/{pipeline_execution_id:int}")
     async def get_one(self, pipeline_execution_id: FromPath[int], uow: Uow) -> Execution:
@@ -104,5 +107,8 @@ class ExecutionController(Controller):
         return msgspec.convert(tree, Execution, from_attributes=False)
 
 
-def dependencies(factory: UnitOfWorkFactory) -> dict[str, Provide]:
-    return {"uow": Provide(lambda: factory, use_cache=True, sync_to_thread=False)}
+def dependencies(container: Container) -> dict[str, Provide]:
+    return {
+        "uow": Provide(lambda: container.uow, use_cache=True, sync_to_thread=False),
+        "runs": Provide(lambda: container.runs, use_cache=True, sync_to_thread=False),
+    }

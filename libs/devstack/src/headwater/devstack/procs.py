@@ -42,6 +42,7 @@ def spawn(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     user: str | None = None,
+    niceness: int = 0,
 ) -> subprocess.Popen[bytes]:
     """Start `argv` detached in its own process group, output appended to `logfile`, pid in `pidfile`."""
     logfile.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +57,7 @@ def spawn(
             cwd=cwd,
             start_new_session=True,
             user=user,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
         )
     pidfile.write_text(str(proc.pid))
     return proc

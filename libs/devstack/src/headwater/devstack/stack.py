@@ -49,6 +49,7 @@ class StackConfig:
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     execution_tracking_port: int = 8081
+    execution_tracking_metrics_port: int = 9464
     topic_prefix: str = ""
     partitions: int = 12
     gateway_workers: int = 1
@@ -73,6 +74,7 @@ class StackConfig:
             gateway_host=env.get("HEADWATER_GATEWAY_HTTP_HOST", "127.0.0.1"),
             gateway_port=num("HEADWATER_GATEWAY_HTTP_PORT", 8080),
             execution_tracking_port=num("HEADWATER_EXECUTION_TRACKING_HTTP_PORT", 8081),
+            execution_tracking_metrics_port=num("HEADWATER_EXECUTION_TRACKING_WORKER_METRICS_PORT", 9464),
             topic_prefix=env.get("HEADWATER_TOPIC_PREFIX", ""),
             partitions=num("HEADWATER_TOPIC_PARTITIONS", 12),
             gateway_workers=num("HEADWATER_GATEWAY_HTTP_WORKERS", 1),
@@ -212,6 +214,7 @@ class Stack:
             "HEADWATER_EXECUTION_TRACKING_DATABASE_URL": self.service_dsn("execution_tracking"),
             "HEADWATER_EXECUTION_TRACKING_HTTP_PORT": str(cfg.execution_tracking_port),
             "HEADWATER_EXECUTION_TRACKING_HTTP_WORKERS": str(cfg.execution_tracking_workers),
+            "HEADWATER_EXECUTION_TRACKING_WORKER_METRICS_PORT": str(cfg.execution_tracking_metrics_port),
             "HEADWATER_GATEWAY_HTTP_HOST": cfg.gateway_host,
             "HEADWATER_GATEWAY_HTTP_PORT": str(cfg.gateway_port),
             "HEADWATER_GATEWAY_HTTP_WORKERS": str(cfg.gateway_workers),
@@ -234,6 +237,9 @@ class Stack:
                     pidfile=pidfile,
                     logfile=self.logs / f"{service}-{role}.log",
                     env=env,
+                    # On one shared machine the worker (outbox relay, consumers) goes first: its work is
+                    # bounded by what the HTTP side accepted, and events should not wait behind new requests.
+                    niceness=0 if role == "worker" else 3,
                 )
 
     def stop_service(self, service: str, roles: tuple[str, ...] | None = None, *, kill: bool = False) -> None:

@@ -35,6 +35,7 @@ def stack() -> Iterator[Stack]:
         kafka_port=free_port(),
         gateway_port=free_port(),
         execution_tracking_port=free_port(),
+        execution_tracking_metrics_port=free_port(),
         execution_tracking_workers=1,
         log_json=True,
     )

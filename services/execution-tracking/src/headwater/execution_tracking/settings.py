@@ -14,3 +14,4 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     consumer_group: str = "execution-tracking"
     ingress_batch_size: int = 1000
     relay_batch_size: int = 500
+    worker_metrics_port: int = 9464

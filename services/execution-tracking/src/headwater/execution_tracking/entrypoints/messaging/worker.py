@@ -7,6 +7,8 @@ import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import start_http_server
+
 from headwater.common.db.engine import to_asyncpg_dsn
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import create_broker, create_producer
@@ -32,6 +34,10 @@ async def run_worker() -> None:
         source=f"headwater/{SERVICE}",
         batch_size=settings.relay_batch_size,
     )
+    if settings.worker_metrics_port:
+        start_http_server(
+            settings.worker_metrics_port, addr=settings.http_host
+        )  # Prometheus: relay, consumers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

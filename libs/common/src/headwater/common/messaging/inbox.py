@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -15,15 +14,17 @@ async def claim_new(
     """Record `message_ids` for `consumer` in the caller's transaction; return those not seen before.
 
     The caller applies effects only for the returned ids and commits; a duplicate delivery then finds its id
-    already recorded and is skipped.
+    already recorded and is skipped. One statement whatever the number of ids.
     """
     ids = list(dict.fromkeys(message_ids))
     if not ids:
         return set()
-    stmt = (
-        insert(inbox)
-        .values([{"consumer": consumer, "message_id": m} for m in ids])
-        .on_conflict_do_nothing()
-        .returning(inbox.c.message_id)
+    result = await conn.execute(
+        text(
+            f'INSERT INTO "{inbox.schema}".{inbox.name} (consumer, message_id) '
+            "SELECT :consumer, unnest(CAST(:ids AS text[])) "
+            "ON CONFLICT DO NOTHING RETURNING message_id"
+        ),
+        {"consumer": consumer, "ids": ids},
     )
-    return set((await conn.execute(stmt)).scalars())
+    return set(result.scalars())

@@ -68,18 +68,22 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._pool: asyncpg.Pool | None = None
         o = f'"{schema}".outbox'
+        # Take the oldest unsent rows nobody else holds; then drop those whose key has an earlier unsent row
+        # held by another relay (it was skipped: it lies below our newest row but is not ours). With a single
+        # relay nothing is skipped and the check is a scan of our own rows.
         self._claim_sql = f"""
             WITH batch AS (
-                SELECT id FROM {o} WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+                SELECT id, key FROM {o} WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+            ),
+            skipped AS (
+                SELECT DISTINCT e.key FROM {o} e
+                WHERE e.sent_at IS NULL AND e.id < (SELECT max(id) FROM batch)
+                  AND e.id NOT IN (SELECT id FROM batch)
             )
             SELECT o.id, o.topic, o.key, o.event_type, o.event_id, o.payload, o.headers::text AS headers,
                    o.created_at
             FROM {o} o JOIN batch b ON b.id = o.id
-            WHERE NOT EXISTS (
-                SELECT 1 FROM {o} e
-                WHERE e.key = o.key AND e.id < o.id AND e.sent_at IS NULL
-                  AND e.id NOT IN (SELECT id FROM batch)
-            )
+            WHERE b.key NOT IN (SELECT key FROM skipped)
             ORDER BY o.id
         """
         self._mark_sql = f"UPDATE {o} SET sent_at = now() WHERE id = ANY($1::bigint[])"

@@ -17,7 +17,7 @@ import asyncpg
 import msgspec
 
 from headwater.common.events import Event
-from headwater.common.messaging.outbox import outbox_rows
+from headwater.common.messaging.outbox import outbox_columns
 from headwater.execution_tracking.adapters.db.tables import pipeline, pipeline_execution
 
 _EXECUTION = ", ".join(
@@ -64,9 +64,7 @@ _ID_SEQUENCE = f"{pipeline_execution.schema}.{pipeline_execution.name}_id_seq"
 
 
 def _outbox_params(events: Sequence[Event]) -> list[list[Any]]:
-    rows = outbox_rows(events)
-    headers = [msgspec.json.encode(r["headers"]).decode() for r in rows]
-    return [[r[c] for r in rows] for c in ("topic", "key", "event_type", "event_id", "payload")] + [headers]
+    return list(outbox_columns(events).values())
 
 
 class RunWriter:

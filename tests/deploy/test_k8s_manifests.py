@@ -202,7 +202,7 @@ def test_every_http_deployment_has_a_service(docs: tuple[dict[str, Any], ...]) -
     services = of_kind(docs, "Service")
     for deployment in of_kind(docs, "Deployment"):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        ports = [p for c in containers(deployment) for p in c.get("ports", [])]
+        ports = [p for c in containers(deployment) for p in c.get("ports", []) if p.get("name") == "http"]
         if not ports:
             continue
         matching = [s for s in services if labels_match({"matchLabels": s["spec"]["selector"]}, labels)]

@@ -146,3 +146,29 @@ async def test_one_by_one_fallback_gives_the_same_result(container: Container) -
     assert execution_events(fast_state) == execution_events(slow_state)
     # one pipeline.changed per batch on the fast path, one per successful end on the slow one: same final state
     assert "pipeline.changed.v1" in fast_state["events"]  # type: ignore[operator]
+
+
+async def test_a_report_that_cannot_be_recorded_is_rejected_and_the_rest_kept(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    reports = [
+        RunStarted(run_id=f"{tag}-ok", pipeline_name=f"reports {tag}", pipeline_type_name="t", start_date=T0),
+        RunStarted(run_id=f"{tag}-poison", pipeline_name=f"reports {tag}", start_date=T0),
+    ]
+    real_batch, real_record = runs._Batch.record, runs._record
+
+    async def broken_batch(self: runs._Batch, todo: list[tuple[int, runs.Report]]) -> None:
+        raise RuntimeError("a bug in the set-based path")
+
+    async def record(uow: object, report: runs.Report) -> None:
+        if report.run_id.endswith("poison"):
+            raise KeyError("a bug met by one report")
+        await real_record(uow, report)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runs._Batch, "record", broken_batch)
+    monkeypatch.setattr(runs, "_record", record)
+    rejected = await runs.record_run_reports(container.uow, reports)
+    assert [(r.index, "KeyError" in r.reason) for r in rejected] == [(1, True)]
+    monkeypatch.setattr(runs._Batch, "record", real_batch)
+    assert set((await state(container, tag))["executions"]) == {"ok"}

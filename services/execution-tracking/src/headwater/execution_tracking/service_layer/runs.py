@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
+from headwater.common.db.errors import is_transient
 from headwater.common.events import ExecutionStarted, RunEnded, RunStarted
 from headwater.common.logging import get_logger
 from headwater.common.messaging.inbox import claim_new
@@ -60,8 +61,10 @@ async def record_run_reports(uow_factory: UnitOfWorkFactory, reports: Sequence[R
     """
     try:
         return await _record_batch(uow_factory(), reports)
-    except (IntegrityError, DBAPIError) as exc:
-        log.warning("run_batch_rejected_by_database", size=len(reports), error=str(exc.orig)[:300])
+    except Exception as exc:
+        if is_transient(exc):
+            raise  # the database is away: the caller retries the whole batch later
+        log.warning("run_batch_failed_recording_one_by_one", size=len(reports), error=repr(exc)[:500])
         return await _record_one_by_one(uow_factory(), reports)
 
 
@@ -291,8 +294,13 @@ async def _record_one_by_one(uow: UnitOfWork, reports: Sequence[Report]) -> list
             except IntegrityError as exc:
                 if not is_unique_violation(exc):  # a concurrent duplicate is already recorded
                     rejected.append(Rejected(index, f"rejected by the database: {exc.orig}"))
-            except DBAPIError as exc:
-                rejected.append(Rejected(index, f"rejected by the database: {exc.orig}"))
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                # a report this code cannot record (a bug, a value the database refuses) must not block the
+                # stream: it is dead-lettered with the reason, and the rest of the batch is kept
+                log.exception("run_report_failed", run_id=report.run_id)
+                rejected.append(Rejected(index, f"could not be recorded: {exc!r}"[:2000]))
         await uow.commit()
     return rejected
 

@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 
+from headwater.common.db.errors import is_transient
 from headwater.common.events import decode_run_report
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import raw_body
@@ -60,15 +61,19 @@ def register_subscribers(
                 )
         if not valid:
             return
-        for attempt in range(RETRIES):
+        attempt = 0
+        while True:
             try:
                 rejected = await record_run_reports(uow, valid)
                 break
-            except Exception as exc:  # the database is away: retry, then let the batch be redelivered
-                if attempt == RETRIES - 1:
+            except Exception as exc:
+                # Only a database that is away gets here (anything else is dead-lettered per report):
+                # wait for it, then let the batch be redelivered rather than lose or skip it.
+                attempt += 1
+                if attempt >= RETRIES or not is_transient(exc):
                     raise
-                log.warning("run_reports_retry", attempt=attempt + 1, error=repr(exc))
-                await asyncio.sleep(0.2 * 2**attempt)
+                log.warning("run_reports_retry", attempt=attempt, error=repr(exc))
+                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
         for item in rejected:
             REPORTS.labels("dead_lettered").inc()
             record = valid_records[item.index]

@@ -1,0 +1,41 @@
+"""A database that is away is retried; a statement it refuses is not."""
+
+import asyncpg
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from headwater.common.db.errors import is_transient
+
+
+def wrapped(orig: BaseException, *, invalidated: bool = False) -> DBAPIError:
+    return DBAPIError("stmt", {}, orig, connection_invalidated=invalidated)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(),
+        TimeoutError(),
+        asyncpg.ConnectionDoesNotExistError("closed"),
+        asyncpg.CannotConnectNowError("starting up"),
+        asyncpg.SerializationError("retry"),
+        asyncpg.DeadlockDetectedError("retry"),
+        wrapped(asyncpg.AdminShutdownError("shutdown")),
+        wrapped(ValueError("x"), invalidated=True),
+    ],
+)
+def test_transient(exc: BaseException) -> None:
+    assert is_transient(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncpg.UniqueViolationError("dup"),
+        asyncpg.NumericValueOutOfRangeError("big"),
+        wrapped(asyncpg.CheckViolationError("check")),
+        KeyError("bug"),
+    ],
+)
+def test_not_transient(exc: BaseException) -> None:
+    assert not is_transient(exc)

@@ -37,6 +37,30 @@ def _checked_watermark(name: str, value: str | int | None) -> str | None:
     return text
 
 
+def start_values(
+    *,
+    pipeline_id: int,
+    start_date: datetime | None,
+    watermark: str | int | None,
+    next_watermark: str | int | None,
+    parent_id: int | None,
+    run_id: str | None,
+) -> dict[str, Any]:
+    """The columns of a started execution: start defaults to now, hour and date recorded in UTC."""
+    start = as_utc(start_date) if start_date is not None else datetime.now(UTC)
+    hour, day = recorded_at(start)
+    return {
+        "pipeline_id": pipeline_id,
+        "parent_id": parent_id,
+        "run_id": run_id,
+        "start_date": start,
+        "watermark": _checked_watermark("watermark", watermark),
+        "next_watermark": _checked_watermark("next_watermark", next_watermark),
+        "hour_recorded": hour,
+        "date_recorded": day,
+    }
+
+
 async def start_execution(
     runs: RunWriter,
     *,
@@ -47,27 +71,23 @@ async def start_execution(
     parent_id: int | None = None,
 ) -> int:
     """Record a started execution and its place in the hierarchy; returns its id."""
-    start = as_utc(start_date) if start_date is not None else datetime.now(UTC)
-    hour, day = recorded_at(start)
-    values: dict[str, Any] = {
-        "pipeline_id": pipeline_id,
-        "parent_id": parent_id,
-        "run_id": None,
-        "start_date": start,
-        "watermark": _checked_watermark("watermark", watermark),
-        "next_watermark": _checked_watermark("next_watermark", next_watermark),
-        "hour_recorded": hour,
-        "date_recorded": day,
-    }
+    values = start_values(
+        pipeline_id=pipeline_id,
+        start_date=start_date,
+        watermark=watermark,
+        next_watermark=next_watermark,
+        parent_id=parent_id,
+        run_id=None,
+    )
     values["id"], pipeline_name = await runs.reserve(pipeline_id)
     if pipeline_name is None:
         raise NotFound(f"pipeline {pipeline_id} not found")
-    if not await runs.insert_started(values, [_started_event(values, pipeline_name)]):
+    if not await runs.insert_started(values, [started_event(values, pipeline_name)]):
         raise NotFound(f"parent execution {parent_id} not found")
     return values["id"]
 
 
-def _started_event(values: Mapping[str, Any], pipeline_name: str) -> ExecutionStarted:
+def started_event(values: Mapping[str, Any], pipeline_name: str) -> ExecutionStarted:
     return ExecutionStarted(
         execution_id=values["id"],
         pipeline_id=values["pipeline_id"],
@@ -82,40 +102,16 @@ def _started_event(values: Mapping[str, Any], pipeline_name: str) -> ExecutionSt
     )
 
 
-async def _start(
-    uow: UnitOfWork,
-    *,
-    pipeline_id: int,
-    start_date: datetime | None,
-    watermark: str | int | None,
-    next_watermark: str | int | None,
-    parent_id: int | None,
-    run_id: str | None,
-) -> int:
+async def _start(uow: UnitOfWork, pipeline_name: str, values: Mapping[str, Any]) -> None:
     """Start an execution inside `uow` (the one-by-one path of run reports)."""
-    start = as_utc(start_date) if start_date is not None else datetime.now(UTC)
-    hour, day = recorded_at(start)
-    values: dict[str, Any] = {
-        "pipeline_id": pipeline_id,
-        "parent_id": parent_id,
-        "run_id": run_id,
-        "start_date": start,
-        "watermark": _checked_watermark("watermark", watermark),
-        "next_watermark": _checked_watermark("next_watermark", next_watermark),
-        "hour_recorded": hour,
-        "date_recorded": day,
-    }
     try:
-        started = await uow.executions.start(**values)
+        stored = await uow.batches.start_many([values])
     except IntegrityError as exc:
         if is_foreign_key_violation(exc):
-            raise NotFound(f"parent execution {parent_id} not found") from exc
+            raise NotFound(f"parent execution {values['parent_id']} not found") from exc
         raise
-    if started is None:
-        raise NotFound(f"pipeline {pipeline_id} not found")
-    values["id"], pipeline_name = started
-    uow.publish(_started_event(values, pipeline_name))
-    return values["id"]
+    for row in stored:  # nothing when a concurrent consumer stored the same run first
+        uow.publish(started_event(row, pipeline_name))
 
 
 async def end_execution(

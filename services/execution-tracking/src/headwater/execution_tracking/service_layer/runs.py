@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from headwater.common.db.errors import is_transient
-from headwater.common.events import ExecutionStarted, RunEnded, RunStarted
+from headwater.common.events import RunEnded, RunStarted
 from headwater.common.logging import get_logger
 from headwater.common.messaging.inbox import claim_new
 from headwater.execution_tracking.adapters.db.repositories import ExecutionBatches, is_unique_violation
@@ -23,11 +22,15 @@ from headwater.execution_tracking.adapters.db.tables import inbox
 from headwater.execution_tracking.domain.rules import (
     as_utc,
     normalise,
-    recorded_at,
-    watermark_text,
 )
 from headwater.execution_tracking.service_layer.errors import NotFound, UseCaseError
-from headwater.execution_tracking.service_layer.executions import _end, _start, plan_end
+from headwater.execution_tracking.service_layer.executions import (
+    _end,
+    _start,
+    plan_end,
+    start_values,
+    started_event,
+)
 from headwater.execution_tracking.service_layer.pipelines import (
     _publish_pipeline_changes,
     pipeline_changed,
@@ -52,6 +55,28 @@ class Rejected:
 def message_id(report: Report) -> str:
     kind = "started" if isinstance(report, RunStarted) else "ended"
     return f"{kind}:{report.run_id}"
+
+
+def report_start_values(r: Report, pipeline_id: int, parent_id: int | None) -> dict[str, Any]:
+    """The columns of the execution a report starts (a `run.ended` with `start_date` starts one too)."""
+    started = isinstance(r, RunStarted)
+    return start_values(
+        pipeline_id=pipeline_id,
+        start_date=r.start_date,
+        watermark=r.watermark if started else None,  # type: ignore[union-attr]
+        next_watermark=r.next_watermark if started else None,  # type: ignore[union-attr]
+        parent_id=parent_id,
+        run_id=r.run_id,
+    )
+
+
+def report_counts(r: RunEnded) -> dict[str, int | None]:
+    return {
+        "total_rows": r.total_rows,
+        "inserts": r.inserts,
+        "updates": r.updates,
+        "soft_deletes": r.soft_deletes,
+    }
 
 
 async def record_run_reports(uow_factory: UnitOfWorkFactory, reports: Sequence[Report]) -> list[Rejected]:
@@ -176,9 +201,11 @@ class _Batch:
                 if parent_run is not None and parent_run not in self.runs:
                     waiting.append((index, r))
                     continue
-                row = self._start_row(r, None if parent_run is None else self.runs[parent_run]["id"])
-                if isinstance(row, str):
-                    self.reject(index, row)
+                parent_id = None if parent_run is None else self.runs[parent_run]["id"]
+                try:
+                    row = report_start_values(r, self._pipeline_of(r), parent_id)  # type: ignore[arg-type]
+                except UseCaseError as exc:
+                    self.reject(index, exc.detail)
                     continue
                 wave.append((index, r))
                 rows.append(row)
@@ -189,46 +216,11 @@ class _Batch:
                 return
             for stored in await self.db.start_many(rows):
                 self.runs[stored["run_id"]] = stored
-                pipeline = self.pipelines[stored["pipeline_id"]]
-                self.uow.publish(
-                    ExecutionStarted(
-                        execution_id=stored["id"],
-                        pipeline_id=stored["pipeline_id"],
-                        pipeline_name=pipeline["name"],
-                        parent_id=stored["parent_id"],
-                        run_id=stored["run_id"],
-                        start_date=stored["start_date"],
-                        hour_recorded=stored["hour_recorded"],
-                        date_recorded=stored["date_recorded"],
-                        watermark=stored["watermark"],
-                        next_watermark=stored["next_watermark"],
-                    )
-                )
+                self.uow.publish(started_event(stored, self.pipelines[stored["pipeline_id"]]["name"]))
             missing = [r.run_id for _, r in wave if r.run_id not in self.runs]
             if missing:  # stored concurrently by someone else since we looked: take theirs
                 self.runs.update({row["run_id"]: row for row in await self.db.by_run_ids(missing)})
             pending = waiting
-
-    def _start_row(self, r: Report, parent_id: int | None) -> dict[str, Any] | str:
-        start = as_utc(r.start_date) if r.start_date is not None else datetime.now(UTC)
-        hour, day = recorded_at(start)
-        watermarks = (
-            (watermark_text(r.watermark), watermark_text(r.next_watermark))
-            if isinstance(r, RunStarted)
-            else (None, None)
-        )
-        if any(w is not None and len(w) > 50 for w in watermarks):
-            return "watermarks must be at most 50 characters"
-        return {
-            "pipeline_id": self._pipeline_of(r),
-            "parent_id": parent_id,
-            "run_id": r.run_id,
-            "start_date": start,
-            "watermark": watermarks[0],
-            "next_watermark": watermarks[1],
-            "hour_recorded": hour,
-            "date_recorded": day,
-        }
 
     async def _ends(self, ends: list[tuple[int, RunEnded]]) -> None:
         rows: list[dict[str, Any]] = []
@@ -250,18 +242,12 @@ class _Batch:
                 )
                 continue
             pipeline_id = current["pipeline_id"]
-            counts = {
-                "total_rows": r.total_rows,
-                "inserts": r.inserts,
-                "updates": r.updates,
-                "soft_deletes": r.soft_deletes,
-            }
             plan = plan_end(
                 current,
                 self.pipelines[pipeline_id],
                 end_date=end,
                 completed_successfully=r.completed_successfully,
-                counts=counts,
+                counts=report_counts(r),
                 execution_metadata=r.execution_metadata,
             )
             rows.append({"id": current["id"], **plan.values})
@@ -321,26 +307,26 @@ def _parents_first(todo: list[tuple[int, Report]]) -> list[tuple[int, Report]]:
     )
 
 
-async def _resolve_pipeline(uow: UnitOfWork, report: Report) -> int:
+async def _resolve_pipeline(uow: UnitOfWork, report: Report) -> tuple[int, str]:
+    """The report's pipeline (id, name), created when named for the first time with its type."""
     if report.pipeline_id is not None:
         row = await uow.pipelines.get(report.pipeline_id)
         if row is None:
             raise NotFound(f"pipeline {report.pipeline_id} not found")
-        return report.pipeline_id
+        return row["id"], row["name"]
     fields = normalise({"name": report.pipeline_name, "type": report.pipeline_type_name})
     found = await uow.pipelines.find_for_update(name=fields["name"])
-    if found is not None:
-        return found["id"]
-    if fields["type"] is None:
-        raise NotFound(f"pipeline {fields['name']!r} not found; send `pipeline_type_name` to create it")
-    type_id = await uow.pipeline_types.get_or_create(fields["type"])
-    created = await uow.pipelines.insert_if_absent({"name": fields["name"], "pipeline_type_id": type_id})
-    if created is None:
+    if found is None:
+        if fields["type"] is None:
+            raise NotFound(f"pipeline {fields['name']!r} not found; send `pipeline_type_name` to create it")
+        type_id = await uow.pipeline_types.get_or_create(fields["type"])
+        created = await uow.pipelines.insert_if_absent({"name": fields["name"], "pipeline_type_id": type_id})
+        if created is not None:
+            await _publish_pipeline_changes(uow, [created])
+            return created, fields["name"]
         found = await uow.pipelines.find_for_update(name=fields["name"])
         assert found is not None
-        return found["id"]
-    await _publish_pipeline_changes(uow, [created])
-    return created
+    return found["id"], found["name"]
 
 
 async def _parent_id(uow: UnitOfWork, parent_run_id: str | None) -> int | None:
@@ -356,15 +342,9 @@ async def _record(uow: UnitOfWork, report: Report) -> None:
     if isinstance(report, RunStarted):
         if await uow.executions.id_by_run_id(report.run_id) is not None:
             return  # an end carrying its start_date recorded this run already
-        await _start(
-            uow,
-            pipeline_id=await _resolve_pipeline(uow, report),
-            start_date=report.start_date,
-            watermark=report.watermark,
-            next_watermark=report.next_watermark,
-            parent_id=await _parent_id(uow, report.parent_run_id),
-            run_id=report.run_id,
-        )
+        pipeline_id, name = await _resolve_pipeline(uow, report)
+        parent_id = await _parent_id(uow, report.parent_run_id)
+        await _start(uow, name, report_start_values(report, pipeline_id, parent_id))
         return
     current = await uow.executions.for_end(run_id=report.run_id)
     if current is None:
@@ -372,15 +352,8 @@ async def _record(uow: UnitOfWork, report: Report) -> None:
             raise NotFound(
                 f"run {report.run_id!r} was never started; send its `start_date` to record it anyway"
             )
-        await _start(
-            uow,
-            pipeline_id=await _resolve_pipeline(uow, report),
-            start_date=report.start_date,
-            watermark=None,
-            next_watermark=None,
-            parent_id=None,
-            run_id=report.run_id,
-        )
+        pipeline_id, name = await _resolve_pipeline(uow, report)
+        await _start(uow, name, report_start_values(report, pipeline_id, None))
         current = await uow.executions.for_end(run_id=report.run_id)
         assert current is not None
     await _end(
@@ -388,11 +361,6 @@ async def _record(uow: UnitOfWork, report: Report) -> None:
         current,
         end_date=report.end_date,
         completed_successfully=report.completed_successfully,
-        counts={
-            "total_rows": report.total_rows,
-            "inserts": report.inserts,
-            "updates": report.updates,
-            "soft_deletes": report.soft_deletes,
-        },
+        counts=report_counts(report),
         execution_metadata=report.execution_metadata,
     )

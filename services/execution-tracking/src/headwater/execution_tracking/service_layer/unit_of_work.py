@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.common.events import Event
 from headwater.common.messaging.outbox import enqueue
-from headwater.execution_tracking.adapters.db.repositories import Executions, Pipelines, PipelineTypes
+from headwater.execution_tracking.adapters.db.repositories import (
+    ExecutionBatches,
+    Executions,
+    Pipelines,
+    PipelineTypes,
+)
 from headwater.execution_tracking.adapters.db.tables import outbox
 
 
@@ -27,6 +32,7 @@ class UnitOfWork:
         self.pipeline_types: PipelineTypes
         self.pipelines: Pipelines
         self.executions: Executions
+        self.batches: ExecutionBatches
 
     async def __aenter__(self) -> UnitOfWork:
         self.conn = await self._engine.connect()
@@ -35,6 +41,7 @@ class UnitOfWork:
         self.pipeline_types = PipelineTypes(self.conn)
         self.pipelines = Pipelines(self.conn)
         self.executions = Executions(self.conn)
+        self.batches = ExecutionBatches(self.conn)
         return self
 
     def publish(self, *events: Event) -> None:

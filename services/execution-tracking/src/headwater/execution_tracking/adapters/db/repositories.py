@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.execution_tracking.adapters.db.tables import (
+    CLOSURE_OF_INSERTED,
+    TYPE_SETTINGS,
     pipeline,
     pipeline_execution,
     pipeline_execution_closure,
@@ -155,61 +157,6 @@ class Executions:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def start(
-        self,
-        *,
-        pipeline_id: int,
-        parent_id: int | None,
-        run_id: str | None,
-        start_date: datetime,
-        watermark: str | None,
-        next_watermark: str | None,
-        hour_recorded: int,
-        date_recorded: date,
-    ) -> tuple[int, str] | None:
-        """Insert an execution with its closure rows (its self row and one per ancestor) in one statement.
-
-        Returns (execution id, pipeline name), or None when the pipeline does not exist. An unknown parent
-        raises IntegrityError (foreign key).
-        """
-        row = (
-            await self.conn.execute(
-                text(
-                    """
-                    WITH p AS (SELECT id, name FROM pipeline WHERE id = :pipeline_id),
-                    e AS (
-                        INSERT INTO pipeline_execution
-                            (pipeline_id, parent_id, run_id, start_date, watermark, next_watermark,
-                             hour_recorded, date_recorded)
-                        SELECT p.id, :parent_id, :run_id, :start_date, :watermark, :next_watermark,
-                               :hour_recorded, :date_recorded
-                        FROM p
-                        RETURNING id, parent_id
-                    ),
-                    c AS (
-                        INSERT INTO pipeline_execution_closure (parent_execution_id, child_execution_id, depth)
-                        SELECT e.id, e.id, 0 FROM e
-                        UNION ALL
-                        SELECT c.parent_execution_id, e.id, c.depth + 1
-                        FROM e JOIN pipeline_execution_closure c ON c.child_execution_id = e.parent_id
-                    )
-                    SELECT e.id, p.name FROM e CROSS JOIN p
-                    """
-                ),
-                {
-                    "pipeline_id": pipeline_id,
-                    "parent_id": parent_id,
-                    "run_id": run_id,
-                    "start_date": start_date,
-                    "watermark": watermark,
-                    "next_watermark": next_watermark,
-                    "hour_recorded": hour_recorded,
-                    "date_recorded": date_recorded,
-                },
-            )
-        ).first()
-        return None if row is None else (row[0], row[1])
-
     async def for_end(
         self, *, execution_id: int | None = None, run_id: str | None = None
     ) -> RowMapping | None:
@@ -297,7 +244,7 @@ class ExecutionBatches:
         params = {c: [r[c] for r in rows] for c in cols}
         result = await self.conn.execute(
             text(
-                """
+                f"""
                 WITH input AS (
                     SELECT * FROM unnest(
                         CAST(:pipeline_id AS bigint[]), CAST(:parent_id AS bigint[]), CAST(:run_id AS text[]),
@@ -316,13 +263,7 @@ class ExecutionBatches:
                     RETURNING id, pipeline_id, parent_id, run_id, start_date, watermark, next_watermark,
                               hour_recorded, date_recorded
                 ),
-                c AS (
-                    INSERT INTO pipeline_execution_closure (parent_execution_id, child_execution_id, depth)
-                    SELECT e.id, e.id, 0 FROM e
-                    UNION ALL
-                    SELECT c.parent_execution_id, e.id, c.depth + 1
-                    FROM e JOIN pipeline_execution_closure c ON c.child_execution_id = e.parent_id
-                )
+                c AS ({CLOSURE_OF_INSERTED})
                 SELECT * FROM e
                 """
             ),
@@ -408,10 +349,5 @@ def _pipelines_with_type() -> Any:
     return select(
         *pipeline.c,
         pipeline_type.c.name.label("type_name"),
-        pipeline_type.c.freshness_number.label("type_freshness_number"),
-        pipeline_type.c.freshness_datepart.label("type_freshness_datepart"),
-        pipeline_type.c.mute_freshness_check.label("type_mute_freshness_check"),
-        pipeline_type.c.timeliness_number.label("type_timeliness_number"),
-        pipeline_type.c.timeliness_datepart.label("type_timeliness_datepart"),
-        pipeline_type.c.mute_timeliness_check.label("type_mute_timeliness_check"),
+        *(pipeline_type.c[name].label(f"type_{name}") for name in TYPE_SETTINGS),
     ).join(pipeline_type, pipeline_type.c.id == pipeline.c.pipeline_type_id)

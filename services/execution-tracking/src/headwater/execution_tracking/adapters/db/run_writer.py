@@ -18,7 +18,12 @@ import msgspec
 
 from headwater.common.events import Event
 from headwater.common.messaging.outbox import outbox_columns
-from headwater.execution_tracking.adapters.db.tables import pipeline, pipeline_execution
+from headwater.execution_tracking.adapters.db.tables import (
+    CLOSURE_OF_INSERTED,
+    TYPE_SETTINGS,
+    pipeline,
+    pipeline_execution,
+)
 
 _EXECUTION = ", ".join(
     f"e.{c}"
@@ -35,17 +40,7 @@ _EXECUTION = ", ".join(
     )
 )
 _PIPELINE = ", ".join(f"p.{c.name} AS p_{c.name}" for c in pipeline.c if c.name != "request_digest")
-_TYPE = ", ".join(
-    f"t.{c} AS p_type_{c}"
-    for c in (
-        "freshness_number",
-        "freshness_datepart",
-        "mute_freshness_check",
-        "timeliness_number",
-        "timeliness_datepart",
-        "mute_timeliness_check",
-    )
-)
+_TYPE = ", ".join(f"t.{c} AS p_type_{c}" for c in TYPE_SETTINGS)
 _LOCK_SQL = f"""
     SELECT {_EXECUTION}, {_PIPELINE}, t.name AS p_type_name, {_TYPE}
     FROM pipeline_execution e
@@ -103,13 +98,7 @@ class RunWriter:
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 RETURNING id, parent_id
             ),
-            c AS (
-                INSERT INTO pipeline_execution_closure (parent_execution_id, child_execution_id, depth)
-                SELECT e.id, e.id, 0 FROM e
-                UNION ALL
-                SELECT c.parent_execution_id, e.id, c.depth + 1
-                FROM e JOIN pipeline_execution_closure c ON c.child_execution_id = e.parent_id
-            ),
+            c AS ({CLOSURE_OF_INSERTED}),
             o AS ({_OUTBOX_INSERT.format("$10", "$11", "$12", "$13", "$14", "$15")})
             SELECT 1
             """,

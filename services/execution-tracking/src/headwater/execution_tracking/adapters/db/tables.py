@@ -137,5 +137,25 @@ pipeline_execution_closure = Table(
     Index("ix_pipeline_execution_closure_child_execution_id", "child_execution_id"),
 )
 
+# The closure rows of the executions just inserted by the CTE `e` (columns id, parent_id): each one's self row
+# and one row per ancestor of its parent. A parent inserted by the same statement is not visible here.
+CLOSURE_OF_INSERTED = """
+    INSERT INTO pipeline_execution_closure (parent_execution_id, child_execution_id, depth)
+    SELECT e.id, e.id, 0 FROM e
+    UNION ALL
+    SELECT c.parent_execution_id, e.id, c.depth + 1
+    FROM e JOIN pipeline_execution_closure c ON c.child_execution_id = e.parent_id
+"""
+
+# A pipeline type's settings that its pipelines inherit.
+TYPE_SETTINGS = (
+    "freshness_number",
+    "freshness_datepart",
+    "mute_freshness_check",
+    "timeliness_number",
+    "timeliness_datepart",
+    "mute_timeliness_check",
+)
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

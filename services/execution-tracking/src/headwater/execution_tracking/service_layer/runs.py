@@ -346,7 +346,7 @@ async def _record(uow: UnitOfWork, report: Report) -> None:
         parent_id = await _parent_id(uow, report.parent_run_id)
         await _start(uow, name, report_start_values(report, pipeline_id, parent_id))
         return
-    current = await uow.executions.for_end(run_id=report.run_id)
+    current = await uow.executions.run_for_end(report.run_id)
     if current is None:
         if report.start_date is None:
             raise NotFound(
@@ -354,7 +354,7 @@ async def _record(uow: UnitOfWork, report: Report) -> None:
             )
         pipeline_id, name = await _resolve_pipeline(uow, report)
         await _start(uow, name, report_start_values(report, pipeline_id, None))
-        current = await uow.executions.for_end(run_id=report.run_id)
+        current = await uow.executions.run_for_end(report.run_id)
         assert current is not None
     await _end(
         uow,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from headwater.execution_tracking.adapters.db.tables import (
     CLOSURE_OF_INSERTED,
+    RUN_FIELDS,
     TYPE_SETTINGS,
     pipeline,
     pipeline_execution,
@@ -157,31 +158,9 @@ class Executions:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def for_end(
-        self, *, execution_id: int | None = None, run_id: str | None = None
-    ) -> RowMapping | None:
-        """The execution to end, locked, with its pipeline and the pipeline type's settings."""
-        cond = (
-            pipeline_execution.c.id == execution_id
-            if execution_id is not None
-            else pipeline_execution.c.run_id == run_id
-        )
-        stmt = (
-            select(
-                pipeline_execution.c.id,
-                pipeline_execution.c.pipeline_id,
-                pipeline_execution.c.parent_id,
-                pipeline_execution.c.run_id,
-                pipeline_execution.c.start_date,
-                pipeline_execution.c.end_date,
-                pipeline_execution.c.watermark,
-                pipeline_execution.c.next_watermark,
-                pipeline_execution.c.hour_recorded,
-                pipeline_execution.c.date_recorded,
-            )
-            .where(cond)
-            .with_for_update()
-        )
+    async def run_for_end(self, run_id: str) -> RowMapping | None:
+        """The execution with this producer-chosen run id, locked for the rest of the transaction."""
+        stmt = select(*RUN_COLUMNS).where(pipeline_execution.c.run_id == run_id).with_for_update()
         return (await self.conn.execute(stmt)).mappings().first()
 
     async def id_by_run_id(self, run_id: str) -> int | None:
@@ -231,17 +210,7 @@ class ExecutionBatches:
         A row's parent must already be stored (the closure of a parent inserted by the same statement is not
         visible to it), so callers insert a batch in waves, parents first.
         """
-        cols = (
-            "pipeline_id",
-            "parent_id",
-            "run_id",
-            "start_date",
-            "watermark",
-            "next_watermark",
-            "hour_recorded",
-            "date_recorded",
-        )
-        params = {c: [r[c] for r in rows] for c in cols}
+        params = {c: [r[c] for r in rows] for c in RUN_FIELDS[1:]}
         result = await self.conn.execute(
             text(
                 f"""
@@ -332,17 +301,7 @@ class ExecutionBatches:
         )
 
 
-RUN_COLUMNS = (
-    pipeline_execution.c.id,
-    pipeline_execution.c.pipeline_id,
-    pipeline_execution.c.parent_id,
-    pipeline_execution.c.run_id,
-    pipeline_execution.c.start_date,
-    pipeline_execution.c.watermark,
-    pipeline_execution.c.next_watermark,
-    pipeline_execution.c.hour_recorded,
-    pipeline_execution.c.date_recorded,
-)
+RUN_COLUMNS = tuple(pipeline_execution.c[name] for name in RUN_FIELDS)
 
 
 def _pipelines_with_type() -> Any:

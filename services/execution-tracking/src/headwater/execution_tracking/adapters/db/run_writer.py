@@ -20,25 +20,13 @@ from headwater.common.events import Event
 from headwater.common.messaging.outbox import outbox_columns
 from headwater.execution_tracking.adapters.db.tables import (
     CLOSURE_OF_INSERTED,
+    RUN_FIELDS,
     TYPE_SETTINGS,
     pipeline,
     pipeline_execution,
 )
 
-_EXECUTION = ", ".join(
-    f"e.{c}"
-    for c in (
-        "id",
-        "pipeline_id",
-        "parent_id",
-        "run_id",
-        "start_date",
-        "watermark",
-        "next_watermark",
-        "hour_recorded",
-        "date_recorded",
-    )
-)
+_EXECUTION = ", ".join(f"e.{c}" for c in RUN_FIELDS)
 _PIPELINE = ", ".join(f"p.{c.name} AS p_{c.name}" for c in pipeline.c if c.name != "request_digest")
 _TYPE = ", ".join(f"t.{c} AS p_type_{c}" for c in TYPE_SETTINGS)
 _LOCK_SQL = f"""

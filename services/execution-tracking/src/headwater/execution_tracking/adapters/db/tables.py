@@ -147,6 +147,19 @@ CLOSURE_OF_INSERTED = """
     FROM e JOIN pipeline_execution_closure c ON c.child_execution_id = e.parent_id
 """
 
+# What a run is known by once started (the columns an end needs).
+RUN_FIELDS = (
+    "id",
+    "pipeline_id",
+    "parent_id",
+    "run_id",
+    "start_date",
+    "watermark",
+    "next_watermark",
+    "hour_recorded",
+    "date_recorded",
+)
+
 # A pipeline type's settings that its pipelines inherit.
 TYPE_SETTINGS = (
     "freshness_number",

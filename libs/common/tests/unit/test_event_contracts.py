@@ -166,3 +166,12 @@ def test_invalid_run_reports_say_why(payload: bytes, reason: str) -> None:
     with pytest.raises((msgspec.ValidationError, msgspec.DecodeError)) as info:
         decode_run_report(payload)
     assert reason.lower() in str(info.value).lower()
+
+
+def test_committed_asyncapi_document_matches_the_contracts() -> None:
+    from headwater.common.events import asyncapi
+
+    committed = Path(__file__).parents[4] / "docs" / "asyncapi.json"
+    assert committed.read_bytes() == asyncapi.render(), (
+        "docs/asyncapi.json is stale: run `uv run python -m headwater.common.events.asyncapi > docs/asyncapi.json`"
+    )

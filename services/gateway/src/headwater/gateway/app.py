@@ -43,6 +43,7 @@ def create_app(container: Container | None = None) -> Litestar:
         plugins=plugins,
         middleware=middleware,
         on_shutdown=[c.close],
+        logging_config=None,  # structlog (configured in bootstrap) handles every logger
         openapi_config=OpenAPIConfig(
             title="Headwater",
             version="0.1.0",

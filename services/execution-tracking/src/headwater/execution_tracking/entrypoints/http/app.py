@@ -62,4 +62,5 @@ def create_app(container: Container | None = None) -> Litestar:
         on_startup=[c.open],
         on_shutdown=[c.close],
         openapi_config=None,
+        logging_config=None,  # structlog (configured in bootstrap) handles every logger
     )

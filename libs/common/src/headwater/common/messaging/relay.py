@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -36,8 +36,6 @@ PUBLISH_DELAY = Histogram(
     ["schema"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-
-Publish = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]
 
 
 class OutboxRelay:
@@ -160,7 +158,7 @@ class OutboxRelay:
         """Publish forever: on every NOTIFY (after `linger`), and every `poll_interval` seconds in case one was missed."""
         listener = await asyncpg.connect(self._dsn)
         await listener.add_listener(outbox_notify_channel(self._schema), lambda *_: self._wake.set())
-        last_purge = 0.0
+        last_housekeeping = 0.0
         failures = 0
         try:
             while True:
@@ -168,8 +166,8 @@ class OutboxRelay:
                 try:
                     await self.drain()
                     failures = 0
-                    if time.monotonic() - last_purge > 60:
-                        last_purge = time.monotonic()
+                    if time.monotonic() - last_housekeeping > 5:
+                        last_housekeeping = time.monotonic()
                         await self._housekeep()
                 except Exception as exc:  # keep relaying whatever failed: the rows stay unsent
                     failures += 1
@@ -188,6 +186,7 @@ class OutboxRelay:
             await self.close()
 
     async def _housekeep(self) -> None:
+        """Report the backlog, and delete sent rows once they are older than the retention."""
         pool = await self._connect()
         async with pool.acquire() as conn:
             BACKLOG.labels(self._schema).set(await conn.fetchval(self._backlog_sql))

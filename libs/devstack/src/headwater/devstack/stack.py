@@ -53,7 +53,7 @@ class StackConfig:
     topic_prefix: str = ""
     partitions: int = 12
     gateway_workers: int = 1
-    execution_tracking_workers: int = 2
+    execution_tracking_workers: int = 1
     log_json: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     # Infrastructure run elsewhere (testcontainers, a shared cluster): then nothing is started locally.
@@ -78,7 +78,7 @@ class StackConfig:
             topic_prefix=env.get("HEADWATER_TOPIC_PREFIX", ""),
             partitions=num("HEADWATER_TOPIC_PARTITIONS", 12),
             gateway_workers=num("HEADWATER_GATEWAY_HTTP_WORKERS", 1),
-            execution_tracking_workers=num("HEADWATER_EXECUTION_TRACKING_HTTP_WORKERS", 2),
+            execution_tracking_workers=num("HEADWATER_EXECUTION_TRACKING_HTTP_WORKERS", 1),
         )
 
 
@@ -137,7 +137,13 @@ class Stack:
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
     def is_running(self) -> bool:
-        return read_pid(self._pidfile("gateway", "serve")) is not None
+        """Every process of the stack runs (a partly running stack is started again by `up`, idempotently)."""
+        infrastructure = (self.config.external_postgres_admin_dsn or self.postgres.is_running()) and (
+            self.config.external_kafka_bootstrap or self.broker.is_running()
+        )
+        return bool(infrastructure) and all(
+            read_pid(self._pidfile(spec.name, role)) is not None for spec in SERVICES for role in spec.roles
+        )
 
     def start_infrastructure(self) -> None:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,9 @@ async def run_worker() -> None:
         loop.add_signal_handler(sig, stop.set)
 
     if not (await _retry(producer.start, "producer", stop) and await _retry(broker.start, "broker", stop)):
+        with contextlib.suppress(Exception):  # asked to stop while Kafka was still away
+            await broker.stop()
+            await producer.stop()
         await container.close()
         return
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")

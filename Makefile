@@ -39,9 +39,10 @@ test-integration: install ## integration tests only
 test-e2e: install ## end-to-end tests only
 	@$(RUN) pytest -m e2e
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check, type check (basedpyright, standard mode)
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
+	@$(RUN) basedpyright
 
 format: install ## apply ruff's formatting and safe fixes
 	@$(RUN) ruff check --fix .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 import pytest
@@ -65,7 +66,7 @@ def batch_of(tag: str) -> list[RunStarted | RunEnded]:
     ]
 
 
-async def state(c: Container, tag: str) -> dict[str, object]:
+async def state(c: Container, tag: str) -> dict[str, Any]:
     """What a batch left behind, with ids replaced by run ids so two batches compare."""
     async with c.engine.connect() as conn:
         rows = (
@@ -140,12 +141,12 @@ async def test_one_by_one_fallback_gives_the_same_result(container: Container) -
     assert fast_state["executions"] == slow_state["executions"]
     assert fast_state["pipeline"] == slow_state["pipeline"]
 
-    def execution_events(st: dict[str, object]) -> list[str]:
-        return sorted(e for e in st["events"] if e.startswith("execution."))  # type: ignore[attr-defined]
+    def execution_events(st: dict[str, Any]) -> list[str]:
+        return sorted(e for e in st["events"] if e.startswith("execution."))
 
     assert execution_events(fast_state) == execution_events(slow_state)
     # one pipeline.changed per batch on the fast path, one per successful end on the slow one: same final state
-    assert "pipeline.changed.v1" in fast_state["events"]  # type: ignore[operator]
+    assert "pipeline.changed.v1" in fast_state["events"]
 
 
 async def test_a_report_that_cannot_be_recorded_is_rejected_and_the_rest_kept(

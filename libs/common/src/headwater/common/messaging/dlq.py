@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from prometheus_client import Counter
@@ -26,7 +27,9 @@ class Record(Protocol):
 
 
 class Producer(Protocol):
-    async def send(self, topic: str, value: Any = ..., key: Any = ..., headers: Any = ...) -> Any: ...
+    """What a dead letter needs of a producer (AIOKafkaProducer, or a fake in tests)."""
+
+    def send(self, topic: str, *args: Any, **kwargs: Any) -> Awaitable[Any]: ...
 
 
 async def dead_letter(producer: Producer, record: Record, *, consumer: str, reason: str, error: str) -> None:

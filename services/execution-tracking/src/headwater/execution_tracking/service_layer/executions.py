@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from headwater.common.events import Event, ExecutionEnded, ExecutionStarted
-from headwater.execution_tracking.adapters.db.repositories import is_foreign_key_violation
+from headwater.execution_tracking.adapters.db.repositories import Row, is_foreign_key_violation
 from headwater.execution_tracking.adapters.db.run_writer import RunWriter
 from headwater.execution_tracking.domain.rules import (
     as_utc,
@@ -87,7 +87,7 @@ async def start_execution(
     return values["id"]
 
 
-def started_event(values: Mapping[str, Any], pipeline_name: str) -> ExecutionStarted:
+def started_event(values: Row, pipeline_name: str) -> ExecutionStarted:
     return ExecutionStarted(
         execution_id=values["id"],
         pipeline_id=values["pipeline_id"],
@@ -102,7 +102,7 @@ def started_event(values: Mapping[str, Any], pipeline_name: str) -> ExecutionSta
     )
 
 
-async def _start(uow: UnitOfWork, pipeline_name: str, values: Mapping[str, Any]) -> None:
+async def _start(uow: UnitOfWork, pipeline_name: str, values: Row) -> None:
     """Start an execution inside `uow` (the one-by-one path of run reports)."""
     try:
         stored = await uow.batches.start_many([values])
@@ -164,8 +164,8 @@ class EndPlan:
 
 
 def plan_end(
-    current: Mapping[str, Any],
-    pipeline: Mapping[str, Any],
+    current: Row,
+    pipeline: Row,
     *,
     end_date: datetime,
     completed_successfully: bool,
@@ -231,14 +231,14 @@ def plan_end(
     return EndPlan(values, stamps, event)
 
 
-def after_success(pipeline: Mapping[str, Any], stamps: Mapping[str, datetime]) -> dict[str, Any]:
+def after_success(pipeline: Row, stamps: Mapping[str, datetime]) -> dict[str, Any]:
     """The pipeline as a successful end leaves it: watermark moved to next_watermark, lineage loaded."""
     return {**pipeline, "watermark": pipeline["next_watermark"], "load_lineage": False, **stamps}
 
 
 async def _end(
     uow: UnitOfWork,
-    current: Mapping[str, Any],
+    current: Row,
     *,
     end_date: datetime,
     completed_successfully: bool,
@@ -271,7 +271,7 @@ async def get_execution_tree(uow: UnitOfWork, execution_id: int) -> dict[str, An
     return nest(rows)
 
 
-def nest(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def nest(rows: Sequence[Row]) -> dict[str, Any]:
     """Rows of one subtree, shallowest first, into nested dicts (children in id order)."""
     nodes: dict[int, dict[str, Any]] = {}
     root: dict[str, Any] | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from headwater.common.events import PipelineChanged, PipelineSlo
 from headwater.execution_tracking.adapters.db.repositories import (
+    Row,
     is_foreign_key_violation,
     is_unique_violation,
 )
@@ -135,7 +136,7 @@ async def upsert_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineUp
             return PipelineUpsert(id=created, created=True, active=True, load_lineage=True, watermark=None)
         current = await uow.pipelines.find_for_update(name=fields["name"])
         assert current is not None
-        row: Mapping[str, Any] = current
+        row: Row = current
         if current["request_digest"] != digest:
             row = await uow.pipelines.update(current["id"], values)
             await _publish_pipeline_changes(uow, [current["id"]])
@@ -193,7 +194,7 @@ async def list_pipelines(uow: UnitOfWork) -> Sequence[RowMapping]:
 # -- events -----------------------------------------------------------------------------------------------------
 
 
-def effective_slo(row: Mapping[str, Any]) -> PipelineSlo:
+def effective_slo(row: Row) -> PipelineSlo:
     """The pipeline's own number/datepart win over its type's; muting either one mutes the check."""
     values: dict[str, Any] = {}
     for check in ("freshness", "timeliness"):
@@ -205,7 +206,7 @@ def effective_slo(row: Mapping[str, Any]) -> PipelineSlo:
     return PipelineSlo(**values)
 
 
-def pipeline_changed(row: Mapping[str, Any]) -> PipelineChanged:
+def pipeline_changed(row: Row) -> PipelineChanged:
     return PipelineChanged(
         pipeline_id=row["id"],
         name=row["name"],

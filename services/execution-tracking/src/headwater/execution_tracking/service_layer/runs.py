@@ -7,7 +7,7 @@ savepoint, so that only the offending reports are rejected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from headwater.common.db.errors import is_transient
 from headwater.common.events import RunEnded, RunStarted
 from headwater.common.logging import get_logger
 from headwater.common.messaging.inbox import claim_new
-from headwater.execution_tracking.adapters.db.repositories import ExecutionBatches, is_unique_violation
+from headwater.execution_tracking.adapters.db.repositories import ExecutionBatches, Row, is_unique_violation
 from headwater.execution_tracking.adapters.db.tables import inbox
 from headwater.execution_tracking.domain.rules import (
     as_utc,
@@ -123,9 +123,9 @@ class _Batch:
         self.uow = uow
         self.db = ExecutionBatches(uow.conn)
         self.rejected: list[Rejected] = []
-        self.pipelines: dict[int, Mapping[str, Any]] = {}
+        self.pipelines: dict[int, Row] = {}
         self.by_name: dict[str, int] = {}
-        self.runs: dict[str, Mapping[str, Any]] = {}
+        self.runs: dict[str, Row] = {}
 
     def reject(self, index: int, reason: str) -> None:
         self.rejected.append(Rejected(index, reason))

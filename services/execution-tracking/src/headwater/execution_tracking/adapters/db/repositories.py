@@ -22,6 +22,9 @@ from headwater.execution_tracking.adapters.db.tables import (
     pipeline_type,
 )
 
+# A row as the service layer reads it: column name to value (SQLAlchemy's RowMapping, asyncpg's Record, a dict).
+Row = Mapping[Any, Any]
+
 PIPELINE_TYPE_COLUMNS = tuple(c for c in pipeline_type.c)
 PIPELINE_COLUMNS = tuple(c for c in pipeline.c if c.name != "request_digest")
 EXECUTION_COLUMNS = tuple(pipeline_execution.c)

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from asyncpg.pool import PoolConnectionProxy
 
 from headwater.common.events import Event
 from headwater.common.messaging.outbox import outbox_columns
@@ -110,7 +111,7 @@ class RunWriter:
 
 
 class Ending:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
         self._conn = conn
 
     async def lock(

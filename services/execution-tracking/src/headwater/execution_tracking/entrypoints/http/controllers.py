@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
@@ -25,6 +22,7 @@ from headwater.common.contracts.watcher import (
     PipelineUpserted,
     sent,
 )
+from headwater.execution_tracking.adapters.db.repositories import Row
 from headwater.execution_tracking.adapters.db.run_writer import RunWriter
 from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import executions, pipelines
@@ -34,11 +32,11 @@ Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 Runs = NamedDependency[SkipValidation[RunWriter]]
 
 
-def _pipeline_type(row: Mapping[str, Any]) -> PipelineType:
+def _pipeline_type(row: Row) -> PipelineType:
     return PipelineType(**row)
 
 
-def _pipeline(row: Mapping[str, Any]) -> Pipeline:
+def _pipeline(row: Row) -> Pipeline:
     return Pipeline(**{k: v for k, v in row.items() if k != "request_digest"})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -26,16 +27,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Headwater is already running: gateway at {stack.gateway_url} (stop it with `make down`).")
             return 0
         started = time.monotonic()
-        print("Starting embedded Postgres and the tansu broker ...", flush=True)
-        stack.start_infrastructure()
-        print("Creating roles, topics and running migrations ...", flush=True)
-        stack.provision()
-        print("Starting services ...", flush=True)
-        stack.start_services()
         try:
+            print("Starting embedded Postgres and the tansu broker ...", flush=True)
+            stack.start_infrastructure()
+            print("Creating roles, topics and running migrations ...", flush=True)
+            stack.provision()
+            print("Starting services ...", flush=True)
+            stack.start_services()
             stack.wait_ready()
-        except (TimeoutError, RuntimeError) as exc:
-            print(f"Headwater did not start: {exc}", file=sys.stderr)
+        except (OSError, RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
+            detail = getattr(exc, "stderr", None) or ""
+            print(f"Headwater did not start: {exc}\n{detail}".rstrip(), file=sys.stderr)
             stack.stop_services()
             return 1
         print(f"Headwater is up in {time.monotonic() - started:.1f}s.")

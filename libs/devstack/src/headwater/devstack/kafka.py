@@ -37,7 +37,12 @@ class TansuBroker:
         return read_pid(self.pidfile) is not None
 
     def start(self, timeout: float = 30.0) -> None:
+        """Start the broker (no-op when ours runs) and wait until it listens; fail if the port is taken."""
         if not self.is_running():
+            if _listening(self.port):
+                raise RuntimeError(
+                    f"port {self.port} is already in use by another process; set HEADWATER_KAFKA_PORT to a free port"
+                )
             url = f"tcp://127.0.0.1:{self.port}"
             spawn(
                 [
@@ -55,15 +60,23 @@ class TansuBroker:
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
+            if not self.is_running():
+                raise RuntimeError(f"tansu exited while starting; see {self.log_file}")
+            if _listening(self.port):
+                return
+            time.sleep(0.1)
         raise TimeoutError(f"tansu did not listen on {self.port}; see {self.log_file}")
 
     def stop(self) -> None:
         stop(self.pidfile, timeout=5)
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 async def create_topics(bootstrap: str, *, prefix: str = "", partitions: int = 12) -> list[str]:

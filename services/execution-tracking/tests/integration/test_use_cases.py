@@ -220,3 +220,32 @@ async def test_reending_overwrites(container: Container) -> None:
     )
     tree = await executions.get_execution_tree(container.uow(), run)
     assert (tree["duration_seconds"], tree["completed_successfully"], tree["throughput"]) == (20, True, 0.0)
+
+
+async def test_patching_a_type_reaches_its_pipelines_events(container: Container) -> None:
+    type_name = unique("type")
+    p = await pipelines.upsert_pipeline(
+        container.uow(), {"name": unique("inherits"), "pipeline_type_name": type_name}
+    )
+    row = await pipelines.patch_pipeline_type(
+        container.uow(),
+        {
+            "name": type_name.upper(),
+            "freshness_number": 6,
+            "freshness_datepart": "hour",
+            "mute_timeliness_check": True,
+        },
+    )
+    assert (row["freshness_number"], row["freshness_datepart"], row["mute_timeliness_check"]) == (
+        6,
+        "hour",
+        True,
+    )
+    assert (await pipelines.get_pipeline_type(container.uow(), row["id"]))["updated_at"] is not None
+    changed = [e for e in await outbox_events(container, str(p.id)) if e["type"] == "pipeline.changed.v1"][-1]
+    assert changed["slo"]["freshness_number"] == 6  # inherited: the pipeline has no setting of its own
+    assert changed["slo"]["mute_timeliness_check"] is True
+    taken = unique("taken")
+    await pipelines.upsert_pipeline_type(container.uow(), {"name": taken})
+    with pytest.raises(Conflict):
+        await pipelines.patch_pipeline_type(container.uow(), {"id": row["id"], "name": taken})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 import pytest
@@ -24,7 +25,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-async def outbox_events(c: Container, key: str) -> list[dict[str, object]]:
+async def outbox_events(c: Container, key: str) -> list[dict[str, Any]]:
     async with c.engine.connect() as conn:
         rows = (
             await conn.execute(select(outbox.c.payload).where(outbox.c.key == key).order_by(outbox.c.id))

@@ -123,6 +123,26 @@ async def test_relay_publishes_committed_rows_in_key_order_with_headers(stack: S
             await producer.stop()  # type: ignore[attr-defined]
 
 
+async def test_sent_rows_are_purged_after_the_retention(stack: Stack, schema: Schema) -> None:
+    prefix = f"{schema.name}."
+    await create_topics(stack.kafka_bootstrap, prefix=prefix, partitions=3)
+    relay, producer = await make_relay(stack, schema, prefix)
+    try:
+        async with schema.engine.begin() as conn:
+            await enqueue(conn, schema.outbox, [started(5, n) for n in range(3)])
+        assert await relay.drain() == 3
+        await relay._housekeep()  # retention of an hour: the sent rows stay for inspection
+        async with schema.engine.connect() as conn:
+            assert len((await conn.execute(select(schema.outbox.c.id))).all()) == 3
+        relay._sent_retention = 0
+        await relay._housekeep()
+        async with schema.engine.connect() as conn:
+            assert (await conn.execute(select(schema.outbox.c.id))).all() == []
+    finally:
+        await relay.close()
+        await producer.stop()  # type: ignore[attr-defined]
+
+
 async def test_running_relay_is_woken_by_notify(stack: Stack, schema: Schema) -> None:
     prefix = f"{schema.name}."
     await create_topics(stack.kafka_bootstrap, prefix=prefix, partitions=3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import sys
 import time
 import urllib.error
@@ -30,7 +31,6 @@ class ServiceSpec:
     module: str
     schema: str | None
     roles: tuple[str, ...]  # process roles: `serve` (HTTP) and/or `worker` (Kafka consumers + outbox relay)
-    port_setting: str | None = None
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -249,8 +249,6 @@ class Stack:
                 )
 
     def stop_service(self, service: str, roles: tuple[str, ...] | None = None, *, kill: bool = False) -> None:
-        import signal
-
         spec = next(s for s in SERVICES if s.name == service)
         for role in roles or spec.roles:
             stop(self._pidfile(service, role), sig=signal.SIGKILL if kill else signal.SIGTERM)

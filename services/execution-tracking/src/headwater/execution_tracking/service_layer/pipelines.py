@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -101,19 +102,15 @@ async def list_pipeline_types(uow: UnitOfWork) -> Sequence[RowMapping]:
 # -- pipelines --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
 class PipelineUpsert:
     """What `POST /pipeline` answers: 201 for a new pipeline, 200 for an existing one."""
 
-    __slots__ = ("active", "created", "id", "load_lineage", "watermark")
-
-    def __init__(
-        self, *, id: int, created: bool, active: bool, load_lineage: bool, watermark: str | None
-    ) -> None:
-        self.id = id
-        self.created = created
-        self.active = active
-        self.load_lineage = load_lineage
-        self.watermark = watermark
+    id: int
+    created: bool
+    active: bool
+    load_lineage: bool
+    watermark: str | None
 
 
 async def upsert_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineUpsert:

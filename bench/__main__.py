@@ -12,8 +12,9 @@ from typing import Any
 
 from bench.http_load import HttpResult, measure_http
 from bench.ingress import IngressResult, measure_ingress
+from bench.lineage import LineageResult, LineageUnavailable, measure_lineage, min_jobs_per_step
 from bench.machine import CpuMeter, machine_info
-from bench.report import render_http, render_ingress, write_json
+from bench.report import render_http, render_ingress, render_lineage, write_json
 from bench.settings import GATEWAY_URL_ENV, KAFKA_BOOTSTRAP_ENV, TOPIC_PREFIX_ENV, BenchSettings
 
 
@@ -36,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--only", choices=("http", "ingress", "all"), default="all", help="measurements to run"
+        "--only", choices=("http", "ingress", "lineage", "all"), default="all", help="measurements to run"
     )
     parser.add_argument(
         "--event-timeout",
@@ -75,11 +76,55 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         default=defaults.ingress_pipelines,
         help="pipelines the runs are spread over",
     )
+    lineage = parser.add_argument_group(
+        "lineage: graph queries through the gateway, on a graph built over ingress.lineage (once)"
+    )
+    lineage.add_argument(
+        "--lineage-domains",
+        type=int,
+        default=defaults.lineage_domains,
+        help="independent layered DAGs in the graph",
+    )
+    lineage.add_argument(
+        "--lineage-jobs-per-step",
+        type=int,
+        default=defaults.lineage_jobs_per_step,
+        help=f"jobs between two adjacent layers of a domain (at least {min_jobs_per_step()})",
+    )
+    lineage.add_argument(
+        "--lineage-requests",
+        type=int,
+        default=defaults.lineage_requests,
+        help="measured requests per query case",
+    )
+    lineage.add_argument(
+        "--lineage-warmup-requests",
+        type=int,
+        default=defaults.lineage_warmup_requests,
+        help="unmeasured requests before each query case",
+    )
+    lineage.add_argument(
+        "--lineage-hub-requests",
+        type=int,
+        default=defaults.lineage_hub_requests,
+        help="measured requests of the hub's downstream query, the worst case",
+    )
+    lineage.add_argument("--lineage-depth", type=int, default=defaults.lineage_depth, help="hops per query")
     args = parser.parse_args(argv)
     if args.reports < 2 or args.ingress_pipelines < 1:
         parser.error("--reports must be at least 2 and --ingress-pipelines at least 1")
     if args.duration <= 0 or args.warmup < 0:
         parser.error("--duration must be positive and --warmup not negative")
+    if args.lineage_domains < 1 or args.lineage_jobs_per_step < min_jobs_per_step():
+        parser.error(
+            f"--lineage-domains must be positive and --lineage-jobs-per-step at least {min_jobs_per_step()}"
+        )
+    if args.lineage_requests < 1 or args.lineage_hub_requests < 1 or args.lineage_warmup_requests < 0:
+        parser.error(
+            "--lineage-requests and --lineage-hub-requests must be positive, the warm-up not negative"
+        )
+    if args.lineage_depth < 1:
+        parser.error("--lineage-depth must be positive")
     delay_at: int = getattr(args, "delay_at", max(args.concurrency))
     return BenchSettings(
         gateway_url=args.gateway_url,
@@ -87,12 +132,19 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         topic_prefix=args.topic_prefix,
         run_http=args.only in ("all", "http"),
         run_ingress=args.only in ("all", "ingress"),
+        run_lineage=args.only in ("all", "lineage"),
         concurrency=args.concurrency,
         duration=args.duration,
         warmup=args.warmup,
         delay_at=delay_at or None,
         reports=args.reports,
         ingress_pipelines=args.ingress_pipelines,
+        lineage_domains=args.lineage_domains,
+        lineage_jobs_per_step=args.lineage_jobs_per_step,
+        lineage_requests=args.lineage_requests,
+        lineage_warmup_requests=args.lineage_warmup_requests,
+        lineage_hub_requests=args.lineage_hub_requests,
+        lineage_depth=args.lineage_depth,
         event_timeout=args.event_timeout,
     )
 
@@ -118,11 +170,21 @@ async def run(settings: BenchSettings, event_loop: str) -> None:
     )
     http: HttpResult | None = None
     ingress: IngressResult | None = None
+    lineage: LineageResult | None = None
     if settings.run_http:
         http = await measure_http(settings)
     if settings.run_ingress:
         ingress = await measure_ingress(settings)
-    path = write_json(started_at=started_at, settings=settings, machine=machine, http=http, ingress=ingress)
+    if settings.run_lineage:
+        try:
+            lineage = await measure_lineage(settings)
+        except LineageUnavailable as exc:
+            if http is None and ingress is None:
+                raise SystemExit(f"lineage: {exc}") from exc
+            print(f"warning: lineage not measured: {exc}", file=sys.stderr)  # keep the other results
+    path = write_json(
+        started_at=started_at, settings=settings, machine=machine, http=http, ingress=ingress, lineage=lineage
+    )
     sections = [
         f"Headwater bench {settings.run_tag} — {machine['nproc']} CPUs, Python {machine['python']}, {event_loop}"
     ]
@@ -130,6 +192,8 @@ async def run(settings: BenchSettings, event_loop: str) -> None:
         sections.append(render_http(http, settings))
     if ingress is not None:
         sections.append(render_ingress(ingress))
+    if lineage is not None:
+        sections.append(render_lineage(lineage, settings))
     sections.append(f"results: {path}")
     print("\n\n".join(sections))
 

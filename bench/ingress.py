@@ -122,8 +122,11 @@ class _Settlement:
         return True
 
 
-async def _produce(settings: BenchSettings, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
-    """Send every message and wait for the acknowledgements; returns when the last one was acknowledged."""
+async def produce(settings: BenchSettings, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
+    """Send every message and wait for the acknowledgements; returns when the last one was acknowledged.
+
+    Shared with the lineage measurement, so both produce with the same client settings.
+    """
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap,
         client_id="headwater-bench",
@@ -153,7 +156,7 @@ async def measure_ingress(settings: BenchSettings) -> IngressResult:
     ):
         meter = CpuMeter()
         began = time.perf_counter()
-        produced = await _produce(settings, ingress_topic, messages)
+        produced = await produce(settings, ingress_topic, messages)
         complete = await settlement.wait(settings.event_timeout)
         cpu = meter.stop() if complete else None  # after a timeout the meter spans the idle wait too
     produce_seconds = produced - began

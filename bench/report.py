@@ -10,6 +10,7 @@ import msgspec
 
 from bench.http_load import HttpResult, LevelResult
 from bench.ingress import IngressResult
+from bench.lineage import HUB_WARMUP, LineageResult, QueryCase
 from bench.settings import BenchSettings
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -105,6 +106,61 @@ def render_ingress(result: IngressResult) -> str:
     return "\n".join(lines)
 
 
+def _case_row(case: QueryCase) -> list[str]:
+    lat = case.latency
+    return [
+        case.case,
+        str(lat.count),
+        _ms(lat.p50_ms), _ms(lat.p90_ms), _ms(lat.p99_ms), _ms(lat.max_ms),
+        f"{_ms(case.nodes_p50)} / {case.nodes_max}",
+        f"{_ms(case.edges_p50)} / {case.edges_max}",
+        str(case.truncated),
+        ", ".join(f"{kind}: {n}" for kind, n in case.errors.items()) or "0",
+        "yes" if case.meets_target else "NO",
+    ]  # fmt: skip
+
+
+def render_lineage(result: LineageResult, settings: BenchSettings) -> str:
+    build = result.build
+    lines = [
+        f"Lineage graph: {result.domains} domains x {result.layers} layers x {result.datasets_per_layer} datasets "
+        f"+ 1 hub = {result.datasets:,} datasets, {result.jobs:,} jobs, {result.edges:,} distinct edges"
+    ]
+    if build.skipped:
+        lines.append("  build: skipped, the graph was already there")
+    else:
+        lines.append(
+            f"  build: {build.events:,} RunEvents produced in {_num(build.produce_seconds, '.2f')} s; "
+            f"every dataset listed after {_num(build.build_seconds, '.2f')} s = "
+            f"{_num(build.events_per_second)} events/s ingested"
+            + ("" if build.complete else f"  (INCOMPLETE: {build.datasets_listed:,} of {result.datasets:,} "
+               "datasets listed when no new one came for --event-timeout seconds)")
+        )  # fmt: skip
+        if build.dead_lettered:
+            lines.append(f"  dead-lettered: {build.dead_lettered} records in ingress.lineage.dlq")
+    if not result.cases:
+        lines.append("  queries: not run, the graph is incomplete (see the lineage consumer's log)")
+        return "\n".join(lines)
+    headers = ["case", "n", "p50", "p90", "p99", "max", "nodes p50/max", "edges p50/max", "trunc", "errors",
+               f"p99<{result.target_p99_ms:g}"]  # fmt: skip
+    rows = [_case_row(case) for case in result.cases]
+    lines += [
+        "",
+        f"Lineage queries through the gateway {settings.gateway_url}, sequential on one connection, "
+        f"depth {result.depth}; {settings.lineage_warmup_requests} unmeasured requests before each case; "
+        f"latencies in ms;\ntarget: p99 < {result.target_p99_ms:g} ms at depth {result.depth} "
+        f"on >= 100,000 edges; trunc = answers cut at the node limit",
+        _table(headers, rows),
+    ]
+    if result.hub is not None:
+        lines += [
+            "",
+            f"Worst case, apart ({HUB_WARMUP} unmeasured requests first):",
+            _table(headers, [_case_row(result.hub)]),
+        ]
+    return "\n".join(lines)
+
+
 def write_json(
     *,
     started_at: datetime,
@@ -112,6 +168,7 @@ def write_json(
     machine: dict[str, object],
     http: HttpResult | None,
     ingress: IngressResult | None,
+    lineage: LineageResult | None = None,
     directory: Path = RESULTS_DIR,
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
@@ -122,6 +179,7 @@ def write_json(
         "settings": settings,
         "http": http,
         "ingress": ingress,
+        "lineage": lineage,
     }
     path.write_bytes(msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n")
     return path

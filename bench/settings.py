@@ -24,6 +24,7 @@ class BenchSettings:
 
     run_http: bool = True
     run_ingress: bool = True
+    run_lineage: bool = True
 
     concurrency: tuple[int, ...] = (1, 8, 32)
     duration: float = 20.0  # measured seconds per concurrency level
@@ -33,6 +34,13 @@ class BenchSettings:
 
     reports: int = 50_000  # ingress reports to produce (half run.started, half run.ended)
     ingress_pipelines: int = 32  # pipelines the ingress runs are spread over (keys, hence partitions)
+
+    lineage_domains: int = 500  # independent layered DAGs in the lineage graph
+    lineage_jobs_per_step: int = 4  # jobs between two adjacent layers of a domain; 4 is the fewest that cover
+    lineage_requests: int = 200  # measured requests per lineage query case
+    lineage_warmup_requests: int = 20  # unmeasured requests before each case
+    lineage_hub_requests: int = 20  # measured requests of the hub's (large) downstream query
+    lineage_depth: int = 20
 
     event_timeout: float = 60.0  # give up waiting for events after this long without a new one
 

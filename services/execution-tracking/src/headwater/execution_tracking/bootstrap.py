@@ -14,6 +14,7 @@ from headwater.common.logging import configure_logging
 from headwater.common.settings import load_settings
 from headwater.common.telemetry import configure_telemetry
 from headwater.execution_tracking import SCHEMA, SERVICE
+from headwater.execution_tracking.adapters.db.lineage_graph import LineageGraphReader
 from headwater.execution_tracking.adapters.db.run_writer import RunWriter, create_pool
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.execution_tracking.settings import Settings
@@ -25,6 +26,7 @@ class Container:
     engine: AsyncEngine
     uow: UnitOfWorkFactory
     _runs: RunWriter | None = None
+    _graph: LineageGraphReader | None = None
     _pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
@@ -34,11 +36,17 @@ class Container:
                 to_asyncpg_dsn(self.settings.database_url), schema=SCHEMA, size=self.settings.db_pool_size
             )
             self._runs = RunWriter(self._pool)
+            self._graph = LineageGraphReader(self._pool)
 
     @property
     def runs(self) -> RunWriter:
         assert self._runs is not None, "Container.open() was not awaited"
         return self._runs
+
+    @property
+    def graph(self) -> LineageGraphReader:
+        assert self._graph is not None, "Container.open() was not awaited"
+        return self._graph
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -13,6 +13,7 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     db_pool_size: int = 10
     consumer_group: str = "execution-tracking"
     ingress_batch_size: int = 1000
+    lineage_batch_size: int = 200  # OpenLineage events merged per transaction from `ingress.lineage`
     relay_batch_size: int = 500
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9464  # Prometheus metrics of the worker (relay, consumers); 0 turns them off

@@ -12,6 +12,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
 from headwater.gateway import SERVICE
 from headwater.gateway.bootstrap import Container, bootstrap
+from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
+from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_ROUTES
 from headwater.gateway.dialects.watcher.routes import ROUTES as WATCHER_ROUTES
 from headwater.gateway.identity import resolve_principal
 from headwater.gateway.upstream import UpstreamUnavailable
@@ -34,7 +36,14 @@ def create_app(container: Container | None = None) -> Litestar:
     c = container or bootstrap()
     plugins, middleware, metrics = observability(SERVICE)
     return Litestar(
-        route_handlers=[root, *WATCHER_ROUTES, *health_handlers([c.execution_tracking.ready]), *metrics],
+        route_handlers=[
+            root,
+            *WATCHER_ROUTES,
+            *LINEAGE_ROUTES,
+            *OPENLINEAGE_ROUTES,
+            *health_handlers([c.execution_tracking.ready]),
+            *metrics,
+        ],
         dependencies={
             "principal": Provide(resolve_principal),
             "execution_tracking": Provide(lambda: c.execution_tracking, use_cache=True, sync_to_thread=False),
@@ -47,7 +56,8 @@ def create_app(container: Container | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Headwater",
             version="0.1.0",
-            description="The control plane for data pipelines. Serves the Watcher API (spec 000) at the root paths.",
+            description="The control plane for data pipelines. Serves the Watcher API (spec 000) at the root "
+            "paths, lineage graph queries under /lineage and OpenLineage ingestion at /api/v1/lineage.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),

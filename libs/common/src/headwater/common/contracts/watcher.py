@@ -144,3 +144,74 @@ class Execution(Struct, kw_only=True):
     anomaly_flags: dict[str, bool] | None
     throughput: float | None
     child_executions: list[Execution] = msgspec.field(default_factory=list)
+
+
+# -- addresses and lineage ----------------------------------------------------------------------------------------
+
+ShortName = Annotated[str, Meta(max_length=50)]
+
+
+class AddressTypeCreate(Struct, kw_only=True):
+    name: Name
+    group_name: Name
+
+
+class AddressTypeUpdate(Struct, kw_only=True):
+    id: Id | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    group_name: Name | UnsetType = UNSET
+
+
+class AddressType(Struct, kw_only=True):
+    id: int
+    name: str
+    group_name: str
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class AddressCreate(Struct, kw_only=True):
+    name: Name
+    address_type_name: Name
+    address_type_group_name: Name
+    database_name: ShortName | UnsetType | None = UNSET
+    schema_name: ShortName | UnsetType | None = UNSET
+    table_name: ShortName | UnsetType | None = UNSET
+    primary_key: ShortName | UnsetType | None = UNSET
+    address_metadata: dict[str, Any] | UnsetType | None = UNSET
+
+
+class AddressUpdate(Struct, kw_only=True):
+    id: Id
+    name: Name | UnsetType = UNSET
+    address_type_id: Id | UnsetType = UNSET
+    database_name: ShortName | UnsetType | None = UNSET
+    schema_name: ShortName | UnsetType | None = UNSET
+    table_name: ShortName | UnsetType | None = UNSET
+    primary_key: ShortName | UnsetType | None = UNSET
+    address_metadata: dict[str, Any] | UnsetType | None = UNSET
+
+
+class Address(Struct, kw_only=True):
+    id: int
+    name: str
+    address_type_id: int
+    database_name: str | None
+    schema_name: str | None
+    table_name: str | None
+    primary_key: str | None
+    address_metadata: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class AddressLineageCreate(Struct, kw_only=True):
+    pipeline_id: Id
+    source_addresses: list[AddressCreate] = msgspec.field(default_factory=list)
+    target_addresses: list[AddressCreate] = msgspec.field(default_factory=list)
+
+
+class AddressLineageCreated(Struct, kw_only=True):
+    pipeline_id: int
+    lineage_relationships_created: int
+    message: str

@@ -8,6 +8,9 @@ from headwater.common.events.base import Event, decode_event, encode_event
 from headwater.common.events.execution_tracking import (
     ExecutionEnded,
     ExecutionStarted,
+    LineageAddress,
+    LineageChanged,
+    LineageEdge,
     PipelineChanged,
     PipelineSlo,
 )
@@ -17,6 +20,9 @@ __all__ = [
     "Event",
     "ExecutionEnded",
     "ExecutionStarted",
+    "LineageAddress",
+    "LineageChanged",
+    "LineageEdge",
     "PipelineChanged",
     "PipelineSlo",
     "RunEnded",

@@ -106,3 +106,37 @@ class ExecutionEnded(Event, frozen=True, kw_only=True, tag="execution.ended.v1")
     watermark: str | None = None
     next_watermark: str | None = None
     slo: PipelineSlo = msgspec.field(default_factory=PipelineSlo)
+
+
+class LineageAddress(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    address_type_name: str
+    address_type_group_name: str
+
+
+class LineageEdge(msgspec.Struct, frozen=True, kw_only=True):
+    source_address_id: int
+    target_address_id: int
+
+
+class LineageChanged(Event, frozen=True, kw_only=True, tag="lineage.changed.v1"):
+    """A pipeline's lineage edges changed (edges added, removed, or both).
+
+    Producer: execution-tracking, after `POST /address_lineage` and after OpenLineage events (over
+    `POST /api/v1/lineage` or `ingress.lineage`) change the pipeline's latest run's inputs or outputs. Topic
+    `lineage.changed`, key: pipeline id. Carries the pipeline's whole current edge set (`edges`, with every
+    address they touch in `addresses`) and what changed (`added`, `removed`); `origin` is `watcher` or
+    `openlineage`. Not published when a declaration repeats the current edges.
+    """
+
+    topic: ClassVar[str] = "lineage.changed"
+    key_field: ClassVar[str] = "pipeline_id"
+
+    pipeline_id: int
+    pipeline_name: str
+    origin: str
+    addresses: list[LineageAddress] = msgspec.field(default_factory=list)
+    edges: list[LineageEdge] = msgspec.field(default_factory=list)
+    added: list[LineageEdge] = msgspec.field(default_factory=list)
+    removed: list[LineageEdge] = msgspec.field(default_factory=list)

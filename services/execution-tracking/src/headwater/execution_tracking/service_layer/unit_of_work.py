@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from headwater.common.events import Event
 from headwater.common.messaging.outbox import enqueue
+from headwater.execution_tracking.adapters.db.addresses import Addresses, AddressTypes, Lineage, RunDatasets
 from headwater.execution_tracking.adapters.db.repositories import (
     ExecutionBatches,
     Executions,
@@ -33,6 +34,10 @@ class UnitOfWork:
         self.pipelines: Pipelines
         self.executions: Executions
         self.batches: ExecutionBatches
+        self.address_types: AddressTypes
+        self.addresses: Addresses
+        self.lineage: Lineage
+        self.run_datasets: RunDatasets
 
     async def __aenter__(self) -> UnitOfWork:
         self.conn = await self._engine.connect()
@@ -42,6 +47,10 @@ class UnitOfWork:
         self.pipelines = Pipelines(self.conn)
         self.executions = Executions(self.conn)
         self.batches = ExecutionBatches(self.conn)
+        self.address_types = AddressTypes(self.conn)
+        self.addresses = Addresses(self.conn)
+        self.lineage = Lineage(self.conn)
+        self.run_datasets = RunDatasets(self.conn)
         return self
 
     def publish(self, *events: Event) -> None:

@@ -11,10 +11,18 @@ from headwater.gateway.upstream import Upstream
 
 
 async def forward(
-    upstream: Upstream, request: Request[Any, Any, Any], principal: Principal, path: str | None = None
+    upstream: Upstream,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    path: str | None = None,
+    body: bytes | None = None,
 ) -> Response[Any]:
-    """Send the request (already validated against the dialect's schema) on and relay status and body."""
-    body = await request.body() if request.method in ("POST", "PATCH", "PUT") else None
+    """Send the request (already validated against the dialect's schema) on and relay status and body.
+
+    `body` replaces the request's own (e.g. once decompressed).
+    """
+    if body is None and request.method in ("POST", "PATCH", "PUT"):
+        body = await request.body()
     answer = await upstream.call(
         request.method,
         path or request.url.path,

@@ -173,7 +173,46 @@ class Executions:
             )
         ).scalar()
 
+    async def run_state(self, run_id: str) -> RowMapping | None:
+        """Everything stored of the execution with this run id, locked for the rest of the transaction."""
+        stmt = select(*EXECUTION_COLUMNS).where(pipeline_execution.c.run_id == run_id).with_for_update()
+        return (await self.conn.execute(stmt)).mappings().first()
+
+    async def attach(self, execution_id: int, parent_id: int) -> bool:
+        """Give a root execution its parent, with the closure rows of its whole subtree; False (and nothing
+        done) when the execution already has a parent or the parent is inside its subtree (a cycle)."""
+        result = await self.conn.execute(
+            text(
+                """
+                UPDATE pipeline_execution SET parent_id = :parent, updated_at = now()
+                WHERE id = :child AND parent_id IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM pipeline_execution_closure
+                    WHERE parent_execution_id = :child AND child_execution_id = :parent
+                )
+                """
+            ),
+            {"child": execution_id, "parent": parent_id},
+        )
+        if result.rowcount == 0:
+            return False
+        await self.conn.execute(
+            text(
+                """
+                INSERT INTO pipeline_execution_closure (parent_execution_id, child_execution_id, depth)
+                SELECT a.parent_execution_id, d.child_execution_id, a.depth + d.depth + 1
+                FROM pipeline_execution_closure a CROSS JOIN pipeline_execution_closure d
+                WHERE a.child_execution_id = :parent AND d.parent_execution_id = :child
+                ON CONFLICT DO NOTHING
+                """
+            ),
+            {"child": execution_id, "parent": parent_id},
+        )
+        return True
+
     async def end(self, execution_id: int, values: Mapping[str, Any]) -> None:
+        await self.update(execution_id, values)
+
+    async def update(self, execution_id: int, values: Mapping[str, Any]) -> None:
         await self.conn.execute(
             update(pipeline_execution)
             .where(pipeline_execution.c.id == execution_id)

@@ -69,7 +69,8 @@ pipeline = Table(
     "pipeline",
     metadata,
     Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column("name", String(150), nullable=False, unique=True),
+    # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
+    Column("name", String(500), nullable=False, unique=True),
     Column("pipeline_type_id", BigInteger, ForeignKey(pipeline_type.c.id), nullable=False, index=True),
     Column("watermark", String(50)),
     Column("next_watermark", String(50)),
@@ -168,6 +169,62 @@ TYPE_SETTINGS = (
     "timeliness_number",
     "timeliness_datepart",
     "mute_timeliness_check",
+)
+
+# -- addresses and lineage ----------------------------------------------------------------------------------------
+
+address_type = Table(
+    "address_type",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("name", String(150), nullable=False, unique=True),
+    Column("group_name", String(150), nullable=False),
+    *_timestamps(),
+)
+
+address = Table(
+    "address",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
+    Column("name", String(1000), nullable=False, unique=True),
+    Column("address_type_id", BigInteger, ForeignKey(address_type.c.id), nullable=False, index=True),
+    Column("database_name", String(255)),
+    Column("schema_name", String(255)),
+    Column("table_name", String(255)),
+    Column("primary_key", String(255)),
+    Column("address_metadata", JSONB),
+    *_timestamps(),
+)
+
+# One row per edge a pipeline declares: data flows from source to target through the pipeline. The two
+# covering indexes serve the graph walk one hop at a time in either direction.
+address_lineage = Table(
+    "address_lineage",
+    metadata,
+    Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id, ondelete="CASCADE"), nullable=False),
+    Column("source_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
+    Column("target_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("pipeline_id", "source_address_id", "target_address_id"),
+    Index("ix_address_lineage_downstream", "source_address_id", "target_address_id", "pipeline_id"),
+    Index("ix_address_lineage_upstream", "target_address_id", "source_address_id", "pipeline_id"),
+)
+
+# The datasets each OpenLineage run read (`input`) or wrote (`output`), across all of its events; a pipeline's
+# edges are its latest such run's inputs x outputs, whatever order the events came in.
+run_dataset = Table(
+    "run_dataset",
+    metadata,
+    Column(
+        "execution_id", BigInteger, ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "role", String(6), CheckConstraint("role IN ('input', 'output')", name="role_valid"), nullable=False
+    ),
+    Column("address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("execution_id", "role", "address_id"),
+    Index("ix_run_dataset_address_id", "address_id"),
 )
 
 outbox = outbox_table(metadata)

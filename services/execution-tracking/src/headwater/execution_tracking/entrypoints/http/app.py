@@ -17,6 +17,12 @@ from headwater.execution_tracking.entrypoints.http.controllers import (
     PipelineTypeController,
     dependencies,
 )
+from headwater.execution_tracking.entrypoints.http.lineage_controllers import (
+    AddressController,
+    AddressTypeController,
+    LineageController,
+    OpenLineageController,
+)
 from headwater.execution_tracking.service_layer.errors import UseCaseError
 
 
@@ -48,6 +54,10 @@ def create_app(container: Container | None = None) -> Litestar:
             PipelineTypeController,
             PipelineController,
             ExecutionController,
+            AddressTypeController,
+            AddressController,
+            LineageController,
+            OpenLineageController,
             *health_handlers([database_answers]),
             *metrics,
         ],

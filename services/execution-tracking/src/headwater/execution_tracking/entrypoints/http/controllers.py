@@ -109,4 +109,5 @@ def dependencies(container: Container) -> dict[str, Provide]:
     return {
         "uow": Provide(lambda: container.uow, use_cache=True, sync_to_thread=False),
         "runs": Provide(lambda: container.runs, use_cache=True, sync_to_thread=False),
+        "graph": Provide(lambda: container.graph, use_cache=True, sync_to_thread=False),
     }

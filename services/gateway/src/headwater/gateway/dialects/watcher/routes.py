@@ -9,6 +9,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, SkipValidation
 
 from headwater.common.contracts.watcher import (
+    Address,
+    AddressCreate,
+    AddressLineageCreate,
+    AddressLineageCreated,
+    AddressType,
+    AddressTypeCreate,
+    AddressTypeUpdate,
+    AddressUpdate,
     Created,
     Execution,
     ExecutionEnd,
@@ -152,4 +160,118 @@ class ExecutionRoutes(Controller):
         return await forward(execution_tracking, request, principal)
 
 
-ROUTES = [PipelineTypeRoutes, PipelineRoutes, ExecutionRoutes]
+class AddressRoutes(Controller):
+    path = "/address"
+    tags = ["Address Management"]
+
+    @post(
+        "/",
+        summary="Create or get address",
+        description="Upsert by name (the address type too): 201 when created, 200 when it existed. A `database` "
+        "address named `db.schema.table` gets database, schema and table from its name.",
+    )
+    async def upsert(
+        self,
+        data: JSONBody[AddressCreate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
+    ) -> Response[Created]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/", summary="List addresses")
+    async def list_all(
+        self, request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+    ) -> Response[list[Address]]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/{address_id:int}", summary="Get address by ID")
+    async def get_one(
+        self,
+        address_id: FromPath[int],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
+    ) -> Response[Address]:
+        return await forward(execution_tracking, request, principal)
+
+    @patch("/", summary="Update address")
+    async def update(
+        self,
+        data: JSONBody[AddressUpdate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
+    ) -> Response[Address]:
+        return await forward(execution_tracking, request, principal)
+
+
+class AddressTypeRoutes(Controller):
+    path = "/address_type"
+    tags = ["Address Types"]
+
+    @post("/", summary="Create or get address type", description="201 when created, 200 when it existed.")
+    async def upsert(
+        self,
+        data: JSONBody[AddressTypeCreate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
+    ) -> Response[Created]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/", summary="List address types")
+    async def list_all(
+        self, request: AnyRequest, principal: Caller, execution_tracking: ExecutionTracking
+    ) -> Response[list[AddressType]]:
+        return await forward(execution_tracking, request, principal)
+
+    @get("/{address_type_id:int}", summary="Get address type by ID")
+    async def get_one(
+        self,
+        address_type_id: FromPath[int],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
+    ) -> Response[AddressType]:
+        return await forward(execution_tracking, request, principal)
+
+    @patch("/", summary="Update address type (by id or name)")
+    async def update(
+        self,
+        data: JSONBody[AddressTypeUpdate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
+    ) -> Response[AddressType]:
+        return await forward(execution_tracking, request, principal)
+
+
+class AddressLineageRoutes(Controller):
+    tags = ["Address Lineage"]
+
+    @post(
+        "/address_lineage",
+        summary="Create address lineage",
+        description="Replaces the pipeline's edges by sources x targets (addresses and types created as "
+        "needed): 201 with the count. 200 with 0 when the pipeline's `load_lineage` is false.",
+        status_code=201,
+    )
+    async def record(
+        self,
+        data: JSONBody[AddressLineageCreate],
+        request: AnyRequest,
+        principal: Caller,
+        execution_tracking: ExecutionTracking,
+    ) -> Response[AddressLineageCreated]:
+        return await forward(execution_tracking, request, principal)
+
+
+ROUTES = [
+    PipelineTypeRoutes,
+    PipelineRoutes,
+    ExecutionRoutes,
+    AddressRoutes,
+    AddressTypeRoutes,
+    AddressLineageRoutes,
+]

@@ -1,0 +1,123 @@
+"""OpenLineage RunEvents as the official clients emit them (https://openlineage.io/spec/2-0-2/OpenLineage.json).
+
+Accepted over HTTP (`POST /api/v1/lineage`, as Marquez serves it) and on the Kafka topic `ingress.lineage`
+(as the client's Kafka transport writes it). Only the parts Headwater uses are typed; every other field and
+facet is accepted and ignored, so newer clients keep working.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+Text = Annotated[str, Meta(min_length=1, max_length=1000)]
+Count = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+
+
+class EventType(StrEnum):
+    START = "START"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    ABORT = "ABORT"
+    FAIL = "FAIL"
+    OTHER = "OTHER"
+
+
+TERMINAL = frozenset({EventType.COMPLETE, EventType.ABORT, EventType.FAIL})
+
+
+class JobType(Struct, kw_only=True):
+    integration: str | None = None
+    processingType: str | None = None  # noqa: N815 - OpenLineage's field names
+    jobType: str | None = None  # noqa: N815
+
+
+class JobFacets(Struct, kw_only=True):
+    jobType: JobType | None = None  # noqa: N815
+
+
+class Job(Struct, kw_only=True):
+    namespace: Text
+    name: Text
+    facets: JobFacets | None = None
+
+
+class RunRef(Struct, kw_only=True):
+    runId: uuid.UUID  # noqa: N815
+
+
+class JobRef(Struct, kw_only=True):
+    namespace: Text
+    name: Text
+
+
+class ParentRun(Struct, kw_only=True):
+    run: RunRef
+    job: JobRef
+
+
+class RunFacets(Struct, kw_only=True):
+    parent: ParentRun | None = None
+
+
+class Run(Struct, kw_only=True):
+    runId: uuid.UUID  # noqa: N815
+    facets: RunFacets | None = None
+
+
+class OutputStatistics(Struct, kw_only=True):
+    rowCount: Count | None = None  # noqa: N815
+    size: Count | None = None
+
+
+class OutputFacets(Struct, kw_only=True):
+    outputStatistics: OutputStatistics | None = None  # noqa: N815
+
+
+class InputDataset(Struct, kw_only=True):
+    namespace: Text
+    name: Text
+    facets: dict[str, Any] | None = None
+
+
+class OutputDataset(Struct, kw_only=True):
+    namespace: Text
+    name: Text
+    facets: dict[str, Any] | None = None
+    outputFacets: OutputFacets | None = None  # noqa: N815
+
+
+class RunEvent(Struct, kw_only=True):
+    """One OpenLineage RunEvent. `eventType` may be omitted (the spec allows it): it then counts as OTHER."""
+
+    eventTime: datetime  # noqa: N815
+    run: Run
+    job: Job
+    eventType: EventType = EventType.OTHER  # noqa: N815
+    inputs: list[InputDataset] = msgspec.field(default_factory=list)
+    outputs: list[OutputDataset] = msgspec.field(default_factory=list)
+    producer: str = ""
+    schemaURL: str = ""  # noqa: N815
+
+
+_decoder = msgspec.json.Decoder(RunEvent)
+
+
+def decode_run_event(data: bytes) -> RunEvent:
+    """Decode one RunEvent; raises msgspec.ValidationError / msgspec.DecodeError with the reason.
+
+    A JobEvent or DatasetEvent (no `run`) is refused with a message that says so.
+    """
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        if "missing required field `run`" in str(exc) or "missing required field `job`" in str(exc):
+            raise msgspec.ValidationError(
+                f"{exc}; only OpenLineage RunEvents are accepted (JobEvent and DatasetEvent are not)"
+            ) from exc
+        raise

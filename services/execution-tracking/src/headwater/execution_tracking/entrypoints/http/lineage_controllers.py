@@ -1,0 +1,141 @@
+"""Controllers for address types, addresses, address lineage, the lineage graph and OpenLineage events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter, SkipValidation
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from headwater.common.contracts.lineage import DEFAULT_DEPTH, DEFAULT_NODE_LIMIT, Direction, LineageGraph
+from headwater.common.contracts.openlineage import decode_run_event
+from headwater.common.contracts.watcher import (
+    Address,
+    AddressCreate,
+    AddressLineageCreate,
+    AddressLineageCreated,
+    AddressType,
+    AddressTypeCreate,
+    AddressTypeUpdate,
+    AddressUpdate,
+    Created,
+    sent,
+)
+from headwater.execution_tracking.adapters.db.lineage_graph import LineageGraphReader
+from headwater.execution_tracking.service_layer import addresses, lineage_graph, openlineage
+from headwater.execution_tracking.service_layer.errors import UseCaseError
+from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
+
+Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+Graph = NamedDependency[SkipValidation[LineageGraphReader]]
+Depth = Annotated[int, Parameter(query="depth", description="hops to walk (default 20)")]
+Limit = Annotated[int, Parameter(query="limit", description="most addresses to return (default 10,000)")]
+
+
+class BadEvent(UseCaseError):
+    status = 400
+
+
+class AddressTypeController(Controller):
+    path = "/address_type"
+    tags = ["address types"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def upsert(self, data: JSONBody[AddressTypeCreate], uow: Uow) -> Response[Created]:
+        type_id, created = await addresses.upsert_address_type(uow(), sent(data))
+        return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("/")
+    async def list_all(self, uow: Uow) -> list[AddressType]:
+        return [AddressType(**r) for r in await addresses.list_address_types(uow())]
+
+    @get("/{address_type_id:int}")
+    async def get_one(self, address_type_id: FromPath[int], uow: Uow) -> AddressType:
+        return AddressType(**await addresses.get_address_type(uow(), address_type_id))
+
+    @patch("/")
+    async def update(self, data: JSONBody[AddressTypeUpdate], uow: Uow) -> AddressType:
+        return AddressType(**await addresses.patch_address_type(uow(), sent(data)))
+
+
+class AddressController(Controller):
+    path = "/address"
+    tags = ["addresses"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def upsert(self, data: JSONBody[AddressCreate], uow: Uow) -> Response[Created]:
+        address_id, created = await addresses.upsert_address(uow(), sent(data))
+        return Response(Created(address_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("/")
+    async def list_all(self, uow: Uow) -> list[Address]:
+        return [Address(**r) for r in await addresses.list_addresses(uow())]
+
+    @get("/{address_id:int}")
+    async def get_one(self, address_id: FromPath[int], uow: Uow) -> Address:
+        return Address(**await addresses.get_address(uow(), address_id))
+
+    @patch("/")
+    async def update(self, data: JSONBody[AddressUpdate], uow: Uow) -> Address:
+        return Address(**await addresses.patch_address(uow(), sent(data)))
+
+
+class LineageController(Controller):
+    tags = ["lineage"]
+
+    @post("/address_lineage", status_code=HTTP_201_CREATED)
+    async def record(self, data: JSONBody[AddressLineageCreate], uow: Uow) -> Response[AddressLineageCreated]:
+        loaded = await addresses.record_address_lineage(
+            uow(),
+            data.pipeline_id,
+            [sent(a) for a in data.source_addresses],
+            [sent(a) for a in data.target_addresses],
+        )
+        body = AddressLineageCreated(
+            pipeline_id=loaded.pipeline_id,
+            lineage_relationships_created=loaded.created,
+            message=loaded.message,
+        )
+        return Response(body, status_code=HTTP_201_CREATED if loaded.loaded else HTTP_200_OK)
+
+    @get("/lineage/address/{address_id:int}")
+    async def around_address(
+        self,
+        address_id: FromPath[int],
+        graph: Graph,
+        direction: Direction = Direction.BOTH,
+        depth: Depth = DEFAULT_DEPTH,
+        limit: Limit = DEFAULT_NODE_LIMIT,
+    ) -> LineageGraph:
+        return await lineage_graph.address_lineage(
+            graph, address_id, direction=direction, depth=depth, limit=limit
+        )
+
+    @get("/lineage/pipeline/{pipeline_id:int}")
+    async def of_pipeline(
+        self,
+        pipeline_id: FromPath[int],
+        graph: Graph,
+        depth: Depth = DEFAULT_DEPTH,
+        limit: Limit = DEFAULT_NODE_LIMIT,
+    ) -> LineageGraph:
+        return await lineage_graph.pipeline_lineage(graph, pipeline_id, depth=depth, limit=limit)
+
+
+class OpenLineageController(Controller):
+    tags = ["openlineage"]
+
+    @post("/api/v1/lineage", status_code=HTTP_201_CREATED)
+    async def record(self, request: Request[Any, Any, Any], uow: Uow) -> Response[bytes]:
+        try:
+            event = decode_run_event(await request.body())
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise BadEvent(f"invalid OpenLineage RunEvent: {exc}") from exc
+        try:
+            await openlineage.record_run_event(uow, event)
+        except UseCaseError as exc:
+            raise BadEvent(exc.detail) from exc
+        return Response(b"", status_code=HTTP_201_CREATED)

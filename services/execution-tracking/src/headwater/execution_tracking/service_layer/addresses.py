@@ -1,0 +1,235 @@
+"""Use cases for address types, addresses and the Watcher's address lineage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from headwater.common.events import LineageAddress, LineageChanged, LineageEdge
+from headwater.execution_tracking.adapters.db.addresses import EdgeChange, StoredAddress
+from headwater.execution_tracking.adapters.db.repositories import (
+    Row,
+    is_foreign_key_violation,
+    is_unique_violation,
+)
+from headwater.execution_tracking.domain.rules import normalise
+from headwater.execution_tracking.service_layer.errors import Conflict, Invalid, NotFound
+from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
+
+DATABASE_GROUP = "database"
+
+
+def address_parts(name: str, group_name: str) -> dict[str, str]:
+    """A `database` address named `db.schema.table` fills database, schema and table from its name."""
+    parts = name.split(".")
+    if group_name != DATABASE_GROUP or len(parts) != 3 or not all(parts):
+        return {}
+    return dict(zip(("database_name", "schema_name", "table_name"), parts, strict=True))
+
+
+# -- address types ----------------------------------------------------------------------------------------------
+
+
+async def upsert_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, bool]:
+    """Get-or-create by name: (id, created). An existing type is returned unchanged."""
+    fields = normalise(fields)
+    async with uow:
+        created = await uow.address_types.insert_if_absent(fields)
+        if created is not None:
+            await uow.commit()
+            return created, True
+        existing = await uow.address_types.id_by_name(fields["name"])
+        assert existing is not None
+        return existing, False
+
+
+async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
+    """Set every field sent on the type found by `id` (or by `name` when no id is sent)."""
+    type_id = fields.pop("id", None)
+    fields = normalise(fields)
+    name = fields.get("name") if type_id is None else None
+    if type_id is None and name is None:
+        raise Invalid("send the address type's `id` or `name`")
+    if type_id is None:
+        fields.pop("name")
+    async with uow:
+        current = await uow.address_types.find(type_id=type_id, name=name)
+        if current is None:
+            raise NotFound(f"address type {type_id if type_id is not None else name!r} not found")
+        if not fields:
+            return current
+        try:
+            row = await uow.address_types.update(current["id"], fields)
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Conflict(f"an address type named {fields.get('name')!r} already exists") from exc
+            raise
+        await uow.commit()
+        return row
+
+
+async def get_address_type(uow: UnitOfWork, type_id: int) -> RowMapping:
+    async with uow:
+        row = await uow.address_types.get(type_id)
+    if row is None:
+        raise NotFound(f"address type {type_id} not found")
+    return row
+
+
+async def list_address_types(uow: UnitOfWork) -> Sequence[RowMapping]:
+    async with uow:
+        return await uow.address_types.list()
+
+
+# -- addresses --------------------------------------------------------------------------------------------------
+
+
+def _address_row(fields: Mapping[str, Any], type_id: int) -> dict[str, Any]:
+    """The columns of a new address; database, schema and table come from a dotted name unless sent."""
+    values = {
+        "name": fields["name"],
+        "address_type_id": type_id,
+        **address_parts(fields["name"], fields["address_type_group_name"]),
+    }
+    for column in ("database_name", "schema_name", "table_name", "primary_key", "address_metadata"):
+        if fields.get(column) is not None:
+            values[column] = fields[column]
+    return values
+
+
+async def store_addresses(
+    uow: UnitOfWork, addresses: Sequence[Mapping[str, Any]]
+) -> dict[str, StoredAddress]:
+    """Get-or-create addresses (normalised Watcher fields) and their types, set-based; keyed by name."""
+    if not addresses:
+        return {}
+    groups: dict[str, str] = {}
+    for a in addresses:
+        groups.setdefault(a["address_type_name"], a["address_type_group_name"])
+    type_ids = await uow.address_types.get_or_create_many(groups)
+    return await uow.addresses.get_or_create_many(
+        [_address_row(a, type_ids[a["address_type_name"]]) for a in addresses]
+    )
+
+
+async def upsert_address(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, bool]:
+    """Get-or-create by name (the type too): (id, created). An existing address is returned unchanged."""
+    fields = normalise(fields)
+    async with uow:
+        stored = (await store_addresses(uow, [fields]))[fields["name"]]
+        if stored.created:
+            await uow.commit()
+        return stored.id, stored.created
+
+
+async def patch_address(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
+    address_id = fields.pop("id")
+    fields = normalise(fields)
+    async with uow:
+        current = await uow.addresses.find_for_update(address_id)
+        if current is None:
+            raise NotFound(f"address {address_id} not found")
+        if not fields:
+            return current
+        try:
+            row = await uow.addresses.update(address_id, fields)
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Conflict(f"an address named {fields.get('name')!r} already exists") from exc
+            if is_foreign_key_violation(exc):
+                raise NotFound(f"address type {fields.get('address_type_id')} not found") from exc
+            raise
+        await uow.commit()
+        return row
+
+
+async def get_address(uow: UnitOfWork, address_id: int) -> RowMapping:
+    async with uow:
+        row = await uow.addresses.get(address_id)
+    if row is None:
+        raise NotFound(f"address {address_id} not found")
+    return row
+
+
+async def list_addresses(uow: UnitOfWork) -> Sequence[RowMapping]:
+    async with uow:
+        return await uow.addresses.list()
+
+
+# -- lineage ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineageLoaded:
+    """What `POST /address_lineage` answers: 201 with the count when loaded, 200 with 0 when not."""
+
+    pipeline_id: int
+    created: int
+    loaded: bool
+
+    @property
+    def message(self) -> str:
+        if self.loaded:
+            return f"Lineage relationships created for pipeline {self.pipeline_id}"
+        return f"Pipeline {self.pipeline_id} does not have load_lineage=True, no relationships created"
+
+
+async def record_address_lineage(
+    uow: UnitOfWork,
+    pipeline_id: int,
+    sources: Sequence[Mapping[str, Any]],
+    targets: Sequence[Mapping[str, Any]],
+) -> LineageLoaded:
+    """Replace the pipeline's edges by sources x targets, unless its `load_lineage` is off."""
+    sources = [normalise(dict(a)) for a in sources]
+    targets = [normalise(dict(a)) for a in targets]
+    async with uow:
+        pipeline = await uow.pipelines.find_for_update(pipeline_id=pipeline_id)
+        if pipeline is None:
+            raise NotFound(f"pipeline {pipeline_id} not found")
+        if not pipeline["load_lineage"]:
+            return LineageLoaded(pipeline_id, 0, loaded=False)
+        stored = await store_addresses(uow, [*sources, *targets])
+        source_ids = {stored[a["name"]].id for a in sources}
+        target_ids = {stored[a["name"]].id for a in targets}
+        edges = [(s, t) for s in source_ids for t in target_ids]
+        await replace_edges(uow, pipeline, edges, origin="watcher")
+        await uow.commit()
+        return LineageLoaded(pipeline_id, len(edges), loaded=True)
+
+
+async def replace_edges(
+    uow: UnitOfWork, pipeline: Row, edges: Sequence[tuple[int, int]], *, origin: str
+) -> EdgeChange:
+    """Make the pipeline's edges exactly `edges`; publishes `lineage.changed` when that changes anything.
+
+    The caller holds the pipeline's row lock, so concurrent replaces of one pipeline's edges take turns.
+    """
+    change = await uow.lineage.replace(pipeline["id"], edges)
+    if change.changed:
+        uow.publish(await lineage_changed(uow, pipeline, change, origin=origin))
+    return change
+
+
+def _edges(pairs: Iterable[tuple[int, int]]) -> list[LineageEdge]:
+    return [LineageEdge(source_address_id=s, target_address_id=t) for s, t in pairs]
+
+
+async def lineage_changed(
+    uow: UnitOfWork, pipeline: Row, change: EdgeChange, *, origin: str
+) -> LineageChanged:
+    touched = {a for pair in (*change.edges, *change.removed) for a in pair}
+    described = await uow.addresses.described(sorted(touched)) if touched else []
+    return LineageChanged(
+        pipeline_id=pipeline["id"],
+        pipeline_name=pipeline["name"],
+        origin=origin,
+        addresses=[LineageAddress(**row) for row in described],
+        edges=_edges(change.edges),
+        added=_edges(change.added),
+        removed=_edges(change.removed),
+    )

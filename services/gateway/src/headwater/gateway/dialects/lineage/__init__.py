@@ -1,0 +1,1 @@
+"""Lineage graph queries (our addition): what feeds an address, what it feeds, the lineage of a pipeline."""

@@ -1,0 +1,1 @@
+"""OpenLineage ingestion over HTTP, at the path Marquez serves it (`POST /api/v1/lineage`)."""

@@ -1,0 +1,62 @@
+"""`POST /api/v1/lineage`: OpenLineage RunEvents from the official clients' HTTP transport.
+
+The event is validated here (400 with the reason when it is not a RunEvent) and recorded synchronously by
+execution-tracking, so 201 means it is stored. A gzip body (the transport's `compression: gzip`) is accepted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
+
+from headwater.common.contracts.openlineage import decode_run_event
+from headwater.gateway.dialects.forward import forward
+from headwater.gateway.identity import Principal
+from headwater.gateway.upstream import Upstream
+
+Caller = NamedDependency[SkipValidation[Principal]]
+ExecutionTracking = NamedDependency[SkipValidation[Upstream]]
+MAX_BODY = 10 * 1024 * 1024
+
+
+def _bad(reason: str) -> Response[Any]:
+    return Response({"detail": reason}, status_code=400)
+
+
+class OpenLineageRoutes(Controller):
+    tags = ["OpenLineage"]
+
+    @post(
+        "/api/v1/lineage",
+        summary="Record an OpenLineage RunEvent",
+        description="As Marquez serves it. A job becomes a pipeline `namespace/name`, a run an execution (run id "
+        "kept, parent run facet -> parent execution, COMPLETE -> success, FAIL/ABORT -> failure), datasets "
+        "become addresses `namespace/name` and the pipeline's lineage edges. 201 once stored; 400 for an event "
+        "that is not a valid RunEvent.",
+        status_code=201,
+    )
+    async def record(
+        self, request: Request[Any, Any, Any], principal: Caller, execution_tracking: ExecutionTracking
+    ) -> Response[None]:
+        body = await request.body()
+        if request.headers.get("content-encoding", "").lower() == "gzip":
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error) as exc:
+                return _bad(f"the body is not valid gzip: {exc}")
+        if len(body) > MAX_BODY:
+            return _bad(f"an event must be at most {MAX_BODY} bytes")
+        try:
+            decode_run_event(body)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            return _bad(f"invalid OpenLineage RunEvent: {exc}")
+        return await forward(execution_tracking, request, principal, body=body)
+
+
+ROUTES = [OpenLineageRoutes]

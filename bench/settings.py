@@ -35,7 +35,7 @@ class BenchSettings:
     reports: int = 50_000  # ingress reports to produce (half run.started, half run.ended)
     ingress_pipelines: int = 32  # pipelines the ingress runs are spread over (keys, hence partitions)
 
-    lineage_domains: int = 500  # independent layered DAGs in the lineage graph
+    lineage_domains: int = 125  # independent layered DAGs in the lineage graph
     lineage_jobs_per_step: int = 4  # jobs between two adjacent layers of a domain; 4 is the fewest that cover
     lineage_requests: int = 200  # measured requests per lineage query case
     lineage_warmup_requests: int = 20  # unmeasured requests before each case

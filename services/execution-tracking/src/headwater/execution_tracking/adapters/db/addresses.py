@@ -51,7 +51,7 @@ class AddressTypes:
         rows = await self.conn.execute(
             select(address_type.c.name, address_type.c.id).where(address_type.c.name.in_(names))
         )
-        return {name: type_id for name, type_id in rows.tuples()}
+        return {name: type_id for name, type_id in rows}
 
     async def find(self, *, type_id: int | None, name: str | None) -> RowMapping | None:
         cond = address_type.c.id == type_id if type_id is not None else address_type.c.name == name
@@ -103,7 +103,7 @@ class Addresses:
 
     async def _existing(self, names: Sequence[str]) -> dict[str, StoredAddress]:
         found = await self.conn.execute(select(address.c.id, address.c.name).where(address.c.name.in_(names)))
-        return {name: StoredAddress(i, name, False) for i, name in found.tuples()}
+        return {name: StoredAddress(i, name, False) for i, name in found}
 
     async def _insert(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, StoredAddress]:
         """Insert new addresses; one inserted concurrently by someone else since we looked is read back."""
@@ -132,7 +132,7 @@ class Addresses:
             ),
             params,
         )
-        stored = {name: StoredAddress(i, name, True) for i, name in created.tuples()}
+        stored = {name: StoredAddress(i, name, True) for i, name in created}
         raced = [n for n in names if n not in stored]
         if raced:
             stored.update(await self._existing(raced))
@@ -228,7 +228,7 @@ class Lineage:
             },
         )
         added, removed = [], []
-        for is_added, source, target in result.tuples():
+        for is_added, source, target in result:
             (added if is_added else removed).append((source, target))
         return EdgeChange(wanted, sorted(added), sorted(removed))
 
@@ -279,6 +279,6 @@ class RunDatasets:
         )
         inputs: list[int] = []
         outputs: list[int] = []
-        for role, address_id in datasets.tuples():
+        for role, address_id in datasets:
             (inputs if role == "input" else outputs).append(address_id)
         return inputs, outputs

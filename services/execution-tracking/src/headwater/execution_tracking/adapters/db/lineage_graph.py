@@ -53,16 +53,13 @@ class LineageGraphReader:
         self, starts: Iterable[int], *, upstream: bool, downstream: bool, depth: int, limit: int
     ) -> Walk:
         """Walk from every address of `starts` (depth 0) in the directions asked, `depth` hops at most."""
-        walk = Walk(depth=dict.fromkeys(starts, 0))
+        origin = dict.fromkeys(starts, 0)
+        walk = Walk(depth=dict(origin))
         async with self._pool.acquire() as conn:
             if downstream:
-                await self._hops(
-                    conn, walk, dict(walk.depth), _DOWNSTREAM, forward=True, depth=depth, limit=limit
-                )
+                await self._hops(conn, walk, origin, _DOWNSTREAM, forward=True, depth=depth, limit=limit)
             if upstream:
-                await self._hops(
-                    conn, walk, dict(walk.depth), _UPSTREAM, forward=False, depth=depth, limit=limit
-                )
+                await self._hops(conn, walk, origin, _UPSTREAM, forward=False, depth=depth, limit=limit)
         return walk
 
     async def pipeline_edges(self, pipeline_id: int) -> list[tuple[int, int]]:

@@ -10,7 +10,7 @@ import pytest
 from headwater.common.testing import TopicCollector
 from headwater.devstack.stack import Stack
 
-CANONICAL = ["pipeline.changed", "execution.started", "execution.ended"]
+CANONICAL = ["pipeline.changed", "execution.started", "execution.ended", "lineage.changed"]
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,9 @@ from headwater.common.events import (
     Event,
     ExecutionEnded,
     ExecutionStarted,
+    LineageAddress,
+    LineageChanged,
+    LineageEdge,
     PipelineChanged,
     PipelineSlo,
     RunEnded,
@@ -83,6 +86,30 @@ SAMPLES: dict[str, Event] = {
         updates=200,
         soft_deletes=0,
         slo=SLO,
+    ),
+    "lineage.changed.v1": LineageChanged(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        pipeline_id=1,
+        pipeline_name="my data pipeline",
+        origin="watcher",
+        addresses=[
+            LineageAddress(
+                id=10,
+                name="sales.dbo.orders",
+                address_type_name="sqlserver",
+                address_type_group_name="database",
+            ),
+            LineageAddress(
+                id=11,
+                name="warehouse.public.fact_orders",
+                address_type_name="postgres",
+                address_type_group_name="database",
+            ),
+        ],
+        edges=[LineageEdge(source_address_id=10, target_address_id=11)],
+        added=[LineageEdge(source_address_id=10, target_address_id=11)],
+        removed=[],
     ),
 }
 

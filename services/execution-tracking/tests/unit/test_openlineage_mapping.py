@@ -71,7 +71,9 @@ def test_a_dataset_address_is_namespace_slash_name_with_its_type_and_original_na
         "name": "postgres://h:5432/sales.public.orders",
         "address_type_name": "postgres",
         "address_type_group_name": "database",
-        "address_metadata": {"openlineage": {"namespace": "postgres://h:5432", "name": "sales.public.orders"}},
+        "address_metadata": {
+            "openlineage": {"namespace": "postgres://h:5432", "name": "sales.public.orders"}
+        },
         "database_name": "sales",
         "schema_name": "public",
         "table_name": "orders",

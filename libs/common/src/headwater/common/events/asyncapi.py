@@ -11,15 +11,28 @@ from typing import Any
 
 import msgspec
 
-from headwater.common.events.execution_tracking import ExecutionEnded, ExecutionStarted, PipelineChanged
+from headwater.common.contracts.openlineage import RunEvent
+from headwater.common.events.execution_tracking import (
+    ExecutionEnded,
+    ExecutionStarted,
+    LineageChanged,
+    PipelineChanged,
+)
 from headwater.common.events.ingress import RunEnded, RunStarted
 
-# topic -> (events on it, who sends, who receives, key)
+# topic -> (events on it, who sends, who receives, key); a sender starting "producers" marks an ingress topic
 CHANNELS: dict[str, tuple[tuple[type[Any], ...], str, str, str]] = {
     "pipeline.changed": ((PipelineChanged,), "execution-tracking", "any consumer", "pipeline id"),
     "execution.started": ((ExecutionStarted,), "execution-tracking", "any consumer", "pipeline id"),
     "execution.ended": ((ExecutionEnded,), "execution-tracking", "any consumer", "pipeline id"),
+    "lineage.changed": ((LineageChanged,), "execution-tracking", "any consumer", "pipeline id"),
     "ingress.runs": ((RunStarted, RunEnded), "producers", "execution-tracking", "the pipeline (name or id)"),
+    "ingress.lineage": (
+        (RunEvent,),
+        "producers (OpenLineage clients' Kafka transport)",
+        "execution-tracking",
+        "run:<job namespace>/<job name> as the OpenLineage Kafka transport sets it",
+    ),
 }
 
 HEADERS = {
@@ -41,18 +54,18 @@ def document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for topic, (events, sender, receiver, key) in CHANNELS.items():
+        ingress = sender.startswith("producers")
         refs = {}
         for cls in events:
-            tag = cls.__struct_config__.tag
+            # an untagged contract (OpenLineage's RunEvent) is named by its class
+            tag = cls.__struct_config__.tag or cls.__name__
             messages[cls.__name__] = {
                 "name": tag,
                 "title": cls.__name__,
                 "summary": (cls.__doc__ or "").strip().splitlines()[0],
                 "description": (cls.__doc__ or "").strip(),
                 "contentType": "application/json",
-                "headers": {"$ref": "#/components/schemas/Headers"}
-                if sender != "producers"
-                else {"type": "object"},
+                "headers": {"type": "object"} if ingress else {"$ref": "#/components/schemas/Headers"},
                 "payload": {"$ref": f"#/components/schemas/{cls.__name__}"},
             }
             refs[cls.__name__] = {"$ref": f"#/components/messages/{cls.__name__}"}
@@ -61,7 +74,7 @@ def document() -> dict[str, Any]:
             "description": f"Key: {key}. Prefixed by HEADWATER_TOPIC_PREFIX. Dead letters go to {topic}.dlq.",
             "messages": refs,
         }
-        action = "receive" if sender == "producers" else "send"
+        action = "receive" if ingress else "send"
         operations[f"{action}-{topic}"] = {
             "action": action,
             "channel": {"$ref": f"#/channels/{topic}"},
@@ -73,7 +86,8 @@ def document() -> dict[str, Any]:
             "title": "Headwater events",
             "version": "1",
             "description": "Canonical events of Headwater and the ingress topics producers publish to. "
-            "JSON bodies tagged by `type` = `<name>.v<major>`; fields are only added, with defaults.",
+            "JSON bodies tagged by `type` = `<name>.v<major>`; fields are only added, with defaults. "
+            "`ingress.lineage` carries OpenLineage RunEvents as the OpenLineage spec defines them (untagged).",
         },
         "defaultContentType": "application/json",
         "channels": channels,

@@ -125,8 +125,8 @@ class LineageChanged(Event, frozen=True, kw_only=True, tag="lineage.changed.v1")
 
     Producer: execution-tracking, after `POST /address_lineage` and after OpenLineage events (over
     `POST /api/v1/lineage` or `ingress.lineage`) change the pipeline's latest run's inputs or outputs. Topic
-    `lineage.changed`, key: pipeline id. Carries the pipeline's whole current edge set (`edges`, with every
-    address they touch in `addresses`) and what changed (`added`, `removed`); `origin` is `watcher` or
+    `lineage.changed`, key: pipeline id. Carries the pipeline's whole current edge set (`edges`) and what changed
+    (`added`, `removed`), with every address any of them touches in `addresses`; `origin` is `watcher` or
     `openlineage`. Not published when a declaration repeats the current edges.
     """
 

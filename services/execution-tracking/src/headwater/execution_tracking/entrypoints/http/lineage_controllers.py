@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter, SkipValidation
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from headwater.common.contracts.lineage import DEFAULT_DEPTH, DEFAULT_NODE_LIMIT, Direction, LineageGraph
@@ -31,8 +31,8 @@ from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFa
 
 Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 Graph = NamedDependency[SkipValidation[LineageGraphReader]]
-Depth = Annotated[int, Parameter(query="depth", description="hops to walk (default 20)")]
-Limit = Annotated[int, Parameter(query="limit", description="most addresses to return (default 10,000)")]
+Depth = Annotated[int, QueryParameter(description="hops to walk (default 20)")]
+Limit = Annotated[int, QueryParameter(description="most addresses to return (default 10,000)")]
 
 
 class BadEvent(UseCaseError):
@@ -106,7 +106,7 @@ class LineageController(Controller):
         self,
         address_id: FromPath[int],
         graph: Graph,
-        direction: Direction = Direction.BOTH,
+        direction: FromQuery[Direction] = Direction.BOTH,
         depth: Depth = DEFAULT_DEPTH,
         limit: Limit = DEFAULT_NODE_LIMIT,
     ) -> LineageGraph:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter, SkipValidation
+from litestar.params import FromPath, FromQuery, QueryParameter, SkipValidation
 
 from headwater.common.contracts.lineage import (
     DEFAULT_DEPTH,
@@ -25,8 +25,7 @@ Caller = NamedDependency[SkipValidation[Principal]]
 ExecutionTracking = NamedDependency[SkipValidation[Upstream]]
 Limit = Annotated[
     int,
-    Parameter(
-        query="limit",
+    QueryParameter(
         ge=1,
         le=MAX_NODE_LIMIT,
         description="most addresses returned; `truncated` says when hit",
@@ -51,8 +50,8 @@ class LineageGraphRoutes(Controller):
         request: AnyRequest,
         principal: Caller,
         execution_tracking: ExecutionTracking,
-        direction: Direction = Direction.BOTH,
-        depth: Annotated[int, Parameter(query="depth", ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH,
+        direction: FromQuery[Direction] = Direction.BOTH,
+        depth: Annotated[int, QueryParameter(ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH,
         limit: Limit = DEFAULT_NODE_LIMIT,
     ) -> Response[LineageGraph]:
         return await forward(execution_tracking, request, principal)
@@ -69,7 +68,7 @@ class LineageGraphRoutes(Controller):
         request: AnyRequest,
         principal: Caller,
         execution_tracking: ExecutionTracking,
-        depth: Annotated[int, Parameter(query="depth", ge=0, le=MAX_DEPTH)] = DEFAULT_DEPTH,
+        depth: Annotated[int, QueryParameter(ge=0, le=MAX_DEPTH)] = DEFAULT_DEPTH,
         limit: Limit = DEFAULT_NODE_LIMIT,
     ) -> Response[LineageGraph]:
         return await forward(execution_tracking, request, principal)

@@ -6,13 +6,30 @@ import uuid
 
 import asyncpg
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, ForeignKeyConstraint
 
+from headwater.common.db import create_engine
 from headwater.devstack.stack import Stack
+from headwater.execution_tracking import SCHEMA
 from headwater.execution_tracking.adapters.db.migrate import migrate
+from headwater.execution_tracking.adapters.db.tables import metadata
 
 pytestmark = pytest.mark.integration
 
-TABLES = {"pipeline_type", "pipeline", "pipeline_execution", "pipeline_execution_closure", "outbox", "inbox"}
+TABLES = {
+    "pipeline_type",
+    "pipeline",
+    "pipeline_execution",
+    "pipeline_execution_closure",
+    "address_type",
+    "address",
+    "address_lineage",
+    "run_dataset",
+    "outbox",
+    "inbox",
+}
 
 
 async def tables(conn: asyncpg.Connection) -> set[str]:
@@ -20,6 +37,52 @@ async def tables(conn: asyncpg.Connection) -> set[str]:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'execution_tracking'"
     )
     return {r["table_name"] for r in rows}
+
+
+async def schema_differences(dsn: str) -> list[object]:
+    """What alembic's autogenerate would change to make the migrated schema match the tables in code."""
+    engine = create_engine(dsn, schema=SCHEMA)
+
+    def compare(sync_conn: Connection) -> list[object]:
+        context = MigrationContext.configure(
+            sync_conn, opts={"include_object": _not_version_table, "compare_type": True}
+        )
+        return _without_fk_spelling(compare_metadata(context, metadata))
+
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(compare)
+    finally:
+        await engine.dispose()
+
+
+def _fk_shape(fk: ForeignKeyConstraint) -> tuple[object, ...]:
+    return (
+        fk.table.name,
+        tuple(c.name for c in fk.columns),
+        fk.referred_table.name,
+        tuple(e.column.name for e in fk.elements),
+        fk.ondelete,
+    )
+
+
+def _without_fk_spelling(diffs: list[object]) -> list[object]:
+    """Drop foreign keys reported removed and added with the same shape: the reflected ones name their target
+    without the schema (it is the search path) and long names come back truncated; the keys are the same."""
+    removed = {_fk_shape(d[1]) for d in diffs if isinstance(d, tuple) and d[0] == "remove_fk"}
+    added = {_fk_shape(d[1]) for d in diffs if isinstance(d, tuple) and d[0] == "add_fk"}
+    same = removed & added
+    return [
+        d
+        for d in diffs
+        if not (isinstance(d, tuple) and d[0] in ("remove_fk", "add_fk") and _fk_shape(d[1]) in same)
+    ]
+
+
+def _not_version_table(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (type_ == "table" and name == "alembic_version")
 
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
@@ -34,13 +97,14 @@ async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
     try:
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
-        assert await admin.fetchval("SELECT version_num FROM execution_tracking.alembic_version") == "0001"
+        assert await admin.fetchval("SELECT version_num FROM execution_tracking.alembic_version") == "0002"
         assert not await admin.fetchval("SELECT to_regclass('public.alembic_version')")
         await migrate(dsn, "base", downgrade=True)
         assert await tables(admin) == {"alembic_version"}
         assert not await admin.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'outbox_notify'")
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
+        assert await schema_differences(dsn) == []
     finally:
         await admin.close()
         admin = await asyncpg.connect(stack.admin_dsn.rsplit("/", 1)[0] + "/postgres")

@@ -9,6 +9,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from headwater.common.heap import freeze_startup_objects
 from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
 from headwater.gateway import SERVICE
 from headwater.gateway.bootstrap import Container, bootstrap
@@ -51,6 +52,7 @@ def create_app(container: Container | None = None) -> Litestar:
         exception_handlers={**EXCEPTION_HANDLERS, UpstreamUnavailable: upstream_unavailable},
         plugins=plugins,
         middleware=middleware,
+        on_startup=[freeze_startup_objects],
         on_shutdown=[c.close],
         logging_config=None,  # structlog (configured in bootstrap) handles every logger
         openapi_config=OpenAPIConfig(

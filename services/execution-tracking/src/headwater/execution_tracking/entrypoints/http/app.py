@@ -8,6 +8,7 @@ from litestar import Litestar, Request, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from headwater.common.heap import freeze_startup_objects
 from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
 from headwater.execution_tracking import SERVICE
 from headwater.execution_tracking.bootstrap import Container, bootstrap
@@ -69,7 +70,7 @@ def create_app(container: Container | None = None) -> Litestar:
         },
         plugins=plugins,
         middleware=middleware,
-        on_startup=[c.open],
+        on_startup=[c.open, freeze_startup_objects],
         on_shutdown=[c.close],
         openapi_config=None,
         logging_config=None,  # structlog (configured in bootstrap) handles every logger

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import start_http_server
 
 from headwater.common.db.engine import to_asyncpg_dsn
+from headwater.common.heap import freeze_startup_objects
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import create_broker, create_producer
 from headwater.common.messaging.relay import OutboxRelay
@@ -50,6 +51,7 @@ async def run_worker() -> None:
         await container.close()
         return
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    freeze_startup_objects()
     log.info("worker_started", topic_prefix=settings.topic_prefix)
     try:
         await stop.wait()

@@ -158,3 +158,77 @@ async def test_sigkill_of_the_worker_while_it_consumes_run_reports(
     sample = next(iter(executions_per_run[f"{batch}-7"]))
     run = (await gateway.get(f"/pipeline_execution/{sample}")).json()
     assert (run["duration_seconds"], run["total_rows"], run["throughput"]) == (7, 7, 1.0)
+
+
+async def test_sigkill_of_the_worker_while_it_consumes_openlineage_events(
+    system: Stack, gateway: httpx.AsyncClient, events: TopicCollector
+) -> None:
+    batch = uuid.uuid4().hex[:8]
+    runs, jobs = 400, 4
+    messages: list[tuple[bytes | None, bytes]] = []
+    run_ids = [str(uuid.uuid4()) for _ in range(runs)]
+    for n, run_id in enumerate(run_ids):
+        job = f"job-{batch}-{n % jobs}"
+        common = {
+            "run": {"runId": run_id},
+            "job": {"namespace": "crash", "name": job},
+            "producer": "test",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        }
+        source = {"namespace": "postgres://db:5432", "name": f"src.{batch}.t{n % 3}"}
+        target = {
+            "namespace": "s3://lake",
+            "name": f"{job}/out",
+            "outputFacets": {"outputStatistics": {"rowCount": n}},
+        }
+        start, end = (
+            f"2024-06-01T00:{n // 60:02d}:{n % 60:02d}Z",
+            f"2024-06-01T01:{n // 60:02d}:{n % 60:02d}Z",
+        )
+        key = f"run:crash/{job}".encode()
+        messages.append(
+            (
+                key,
+                msgspec.json.encode({**common, "eventType": "START", "eventTime": start, "inputs": [source]}),
+            )
+        )
+        messages.append(
+            (
+                key,
+                msgspec.json.encode(
+                    {**common, "eventType": "COMPLETE", "eventTime": end, "outputs": [target]}
+                ),
+            )
+        )
+    half = len(messages) // 2
+    ours = set(run_ids)
+
+    def ended(m: object) -> bool:
+        return m.topic == "execution.ended" and m.json().get("run_id") in ours  # type: ignore[attr-defined]
+
+    await produce(system.kafka_bootstrap, "ingress.lineage", messages[:half])
+    await events.wait_for(ended, count=20, timeout=60)
+    system.stop_service(SERVICE, ("worker",), kill=True)
+    await produce(system.kafka_bootstrap, "ingress.lineage", messages[half:])  # the stream goes on meanwhile
+    system.start_service(SERVICE, ("worker",))
+    await events.wait_for(lambda m: ended(m) and m.json()["run_id"] == run_ids[-1], timeout=180)
+    done = await events.wait_for(ended, count=runs, timeout=180)
+
+    executions_per_run: dict[str, set[int]] = defaultdict(set)
+    for m in events.messages:
+        if m.topic in ("execution.started", "execution.ended") and m.json().get("run_id") in ours:
+            executions_per_run[m.json()["run_id"]].add(m.json()["execution_id"])
+    assert len(executions_per_run) == runs
+    duplicated = {r: ids for r, ids in executions_per_run.items() if len(ids) != 1}
+    assert not duplicated, f"runs recorded more than once: {list(duplicated.items())[:5]}"
+    last = {m.json()["run_id"]: m.json() for m in done}[run_ids[-1]]
+    assert (last["duration_seconds"], last["total_rows"]) == (3600, runs - 1)
+    # each job's edges are its latest run's: that run read t{n % 3}
+    graph = (await gateway.get(f"/lineage/pipeline/{last['pipeline_id']}", params={"depth": 0})).json()
+    names = {n["id"]: n["name"] for n in graph["nodes"]}
+    assert [(names[e["source_address_id"]], names[e["target_address_id"]]) for e in graph["edges"]] == [
+        (
+            f"postgres://db:5432/src.{batch}.t{(runs - 1) % 3}",
+            f"s3://lake/job-{batch}-{(runs - 1) % jobs}/out",
+        )
+    ]

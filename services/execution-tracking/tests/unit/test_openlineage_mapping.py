@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import random
+
+import msgspec
 import pytest
 
+from headwater.common.contracts.openlineage import RunEvent, decode_run_event
 from headwater.execution_tracking.domain.errors import RuleViolation
 from headwater.execution_tracking.domain.openlineage import (
     MAX_ADDRESS_NAME,
     MAX_PART,
     MAX_PIPELINE_NAME,
     OTHER_GROUP,
+    RunFold,
     dataset_address,
+    fold_by_run,
     group_of,
     job_pipeline_name,
     job_type_name,
@@ -146,3 +152,56 @@ def test_an_over_long_job_name_is_a_rule_violation() -> None:
 )
 def test_job_type_name_is_the_integration_lower_cased(integration: str, expected: str) -> None:
     assert job_type_name(integration) == expected
+
+
+def _event(kind: str, second: int, run_id: str, **extra: object) -> RunEvent:
+    body = {
+        "eventType": kind,
+        "eventTime": f"2024-01-01T00:00:{second:02d}Z",
+        "run": {"runId": run_id},
+        "job": {"namespace": "ns", "name": "job"},
+        **extra,
+    }
+    return decode_run_event(msgspec.json.encode(body))
+
+
+def test_a_fold_is_the_same_whatever_the_order_and_repetition() -> None:
+    run_id = "0b8d5a6e-0000-4000-8000-000000000001"
+    events = [
+        _event("START", 10, run_id, inputs=[{"namespace": "pg", "name": "a"}]),
+        _event(
+            "RUNNING",
+            20,
+            run_id,
+            outputs=[{"namespace": "s3", "name": "b", "outputFacets": {"outputStatistics": {"rowCount": 5}}}],
+        ),
+        _event(
+            "COMPLETE",
+            40,
+            run_id,
+            outputs=[{"namespace": "s3", "name": "b", "outputFacets": {"outputStatistics": {"rowCount": 9}}}],
+        ),
+        _event("FAIL", 40, run_id),
+        _event("COMPLETE", 30, run_id),
+    ]
+
+    def summary(fold: RunFold) -> tuple[object, ...]:
+        return (fold.first_at, fold.terminal, fold.rows, fold.inputs, fold.outputs)
+
+    (expected,) = fold_by_run(events)
+    assert expected.terminal is not None
+    assert (expected.terminal.failed, expected.terminal.at.second, expected.rows) == (True, 40, 9)
+    assert expected.first_at.second == 10
+    for seed in range(10):
+        shuffled = random.Random(seed).sample(events * 2, len(events) * 2)
+        (fold,) = fold_by_run(shuffled)
+        assert summary(fold) == summary(expected)
+        assert sorted(fold.indexes) == list(range(len(events) * 2))
+
+
+def test_a_batch_folds_per_run_in_first_seen_order() -> None:
+    first, second = "0b8d5a6e-0000-4000-8000-00000000000a", "0b8d5a6e-0000-4000-8000-00000000000b"
+    folds = fold_by_run(
+        [_event("START", 1, second), _event("START", 2, first), _event("COMPLETE", 3, second)]
+    )
+    assert [(f.run_id, f.indexes) for f in folds] == [(second, [0, 2]), (first, [1])]

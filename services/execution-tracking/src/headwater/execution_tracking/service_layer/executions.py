@@ -244,9 +244,12 @@ async def _end(
     completed_successfully: bool,
     counts: Mapping[str, int | None],
     execution_metadata: dict[str, Any] | None,
+    pipeline: Row | None = None,
 ) -> None:
-    """End an execution inside `uow` (the one-by-one path of run reports)."""
-    (pipeline,) = await uow.pipelines.with_type([current["pipeline_id"]])
+    """End an execution inside `uow` (the one-by-one path of run reports); `pipeline` (with its type's
+    settings) is read when not given."""
+    if pipeline is None:
+        (pipeline,) = await uow.pipelines.with_type([current["pipeline_id"]])
     plan = plan_end(
         current,
         pipeline,

@@ -2,14 +2,18 @@
 
 A job is a tracked pipeline named `namespace/name`; a run is an execution whose `run_id` is the run's UUID;
 input and output datasets are addresses named `namespace/name`, and the pipeline's lineage edges are its
-latest run's inputs x outputs. Every event is merged into what is stored so that the same set of events gives
-the same result in any order and any number of times:
+latest run's inputs x outputs. Events are merged into what is stored so that the same set of events gives the
+same result in any order and any number of times (see `RunFold` for the rules):
 
 - the start is the earliest event time seen for the run (a child's events count for a parent they name);
 - the end is the latest terminal event (COMPLETE, FAIL, ABORT); at equal times a failure wins;
 - `total_rows` is the largest sum of the outputs' `outputStatistics.rowCount` any event carried;
 - a run's datasets accumulate over its events; the pipeline's edges follow its latest run (by start, then run
   id) that declared both inputs and outputs.
+
+A batch from Kafka is first folded per run (a START and a COMPLETE in one batch are one merge), then merged in
+one transaction; only if something fails is it merged again fold by fold, each in a savepoint, so that one bad
+run is rejected without holding back the others.
 """
 
 from __future__ import annotations
@@ -22,17 +26,24 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from headwater.common.contracts.openlineage import TERMINAL, EventType, RunEvent
+from headwater.common.contracts.openlineage import RunEvent
 from headwater.common.db.errors import is_transient
 from headwater.common.logging import get_logger
 from headwater.execution_tracking.adapters.db.repositories import Row, is_unique_violation
 from headwater.execution_tracking.domain.errors import RuleViolation
-from headwater.execution_tracking.domain.openlineage import dataset_address, job_pipeline_name, job_type_name
-from headwater.execution_tracking.domain.rules import as_utc, duration_seconds, recorded_at, throughput
+from headwater.execution_tracking.domain.openlineage import (
+    RunFold,
+    Terminal,
+    dataset_address,
+    fold_by_run,
+    job_pipeline_name,
+    job_type_name,
+)
+from headwater.execution_tracking.domain.rules import duration_seconds, recorded_at, throughput
 from headwater.execution_tracking.service_layer.addresses import replace_edges, store_addresses
 from headwater.execution_tracking.service_layer.errors import Invalid, UseCaseError
 from headwater.execution_tracking.service_layer.executions import _end, start_values, started_event
-from headwater.execution_tracking.service_layer.pipelines import _publish_pipeline_changes
+from headwater.execution_tracking.service_layer.pipelines import pipeline_changed
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = get_logger(__name__)
@@ -54,7 +65,7 @@ async def record_run_event(uow_factory: UnitOfWorkFactory, event: RunEvent) -> N
     for attempt in range(1, ATTEMPTS + 1):
         try:
             async with uow_factory() as uow:
-                await _record(uow, event)
+                await _record(uow, RunFold.of(event))
                 await uow.commit()
                 return
         except Exception as exc:
@@ -65,78 +76,72 @@ async def record_run_event(uow_factory: UnitOfWorkFactory, event: RunEvent) -> N
 
 
 async def record_run_events(uow_factory: UnitOfWorkFactory, events: Sequence[RunEvent]) -> list[Rejected]:
-    """Record a batch (the Kafka path) in one transaction, each event in a savepoint; returns the rejected.
+    """Record a batch (the Kafka path) in one transaction; returns the rejected events.
 
     A transient database error propagates so the caller retries the batch; merging makes the replay harmless.
     """
+    folds = fold_by_run(events)
+    try:
+        async with uow_factory() as uow:
+            for fold in folds:
+                await _record(uow, fold)
+            await uow.commit()
+            return []
+    except Exception as exc:
+        if is_transient(exc) or _is_conflict(exc):
+            raise
+        log.info("openlineage_batch_retried_run_by_run", size=len(events), error=repr(exc)[:500])
     rejected: list[Rejected] = []
     async with uow_factory() as uow:
-        for index, event in enumerate(events):
+        for fold in folds:
             try:
                 async with uow.savepoint():
-                    await _record(uow, event)
+                    await _record(uow, fold)
             except UseCaseError as exc:
-                rejected.append(Rejected(index, exc.detail))
+                rejected.extend(Rejected(i, exc.detail) for i in fold.indexes)
             except Exception as exc:
                 if is_transient(exc) or _is_conflict(exc):
                     raise
-                log.exception("openlineage_event_failed", run_id=str(event.run.runId))
-                rejected.append(Rejected(index, f"could not be recorded: {exc!r}"[:2000]))
+                log.exception("openlineage_run_failed", run_id=fold.run_id)
+                rejected.extend(Rejected(i, f"could not be recorded: {exc!r}"[:2000]) for i in fold.indexes)
         await uow.commit()
-    return rejected
+    return sorted(rejected, key=lambda r: r.index)
 
 
 def _is_conflict(exc: BaseException) -> bool:
     return isinstance(exc, IntegrityError) and is_unique_violation(exc)
 
 
-async def _record(uow: UnitOfWork, event: RunEvent) -> None:
+async def _record(uow: UnitOfWork, fold: RunFold) -> None:
     try:
-        await _merge(uow, event)
+        await _merge(uow, fold)
     except RuleViolation as exc:
         raise Invalid(str(exc)) from exc
 
 
-async def _merge(uow: UnitOfWork, event: RunEvent) -> None:
-    at = as_utc(event.eventTime)
+async def _merge(uow: UnitOfWork, fold: RunFold) -> None:
     parent_id = None
-    parent = event.run.facets.parent if event.run.facets else None
-    if parent is not None and parent.run.runId != event.run.runId:
-        parent_pipeline = await _pipeline(uow, parent.job.namespace, parent.job.name, None)
-        parent_run = await _run(uow, parent_pipeline, str(parent.run.runId), at, parent_id=None)
+    if fold.parent is not None:
+        parent_run_id, parent_namespace, parent_name = fold.parent
+        parent_pipeline = await _pipeline(uow, parent_namespace, parent_name, None)
+        parent_run = await _run(uow, parent_pipeline, parent_run_id, fold.first_at, parent_id=None)
         parent_id = parent_run["id"]
-    integration = (
-        event.job.facets.jobType.integration if event.job.facets and event.job.facets.jobType else None
-    )
-    pipeline = await _pipeline(uow, event.job.namespace, event.job.name, integration)
-    run = await _run(uow, pipeline, str(event.run.runId), at, parent_id=parent_id)
-    start_moved = run["start_moved"]
-    rows = _row_count(event)
-    if event.eventType in TERMINAL:
-        await _maybe_end(uow, run, at, success=event.eventType is EventType.COMPLETE, rows=rows, event=event)
-    elif rows is not None and (run["total_rows"] is None or rows > run["total_rows"]):
-        await _more_rows(uow, run, rows)
-    new_datasets = await _datasets(uow, run["id"], event)
-    if new_datasets or start_moved:
+    pipeline = await _pipeline(uow, fold.namespace, fold.name, fold.integration)
+    run = await _run(uow, pipeline, fold.run_id, fold.first_at, parent_id=parent_id)
+    if fold.terminal is not None:
+        await _maybe_end(uow, run, pipeline, fold.terminal, rows=fold.rows)
+    elif fold.rows is not None and (run["total_rows"] is None or fold.rows > run["total_rows"]):
+        await _more_rows(uow, run, pipeline, fold.rows)
+    new_datasets = await _datasets(uow, run["id"], fold)
+    if new_datasets or run["start_moved"]:
         await _refresh_edges(uow, pipeline)
 
 
-def _row_count(event: RunEvent) -> int | None:
-    counts = [
-        o.outputFacets.outputStatistics.rowCount
-        for o in event.outputs
-        if o.outputFacets
-        and o.outputFacets.outputStatistics
-        and o.outputFacets.outputStatistics.rowCount is not None
-    ]
-    return sum(counts) if counts else None
-
-
 async def _pipeline(uow: UnitOfWork, namespace: str, name: str, integration: str | None) -> Row:
-    """The job's pipeline, locked; created (with its type) on first sight."""
+    """The job's pipeline with its type's settings, locked; created (with its type) on first sight."""
     full_name = job_pipeline_name(namespace, name)
     type_name = job_type_name(integration) if integration else None
-    current = await uow.pipelines.find_for_update(name=full_name)
+    current = await uow.pipelines.lock_with_type(full_name)
     if current is None:
         type_id = await uow.pipeline_types.get_or_create(type_name or DEFAULT_TYPE)
         created = await uow.pipelines.insert_if_absent(
@@ -146,18 +151,31 @@ async def _pipeline(uow: UnitOfWork, namespace: str, name: str, integration: str
                 "pipeline_metadata": {"openlineage": {"namespace": namespace, "name": name}},
             }
         )
-        if created is not None:
-            await _publish_pipeline_changes(uow, [created])
-        current = await uow.pipelines.find_for_update(name=full_name)
+        current = await uow.pipelines.lock_with_type(full_name)
         assert current is not None
-    elif type_name is not None:
+        if created is not None:
+            uow.publish(pipeline_changed(current))
+    elif type_name is not None and current["type_name"] == DEFAULT_TYPE and type_name != DEFAULT_TYPE:
         # a pipeline first seen as someone's parent got the default type; its own event names the real one
-        default_type = await uow.pipeline_types.id_by_name(DEFAULT_TYPE)
-        if current["pipeline_type_id"] == default_type:
-            type_id = await uow.pipeline_types.get_or_create(type_name)
-            current = await uow.pipelines.update(current["id"], {"pipeline_type_id": type_id})
-            await _publish_pipeline_changes(uow, [current["id"]])
+        type_id = await uow.pipeline_types.get_or_create(type_name)
+        await uow.pipelines.update(current["id"], {"pipeline_type_id": type_id})
+        current = await uow.pipelines.lock_with_type(full_name)
+        assert current is not None
+        uow.publish(pipeline_changed(current))
     return current
+
+
+# What a run stored a moment ago holds beside its start columns.
+_NOT_ENDED = {
+    "end_date": None,
+    "duration_seconds": None,
+    "completed_successfully": None,
+    "total_rows": None,
+    "inserts": None,
+    "updates": None,
+    "soft_deletes": None,
+    "execution_metadata": None,
+}
 
 
 async def _run(
@@ -174,11 +192,12 @@ async def _run(
             parent_id=parent_id,
             run_id=run_id,
         )
-        for row in await uow.batches.start_many([values]):
-            uow.publish(started_event(row, pipeline["name"]))
-        current = await uow.executions.run_state(run_id)
+        stored = await uow.batches.start_many([values])
+        if stored:  # a new row is locked by its inserting transaction
+            uow.publish(started_event(stored[0], pipeline["name"]))
+            return {**stored[0], **_NOT_ENDED, "start_moved": False}
+        current = await uow.executions.run_state(run_id)  # stored concurrently by another writer
         assert current is not None
-        return {**current, "start_moved": False}
     run = {**current, "start_moved": False}
     if at < current["start_date"]:
         run.update(await _move_start(uow, current, pipeline, at))
@@ -205,6 +224,7 @@ async def _move_start(uow: UnitOfWork, current: Row, pipeline: Row, at: datetime
             completed_successfully=current["completed_successfully"],
             counts=_counts(current["total_rows"]),
             execution_metadata=current["execution_metadata"],
+            pipeline=pipeline,
         )
     return moved
 
@@ -214,30 +234,29 @@ def _counts(total_rows: int | None) -> dict[str, int | None]:
 
 
 async def _maybe_end(
-    uow: UnitOfWork, run: dict[str, Any], at: datetime, *, success: bool, rows: int | None, event: RunEvent
+    uow: UnitOfWork, run: dict[str, Any], pipeline: Row, terminal: Terminal, *, rows: int | None
 ) -> None:
     """End the run with this terminal event unless a later one (or a failure at the same time) ended it."""
     total = max((r for r in (rows, run["total_rows"]) if r is not None), default=None)
     ended = run["end_date"] is not None
-    if ended and (at, not success) <= (run["end_date"], not run["completed_successfully"]):
+    if ended and terminal <= Terminal(run["end_date"], not run["completed_successfully"], "", ""):
         if total != run["total_rows"]:
-            await _more_rows(uow, run, total)  # type: ignore[arg-type]
+            await _more_rows(uow, run, pipeline, total)  # type: ignore[arg-type]
         return
-    if at < run["start_date"]:
-        raise Invalid(f"end {at.isoformat()} is before the run's start {run['start_date'].isoformat()}")
     await _end(
         uow,
         run,
-        end_date=at,
-        completed_successfully=success,
+        end_date=terminal.at,
+        completed_successfully=not terminal.failed,
         counts=_counts(total),
         execution_metadata={
-            "openlineage": {"event_type": event.eventType.value, "producer": event.producer or None}
+            "openlineage": {"event_type": terminal.event_type, "producer": terminal.producer or None}
         },
+        pipeline=pipeline,
     )
 
 
-async def _more_rows(uow: UnitOfWork, run: dict[str, Any], rows: int) -> None:
+async def _more_rows(uow: UnitOfWork, run: dict[str, Any], pipeline: Row, rows: int) -> None:
     """A larger row count than stored: keep it (and the end's throughput) without touching anything else."""
     if run["end_date"] is None:
         await uow.executions.update(run["id"], {"total_rows": rows})
@@ -249,14 +268,15 @@ async def _more_rows(uow: UnitOfWork, run: dict[str, Any], rows: int) -> None:
         completed_successfully=run["completed_successfully"],
         counts=_counts(rows),
         execution_metadata=run["execution_metadata"],
+        pipeline=pipeline,
     )
 
 
-async def _datasets(uow: UnitOfWork, execution_id: int, event: RunEvent) -> int:
-    if not event.inputs and not event.outputs:
+async def _datasets(uow: UnitOfWork, execution_id: int, fold: RunFold) -> int:
+    if not fold.inputs and not fold.outputs:
         return 0
-    inputs = [dataset_address(d.namespace, d.name) for d in event.inputs]
-    outputs = [dataset_address(d.namespace, d.name) for d in event.outputs]
+    inputs = [dataset_address(ns, name) for ns, name in sorted(fold.inputs)]
+    outputs = [dataset_address(ns, name) for ns, name in sorted(fold.outputs)]
     stored = await store_addresses(uow, [*inputs, *outputs])
     return await uow.run_datasets.add(
         execution_id, [stored[a["name"]].id for a in inputs], [stored[a["name"]].id for a in outputs]

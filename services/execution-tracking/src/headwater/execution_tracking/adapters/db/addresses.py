@@ -256,29 +256,25 @@ class RunDatasets:
 
     async def latest_complete_run(self, pipeline_id: int) -> tuple[list[int], list[int]] | None:
         """Inputs and outputs of the pipeline's latest run (by start, then run id) that declared both."""
-        row = (
-            await self.conn.execute(
-                text(
-                    """
+        rows = await self.conn.execute(
+            text(
+                """
+                WITH latest AS (
                     SELECT e.id FROM pipeline_execution e
                     WHERE e.pipeline_id = :pipeline_id
                       AND EXISTS (SELECT 1 FROM run_dataset d WHERE d.execution_id = e.id AND d.role = 'input')
                       AND EXISTS (SELECT 1 FROM run_dataset d WHERE d.execution_id = e.id AND d.role = 'output')
                     ORDER BY e.start_date DESC, e.run_id DESC
                     LIMIT 1
-                    """
-                ),
-                {"pipeline_id": pipeline_id},
-            )
-        ).first()
-        if row is None:
-            return None
-        datasets = await self.conn.execute(
-            text("SELECT role, address_id FROM run_dataset WHERE execution_id = :id ORDER BY address_id"),
-            {"id": row[0]},
+                )
+                SELECT d.role, d.address_id FROM run_dataset d JOIN latest ON d.execution_id = latest.id
+                ORDER BY d.address_id
+                """
+            ),
+            {"pipeline_id": pipeline_id},
         )
         inputs: list[int] = []
         outputs: list[int] = []
-        for role, address_id in datasets:
+        for role, address_id in rows:
             (inputs if role == "input" else outputs).append(address_id)
-        return inputs, outputs
+        return (inputs, outputs) if inputs else None

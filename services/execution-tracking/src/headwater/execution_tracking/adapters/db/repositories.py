@@ -141,6 +141,11 @@ class Pipelines:
         stmt = _pipelines_with_type().where(pipeline.c.id.in_(pipeline_ids)).order_by(pipeline.c.id)
         return (await self.conn.execute(stmt)).mappings().all()
 
+    async def lock_with_type(self, name: str) -> RowMapping | None:
+        """The pipeline named so, with its type's name and settings (`type_*`), locked."""
+        stmt = _pipelines_with_type().where(pipeline.c.name == name).with_for_update(of=pipeline)
+        return (await self.conn.execute(stmt)).mappings().first()
+
     async def ids_of_type(self, type_id: int) -> list[int]:
         return list(
             (

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import random
 import sys
@@ -39,6 +40,8 @@ from bench.kafka_tail import TopicTail
 from bench.settings import BenchSettings
 from bench.stats import LatencySummary, percentile
 from headwater.common.messaging.topics import dlq_topic, prefixed
+
+RERUN_JOBS = 5000  # known jobs run again to measure steady-state ingestion
 
 LINEAGE_TOPIC = "ingress.lineage"
 NAMESPACE = "postgres://bench:5432"  # every dataset's OpenLineage namespace
@@ -287,6 +290,46 @@ class BuildResult:
     complete: bool  # every dataset listed before `event_timeout` passed without progress
 
 
+@dataclass(frozen=True)
+class RerunResult:
+    """Known jobs running again: new runs of existing pipelines over existing addresses (the steady state)."""
+
+    events: int
+    recorded: int  # runs whose `execution.ended` came out
+    seconds: float  # first send until the last `execution.ended`
+    events_per_second: float
+
+
+async def _rerun(settings: BenchSettings, plan: GraphPlan, count: int) -> RerunResult:
+    """Send a new COMPLETE run for `count` jobs and time until every one's `execution.ended` is out."""
+    events = build_events(dataclasses.replace(plan, jobs=plan.jobs[:count]))
+    wanted = {msgspec.json.decode(value)["run"]["runId"] for _, value in events}
+    seen: set[str] = set()
+    last = 0.0
+    finished = asyncio.Event()
+
+    def on_record(topic: str, value: bytes, arrived: float) -> None:
+        nonlocal last
+        run_id = msgspec.json.decode(value).get("run_id")
+        if run_id in wanted and run_id not in seen:
+            seen.add(run_id)
+            last = arrived
+            if len(seen) == len(wanted):
+                finished.set()
+
+    topic = prefixed(settings.topic_prefix, LINEAGE_TOPIC)
+    print(f"lineage: {len(events)} known jobs run again ...", file=sys.stderr, flush=True)
+    async with TopicTail(
+        settings.kafka_bootstrap, [prefixed(settings.topic_prefix, "execution.ended")], on_record
+    ):
+        began = time.perf_counter()
+        await produce(settings, topic, events)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(finished.wait(), settings.event_timeout * 10)
+    seconds = (last or time.perf_counter()) - began
+    return RerunResult(len(events), len(seen), seconds, len(seen) / seconds if seconds > 0 else 0.0)
+
+
 def _listed_count(plan: GraphPlan, ids: dict[str, int]) -> int:
     return sum(address_name(d) in ids for d in plan.datasets)
 
@@ -386,6 +429,7 @@ class LineageResult:
     build: BuildResult
     cases: list[QueryCase]  # empty when the graph could not be built
     hub: QueryCase | None  # the worst case, apart
+    rerun: RerunResult | None = None  # known jobs running again, after the queries
 
 
 PathPick = Callable[[random.Random], str]
@@ -516,8 +560,10 @@ async def measure_lineage(settings: BenchSettings) -> LineageResult:
             build, ids = await _build(settings, gateway, plan)
         cases: list[QueryCase] = []
         hub: QueryCase | None = None
+        rerun = None
         if build.complete:
             cases, hub = await _query(settings, gateway, plan, ids)
+            rerun = await _rerun(settings, plan, min(RERUN_JOBS, len(plan.jobs)))
     return LineageResult(
         domains=plan.domains,
         layers=plan.layers,
@@ -530,4 +576,5 @@ async def measure_lineage(settings: BenchSettings) -> LineageResult:
         build=build,
         cases=cases,
         hub=hub,
+        rerun=rerun,
     )

@@ -138,6 +138,12 @@ def render_lineage(result: LineageResult, settings: BenchSettings) -> str:
         )  # fmt: skip
         if build.dead_lettered:
             lines.append(f"  dead-lettered: {build.dead_lettered} records in ingress.lineage.dlq")
+    if result.rerun is not None:
+        r = result.rerun
+        lines.append(
+            f"  known jobs again: {r.events:,} new runs of existing jobs, {r.recorded:,} execution.ended out after "
+            f"{r.seconds:.2f} s = {r.events_per_second:.0f} events/s ingested"
+        )
     if not result.cases:
         lines.append("  queries: not run, the graph is incomplete (see the lineage consumer's log)")
         return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prometheus_client import Histogram
+
 from headwater.common.contracts.lineage import (
     MAX_DEPTH,
     MAX_NODE_LIMIT,
@@ -14,6 +16,13 @@ from headwater.common.contracts.lineage import (
 )
 from headwater.execution_tracking.adapters.db.lineage_graph import LineageGraphReader, Walk
 from headwater.execution_tracking.service_layer.errors import Invalid, NotFound
+
+ANSWER_NODES = Histogram(
+    "headwater_lineage_graph_nodes",
+    "Addresses in a lineage graph answer",
+    ["query"],
+    buckets=(1, 10, 100, 1_000, 10_000, 100_000),
+)
 
 
 def _check(depth: int, limit: int, *, min_depth: int) -> None:
@@ -39,6 +48,7 @@ async def address_lineage(
     if not result.nodes:
         raise NotFound(f"address {address_id} not found")
     result.address_id = address_id
+    ANSWER_NODES.labels("address").observe(len(result.nodes))
     return result
 
 
@@ -62,10 +72,11 @@ async def pipeline_lineage(
             walk.truncated |= part.truncated
     for source, target in own:
         walk.add_edge(source, target, pipeline_id)
-    result = await _graph(graph, walk, direction=Direction.BOTH, depth=depth, pipeline_id=pipeline_id)
+    result = await _graph(graph, walk, direction=Direction.BOTH, depth=depth)
     if not own and not await _pipeline_exists(graph, pipeline_id):
         raise NotFound(f"pipeline {pipeline_id} not found")
     result.pipeline_id = pipeline_id
+    ANSWER_NODES.labels("pipeline").observe(len(result.nodes))
     return result
 
 
@@ -74,9 +85,7 @@ async def _pipeline_exists(graph: LineageGraphReader, pipeline_id: int) -> bool:
     return pipeline_id in names
 
 
-async def _graph(
-    graph: LineageGraphReader, walk: Walk, *, direction: Direction, depth: int, pipeline_id: int | None = None
-) -> LineageGraph:
+async def _graph(graph: LineageGraphReader, walk: Walk, *, direction: Direction, depth: int) -> LineageGraph:
     pipeline_ids = {p for pipelines in walk.edges.values() for p in pipelines}
     rows, names = await graph.describe(walk.depth, pipeline_ids)
     nodes = sorted(

@@ -305,3 +305,52 @@ async def test_openlineage_kafka_transport_pointed_at_the_broker(
         assert all(m.headers["x-dlq-original-topic"] == b"ingress.lineage" for m in dead)
     finally:
         await dlq.stop()
+
+
+async def test_concurrent_events_of_sibling_tasks_over_http(
+    gateway: httpx.AsyncClient, events: TopicCollector
+) -> None:
+    """Twenty tasks of one DAG run report at once, each naming the parent run (not seen yet) and a shared
+    input table: every event is stored, the parent is created once and lists every task."""
+    tag, parent_id = uuid.uuid4().hex[:8], str(uuid.uuid4())
+    task_runs = [str(uuid.uuid4()) for _ in range(20)]
+
+    def event(n: int, run_id: str) -> dict[str, Any]:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": f"2024-07-02T06:00:{n:02d}Z",
+            "run": {
+                "runId": run_id,
+                "facets": {
+                    "parent": {"run": {"runId": parent_id}, "job": {"namespace": "fan", "name": f"dag_{tag}"}}
+                },
+            },
+            "job": {"namespace": "fan", "name": f"dag_{tag}.task_{n}"},
+            "inputs": [{"namespace": "postgres://shop:5432", "name": f"shop.public.shared_{tag}"}],
+            "outputs": [{"namespace": "s3://lake", "name": f"fan/{tag}/{n}"}],
+            "producer": "test",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        }
+
+    answers = await asyncio.gather(
+        *(gateway.post("/api/v1/lineage", json=event(n, run)) for n, run in enumerate(task_runs))
+    )
+    assert [a.status_code for a in answers] == [201] * 20
+    started = await events.wait_for(
+        lambda m: m.topic == "execution.started" and m.json()["run_id"] == parent_id
+    )
+    tree = (await gateway.get(f"/pipeline_execution/{started[0].json()['execution_id']}")).json()
+    assert sorted(c["id"] for c in tree["child_executions"]) == sorted(
+        {
+            m.json()["execution_id"]
+            for m in events.messages
+            if m.topic == "execution.started" and m.json()["run_id"] in task_runs
+        }
+    )
+    assert len(tree["child_executions"]) == 20
+    assert tree["start_date"] == "2024-07-02T06:00:00Z"  # the earliest of its tasks' events
+    shared = next(a for a in (await gateway.get("/address")).json() if a["name"].endswith(f"shared_{tag}"))
+    downstream = (
+        await gateway.get(f"/lineage/address/{shared['id']}", params={"direction": "downstream"})
+    ).json()
+    assert len(downstream["edges"]) == 20

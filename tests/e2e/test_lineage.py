@@ -344,7 +344,9 @@ async def test_concurrent_events_of_sibling_tasks_over_http(
         lambda m: m.topic == "execution.started" and m.json()["run_id"] in task_runs, count=20
     )
     tree = (await gateway.get(f"/pipeline_execution/{started[0].json()['execution_id']}")).json()
-    assert sorted(c["id"] for c in tree["child_executions"]) == sorted({m.json()["execution_id"] for m in children})
+    assert sorted(c["id"] for c in tree["child_executions"]) == sorted(
+        {m.json()["execution_id"] for m in children}
+    )
     assert len(tree["child_executions"]) == 20
     assert tree["start_date"] == "2024-07-02T06:00:00Z"  # the earliest of its tasks' events
     shared = next(a for a in (await gateway.get("/address")).json() if a["name"].endswith(f"shared_{tag}"))

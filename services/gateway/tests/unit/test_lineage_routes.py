@@ -14,9 +14,7 @@ import pytest
 from litestar.testing import TestClient
 
 from headwater.gateway.app import create_app
-from headwater.gateway.bootstrap import Container
-from headwater.gateway.settings import Settings
-from headwater.gateway.testing import FakeUpstream
+from headwater.gateway.testing import FakeUpstream, fake_container
 from headwater.gateway.upstream import UpstreamResponse
 
 JSON = {"content-type": "application/json"}
@@ -54,8 +52,7 @@ def upstream() -> FakeUpstream:
 
 @pytest.fixture
 def client(upstream: FakeUpstream) -> Iterator[TestClient]:
-    container = Container(settings=Settings(log_json=False), execution_tracking=upstream)  # type: ignore[arg-type]
-    with TestClient(create_app(container)) as c:
+    with TestClient(create_app(fake_container(execution_tracking=upstream))) as c:
         yield c
 
 

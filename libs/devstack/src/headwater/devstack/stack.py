@@ -37,6 +37,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         "execution-tracking", "headwater.execution_tracking", "execution_tracking", ("serve", "worker")
     ),
+    ServiceSpec("quality-alerting", "headwater.quality_alerting", "quality_alerting", ("serve", "worker")),
+    ServiceSpec("scheduler", "headwater.scheduler", "scheduler", ("serve", "worker")),
     ServiceSpec("gateway", "headwater.gateway", None, ("serve",)),
 )
 
@@ -50,6 +52,10 @@ class StackConfig:
     gateway_port: int = 8080
     execution_tracking_port: int = 8081
     execution_tracking_metrics_port: int = 9464
+    quality_alerting_port: int = 8082
+    quality_alerting_metrics_port: int = 9465
+    scheduler_port: int = 8083
+    scheduler_metrics_port: int = 9466
     topic_prefix: str = ""
     partitions: int = 12
     gateway_workers: int = 1
@@ -75,6 +81,10 @@ class StackConfig:
             gateway_port=num("HEADWATER_GATEWAY_HTTP_PORT", 8080),
             execution_tracking_port=num("HEADWATER_EXECUTION_TRACKING_HTTP_PORT", 8081),
             execution_tracking_metrics_port=num("HEADWATER_EXECUTION_TRACKING_WORKER_METRICS_PORT", 9464),
+            quality_alerting_port=num("HEADWATER_QUALITY_ALERTING_HTTP_PORT", 8082),
+            quality_alerting_metrics_port=num("HEADWATER_QUALITY_ALERTING_WORKER_METRICS_PORT", 9465),
+            scheduler_port=num("HEADWATER_SCHEDULER_HTTP_PORT", 8083),
+            scheduler_metrics_port=num("HEADWATER_SCHEDULER_WORKER_METRICS_PORT", 9466),
             topic_prefix=env.get("HEADWATER_TOPIC_PREFIX", ""),
             partitions=num("HEADWATER_TOPIC_PARTITIONS", 12),
             gateway_workers=num("HEADWATER_GATEWAY_HTTP_WORKERS", 1),
@@ -106,6 +116,14 @@ class Stack:
     @property
     def execution_tracking_url(self) -> str:
         return f"http://127.0.0.1:{self.config.execution_tracking_port}"
+
+    @property
+    def quality_alerting_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.quality_alerting_port}"
+
+    @property
+    def scheduler_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.scheduler_port}"
 
     @property
     def admin_dsn(self) -> str:
@@ -221,10 +239,18 @@ class Stack:
             "HEADWATER_EXECUTION_TRACKING_HTTP_PORT": str(cfg.execution_tracking_port),
             "HEADWATER_EXECUTION_TRACKING_HTTP_WORKERS": str(cfg.execution_tracking_workers),
             "HEADWATER_EXECUTION_TRACKING_WORKER_METRICS_PORT": str(cfg.execution_tracking_metrics_port),
+            "HEADWATER_QUALITY_ALERTING_DATABASE_URL": self.service_dsn("quality_alerting"),
+            "HEADWATER_QUALITY_ALERTING_HTTP_PORT": str(cfg.quality_alerting_port),
+            "HEADWATER_QUALITY_ALERTING_WORKER_METRICS_PORT": str(cfg.quality_alerting_metrics_port),
+            "HEADWATER_SCHEDULER_DATABASE_URL": self.service_dsn("scheduler"),
+            "HEADWATER_SCHEDULER_HTTP_PORT": str(cfg.scheduler_port),
+            "HEADWATER_SCHEDULER_WORKER_METRICS_PORT": str(cfg.scheduler_metrics_port),
             "HEADWATER_GATEWAY_HTTP_HOST": cfg.gateway_host,
             "HEADWATER_GATEWAY_HTTP_PORT": str(cfg.gateway_port),
             "HEADWATER_GATEWAY_HTTP_WORKERS": str(cfg.gateway_workers),
             "HEADWATER_GATEWAY_EXECUTION_TRACKING_URL": self.execution_tracking_url,
+            "HEADWATER_GATEWAY_QUALITY_ALERTING_URL": self.quality_alerting_url,
+            "HEADWATER_GATEWAY_SCHEDULER_URL": self.scheduler_url,
             **cfg.extra_env,
         }
         return env
@@ -259,7 +285,12 @@ class Stack:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until every HTTP process answers its readiness probe and every worker is alive."""
-        urls = [f"{self.execution_tracking_url}/health/ready", f"{self.gateway_url}/health/ready"]
+        urls = [
+            f"{self.execution_tracking_url}/health/ready",
+            f"{self.quality_alerting_url}/health/ready",
+            f"{self.scheduler_url}/health/ready",
+            f"{self.gateway_url}/health/ready",
+        ]
         deadline = time.monotonic() + timeout
         for url in urls:
             while True:

@@ -36,6 +36,10 @@ def stack() -> Iterator[Stack]:
         gateway_port=free_port(),
         execution_tracking_port=free_port(),
         execution_tracking_metrics_port=free_port(),
+        quality_alerting_port=free_port(),
+        quality_alerting_metrics_port=free_port(),
+        scheduler_port=free_port(),
+        scheduler_metrics_port=free_port(),
         execution_tracking_workers=1,
         log_json=True,
     )

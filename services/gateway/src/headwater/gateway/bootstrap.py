@@ -17,9 +17,16 @@ from headwater.gateway.upstream import Upstream
 class Container:
     settings: Settings
     execution_tracking: Upstream
+    quality_alerting: Upstream
+    scheduler: Upstream
+
+    @property
+    def upstreams(self) -> tuple[Upstream, ...]:
+        return (self.execution_tracking, self.quality_alerting, self.scheduler)
 
     async def close(self) -> None:
-        await self.execution_tracking.close()
+        for upstream in self.upstreams:
+            await upstream.close()
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -32,12 +39,15 @@ def bootstrap(settings: Settings | None = None) -> Container:
     configure_telemetry(
         SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
     )
+
+    def upstream(name: str, url: str) -> Upstream:
+        return Upstream(
+            name, url, timeout=settings.upstream_timeout_seconds, connections=settings.upstream_connections
+        )
+
     return Container(
         settings=settings,
-        execution_tracking=Upstream(
-            "execution-tracking",
-            settings.execution_tracking_url,
-            timeout=settings.upstream_timeout_seconds,
-            connections=settings.upstream_connections,
-        ),
+        execution_tracking=upstream("execution-tracking", settings.execution_tracking_url),
+        quality_alerting=upstream("quality-alerting", settings.quality_alerting_url),
+        scheduler=upstream("scheduler", settings.scheduler_url),
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from headwater.gateway.bootstrap import Container
 from headwater.gateway.identity import Principal
+from headwater.gateway.settings import Settings
 from headwater.gateway.upstream import UpstreamResponse, UpstreamUnavailable
 
 
@@ -40,3 +42,17 @@ class FakeUpstream:
 
     async def close(self) -> None:
         return None
+
+
+def fake_container(
+    execution_tracking: FakeUpstream | None = None,
+    quality_alerting: FakeUpstream | None = None,
+    scheduler: FakeUpstream | None = None,
+) -> Container:
+    """A gateway container whose upstreams are fakes (a fresh one for each not given)."""
+    return Container(
+        settings=Settings(log_json=False),
+        execution_tracking=execution_tracking or FakeUpstream("execution-tracking"),  # type: ignore[arg-type]
+        quality_alerting=quality_alerting or FakeUpstream("quality-alerting"),  # type: ignore[arg-type]
+        scheduler=scheduler or FakeUpstream("scheduler"),  # type: ignore[arg-type]
+    )

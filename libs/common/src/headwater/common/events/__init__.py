@@ -15,8 +15,22 @@ from headwater.common.events.execution_tracking import (
     PipelineSlo,
 )
 from headwater.common.events.ingress import RunEnded, RunReport, RunStarted, decode_run_report
+from headwater.common.events.quality_alerting import (
+    AlertRaised,
+    AlertResolved,
+    AnomalousMetric,
+    AnomalyCleared,
+    AnomalyDetected,
+)
+from headwater.common.events.scheduler import ChecksRequested, RetentionRequested
 
 __all__ = [
+    "AlertRaised",
+    "AlertResolved",
+    "AnomalousMetric",
+    "AnomalyCleared",
+    "AnomalyDetected",
+    "ChecksRequested",
     "Event",
     "ExecutionEnded",
     "ExecutionStarted",
@@ -25,6 +39,7 @@ __all__ = [
     "LineageEdge",
     "PipelineChanged",
     "PipelineSlo",
+    "RetentionRequested",
     "RunEnded",
     "RunReport",
     "RunStarted",

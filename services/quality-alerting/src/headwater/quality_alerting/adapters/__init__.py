@@ -1,0 +1,1 @@
+"""Adapters of quality-alerting to the outside world."""

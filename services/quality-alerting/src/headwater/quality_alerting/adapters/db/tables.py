@@ -1,0 +1,270 @@
+"""Tables of the `quality_alerting` schema.
+
+quality-alerting keeps its own copies of what it checks (pipeline settings from `pipeline.changed`, execution
+metrics from `execution.started` / `execution.ended`), so every check is set-based SQL on its own schema and
+never a call to execution-tracking.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from headwater.common.db import schema_metadata
+from headwater.common.messaging.tables import inbox_table, outbox_table
+from headwater.quality_alerting import SCHEMA
+
+metadata = schema_metadata(SCHEMA)
+
+DATEPARTS = "('minute', 'hour', 'day', 'week', 'month', 'year')"
+METRICS = "('duration_seconds', 'inserts', 'updates', 'soft_deletes', 'total_rows', 'throughput')"
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True)),
+    ]
+
+
+# -- copies of execution-tracking's facts ----------------------------------------------------------------------
+
+pipeline_settings = Table(
+    "pipeline_settings",
+    metadata,
+    Column("pipeline_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(500), nullable=False),
+    Column("pipeline_type_id", BigInteger, nullable=False),
+    Column("pipeline_type_name", String(150), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("freshness_number", Integer),
+    Column("freshness_datepart", String(10)),
+    Column("mute_freshness_check", Boolean, nullable=False, server_default=text("false")),
+    Column("timeliness_number", Integer),
+    Column("timeliness_datepart", String(10)),
+    Column("mute_timeliness_check", Boolean, nullable=False, server_default=text("false")),
+    # The latest of the pipeline's last_target_insert/update/soft_delete: what freshness compares.
+    Column("last_dml_at", DateTime(timezone=True)),
+    # When the fact this row reflects happened: an older event never overwrites a newer one.
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    CheckConstraint(f"freshness_datepart IN {DATEPARTS}", name="freshness_datepart"),
+    CheckConstraint(f"timeliness_datepart IN {DATEPARTS}", name="timeliness_datepart"),
+    # Freshness scans only pipelines that can be stale.
+    Index(
+        "ix_pipeline_settings_freshness_due",
+        "last_dml_at",
+        postgresql_where=text(
+            "last_dml_at IS NOT NULL AND freshness_number IS NOT NULL AND NOT mute_freshness_check"
+        ),
+    ),
+)
+
+execution_metric = Table(
+    "execution_metric",
+    metadata,
+    Column("execution_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("pipeline_id", BigInteger, nullable=False),
+    Column("start_date", DateTime(timezone=True), nullable=False),
+    Column("end_date", DateTime(timezone=True)),
+    Column("hour_recorded", SmallInteger, nullable=False),
+    Column("day_of_week", SmallInteger, nullable=False),  # ISO 1 (Monday) .. 7 of start_date in UTC
+    Column("completed_successfully", Boolean),  # null while running
+    Column("duration_seconds", BigInteger),
+    Column("inserts", BigInteger),
+    Column("updates", BigInteger),
+    Column("soft_deletes", BigInteger),
+    Column("total_rows", BigInteger),
+    Column("throughput", Float),
+    # The baseline of a rule: successful runs of one pipeline at one hour, by end date.
+    Index(
+        "ix_execution_metric_baseline",
+        "pipeline_id",
+        "hour_recorded",
+        "end_date",
+        postgresql_where=text("completed_successfully"),
+    ),
+    # Timeliness: runs started within the lookback.
+    Index("ix_execution_metric_start_date", "start_date"),
+    # Retention.
+    Index("ix_execution_metric_end_date", "end_date"),
+)
+
+# -- anomaly detection -------------------------------------------------------------------------------------------
+
+anomaly_rule = Table(
+    "anomaly_rule",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("pipeline_id", BigInteger, nullable=False),
+    Column("metric_field", String(30), nullable=False),
+    Column("z_threshold", Float, nullable=False, server_default=text("3.0")),
+    Column("lookback_days", Integer, nullable=False, server_default=text("30")),
+    Column("minimum_executions", Integer, nullable=False, server_default=text("30")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    # Beyond the reference: `hour` (same UTC start hour) or `hour_of_week` (same hour and day of week).
+    Column("seasonality", String(20), nullable=False, server_default=text("'hour'")),
+    # `both`, `spike` (only values above the range) or `drop` (only values below it).
+    Column("direction", String(10), nullable=False, server_default=text("'both'")),
+    *_timestamps(),
+    UniqueConstraint("pipeline_id", "metric_field"),
+    CheckConstraint(f"metric_field IN {METRICS}", name="metric_field"),
+    CheckConstraint("z_threshold BETWEEN 1 AND 10", name="z_threshold"),
+    CheckConstraint("lookback_days BETWEEN 1 AND 365", name="lookback_days"),
+    CheckConstraint("minimum_executions BETWEEN 5 AND 1000", name="minimum_executions"),
+    CheckConstraint("seasonality IN ('hour', 'hour_of_week')", name="seasonality"),
+    CheckConstraint("direction IN ('both', 'spike', 'drop')", name="direction"),
+)
+
+anomaly_result = Table(
+    "anomaly_result",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("rule_id", BigInteger, ForeignKey("anomaly_rule.id", ondelete="CASCADE"), nullable=False),
+    Column("pipeline_id", BigInteger, nullable=False),
+    Column("execution_id", BigInteger, nullable=False),
+    Column("metric_field", String(30), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("mean", Float, nullable=False),
+    Column("stddev", Float, nullable=False),
+    Column("z_score", Float, nullable=False),
+    Column("z_threshold", Float, nullable=False),
+    Column("threshold_min", Float, nullable=False),
+    Column("threshold_max", Float, nullable=False),
+    Column("context", JSONB, nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("execution_id", "metric_field"),
+    Index("ix_anomaly_result_rule_id", "rule_id"),
+    Index("ix_anomaly_result_detected_at", "detected_at"),
+)
+
+# -- freshness and timeliness ---------------------------------------------------------------------------------
+
+freshness_log = Table(
+    "freshness_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("pipeline_id", BigInteger, nullable=False),
+    Column("last_dml_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),  # last DML + the allowed interval
+    Column("freshness_number", Integer, nullable=False),
+    Column("freshness_datepart", String(10), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("pipeline_id", "last_dml_at"),  # logged and alerted once per stale DML timestamp
+    Index("ix_freshness_log_checked_at", "checked_at"),
+)
+
+timeliness_log = Table(
+    "timeliness_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("pipeline_id", BigInteger, nullable=False),
+    Column("execution_id", BigInteger, nullable=False),
+    Column("status", String(10), nullable=False),  # `running` or `succeeded` when found late
+    Column("start_date", DateTime(timezone=True), nullable=False),
+    Column("end_date", DateTime(timezone=True)),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("timeliness_number", Integer, nullable=False),
+    Column("timeliness_datepart", String(10), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("execution_id"),  # logged and alerted once per late execution
+    Index("ix_timeliness_log_checked_at", "checked_at"),
+)
+
+# -- alerts and notifications ---------------------------------------------------------------------------------
+
+alert = Table(
+    "alert",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("alert_type", String(40), nullable=False),  # anomaly | freshness | timeliness | queue_backlog
+    Column("severity", String(10), nullable=False),  # info | warning | critical
+    Column("pipeline_id", BigInteger),
+    Column("pipeline_name", String(500)),
+    Column("pipeline_type_id", BigInteger),
+    Column("execution_id", BigInteger),
+    Column("msg", Text, nullable=False),
+    Column("body", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # One alert per occurrence (e.g. `freshness:<pipeline>:<dml time>`): a repeated check raises nothing new.
+    Column("dedup_key", String(300), nullable=False),
+    # The condition behind it (e.g. `freshness:<pipeline>`): a channel's suppression window is per condition.
+    Column("condition_key", String(300), nullable=False),
+    Column("resolved", Boolean, nullable=False, server_default=text("false")),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolve_action", String(60)),
+    Column("is_muted", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("dedup_key"),
+    CheckConstraint("severity IN ('info', 'warning', 'critical')", name="severity"),
+    Index("ix_alert_resolved_is_muted_id", "resolved", "is_muted", "id"),
+    Index("ix_alert_pipeline_id_id", "pipeline_id", "id"),
+    Index("ix_alert_created_at", "created_at"),
+)
+
+notification_channel = Table(
+    "notification_channel",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("name", String(150), nullable=False),
+    Column("kind", String(10), nullable=False),  # slack | webhook
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(500)),  # webhook: the HMAC-SHA256 key; never returned by the API
+    Column("scope", String(20), nullable=False, server_default=text("'global'")),
+    Column("pipeline_type_id", BigInteger),
+    Column("pipeline_id", BigInteger),
+    Column("min_severity", String(10), nullable=False, server_default=text("'info'")),
+    Column("suppression_minutes", Integer, nullable=False, server_default=text("60")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    *_timestamps(),
+    UniqueConstraint("name"),
+    CheckConstraint("kind IN ('slack', 'webhook')", name="kind"),
+    CheckConstraint("scope IN ('global', 'pipeline_type', 'pipeline')", name="scope"),
+    CheckConstraint("min_severity IN ('info', 'warning', 'critical')", name="min_severity"),
+    CheckConstraint("suppression_minutes >= 0", name="suppression_minutes"),
+)
+
+notification_delivery = Table(
+    "notification_delivery",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "channel_id",
+        BigInteger,
+        ForeignKey("notification_channel.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("alert_id", BigInteger, ForeignKey("alert.id", ondelete="CASCADE"), nullable=False),
+    Column("condition_key", String(300), nullable=False),
+    Column("status", String(12), nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("last_status_code", Integer),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("channel_id", "alert_id"),  # the same alert is never delivered twice to a channel
+    CheckConstraint("status IN ('pending', 'delivered', 'failed', 'suppressed')", name="status"),
+    Index("ix_notification_delivery_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    Index("ix_notification_delivery_channel_id_condition_key", "channel_id", "condition_key", "created_at"),
+    Index("ix_notification_delivery_alert_id", "alert_id"),
+)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

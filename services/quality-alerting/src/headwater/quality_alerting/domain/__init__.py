@@ -1,0 +1,1 @@
+"""Pure rules of quality-alerting: statistics, calendar arithmetic, alert wording; no I/O."""

@@ -1,0 +1,45 @@
+"""The internal HTTP app factory of quality-alerting (`granian --factory`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from sqlalchemy import text
+
+from headwater.common.heap import freeze_startup_objects
+from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
+from headwater.quality_alerting import SERVICE
+from headwater.quality_alerting.bootstrap import Container, bootstrap
+from headwater.quality_alerting.entrypoints.http.controllers import CONTROLLERS
+from headwater.quality_alerting.service_layer.errors import UseCaseError
+
+
+def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Response[Any]:
+    return Response({"detail": exc.detail}, status_code=exc.status)
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    """Build the app; without a container, the composition root builds one from the environment."""
+    c = container or bootstrap()
+
+    async def database_answers() -> None:
+        async with c.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    plugins, middleware, metrics = observability(SERVICE)
+    return Litestar(
+        route_handlers=[*CONTROLLERS, *health_handlers([database_answers]), *metrics],
+        dependencies={
+            "uow": Provide(lambda: c.uow, use_cache=True, sync_to_thread=False),
+            "settings": Provide(lambda: c.settings, use_cache=True, sync_to_thread=False),
+        },
+        exception_handlers={**EXCEPTION_HANDLERS, UseCaseError: use_case_error},
+        plugins=plugins,
+        middleware=middleware,
+        on_startup=[c.open, freeze_startup_objects],
+        on_shutdown=[c.close],
+        openapi_config=None,
+        logging_config=None,  # structlog (configured in bootstrap) handles every logger
+    )

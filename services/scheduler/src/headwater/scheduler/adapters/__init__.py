@@ -1,0 +1,1 @@
+"""Adapters of scheduler to the outside world."""

@@ -1,0 +1,1 @@
+"""Postgres: tables, repositories and migrations of the `scheduler` schema."""

@@ -1,0 +1,1 @@
+"""How requests and messages reach the use cases."""

@@ -1,0 +1,1 @@
+"""Use cases of scheduler, one async function each, and the unit of work."""

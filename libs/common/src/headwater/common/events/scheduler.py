@@ -30,14 +30,14 @@ class RetentionRequested(Event, frozen=True, kw_only=True, tag="retention.reques
     """Data older than `cutoff` should be deleted, in batches of `batch_size`, children before parents.
 
     Producer: the scheduler, when the daily retention schedule fires. Topic `retention.requested`, key:
-    `retention`. Consumers: every service that holds time-based data (execution-tracking, quality-alerting,
+    `name` (`retention`). Consumers: every service that holds time-based data (execution-tracking, quality-alerting,
     ingestion). `POST /log_cleanup` does the same synchronously through the gateway.
     """
 
     topic: ClassVar[str] = "retention.requested"
-    key_field: ClassVar[str] = "key"
+    key_field: ClassVar[str] = "name"
 
-    key: str = "retention"
+    name: str = "retention"
     retention_days: int
     batch_size: int = 10000
     cutoff: datetime

@@ -10,11 +10,13 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.anomaly import AnomalyResult, AnomalyUnavailable, measure_anomaly
+from bench.checks import ChecksResult, ChecksUnavailable, measure_checks, render_checks
 from bench.http_load import HttpResult, measure_http
 from bench.ingress import IngressResult, measure_ingress
 from bench.lineage import LineageResult, LineageUnavailable, measure_lineage, min_jobs_per_step
 from bench.machine import CpuMeter, machine_info
-from bench.report import render_http, render_ingress, render_lineage, write_json
+from bench.report import render_anomaly, render_http, render_ingress, render_lineage, write_json
 from bench.settings import GATEWAY_URL_ENV, KAFKA_BOOTSTRAP_ENV, TOPIC_PREFIX_ENV, BenchSettings
 
 
@@ -37,7 +39,10 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--only", choices=("http", "ingress", "lineage", "all"), default="all", help="measurements to run"
+        "--only",
+        choices=("http", "ingress", "lineage", "checks", "anomaly", "all"),
+        default="all",
+        help="measurements to run",
     )
     parser.add_argument(
         "--event-timeout",
@@ -110,6 +115,36 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         help="measured requests of the hub's downstream query, the worst case",
     )
     lineage.add_argument("--lineage-depth", type=int, default=defaults.lineage_depth, help="hops per query")
+    checks = parser.add_argument_group(
+        "checks: freshness and timeliness checks on pipelines written into quality-alerting's database"
+    )
+    checks.add_argument(
+        "--checks-pipelines", type=int, default=defaults.checks_pipelines, help="pipelines checked"
+    )
+    checks.add_argument(
+        "--checks-runs", type=int, default=defaults.checks_runs, help="measured runs per check"
+    )
+    checks.add_argument(
+        "--checks-new-per-run",
+        type=int,
+        default=defaults.checks_new_per_run,
+        help="pipelines gone stale (executions gone late) before each run, each alerted",
+    )
+    anomaly = parser.add_argument_group(
+        "anomaly: end 204 → anomaly flag visible, for outliers probed over HTTP while runs stream to ingress.runs"
+    )
+    for flag, kind, help_text in (
+        ("--anomaly-pipelines", int, "probe pipelines (a rule and a history each)"),
+        ("--anomaly-background-pipelines", int, "pipelines the background runs go to (a rule each)"),
+        ("--anomaly-rate", float, "background runs per second"),
+        ("--anomaly-duration", float, "seconds during which probes start"),
+        ("--anomaly-warmup", float, "seconds of background stream before the first probe"),
+        ("--anomaly-probe-interval", float, "seconds between probes"),
+        ("--anomaly-poll-interval", float, "seconds between a probe's polls of its execution"),
+        ("--anomaly-probe-timeout", float, "seconds after which an unflagged probe counts as a timeout"),
+    ):
+        dest = flag.removeprefix("--").replace("-", "_")
+        anomaly.add_argument(flag, type=kind, default=getattr(defaults, dest), help=help_text)
     args = parser.parse_args(argv)
     if args.reports < 2 or args.ingress_pipelines < 1:
         parser.error("--reports must be at least 2 and --ingress-pipelines at least 1")
@@ -125,6 +160,20 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         )
     if args.lineage_depth < 1:
         parser.error("--lineage-depth must be positive")
+    if args.checks_pipelines < 20 or args.checks_runs < 1 or args.checks_new_per_run < 0:
+        parser.error(
+            "--checks-pipelines must be at least 20, --checks-runs positive, --checks-new-per-run not negative"
+        )
+    if (
+        min(args.anomaly_pipelines, args.anomaly_background_pipelines) < 1
+        or min(args.anomaly_rate, args.anomaly_duration, args.anomaly_probe_interval) <= 0
+        or min(args.anomaly_warmup, args.anomaly_poll_interval) < 0
+        or args.anomaly_probe_timeout <= 0
+    ):
+        parser.error(
+            "--anomaly-pipelines, --anomaly-background-pipelines, --anomaly-rate, --anomaly-duration, "
+            "--anomaly-probe-interval and --anomaly-probe-timeout must be positive, the others not negative"
+        )
     delay_at: int = getattr(args, "delay_at", max(args.concurrency))
     return BenchSettings(
         gateway_url=args.gateway_url,
@@ -133,6 +182,8 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         run_http=args.only in ("all", "http"),
         run_ingress=args.only in ("all", "ingress"),
         run_lineage=args.only in ("all", "lineage"),
+        run_checks=args.only in ("all", "checks"),
+        run_anomaly=args.only in ("all", "anomaly"),
         concurrency=args.concurrency,
         duration=args.duration,
         warmup=args.warmup,
@@ -145,6 +196,17 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         lineage_warmup_requests=args.lineage_warmup_requests,
         lineage_hub_requests=args.lineage_hub_requests,
         lineage_depth=args.lineage_depth,
+        checks_pipelines=args.checks_pipelines,
+        checks_runs=args.checks_runs,
+        checks_new_per_run=args.checks_new_per_run,
+        anomaly_pipelines=args.anomaly_pipelines,
+        anomaly_background_pipelines=args.anomaly_background_pipelines,
+        anomaly_rate=args.anomaly_rate,
+        anomaly_duration=args.anomaly_duration,
+        anomaly_warmup=args.anomaly_warmup,
+        anomaly_probe_interval=args.anomaly_probe_interval,
+        anomaly_poll_interval=args.anomaly_poll_interval,
+        anomaly_probe_timeout=args.anomaly_probe_timeout,
         event_timeout=args.event_timeout,
     )
 
@@ -171,6 +233,8 @@ async def run(settings: BenchSettings, event_loop: str) -> None:
     http: HttpResult | None = None
     ingress: IngressResult | None = None
     lineage: LineageResult | None = None
+    checks: ChecksResult | None = None
+    anomaly: AnomalyResult | None = None
     if settings.run_http:
         http = await measure_http(settings)
     if settings.run_ingress:
@@ -182,8 +246,29 @@ async def run(settings: BenchSettings, event_loop: str) -> None:
             if http is None and ingress is None:
                 raise SystemExit(f"lineage: {exc}") from exc
             print(f"warning: lineage not measured: {exc}", file=sys.stderr)  # keep the other results
+    if settings.run_checks:
+        try:
+            checks = await measure_checks(settings)
+        except ChecksUnavailable as exc:
+            if http is None and ingress is None and lineage is None:
+                raise SystemExit(f"checks: {exc}") from exc
+            print(f"warning: checks not measured: {exc}", file=sys.stderr)
+    if settings.run_anomaly:
+        try:
+            anomaly = await measure_anomaly(settings)
+        except AnomalyUnavailable as exc:
+            if http is None and ingress is None and lineage is None and checks is None:
+                raise SystemExit(f"anomaly: {exc}") from exc
+            print(f"warning: anomaly not measured: {exc}", file=sys.stderr)
     path = write_json(
-        started_at=started_at, settings=settings, machine=machine, http=http, ingress=ingress, lineage=lineage
+        started_at=started_at,
+        settings=settings,
+        machine=machine,
+        http=http,
+        ingress=ingress,
+        lineage=lineage,
+        checks=checks,
+        anomaly=anomaly,
     )
     sections = [
         f"Headwater bench {settings.run_tag} — {machine['nproc']} CPUs, Python {machine['python']}, {event_loop}"
@@ -194,6 +279,10 @@ async def run(settings: BenchSettings, event_loop: str) -> None:
         sections.append(render_ingress(ingress))
     if lineage is not None:
         sections.append(render_lineage(lineage, settings))
+    if checks is not None:
+        sections.append(render_checks(checks))
+    if anomaly is not None:
+        sections.append(render_anomaly(anomaly))
     sections.append(f"results: {path}")
     print("\n\n".join(sections))
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+from bench.anomaly import AnomalyResult
+from bench.checks import ChecksResult
 from bench.http_load import HttpResult, LevelResult
 from bench.ingress import IngressResult
 from bench.lineage import HUB_WARMUP, LineageResult, QueryCase
@@ -167,6 +169,43 @@ def render_lineage(result: LineageResult, settings: BenchSettings) -> str:
     return "\n".join(lines)
 
 
+def render_anomaly(result: AnomalyResult) -> str:
+    stream, cpu = result.stream, result.cpu
+    stages = [("flag visible", result.delay)] + [(f"{name} seen", lat) for name, lat in result.stages.items()]
+    rows = [
+        [label, str(lat.count), *map(_ms, (lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.max_ms, lat.min_ms))]
+        for label, lat in stages
+    ]
+    table = _table(["end 204 →", "n", "p50", "p90", "p99", "max", "min"], rows)
+    errors = ", ".join(f"{kind}: {n}" for kind, n in result.errors.items()) or "0"
+    drained = (
+        f"drained {_num(stream.drain_seconds, '.1f')} s after the stream stopped"
+        if stream.drain_seconds is not None
+        else f"NOT drained: {stream.runs_ended} of {stream.runs_acknowledged} ended seen"
+    )
+    lines = [
+        f"Anomaly flag delay: end 204 → `anomaly_flags.total_rows` true in GET /pipeline_execution, for outliers "
+        f"(total_rows {result.outlier_total_rows:,}) probed over HTTP every {result.probe_interval_ms:g} ms on "
+        f"{result.probe_pipelines} pipelines ({result.history_runs} past runs each), polled every "
+        f"{result.poll_interval_ms:g} ms; latencies in ms;",
+        f"target p99 < {result.target_ms:g} ms: {'yes' if result.meets_target else 'NO'}",
+        table,
+        f"  probes {result.probes}: {result.flagged} flagged, {result.timeouts} timeouts, errors {errors}",
+        f"  background: {stream.runs_per_second:.0f} runs/s achieved of {stream.target_runs_per_second:g} "
+        f"({stream.runs_acknowledged:,} runs = {2 * stream.runs_acknowledged:,} reports to ingress.runs over "
+        f"{stream.seconds:.1f} s, {result.background_pipelines} pipelines with a rule each, worst second "
+        f"{min(stream.runs_each_second, default=0)}); {stream.runs_behind_at_stop:,} runs not yet ended when the "
+        f"stream stopped, {drained}",
+        f"  setup (pipelines, rules, history, one flagged outlier per probe pipeline): {result.setup_seconds:.1f} s",
+    ]
+    if cpu is not None:
+        lines.append(
+            f"  cpu during the probes: machine {_num(cpu.machine_busy_percent)}% busy (100 = every core), "
+            f"steal {_num(cpu.machine_steal_percent)}%, bench {_num(cpu.bench_process_percent)}% of one core"
+        )
+    return "\n".join(lines)
+
+
 def write_json(
     *,
     started_at: datetime,
@@ -175,6 +214,8 @@ def write_json(
     http: HttpResult | None,
     ingress: IngressResult | None,
     lineage: LineageResult | None = None,
+    checks: ChecksResult | None = None,
+    anomaly: AnomalyResult | None = None,
     directory: Path = RESULTS_DIR,
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
@@ -186,6 +227,8 @@ def write_json(
         "http": http,
         "ingress": ingress,
         "lineage": lineage,
+        "checks": checks,
+        "anomaly": anomaly,
     }
     path.write_bytes(msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n")
     return path

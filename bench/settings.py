@@ -25,6 +25,8 @@ class BenchSettings:
     run_http: bool = True
     run_ingress: bool = True
     run_lineage: bool = True
+    run_checks: bool = True
+    run_anomaly: bool = True
 
     concurrency: tuple[int, ...] = (1, 8, 32)
     duration: float = 20.0  # measured seconds per concurrency level
@@ -41,6 +43,19 @@ class BenchSettings:
     lineage_warmup_requests: int = 20  # unmeasured requests before each case
     lineage_hub_requests: int = 20  # measured requests of the hub's (large) downstream query
     lineage_depth: int = 20
+
+    checks_pipelines: int = 100_000  # pipelines the freshness and timeliness checks run over
+    checks_runs: int = 20  # measured runs of each check (after one unmeasured)
+    checks_new_per_run: int = 100  # pipelines gone stale / executions gone late before each run
+
+    anomaly_pipelines: int = 50  # probe pipelines: a rule and a history each, probed in turn
+    anomaly_background_pipelines: int = 100  # pipelines the background stream runs on (a rule each)
+    anomaly_rate: float = 500.0  # background runs per second produced to ingress.runs
+    anomaly_duration: float = 60.0  # seconds during which probes start
+    anomaly_warmup: float = 5.0  # seconds of background stream before the first probe
+    anomaly_probe_interval: float = 0.2  # seconds between two probes' starts
+    anomaly_poll_interval: float = 0.02  # seconds between a probe's polls of its execution
+    anomaly_probe_timeout: float = 10.0  # a probe not flagged by then counts as a timeout
 
     event_timeout: float = 60.0  # give up waiting for events after this long without a new one
 

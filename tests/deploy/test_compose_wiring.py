@@ -17,17 +17,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import pytest
 import yaml
 
 from headwater.common.messaging.topics import all_topics
-from headwater.devstack.stack import SERVICES, ServiceSpec
+from headwater.devstack.stack import SERVICES, ServiceSpec, StackConfig
+from headwater.gateway.settings import Settings as GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 POSTGRES_INIT_DIR = ROOT / "deploy" / "compose" / "postgres-init"
 ONE_SHOT_RESTART = {"no", "on-failure"}
-HTTP_PORTS = {"execution-tracking": 8081, "gateway": 8080}
+HTTP_PORTS = {"execution-tracking": 8081, "quality-alerting": 8082, "scheduler": 8083, "gateway": 8080}
+# The internal HTTP APIs the gateway forwards to: every service with an HTTP process but the gateway itself.
+INTERNAL_APIS = [s for s in SERVICES if "serve" in s.roles and s.name != "gateway"]
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -39,6 +43,11 @@ def _substitute(match: re.Match[str]) -> str:
     if match.group(0) == "$$":
         return "$"
     return match.group("arg") if match.group("op") in (":-", "-") else ""
+
+
+def env_prefix(spec: ServiceSpec) -> str:
+    """`quality-alerting` → `HEADWATER_QUALITY_ALERTING_`."""
+    return "HEADWATER_" + spec.name.upper().replace("-", "_") + "_"
 
 
 def interpolate(value: Any) -> Any:
@@ -195,10 +204,23 @@ def test_headwater_services_share_the_common_settings() -> None:
         )
 
 
-def test_gateway_reaches_execution_tracking_by_its_service_name() -> None:
+def test_http_ports_are_the_ports_the_embedded_stack_uses() -> None:
+    """One port per service everywhere: `make up` (StackConfig), Compose, the images and Kubernetes."""
+    assert set(HTTP_PORTS) == {s.name for s in SERVICES if "serve" in s.roles}
+    defaults = StackConfig(state_dir=Path("."))
+    for name, port in HTTP_PORTS.items():
+        assert getattr(defaults, name.replace("-", "_") + "_port") == port, name
+
+
+@pytest.mark.parametrize("spec", INTERNAL_APIS, ids=lambda s: s.name)
+def test_gateway_reaches_each_internal_api_by_its_service_name(spec: ServiceSpec) -> None:
+    field = spec.name.replace("-", "_") + "_url"
+    assert field in {f.name for f in msgspec.structs.fields(GatewaySettings)}, f"the gateway reads no {field}"
     env = environment(compose_services()["gateway"])
-    url = urlsplit(env["HEADWATER_GATEWAY_EXECUTION_TRACKING_URL"])
-    assert (url.hostname, url.port) == ("execution-tracking", HTTP_PORTS["execution-tracking"])
+    key = "HEADWATER_GATEWAY_" + field.upper()
+    assert key in env, f"gateway: {key} missing (it would call 127.0.0.1 inside its own container)"
+    url = urlsplit(env[key])
+    assert (url.scheme, url.hostname, url.port) == ("http", spec.name, HTTP_PORTS[spec.name]), env[key]
 
 
 # -- lifecycle: one-shots, health checks and start-up order ------------------------------------------------------
@@ -241,7 +263,9 @@ def test_start_up_order() -> None:
             assert deps.get("kafka-topics") == "service_completed_successfully", (
                 f"{name} must wait for the topics"
             )
-    assert depends_on(services["gateway"]).get("execution-tracking") == "service_healthy"
+    # The gateway's readiness asks every internal API: it starts once they are healthy.
+    for spec in INTERNAL_APIS:
+        assert depends_on(services["gateway"]).get(spec.name) == "service_healthy", spec.name
 
 
 def test_gateway_publishes_8080() -> None:
@@ -304,7 +328,9 @@ def test_postgres_init_creates_each_role_and_schema_with_the_services_password()
             continue
         var = "HEADWATER_" + spec.name.upper().replace("-", "_") + "_DB_PASSWORD"
         assert f"CREATE ROLE {spec.schema} LOGIN PASSWORD" in sql
-        assert f"CREATE SCHEMA {spec.schema} AUTHORIZATION {spec.schema}" in sql
+        assert re.search(rf"CREATE SCHEMA (IF NOT EXISTS )?{spec.schema} AUTHORIZATION {spec.schema};", sql)
+        assert f"REVOKE ALL ON SCHEMA {spec.schema} FROM PUBLIC" in sql
+        assert f"ALTER ROLE {spec.schema} SET search_path = {spec.schema}" in sql
         assert re.search(rf"\\getenv \w+ {var}\b", sql), f"the init script must read {var}"
         # The same (interpolated) password on both sides, taken from the same variable.
         assert var in str(raw["postgres"]["environment"][var])
@@ -483,18 +509,28 @@ def _probe(code: str, pid: int) -> int:
     ).returncode
 
 
+WORKERS = [s for s in SERVICES if "worker" in s.roles]
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_worker_healthcheck_tells_a_running_worker_from_a_stopped_one() -> None:
-    test = compose_services()["execution-tracking-worker"]["healthcheck"]["test"]
+@pytest.mark.parametrize("spec", WORKERS, ids=lambda s: s.name)
+def test_worker_healthcheck_tells_a_running_worker_from_a_stopped_one(spec: ServiceSpec) -> None:
+    test = compose_services()[f"{spec.name}-worker"]["healthcheck"]["test"]
     assert test[:3] == ["CMD", "python", "-c"]
     code = test[3]
     sleeper = "import time; time.sleep(60)"
-    worker = subprocess.Popen([sys.executable, "-c", sleeper, "-m", "headwater.execution_tracking", "worker"])
-    other = subprocess.Popen([sys.executable, "-c", sleeper, "-m", "headwater.execution_tracking", "serve"])
+    worker = subprocess.Popen([sys.executable, "-c", sleeper, "-m", spec.module, "worker"])
+    other = subprocess.Popen([sys.executable, "-c", sleeper, "-m", spec.module, "serve"])
+    # Another service's worker must not pass either: each check names its own module.
+    stranger_module = next(s.module for s in WORKERS if s is not spec)
+    stranger = subprocess.Popen([sys.executable, "-c", sleeper, "-m", stranger_module, "worker"])
     try:
-        time.sleep(0.2)
-        assert _probe(code, worker.pid) == 0
+        deadline = time.monotonic() + 5
+        while _probe(code, worker.pid) != 0:  # until the child has exec'd its command line
+            assert time.monotonic() < deadline, "a running worker does not pass"
+            time.sleep(0.05)
         assert _probe(code, other.pid) == 1
+        assert _probe(code, stranger.pid) == 1
         worker.send_signal(19)  # SIGSTOP
         deadline = time.monotonic() + 5
         while _probe(code, worker.pid) != 1:
@@ -502,6 +538,6 @@ def test_worker_healthcheck_tells_a_running_worker_from_a_stopped_one() -> None:
             time.sleep(0.05)
         worker.send_signal(18)  # SIGCONT
     finally:
-        for proc in (worker, other):
+        for proc in (worker, other, stranger):
             proc.kill()
             proc.wait()

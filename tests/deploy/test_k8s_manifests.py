@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -22,7 +23,7 @@ import yaml
 from kubernetes_validate.utils import all_versions
 
 from headwater.common.messaging.topics import all_topics
-from headwater.devstack.stack import SERVICES
+from headwater.devstack.stack import SERVICES, ServiceSpec, StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -34,7 +35,12 @@ K8S_VERSION = "1.33.0"
 KUBECTL = shutil.which("kubectl")
 NO_KUBECTL = "kubectl not found: cannot render with kustomize; the raw files are validated one by one instead"
 
-HTTP_PORTS = {"execution-tracking": 8081, "gateway": 8080}
+HTTP_PORTS = {"execution-tracking": 8081, "quality-alerting": 8082, "scheduler": 8083, "gateway": 8080}
+# The internal HTTP APIs the gateway forwards to, and the services with a `worker` process.
+INTERNAL_APIS = [s for s in SERVICES if "serve" in s.roles and s.name != "gateway"]
+WORKERS = [s for s in SERVICES if "worker" in s.roles]
+# Ranges a webhook call must never reach: cluster and private networks, CGNAT, link-local (cloud metadata).
+NON_PUBLIC_IPV4 = {"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|DATABASE_URL|DSN|API_KEY", re.IGNORECASE)
 URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/@\s:]+:[^@\s/]+@", re.IGNORECASE)
 PHASE = "headwater.dev/phase"
@@ -273,10 +279,22 @@ def test_processes_get_the_shared_config_and_their_own_settings(docs: tuple[dict
             assert env[prefix + "HTTP_HOST"]["value"] == "0.0.0.0"
             assert int(env[prefix + "HTTP_PORT"]["value"]) == HTTP_PORTS[service]
             assert [p["containerPort"] for p in container["ports"]] == [HTTP_PORTS[service]]
+
+
+@pytest.mark.parametrize("spec", INTERNAL_APIS, ids=lambda s: s.name)
+def test_gateway_reaches_each_internal_api_through_its_service(
+    docs: tuple[dict[str, Any], ...], spec: ServiceSpec
+) -> None:
     gateway = env_of(containers(by_name(docs, "Deployment", "gateway"))[0])
-    target = by_name(docs, "Service", "execution-tracking")["spec"]["ports"][0]["port"]
-    assert (
-        gateway["HEADWATER_GATEWAY_EXECUTION_TRACKING_URL"]["value"] == f"http://execution-tracking:{target}"
+    key = "HEADWATER_GATEWAY_" + spec.name.upper().replace("-", "_") + "_URL"
+    assert key in gateway, f"gateway: {key} missing (it would call 127.0.0.1 inside its own pod)"
+    service = by_name(docs, "Service", spec.name)
+    (port,) = service["spec"]["ports"]
+    assert port["port"] == HTTP_PORTS[spec.name]
+    assert gateway[key]["value"] == f"http://{spec.name}:{port['port']}"
+    api = by_name(docs, "Deployment", spec.name)
+    assert labels_match(
+        {"matchLabels": service["spec"]["selector"]}, api["spec"]["template"]["metadata"]["labels"]
     )
 
 
@@ -294,12 +312,26 @@ def test_database_urls_come_from_the_services_secret(docs: tuple[dict[str, Any],
             assert ref == {"name": f"headwater-{spec.name}-db", "key": "database-url"}, ref
 
 
-def test_worker_probe_is_the_compose_healthcheck(docs: tuple[dict[str, Any], ...]) -> None:
+@pytest.mark.parametrize("spec", WORKERS, ids=lambda s: s.name)
+def test_worker_probe_is_the_compose_healthcheck(docs: tuple[dict[str, Any], ...], spec: ServiceSpec) -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    expected = compose["services"]["execution-tracking-worker"]["healthcheck"]["test"][1:]
-    (container,) = containers(by_name(docs, "Deployment", "execution-tracking-worker"))
+    expected = compose["services"][f"{spec.name}-worker"]["healthcheck"]["test"][1:]
+    assert f"b'{spec.module}'" in expected[-1], f"{spec.name}-worker: the check must name its own module"
+    (container,) = containers(by_name(docs, "Deployment", f"{spec.name}-worker"))
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["exec"]["command"] == expected, probe
+
+
+@pytest.mark.parametrize("spec", WORKERS, ids=lambda s: s.name)
+def test_worker_exposes_its_metrics_port(docs: tuple[dict[str, Any], ...], spec: ServiceSpec) -> None:
+    """The port `make up` gives the worker's Prometheus endpoint, bound to all interfaces in the pod."""
+    expected = getattr(StackConfig(state_dir=Path(".")), spec.name.replace("-", "_") + "_metrics_port")
+    (container,) = containers(by_name(docs, "Deployment", f"{spec.name}-worker"))
+    prefix = "HEADWATER_" + spec.name.upper().replace("-", "_") + "_"
+    env = env_of(container)
+    assert [(p["name"], p["containerPort"]) for p in container["ports"]] == [("metrics", expected)]
+    assert env[prefix + "WORKER_METRICS_PORT"]["value"] == str(expected)
+    assert env[prefix + "WORKER_METRICS_HOST"]["value"] == "0.0.0.0"
 
 
 # -- no secrets in the manifests --------------------------------------------------------------------------------
@@ -334,9 +366,18 @@ def test_no_plain_secret_values(docs: tuple[dict[str, Any], ...]) -> None:
                     assert "secretKeyRef" in entry.get("valueFrom", {}), f"{name} must come from a Secret"
 
 
-def test_example_secret_matches_what_the_base_references() -> None:
-    (secret,) = _docs((K8S / "examples" / "secret-execution-tracking-db.yaml").read_text())
-    kubernetes_validate.validate(secret, K8S_VERSION, strict=True)
+def test_example_secrets_match_what_the_base_references() -> None:
+    """One example Secret per schema-owning service, and together exactly the keys the base references."""
+    examples = sorted((K8S / "examples").glob("secret-*-db.yaml"))
+    assert [p.name for p in examples] == sorted(f"secret-{s.name}-db.yaml" for s in SERVICES if s.schema)
+    provided: set[tuple[str, str]] = set()
+    for path in examples:
+        (secret,) = _docs(path.read_text())
+        kubernetes_validate.validate(secret, K8S_VERSION, strict=True)
+        spec = next(s for s in SERVICES if path.name == f"secret-{s.name}-db.yaml")
+        url = urlsplit(secret["stringData"]["database-url"])
+        assert (url.scheme, url.username, url.path) == ("postgresql", spec.schema, "/headwater"), path.name
+        provided |= {(secret["metadata"]["name"], key) for key in secret["stringData"]}
     referenced = {
         (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
         for w in workloads(render(BASE))
@@ -344,7 +385,7 @@ def test_example_secret_matches_what_the_base_references() -> None:
         for e in c.get("env", [])
         if "secretKeyRef" in e.get("valueFrom", {})
     }
-    assert referenced == {(secret["metadata"]["name"], key) for key in secret["stringData"]}
+    assert referenced == provided
     for example in (K8S / "examples").glob("*.yaml"):
         assert _docs(example.read_text()), f"{example.name} parses to nothing"
     for kustomization in KUSTOMIZATIONS:
@@ -353,7 +394,25 @@ def test_example_secret_matches_what_the_base_references() -> None:
         )
 
 
-# -- gateway: autoscaling, disruption budget, network policy ---------------------------------------------------
+def test_cloudnativepg_example_provisions_every_schema_owning_service() -> None:
+    docs = _docs((K8S / "examples" / "cloudnativepg-cluster.yaml").read_text())
+    (cluster,) = [d for d in docs if d["kind"] == "Cluster"]
+    sql = cluster["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"]
+    managed = {r["name"]: r for r in cluster["spec"]["managed"]["roles"]}
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    for spec in SERVICES:
+        if spec.schema is None:
+            continue
+        role = spec.schema
+        assert f"CREATE ROLE {role} NOLOGIN" in sql, role
+        assert f"CREATE SCHEMA {role} AUTHORIZATION {role}" in sql, role
+        assert f"REVOKE ALL ON SCHEMA {role} FROM PUBLIC" in sql, role
+        assert managed[role]["login"] is True, role
+        secret = secrets[managed[role]["passwordSecret"]["name"]]
+        assert secret["stringData"]["username"] == role
+
+
+# -- autoscaling, disruption budgets, network policies ---------------------------------------------------------
 
 
 def test_gateway_has_an_autoscaler_and_a_disruption_budget() -> None:
@@ -368,6 +427,48 @@ def test_gateway_has_an_autoscaler_and_a_disruption_budget() -> None:
     assert len(pdbs) == 1, "one PodDisruptionBudget for the gateway"
     for hpa_doc in of_kind(docs, "HorizontalPodAutoscaler"):
         by_name(docs, "Deployment", hpa_doc["spec"]["scaleTargetRef"]["name"])
+
+
+def test_autoscalers_own_their_replicas() -> None:
+    docs = render(BASE)
+    targets = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"] for h in of_kind(docs, "HorizontalPodAutoscaler")
+    }
+    # quality-alerting's API scales with request load like the gateway; execution-tracking's worker with ingress.
+    assert set(targets) == {"gateway", "execution-tracking-worker", "quality-alerting"}
+    for name, hpa in targets.items():
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"], name
+        assert "replicas" not in by_name(docs, "Deployment", name)["spec"], f"{name}: replicas are the HPA's"
+
+
+def test_every_deployment_of_several_replicas_has_one_disruption_budget() -> None:
+    docs = render(BASE)
+    autoscaled = {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")}
+    pdbs = of_kind(docs, "PodDisruptionBudget")
+    for deployment in of_kind(docs, "Deployment"):
+        name = deployment["metadata"]["name"]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        matching = [p for p in pdbs if labels_match(p["spec"]["selector"], labels)]
+        assert len(matching) <= 1, f"{name}: several PodDisruptionBudgets"
+        if name in autoscaled or deployment["spec"].get("replicas", 1) >= 2:
+            assert matching, f"{name} runs several replicas but has no PodDisruptionBudget"
+        for pdb in matching:
+            # maxUnavailable, never minAvailable: a single-replica overlay must still be drainable.
+            assert pdb["spec"].get("maxUnavailable") == 1, name
+            assert "minAvailable" not in pdb["spec"], name
+
+
+def test_scheduler_worker_runs_two_replicas_through_disruptions() -> None:
+    """Row leases make concurrent schedule loops safe; two keep triggers firing through a drain or a rollout."""
+    docs = render(BASE)
+    worker = by_name(docs, "Deployment", "scheduler-worker")
+    assert worker["spec"]["replicas"] == 2
+    assert worker["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert not [h for h in of_kind(docs, "HorizontalPodAutoscaler") if "scheduler" in h["metadata"]["name"]]
+    labels = worker["spec"]["template"]["metadata"]["labels"]
+    (pdb,) = [p for p in of_kind(docs, "PodDisruptionBudget") if labels_match(p["spec"]["selector"], labels)]
+    assert pdb["metadata"]["name"] == "scheduler-worker"
 
 
 def test_only_the_gateway_is_reachable_from_outside(docs: tuple[dict[str, Any], ...]) -> None:
@@ -400,6 +501,73 @@ def test_only_the_gateway_is_reachable_from_outside(docs: tuple[dict[str, Any], 
                 assert peer["podSelector"]["matchLabels"], f"{name}: reachable from every pod"
         if workload["kind"] == "Job" or not any(c.get("ports") for c in containers(workload)):
             assert not rules, f"{name} listens on nothing and must accept nothing"
+
+
+def _egress_rules(docs: tuple[dict[str, Any], ...], labels: dict[str, str]) -> list[dict[str, Any]] | None:
+    """The egress rules that apply to pods with `labels`; None when no policy restricts their egress."""
+    selecting = [
+        p
+        for p in of_kind(docs, "NetworkPolicy")
+        if "Egress" in p["spec"].get("policyTypes", []) and labels_match(p["spec"]["podSelector"], labels)
+    ]
+    return [r for p in selecting for r in p["spec"].get("egress", [])] if selecting else None
+
+
+def _ports(rule: dict[str, Any]) -> set[tuple[str, int]]:
+    return {(p.get("protocol", "TCP"), p["port"]) for p in rule["ports"]}
+
+
+def test_quality_alerting_egress_allows_its_dependencies_and_public_https_only(
+    docs: tuple[dict[str, Any], ...],
+) -> None:
+    """The only service calling user-given addresses (webhook URLs) is pinned; the others are not restricted."""
+    kafka_port = int(
+        by_name(docs, "ConfigMap", "headwater-config")["data"]["HEADWATER_KAFKA_BOOTSTRAP_SERVERS"].rsplit(
+            ":", 1
+        )[1]
+    )
+    postgres_port = urlsplit(
+        _docs((K8S / "examples" / "secret-quality-alerting-db.yaml").read_text())[0]["stringData"][
+            "database-url"
+        ]
+    ).port
+    seen = set()
+    for workload in workloads(docs):
+        name = workload["metadata"]["name"]
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        rules = _egress_rules(docs, labels)
+        if labels.get("app.kubernetes.io/name") != "quality-alerting":
+            assert rules is None, f"{name}: egress restricted, but the README documents it as open"
+            continue
+        assert rules is not None, f"{name}: quality-alerting's egress must be restricted"
+        seen.add(labels["app.kubernetes.io/component"])
+        for rule in rules:
+            assert rule.get("ports"), f"{name}: an egress rule open on every port"
+        anywhere = set().union(*(_ports(r) for r in rules if not r.get("to")))
+        assert {("UDP", 53), ("TCP", 53), ("TCP", postgres_port)} <= anywhere, f"{name}: DNS and Postgres"
+        if workload["kind"] == "Deployment":
+            # The API and the worker read consumer-group offsets (queue monitoring); the worker also consumes.
+            assert ("TCP", kafka_port) in anywhere, f"{name}: Kafka"
+        assert ("TCP", 443) not in anywhere, f"{name}: HTTPS must not reach private addresses"
+        https = [r for r in rules if ("TCP", 443) in _ports(r)]
+        if labels["app.kubernetes.io/component"] != "worker":
+            assert not https, f"{name}: only the worker delivers notifications"
+            continue
+        assert https, f"{name}: notifications need HTTPS to the internet"
+        for rule in https:
+            assert _ports(rule) == {("TCP", 443)}
+            for peer in rule["to"]:
+                assert set(peer) == {"ipBlock"}, f"{name}: HTTPS to external addresses only"
+                block = peer["ipBlock"]
+                if block["cidr"] == "0.0.0.0/0":
+                    assert set(block.get("except", [])) >= NON_PUBLIC_IPV4, (
+                        f"{name}: private ranges reachable"
+                    )
+                else:
+                    assert block["cidr"] == "::/0", block
+                    assert {"fc00::/7", "fe80::/10"} <= set(block.get("except", [])), block
+            assert {p["ipBlock"]["cidr"] for p in rule["to"]} == {"0.0.0.0/0", "::/0"}
+    assert seen == {"api", "worker", "migration"}, seen
 
 
 # -- topics, ordering, overlays ---------------------------------------------------------------------------------

@@ -10,7 +10,18 @@ import pytest
 from headwater.common.testing import TopicCollector
 from headwater.devstack.stack import Stack
 
-CANONICAL = ["pipeline.changed", "execution.started", "execution.ended", "lineage.changed"]
+CANONICAL = [
+    "pipeline.changed",
+    "execution.started",
+    "execution.ended",
+    "lineage.changed",
+    "anomaly.detected",
+    "anomaly.cleared",
+    "alert.raised",
+    "alert.resolved",
+    "checks.requested",
+    "retention.requested",
+]
 
 
 @pytest.fixture(scope="session")

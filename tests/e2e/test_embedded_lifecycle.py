@@ -26,6 +26,10 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         "HEADWATER_GATEWAY_HTTP_PORT": str(free_port()),
         "HEADWATER_EXECUTION_TRACKING_HTTP_PORT": str(free_port()),
         "HEADWATER_EXECUTION_TRACKING_WORKER_METRICS_PORT": str(free_port()),
+        "HEADWATER_QUALITY_ALERTING_HTTP_PORT": str(free_port()),
+        "HEADWATER_QUALITY_ALERTING_WORKER_METRICS_PORT": str(free_port()),
+        "HEADWATER_SCHEDULER_HTTP_PORT": str(free_port()),
+        "HEADWATER_SCHEDULER_WORKER_METRICS_PORT": str(free_port()),
         "HEADWATER_EXECUTION_TRACKING_HTTP_WORKERS": "1",
     }
     for k, v in env.items():

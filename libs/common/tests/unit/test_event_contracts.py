@@ -16,6 +16,12 @@ import msgspec
 import pytest
 
 from headwater.common.events import (
+    AlertRaised,
+    AlertResolved,
+    AnomalousMetric,
+    AnomalyCleared,
+    AnomalyDetected,
+    ChecksRequested,
     Event,
     ExecutionEnded,
     ExecutionStarted,
@@ -24,6 +30,7 @@ from headwater.common.events import (
     LineageEdge,
     PipelineChanged,
     PipelineSlo,
+    RetentionRequested,
     RunEnded,
     RunStarted,
     decode_event,
@@ -111,6 +118,66 @@ SAMPLES: dict[str, Event] = {
         added=[LineageEdge(source_address_id=10, target_address_id=11)],
         removed=[],
     ),
+    "anomaly.detected.v1": AnomalyDetected(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        pipeline_id=1,
+        pipeline_name="my data pipeline",
+        execution_id=7,
+        metrics=[
+            AnomalousMetric(
+                metric_field="total_rows",
+                value=25000.0,
+                mean=1000.0,
+                stddev=12.5,
+                z_score=1920.0,
+                z_threshold=3.0,
+                threshold_min=962.5,
+                threshold_max=1037.5,
+                baseline_count=30,
+            )
+        ],
+    ),
+    "anomaly.cleared.v1": AnomalyCleared(
+        event_id=EVENT_ID, occurred_at=AT, pipeline_id=1, execution_id=7, metric_fields=["total_rows"]
+    ),
+    "alert.raised.v1": AlertRaised(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        alert_id=42,
+        alert_type="freshness",
+        severity="warning",
+        pipeline_id=1,
+        pipeline_name="my data pipeline",
+        msg="Pipeline 'my data pipeline' is stale: last DML 2024-01-01T00:00:00Z, due by 2024-01-02T00:00:00Z",
+        details={"last_dml_at": "2024-01-01T00:00:00Z", "freshness_number": 1, "freshness_datepart": "day"},
+        created_at=AT,
+    ),
+    "alert.resolved.v1": AlertResolved(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        alert_id=42,
+        alert_type="freshness",
+        pipeline_id=1,
+        action="mark_data_as_valid",
+        resolved_at=AT,
+    ),
+    "checks.requested.v1": ChecksRequested(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        check="timeliness",
+        lookback_minutes=60,
+        schedule="timeliness",
+        due_at=datetime(2024, 1, 1, 10, 0, tzinfo=UTC),
+    ),
+    "retention.requested.v1": RetentionRequested(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        retention_days=90,
+        batch_size=10000,
+        cutoff=datetime(2023, 10, 3, 3, 30, tzinfo=UTC),
+        schedule="retention",
+    ),
 }
 
 REPORTS = {
@@ -164,9 +231,18 @@ def test_run_report_wire_form_is_unchanged(name: str) -> None:
     assert decode_run_report(golden) == REPORTS[name]
 
 
-def test_event_keys_are_pipeline_ids() -> None:
-    for event in SAMPLES.values():
-        assert event.key == b"1"
+# the Kafka keys of events that are not about one pipeline
+KEYS = {
+    "checks.requested.v1": b"timeliness",
+    "retention.requested.v1": b"retention",
+    "alert.raised.v1": b"42",
+    "alert.resolved.v1": b"42",
+}
+
+
+def test_event_keys_are_pipeline_ids_unless_the_aggregate_is_another() -> None:
+    for name, event in SAMPLES.items():
+        assert event.key == KEYS.get(name, b"1"), name
         assert event.topic == event.event_type.rsplit(".", 1)[0]
 
 

@@ -13,8 +13,13 @@ from headwater.common.heap import freeze_startup_objects
 from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
 from headwater.gateway import SERVICE
 from headwater.gateway.bootstrap import Container, bootstrap
+from headwater.gateway.dialects.alerting.notification_routes import ROUTES as NOTIFICATION_ROUTES
 from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
 from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_ROUTES
+from headwater.gateway.dialects.qluster.routes import ROUTES as QLUSTER_ROUTES
+from headwater.gateway.dialects.watcher.anomaly_routes import ROUTES as ANOMALY_ROUTES
+from headwater.gateway.dialects.watcher.check_routes import ROUTES as CHECK_ROUTES
+from headwater.gateway.dialects.watcher.retention_routes import ROUTES as RETENTION_ROUTES
 from headwater.gateway.dialects.watcher.routes import ROUTES as WATCHER_ROUTES
 from headwater.gateway.identity import resolve_principal
 from headwater.gateway.upstream import UpstreamUnavailable
@@ -42,6 +47,11 @@ def create_app(container: Container | None = None) -> Litestar:
             *WATCHER_ROUTES,
             *LINEAGE_ROUTES,
             *OPENLINEAGE_ROUTES,
+            *ANOMALY_ROUTES,
+            *CHECK_ROUTES,
+            *RETENTION_ROUTES,
+            *QLUSTER_ROUTES,
+            *NOTIFICATION_ROUTES,
             *health_handlers([u.ready for u in c.upstreams]),
             *metrics,
         ],

@@ -23,3 +23,4 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     # Queue monitoring: pending work at or above these levels raises a WARNING / CRITICAL alert.
     queue_warning_threshold: int = 50
     queue_critical_threshold: int = 100
+    monitored_consumer_groups: str = "execution-tracking,quality-alerting"  # comma-separated

@@ -18,8 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from headwater.scheduler.bootstrap import load
+    from headwater.scheduler.domain.schedules import InvalidSchedule, system_schedules
 
     settings = load()
+    try:
+        system_schedules(settings)  # fail at start-up, naming the setting, rather than at the first firing
+    except InvalidSchedule as exc:
+        print(f"headwater.scheduler: invalid configuration: {exc}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         from headwater.common.logging import configure_logging
         from headwater.scheduler import SERVICE

@@ -15,3 +15,19 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     relay_batch_size: int = 500
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9466  # Prometheus metrics of the worker; 0 turns them off
+
+    # System schedules: cron expressions in UTC (5 fields, or 6 with seconds last); `off` disables one.
+    freshness_cron: str = "0 * * * *"
+    timeliness_cron: str = "*/15 * * * *"
+    timeliness_lookback_minutes: int = 60
+    retention_cron: str = "30 3 * * *"
+    retention_days: int = 90
+    retention_batch_size: int = 10000
+    queue_monitor_cron: str = "*/5 * * * *"
+
+    # The schedule loop of the worker: how often it looks for due schedules at most, and how long a replica's
+    # claim on a due schedule lasts before another replica may take it over (a replica that died mid-fire).
+    schedule_loop_enabled: bool = True
+    schedule_poll_seconds: float = 1.0
+    schedule_lease_seconds: float = 60.0
+    schedule_claim_batch: int = 100

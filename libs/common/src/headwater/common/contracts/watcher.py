@@ -215,3 +215,75 @@ class AddressLineageCreated(Struct, kw_only=True):
     pipeline_id: int
     lineage_relationships_created: int
     message: str
+
+
+# -- anomaly detection ---------------------------------------------------------------------------------------
+
+ZThreshold = Annotated[float, Meta(ge=1.0, le=10.0)]
+LookbackDays = Annotated[int, Meta(ge=1, le=365)]
+MinimumExecutions = Annotated[int, Meta(ge=5, le=1000)]
+MetricField = Annotated[str, Meta(min_length=1, max_length=30)]
+
+
+class AnomalyDetectionRuleCreate(Struct, kw_only=True):
+    pipeline_id: Id
+    metric_field: MetricField
+    z_threshold: ZThreshold = 3.0
+    lookback_days: LookbackDays = 30
+    minimum_executions: MinimumExecutions = 30
+    active: bool = True
+    # Beyond the reference: `hour` (the reference's baseline: same UTC start hour) or `hour_of_week` (same hour
+    # and day of week, for weekly seasonality); `both`, `spike` or `drop`.
+    seasonality: str = "hour"
+    direction: str = "both"
+
+
+class AnomalyDetectionRuleUpdate(Struct, kw_only=True):
+    id: Id
+    pipeline_id: Id | UnsetType = UNSET
+    metric_field: MetricField | UnsetType = UNSET
+    z_threshold: ZThreshold | UnsetType = UNSET
+    lookback_days: LookbackDays | UnsetType = UNSET
+    minimum_executions: MinimumExecutions | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    seasonality: str | UnsetType = UNSET
+    direction: str | UnsetType = UNSET
+
+
+class AnomalyDetectionRule(Struct, kw_only=True):
+    id: int
+    pipeline_id: int
+    metric_field: str
+    z_threshold: float
+    lookback_days: int
+    minimum_executions: int
+    active: bool
+    seasonality: str
+    direction: str
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class UnflagAnomaly(Struct, kw_only=True):
+    pipeline_id: Id
+    pipeline_execution_id: Id
+    metric_field: list[MetricField]
+
+
+# -- log cleanup -------------------------------------------------------------------------------------------------
+
+
+class LogCleanup(Struct, kw_only=True):
+    retention_days: Annotated[int, Meta(ge=90, le=36500)]
+    batch_size: Annotated[int, Meta(ge=1, le=1_000_000)] = 10000
+
+
+class LogCleanupCounts(Struct, kw_only=True):
+    """The six documented counts; each service fills those of the data it holds and the gateway sums them."""
+
+    total_pipeline_executions_deleted: int = 0
+    total_timeliness_pipeline_execution_logs_deleted: int = 0
+    total_anomaly_detection_results_deleted: int = 0
+    total_pipeline_execution_closure_parent_deleted: int = 0
+    total_pipeline_execution_closure_child_deleted: int = 0
+    total_freshness_pipeline_logs_deleted: int = 0

@@ -19,6 +19,13 @@ from headwater.common.events.execution_tracking import (
     PipelineChanged,
 )
 from headwater.common.events.ingress import RunEnded, RunStarted
+from headwater.common.events.quality_alerting import (
+    AlertRaised,
+    AlertResolved,
+    AnomalyCleared,
+    AnomalyDetected,
+)
+from headwater.common.events.scheduler import ChecksRequested, RetentionRequested
 
 # topic -> (events on it, who sends, who receives, key); a sender starting "producers" marks an ingress topic
 CHANNELS: dict[str, tuple[tuple[type[Any], ...], str, str, str]] = {
@@ -26,6 +33,22 @@ CHANNELS: dict[str, tuple[tuple[type[Any], ...], str, str, str]] = {
     "execution.started": ((ExecutionStarted,), "execution-tracking", "any consumer", "pipeline id"),
     "execution.ended": ((ExecutionEnded,), "execution-tracking", "any consumer", "pipeline id"),
     "lineage.changed": ((LineageChanged,), "execution-tracking", "any consumer", "pipeline id"),
+    "anomaly.detected": ((AnomalyDetected,), "quality-alerting", "execution-tracking", "pipeline id"),
+    "anomaly.cleared": ((AnomalyCleared,), "quality-alerting", "execution-tracking", "pipeline id"),
+    "alert.raised": ((AlertRaised,), "quality-alerting", "any consumer", "alert id"),
+    "alert.resolved": ((AlertResolved,), "quality-alerting", "any consumer", "alert id"),
+    "checks.requested": (
+        (ChecksRequested,),
+        "scheduler",
+        "quality-alerting",
+        "the check (freshness, timeliness or queue)",
+    ),
+    "retention.requested": (
+        (RetentionRequested,),
+        "scheduler",
+        "execution-tracking, quality-alerting, ingestion",
+        "`retention`",
+    ),
     "ingress.runs": ((RunStarted, RunEnded), "producers", "execution-tracking", "the pipeline (name or id)"),
     "ingress.lineage": (
         (RunEvent,),

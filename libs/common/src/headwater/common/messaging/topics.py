@@ -23,6 +23,25 @@ CANONICAL_TOPICS = (
     "workflow.changed",
 )
 
+# The consumer group of each service and the topics it consumes (ARCHITECTURE.md, section 1): what queue
+# monitoring measures the lag of.
+CONSUMED_TOPICS: dict[str, tuple[str, ...]] = {
+    "execution-tracking": (
+        "ingress.runs",
+        "ingress.lineage",
+        "anomaly.detected",
+        "anomaly.cleared",
+        "retention.requested",
+    ),
+    "quality-alerting": (
+        "pipeline.changed",
+        "execution.started",
+        "execution.ended",
+        "checks.requested",
+        "retention.requested",
+    ),
+}
+
 DLQ_SUFFIX = ".dlq"
 
 

@@ -166,6 +166,22 @@ class Executions:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
+    async def merge_anomaly_flags(self, patches: Mapping[int, Mapping[str, bool]]) -> int:
+        """Set the given metric flags of each execution, keeping its other flags; one statement. Returns the
+        number of executions found."""
+        if not patches:
+            return 0
+        ids = sorted(patches)
+        result = await self.conn.execute(
+            text(
+                "UPDATE pipeline_execution e "
+                "SET anomaly_flags = COALESCE(e.anomaly_flags, '{}'::jsonb) || CAST(p.flags AS jsonb) "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:flags AS text[])) AS p(id, flags) WHERE e.id = p.id"
+            ),
+            {"ids": ids, "flags": [msgspec.json.encode(dict(patches[i])).decode() for i in ids]},
+        )
+        return result.rowcount
+
     async def run_for_end(self, run_id: str) -> RowMapping | None:
         """The execution with this producer-chosen run id, locked for the rest of the transaction."""
         stmt = select(*RUN_COLUMNS).where(pipeline_execution.c.run_id == run_id).with_for_update()

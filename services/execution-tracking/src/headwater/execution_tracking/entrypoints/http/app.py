@@ -16,6 +16,7 @@ from headwater.execution_tracking.entrypoints.http.controllers import (
     ExecutionController,
     PipelineController,
     PipelineTypeController,
+    RetentionController,
     dependencies,
 )
 from headwater.execution_tracking.entrypoints.http.lineage_controllers import (
@@ -55,6 +56,7 @@ def create_app(container: Container | None = None) -> Litestar:
             PipelineTypeController,
             PipelineController,
             ExecutionController,
+            RetentionController,
             AddressTypeController,
             AddressController,
             LineageController,

@@ -13,6 +13,8 @@ from headwater.common.contracts.watcher import (
     Execution,
     ExecutionEnd,
     ExecutionStart,
+    LogCleanup,
+    LogCleanupCounts,
     Pipeline,
     PipelineCreate,
     PipelineType,
@@ -25,7 +27,7 @@ from headwater.common.contracts.watcher import (
 from headwater.execution_tracking.adapters.db.repositories import Row
 from headwater.execution_tracking.adapters.db.run_writer import RunWriter
 from headwater.execution_tracking.bootstrap import Container
-from headwater.execution_tracking.service_layer import executions, pipelines
+from headwater.execution_tracking.service_layer import executions, pipelines, retention
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 
 Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
@@ -103,6 +105,16 @@ class ExecutionController(Controller):
     async def get_one(self, pipeline_execution_id: FromPath[int], uow: Uow) -> Execution:
         tree = await executions.get_execution_tree(uow(), pipeline_execution_id)
         return msgspec.convert(tree, Execution, from_attributes=False)
+
+
+class RetentionController(Controller):
+    tags = ["retention"]
+
+    @post("/log_cleanup", status_code=HTTP_200_OK)
+    async def log_cleanup(self, data: JSONBody[LogCleanup], uow: Uow) -> LogCleanupCounts:
+        return await retention.clean_up_logs(
+            uow, retention_days=data.retention_days, batch_size=data.batch_size
+        )
 
 
 def dependencies(container: Container) -> dict[str, Provide]:

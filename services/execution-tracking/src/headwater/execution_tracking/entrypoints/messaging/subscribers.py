@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
-import msgspec
-import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 
 from headwater.common.contracts.openlineage import RunEvent, decode_run_event
-from headwater.common.db.errors import is_transient
-from headwater.common.events import RunReport, decode_run_report
+from headwater.common.events import (
+    RetentionRequested,
+    RunReport,
+    decode_event,
+    decode_run_report,
+)
 from headwater.common.logging import get_logger
+from headwater.common.messaging.batch import IngressBatch
 from headwater.common.messaging.broker import raw_body
-from headwater.common.messaging.dlq import dead_letter
 from headwater.common.messaging.topics import prefixed
+from headwater.common.metrics import RETENTION_REQUESTS
+from headwater.execution_tracking.service_layer.anomaly_flags import AnomalyVerdict, apply_anomaly_verdicts
 from headwater.execution_tracking.service_layer.openlineage import record_run_events
+from headwater.execution_tracking.service_layer.retention import apply_retention_requests
 from headwater.execution_tracking.service_layer.runs import CONSUMER, record_run_reports
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.execution_tracking.settings import Settings
@@ -34,72 +36,7 @@ LINEAGE_EVENTS = Counter(
     "headwater_ingress_lineage_events_total", "OpenLineage RunEvents consumed", ["outcome"]
 )
 LINEAGE_CONSUMER = "execution-tracking.ingress-lineage"
-
-RETRIES = 5
-
-T = TypeVar("T")
-
-
-class _Rejected(Protocol):
-    @property
-    def index(self) -> int: ...
-    @property
-    def reason(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class IngressBatch(Generic[T]):
-    """How one ingress topic's batches are handled: decode each message, record the valid ones together."""
-
-    consumer: str  # the name dead letters carry
-    counter: Counter
-    decode: Callable[[bytes], T]
-    record: Callable[[UnitOfWorkFactory, list[T]], Awaitable[Sequence[_Rejected]]]
-    event_id: Callable[[T], str]  # what a dead letter's log line is about
-
-    async def handle(
-        self, records: Sequence[ConsumerRecord], uow: UnitOfWorkFactory, producer: AIOKafkaProducer
-    ) -> None:
-        """Dead-letter what does not decode, record the rest (retrying while the database is away), then
-        dead-letter what the use case rejected. Offsets are committed by the caller only after this returns."""
-        valid: list[T] = []
-        valid_records: list[ConsumerRecord] = []
-        for record in records:
-            try:
-                valid.append(self.decode(record.value or b""))
-                valid_records.append(record)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                self.counter.labels("dead_lettered").inc()
-                await dead_letter(
-                    producer, record, consumer=self.consumer, reason=str(exc), error=type(exc).__name__
-                )
-        if not valid:
-            return
-        attempt = 0
-        while True:
-            try:
-                rejected = await self.record(uow, valid)
-                break
-            except Exception as exc:
-                # Only a database that is away gets here (anything else is dead-lettered per message):
-                # wait for it, then let the batch be redelivered rather than lose or skip it.
-                attempt += 1
-                if attempt >= RETRIES or not is_transient(exc):
-                    raise
-                log.warning("ingress_batch_retry", consumer=self.consumer, attempt=attempt, error=repr(exc))
-                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
-        for item in rejected:
-            self.counter.labels("dead_lettered").inc()
-            with structlog.contextvars.bound_contextvars(event_id=self.event_id(valid[item.index])):
-                await dead_letter(
-                    producer,
-                    valid_records[item.index],
-                    consumer=self.consumer,
-                    reason=item.reason,
-                    error="Rejected",
-                )
-        self.counter.labels("recorded").inc(len(valid) - len(rejected))
-
+VERDICTS = Counter("headwater_anomaly_verdicts_total", "anomaly.detected/cleared events applied", ["outcome"])
 
 RUN_REPORTS = IngressBatch[RunReport](
     consumer=CONSUMER,
@@ -114,6 +51,22 @@ LINEAGE = IngressBatch[RunEvent](
     decode=decode_run_event,
     record=record_run_events,
     event_id=lambda event: str(event.run.runId),
+)
+
+ANOMALY_VERDICTS = IngressBatch[AnomalyVerdict](
+    consumer="execution-tracking.anomaly-flags",
+    counter=VERDICTS,
+    decode=lambda body: decode_event(body, AnomalyVerdict),
+    record=apply_anomaly_verdicts,
+    event_id=lambda event: str(event.event_id),
+)
+
+RETENTION = IngressBatch[RetentionRequested](
+    consumer="execution-tracking.retention",
+    counter=RETENTION_REQUESTS,
+    decode=lambda body: decode_event(body, RetentionRequested),
+    record=apply_retention_requests,
+    event_id=lambda event: str(event.event_id),
 )
 
 
@@ -150,3 +103,18 @@ def register_subscribers(
         nothing that was already recorded.
         """
         await LINEAGE.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+
+    @broker.subscriber(
+        prefixed(settings.topic_prefix, "anomaly.detected"),
+        prefixed(settings.topic_prefix, "anomaly.cleared"),
+        max_records=500,
+        **batch,
+    )
+    async def on_anomaly_verdicts_set_flags(body: list[bytes], message: KafkaMessage) -> None:
+        """quality-alerting's verdicts become the executions' `anomaly_flags` (what GET /pipeline_execution shows)."""
+        await ANOMALY_VERDICTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+
+    @broker.subscriber(prefixed(settings.topic_prefix, "retention.requested"), max_records=10, **batch)
+    async def on_retention_requested_delete_old_runs(body: list[bytes], message: KafkaMessage) -> None:
+        """The daily retention schedule: old runs are deleted in committed batches, children first."""
+        await RETENTION.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]

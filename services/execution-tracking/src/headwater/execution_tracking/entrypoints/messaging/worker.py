@@ -37,7 +37,7 @@ async def run_worker() -> None:
     )
     if settings.worker_metrics_port:
         start_http_server(
-            settings.worker_metrics_port, addr=settings.http_host
+            settings.worker_metrics_port, addr=settings.worker_metrics_host
         )  # Prometheus: relay, consumers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

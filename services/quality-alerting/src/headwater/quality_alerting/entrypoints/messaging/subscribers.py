@@ -2,14 +2,84 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
-from faststream.kafka import KafkaBroker
+from collections.abc import Sequence
+from typing import Any
 
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter
+
+from headwater.common.events import RetentionRequested, decode_event
+from headwater.common.messaging.batch import IngressBatch
+from headwater.common.messaging.broker import raw_body
+from headwater.common.messaging.topics import prefixed
+from headwater.common.metrics import RETENTION_REQUESTS
+from headwater.quality_alerting.entrypoints.messaging.check_subscribers import register_check_subscribers
+from headwater.quality_alerting.service_layer.facts import CONSUMER, Fact, apply_facts
+from headwater.quality_alerting.service_layer.retention import apply_retention_requests
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
+
+FACTS = Counter(
+    "headwater_execution_facts_total", "pipeline.changed / execution.* events applied", ["outcome"]
+)
+
+
+async def _apply(uow: UnitOfWorkFactory, facts: list[Fact]) -> Sequence[Any]:
+    await apply_facts(uow, facts)
+    return []  # every decodable fact is applied
+
+
+EXECUTION_FACTS = IngressBatch[Fact](
+    consumer=CONSUMER,
+    counter=FACTS,
+    decode=lambda body: decode_event(body, Fact),
+    record=_apply,
+    event_id=lambda fact: str(fact.event_id),
+)
+
+RETENTION = IngressBatch[RetentionRequested](
+    consumer="quality-alerting.retention",
+    counter=RETENTION_REQUESTS,
+    decode=lambda body: decode_event(body, RetentionRequested),
+    record=apply_retention_requests,
+    event_id=lambda event: str(event.event_id),
+)
+
+
+def batch_options(settings: Settings, max_records: int) -> dict[str, Any]:
+    """How every subscriber of this service consumes: in batches, offsets committed after the handler."""
+    return {
+        "group_id": settings.consumer_group,
+        "batch": True,
+        "batch_timeout_ms": 20,
+        "max_records": max_records,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "decoder": raw_body,
+    }
 
 
 def register_subscribers(
     broker: KafkaBroker, *, settings: Settings, uow: UnitOfWorkFactory, producer: AIOKafkaProducer
 ) -> None:
-    """Nothing is subscribed yet."""
+    @broker.subscriber(
+        prefixed(settings.topic_prefix, "pipeline.changed"),
+        prefixed(settings.topic_prefix, "execution.started"),
+        prefixed(settings.topic_prefix, "execution.ended"),
+        **batch_options(settings, settings.events_batch_size),
+    )
+    async def on_execution_facts_detect_anomalies(body: list[bytes], message: KafkaMessage) -> None:
+        """Keep the copies of pipeline settings and execution metrics, and run anomaly detection on every
+        successful end, in one transaction per batch; offsets are committed after it (the inbox makes a
+        replayed batch a no-op)."""
+        await EXECUTION_FACTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+
+    @broker.subscriber(prefixed(settings.topic_prefix, "retention.requested"), **batch_options(settings, 10))
+    async def on_retention_requested_delete_old_data(body: list[bytes], message: KafkaMessage) -> None:
+        """The daily retention schedule: old results, logs, metric copies and resolved alerts are deleted."""
+        await RETENTION.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+
+    register_check_subscribers(broker, settings=settings, uow=uow, producer=producer)

@@ -1,4 +1,4 @@
-"""The `worker` process: Kafka subscribers and the outbox relay, until SIGTERM."""
+"""The `worker` process: Kafka subscribers, the outbox relay and the notifier, until SIGTERM."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from headwater.common.messaging.broker import create_broker, create_producer
 from headwater.common.messaging.relay import OutboxRelay
 from headwater.quality_alerting import SCHEMA, SERVICE
 from headwater.quality_alerting.bootstrap import bootstrap
+from headwater.quality_alerting.entrypoints.messaging.notifier import Notifier
 from headwater.quality_alerting.entrypoints.messaging.subscribers import register_subscribers
 
 log = get_logger(__name__)
@@ -37,7 +38,7 @@ async def run_worker() -> None:
     )
     if settings.worker_metrics_port:
         start_http_server(
-            settings.worker_metrics_port, addr=settings.http_host
+            settings.worker_metrics_port, addr=settings.worker_metrics_host
         )  # Prometheus: relay, consumers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -51,12 +52,15 @@ async def run_worker() -> None:
         await container.close()
         return
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    notifier = Notifier.from_settings(settings, container.uow, to_asyncpg_dsn(settings.database_url))
+    notifier_task = asyncio.create_task(notifier.run(), name="notifier")
     freeze_startup_objects()
     log.info("worker_started", topic_prefix=settings.topic_prefix)
     try:
         await stop.wait()
     finally:
         log.info("worker_stopping")
+        await notifier.stop(notifier_task, grace=settings.notification_timeout_seconds + 2)
         relay_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay_task

@@ -1,6 +1,29 @@
-"""Tables of the `scheduler` schema."""
+"""Tables of the `scheduler` schema.
+
+`schedule` holds one row per schedule with its row lease: a replica claims a due schedule by setting
+`lease_owner` / `lease_expires_at` (under `FOR UPDATE SKIP LOCKED`), fires it and clears the lease; a lease left
+by a replica that died is taken over once it expires. `schedule_firing` records every firing once per
+(schedule, due time), the guard that makes a due trigger fire exactly once.
+"""
 
 from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from headwater.common.db import schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_table
@@ -10,3 +33,40 @@ metadata = schema_metadata(SCHEMA)
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+
+schedule = Table(
+    "schedule",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("cron", String(200), nullable=False),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("next_due_at", DateTime(timezone=True), nullable=False),
+    Column("last_due_at", DateTime(timezone=True)),
+    Column("last_fired_at", DateTime(timezone=True)),
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True)),
+    CheckConstraint("(lease_owner IS NULL) = (lease_expires_at IS NULL)", name="lease_complete"),
+    Index("ix_schedule_due", "next_due_at", postgresql_where=text("enabled")),
+)
+
+schedule_firing = Table(
+    "schedule_firing",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "schedule_name",
+        String(100),
+        ForeignKey(schedule.c.name, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("fired_at", DateTime(timezone=True), nullable=False),
+    Column("fired_by", String(200), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    UniqueConstraint("schedule_name", "due_at"),
+    Index("ix_schedule_firing_fired_at", "fired_at"),
+)

@@ -4,4 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-CONTROLLERS: list[Any] = []
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, SkipValidation
+from litestar.status_codes import HTTP_200_OK
+
+from headwater.common.contracts.scheduler import (
+    DEFAULT_LOOKBACK_MINUTES,
+    CheckQueued,
+    QueueMonitorStatus,
+    Schedule,
+    TimelinessCheck,
+)
+from headwater.scheduler.domain.schedules import Kind
+from headwater.scheduler.service_layer import checks, schedules
+from headwater.scheduler.service_layer.unit_of_work import UnitOfWorkFactory
+
+Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+
+
+class CheckController(Controller):
+    """The Watcher check endpoints (spec 000, Monitoring & Health): each queues a check and answers 200."""
+
+    tags = ["checks"]
+
+    @post("/freshness", status_code=HTTP_200_OK)
+    async def freshness(self, uow: Uow) -> CheckQueued:
+        await checks.request_check(uow(), Kind.FRESHNESS)
+        return CheckQueued()
+
+    @post("/timeliness", status_code=HTTP_200_OK)
+    async def timeliness(self, uow: Uow, data: JSONBody[TimelinessCheck | None] = None) -> CheckQueued:
+        # an empty body means the documented default lookback
+        lookback = data.lookback_minutes if data is not None else DEFAULT_LOOKBACK_MINUTES
+        await checks.request_check(uow(), Kind.TIMELINESS, lookback_minutes=lookback)
+        return CheckQueued()
+
+    @post("/celery/monitor-queue", status_code=HTTP_200_OK)
+    async def monitor_queue(self, uow: Uow) -> QueueMonitorStatus:
+        await checks.request_check(uow(), Kind.QUEUE)
+        return QueueMonitorStatus()
+
+
+class ScheduleController(Controller):
+    path = "/schedules"
+    tags = ["schedules"]
+
+    @get("/")
+    async def list_all(self, uow: Uow) -> list[Schedule]:
+        return [Schedule(**row) for row in await schedules.list_schedules(uow())]
+
+
+CONTROLLERS: list[Any] = [CheckController, ScheduleController]

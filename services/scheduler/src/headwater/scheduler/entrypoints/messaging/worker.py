@@ -1,4 +1,4 @@
-"""The `worker` process: Kafka subscribers and the outbox relay, until SIGTERM."""
+"""The `worker` process: Kafka subscribers, the schedule loop and the outbox relay, until SIGTERM."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from prometheus_client import start_http_server
 
@@ -17,6 +18,7 @@ from headwater.common.messaging.relay import OutboxRelay
 from headwater.scheduler import SCHEMA, SERVICE
 from headwater.scheduler.bootstrap import bootstrap
 from headwater.scheduler.entrypoints.messaging.subscribers import register_subscribers
+from headwater.scheduler.entrypoints.schedule_loop import ScheduleLoop
 
 log = get_logger(__name__)
 
@@ -37,7 +39,7 @@ async def run_worker() -> None:
     )
     if settings.worker_metrics_port:
         start_http_server(
-            settings.worker_metrics_port, addr=settings.http_host
+            settings.worker_metrics_port, addr=settings.worker_metrics_host
         )  # Prometheus: relay, consumers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -51,12 +53,28 @@ async def run_worker() -> None:
         await container.close()
         return
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    loop_task: asyncio.Task[None] | None = None
+    if settings.schedule_loop_enabled:
+        schedule_loop = ScheduleLoop(
+            container.uow,
+            schedules=container.schedules,
+            clock=container.clock,
+            lease=timedelta(seconds=settings.schedule_lease_seconds),
+            poll_seconds=settings.schedule_poll_seconds,
+            claim_batch=settings.schedule_claim_batch,
+        )
+        loop_task = asyncio.create_task(schedule_loop.run(stop), name="schedule-loop")
     freeze_startup_objects()
     log.info("worker_started", topic_prefix=settings.topic_prefix)
     try:
         await stop.wait()
     finally:
         log.info("worker_stopping")
+        stop.set()
+        if loop_task is not None:
+            # the loop sees `stop` and finishes the firing in hand; a hung database must not block shutdown
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(loop_task, 10)
         relay_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay_task

@@ -1,0 +1,85 @@
+"""Batches of Kafka messages: decode each, dead-letter what does not decode, record the rest together."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import msgspec
+import structlog
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from prometheus_client import Counter
+
+from headwater.common.db.errors import is_transient
+from headwater.common.logging import get_logger
+from headwater.common.messaging.dlq import dead_letter
+
+log = get_logger(__name__)
+
+RETRIES = 5
+
+T = TypeVar("T")
+
+
+class _Rejected(Protocol):
+    @property
+    def index(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class IngressBatch(Generic[T]):
+    """How one topic's batches are handled: decode each message, record the valid ones together.
+
+    `record(uow_factory, items)` returns the items it rejected (by index), which are dead-lettered too.
+    """
+
+    consumer: str  # the name dead letters carry
+    counter: Counter
+    decode: Callable[[bytes], T]
+    record: Callable[[Any, list[T]], Awaitable[Sequence[_Rejected]]]
+    event_id: Callable[[T], str]  # what a dead letter's log line is about
+
+    async def handle(self, records: Sequence[ConsumerRecord], uow: Any, producer: AIOKafkaProducer) -> None:
+        """Dead-letter what does not decode, record the rest (retrying while the database is away), then
+        dead-letter what the use case rejected. Offsets are committed by the caller only after this returns."""
+        valid: list[T] = []
+        valid_records: list[ConsumerRecord] = []
+        for record in records:
+            try:
+                valid.append(self.decode(record.value or b""))
+                valid_records.append(record)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                self.counter.labels("dead_lettered").inc()
+                await dead_letter(
+                    producer, record, consumer=self.consumer, reason=str(exc), error=type(exc).__name__
+                )
+        if not valid:
+            return
+        attempt = 0
+        while True:
+            try:
+                rejected = await self.record(uow, valid)
+                break
+            except Exception as exc:
+                # Only a database that is away gets here (anything else is dead-lettered per message):
+                # wait for it, then let the batch be redelivered rather than lose or skip it.
+                attempt += 1
+                if attempt >= RETRIES or not is_transient(exc):
+                    raise
+                log.warning("ingress_batch_retry", consumer=self.consumer, attempt=attempt, error=repr(exc))
+                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        for item in rejected:
+            self.counter.labels("dead_lettered").inc()
+            with structlog.contextvars.bound_contextvars(event_id=self.event_id(valid[item.index])):
+                await dead_letter(
+                    producer,
+                    valid_records[item.index],
+                    consumer=self.consumer,
+                    reason=item.reason,
+                    error="Rejected",
+                )
+        self.counter.labels("recorded").inc(len(valid) - len(rejected))

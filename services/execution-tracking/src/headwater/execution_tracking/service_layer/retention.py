@@ -1,0 +1,59 @@
+"""Retention: `POST /log_cleanup` and `retention.requested` delete old runs in committed batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from headwater.common.contracts.watcher import LogCleanupCounts
+from headwater.common.events import RetentionRequested
+from headwater.common.logging import get_logger
+from headwater.common.metrics import RETENTION_DELETED as DELETED
+from headwater.execution_tracking.adapters.db.retention import delete_batch
+from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
+
+log = get_logger(__name__)
+
+
+async def delete_old_runs(
+    uow_factory: UnitOfWorkFactory, *, cutoff: datetime, batch_size: int
+) -> LogCleanupCounts:
+    """Delete runs older than `cutoff` in batches of `batch_size`, each batch committed on its own (a cleanup
+    stopped half-way keeps what it did), closure rows and run datasets before the runs they point at."""
+    counts = LogCleanupCounts()
+    while True:
+        async with uow_factory() as uow:
+            batch = await delete_batch(uow.conn, cutoff, batch_size)
+            await uow.commit()
+        counts.total_pipeline_executions_deleted += batch.executions
+        counts.total_pipeline_execution_closure_parent_deleted += batch.closure_parent
+        counts.total_pipeline_execution_closure_child_deleted += batch.closure_child
+        DELETED.labels("pipeline_execution").inc(batch.executions)
+        DELETED.labels("pipeline_execution_closure").inc(batch.closure_parent + batch.closure_child)
+        if batch.executions < batch_size:
+            break
+    log.info(
+        "retention_done",
+        cutoff=cutoff.isoformat(),
+        **{k: getattr(counts, k) for k in counts.__struct_fields__},
+    )
+    return counts
+
+
+async def clean_up_logs(
+    uow_factory: UnitOfWorkFactory, *, retention_days: int, batch_size: int
+) -> LogCleanupCounts:
+    """`POST /log_cleanup`: everything older than `retention_days` before now."""
+    return await delete_old_runs(
+        uow_factory, cutoff=datetime.now(UTC) - timedelta(days=retention_days), batch_size=batch_size
+    )
+
+
+async def apply_retention_requests(
+    uow_factory: UnitOfWorkFactory, requests: list[RetentionRequested]
+) -> Sequence[Any]:
+    """`retention.requested`: each request's own cutoff, so a redelivered one deletes nothing more."""
+    for request in requests:
+        await delete_old_runs(uow_factory, cutoff=request.cutoff, batch_size=request.batch_size)
+    return []

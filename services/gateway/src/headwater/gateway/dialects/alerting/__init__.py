@@ -1,0 +1,1 @@
+"""Our alerting additions under /api/v1: notification channels and their deliveries."""

@@ -1,0 +1,1 @@
+"""The Qluster dialect (spec 003)."""

@@ -1,0 +1,142 @@
+"""The gateway's anomaly, alert and log-cleanup routes: validated here, forwarded to the owning services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import TestClient
+
+from headwater.common.contracts.watcher import LogCleanupCounts
+from headwater.gateway.app import create_app
+from headwater.gateway.testing import FakeUpstream, fake_container
+from headwater.gateway.upstream import UpstreamResponse
+
+
+def counts(**values: int) -> UpstreamResponse:
+    return UpstreamResponse(200, msgspec.json.encode(LogCleanupCounts(**values)), "application/json")
+
+
+@pytest.fixture
+def execution_tracking() -> FakeUpstream:
+    return FakeUpstream(
+        "execution-tracking",
+        answer=counts(
+            total_pipeline_executions_deleted=10,
+            total_pipeline_execution_closure_parent_deleted=12,
+            total_pipeline_execution_closure_child_deleted=1,
+        ),
+    )
+
+
+@pytest.fixture
+def quality_alerting() -> FakeUpstream:
+    return FakeUpstream(
+        "quality-alerting",
+        answer=counts(
+            total_anomaly_detection_results_deleted=3,
+            total_freshness_pipeline_logs_deleted=4,
+            total_timeliness_pipeline_execution_logs_deleted=5,
+        ),
+    )
+
+
+@pytest.fixture
+def client(execution_tracking: FakeUpstream, quality_alerting: FakeUpstream) -> Iterator[TestClient[Any]]:
+    app = create_app(fake_container(execution_tracking=execution_tracking, quality_alerting=quality_alerting))
+    with TestClient(app) as c:
+        yield c
+
+
+def test_log_cleanup_asks_every_service_and_sums_the_six_counts(
+    client: TestClient[Any], execution_tracking: FakeUpstream, quality_alerting: FakeUpstream
+) -> None:
+    r = client.post("/log_cleanup", json={"retention_days": 120})
+    assert r.status_code == 200
+    assert r.json() == {
+        "total_pipeline_executions_deleted": 10,
+        "total_timeliness_pipeline_execution_logs_deleted": 5,
+        "total_anomaly_detection_results_deleted": 3,
+        "total_pipeline_execution_closure_parent_deleted": 12,
+        "total_pipeline_execution_closure_child_deleted": 1,
+        "total_freshness_pipeline_logs_deleted": 4,
+    }
+    for upstream in (execution_tracking, quality_alerting):
+        (call,) = upstream.calls
+        assert (call.path, msgspec.json.decode(call.body or b"")) == (
+            "/log_cleanup",
+            {"retention_days": 120, "batch_size": 10000},
+        )
+
+
+@pytest.mark.parametrize(
+    "body", [{"retention_days": 89}, {}, {"retention_days": 90, "batch_size": 0}, {"retention_days": "x"}]
+)
+def test_log_cleanup_refuses_what_the_spec_forbids(
+    client: TestClient[Any], execution_tracking: FakeUpstream, body: dict[str, Any]
+) -> None:
+    assert client.post("/log_cleanup", json=body).status_code == 422
+    assert execution_tracking.calls == []
+
+
+def test_log_cleanup_answers_503_when_a_service_is_away(
+    client: TestClient[Any], quality_alerting: FakeUpstream
+) -> None:
+    quality_alerting.down = True
+    assert client.post("/log_cleanup", json={"retention_days": 90}).status_code == 503
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"pipeline_id": 1, "metric_field": "total_rows", "z_threshold": 0.5},
+        {"pipeline_id": 1, "metric_field": "total_rows", "z_threshold": 10.5},
+        {"pipeline_id": 1, "metric_field": "total_rows", "lookback_days": 366},
+        {"pipeline_id": 1, "metric_field": "total_rows", "minimum_executions": 1001},
+        {"pipeline_id": 0, "metric_field": "total_rows"},
+        {"metric_field": "total_rows"},
+    ],
+)
+def test_rule_bounds_are_checked_at_the_gateway(
+    client: TestClient[Any], quality_alerting: FakeUpstream, body: dict[str, Any]
+) -> None:
+    assert client.post("/anomaly_detection_rule", json=body).status_code == 422
+    assert quality_alerting.calls == []
+
+
+def test_rules_unflag_and_alerts_go_to_quality_alerting(
+    client: TestClient[Any], quality_alerting: FakeUpstream, execution_tracking: FakeUpstream
+) -> None:
+    client.post("/anomaly_detection_rule", json={"pipeline_id": 1, "metric_field": "total_rows"})
+    client.get("/anomaly_detection_rule/3")
+    client.post(
+        "/unflag_anomaly", json={"pipeline_id": 1, "pipeline_execution_id": 2, "metric_field": ["inserts"]}
+    )
+    client.get("/alerts", params={"end": 14, "limit": 3})
+    client.post("/alerts/7/resolve", json={"action": "mark_data_as_valid"})
+    client.post("/alerts/7/mute", json={})
+    assert [(c.method, c.path, c.query) for c in quality_alerting.calls] == [
+        ("POST", "/anomaly_detection_rule", ""),
+        ("GET", "/anomaly_detection_rule/3", ""),
+        ("POST", "/unflag_anomaly", ""),
+        ("GET", "/alerts", "end=14&limit=3"),
+        ("POST", "/alerts/7/resolve", ""),
+        ("POST", "/alerts/7/mute", ""),
+    ]
+    assert execution_tracking.calls == []
+
+
+@pytest.mark.parametrize(
+    "params", [{"start": 1, "end": 2}, {"limit": 0}, {"limit": 1001}, {"start": "x"}, {"reverse": "maybe"}]
+)
+def test_alert_paging_parameters_are_checked(
+    client: TestClient[Any], quality_alerting: FakeUpstream, params: dict[str, Any]
+) -> None:
+    assert client.get("/alerts", params=params).status_code == 422
+    assert quality_alerting.calls == []
+
+
+def test_resolve_refuses_an_action_spec_003_does_not_list(client: TestClient[Any]) -> None:
+    assert client.post("/alerts/7/resolve", json={"action": "delete_everything"}).status_code == 422

@@ -1,0 +1,122 @@
+"""Alerts in Postgres: raised once per occurrence, listed with cursor pagination, resolved and muted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import RowMapping, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from headwater.quality_alerting.domain.alerts import AlertDraft
+
+ALERT_COLUMNS = (
+    "id, alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, msg, body, "
+    "dedup_key, condition_key, resolved, resolved_at, resolve_action, is_muted, created_at"
+)
+
+
+async def insert_new(conn: AsyncConnection, drafts: Sequence[AlertDraft]) -> list[RowMapping]:
+    """Insert the drafts whose `dedup_key` is new, in one statement; return the rows inserted."""
+    if not drafts:
+        return []
+    columns: dict[str, list[Any]] = {
+        "alert_type": [d.alert_type for d in drafts],
+        "severity": [d.severity for d in drafts],
+        "pipeline_id": [d.pipeline_id for d in drafts],
+        "pipeline_name": [d.pipeline_name for d in drafts],
+        "pipeline_type_id": [d.pipeline_type_id for d in drafts],
+        "execution_id": [d.execution_id for d in drafts],
+        "msg": [d.msg for d in drafts],
+        "body": [msgspec.json.encode(d.body).decode() for d in drafts],
+        "dedup_key": [d.dedup_key for d in drafts],
+        "condition_key": [d.condition_key for d in drafts],
+    }
+    result = await conn.execute(
+        text(
+            "INSERT INTO alert (alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, "
+            "execution_id, msg, body, dedup_key, condition_key) "
+            "SELECT a.alert_type, a.severity, a.pipeline_id, a.pipeline_name, a.pipeline_type_id, "
+            "a.execution_id, a.msg, a.body::jsonb, a.dedup_key, a.condition_key FROM unnest("
+            "CAST(:alert_type AS text[]), CAST(:severity AS text[]), CAST(:pipeline_id AS bigint[]), "
+            "CAST(:pipeline_name AS text[]), CAST(:pipeline_type_id AS bigint[]), "
+            "CAST(:execution_id AS bigint[]), CAST(:msg AS text[]), CAST(:body AS text[]), "
+            "CAST(:dedup_key AS text[]), CAST(:condition_key AS text[])"
+            ") AS a(alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, msg, "
+            "body, dedup_key, condition_key) "
+            f"ORDER BY a.dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING {ALERT_COLUMNS}"
+        ),
+        columns,
+    )
+    return list(result.mappings())
+
+
+async def get(conn: AsyncConnection, alert_id: int) -> RowMapping | None:
+    result = await conn.execute(text(f"SELECT {ALERT_COLUMNS} FROM alert WHERE id = :id"), {"id": alert_id})
+    return result.mappings().first()
+
+
+def _filters(
+    resolved: bool | None, is_muted: bool | None, alert_type: str | None, pipeline_id: int | None
+) -> tuple[list[str], dict[str, Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    for column, value in (
+        ("resolved", resolved),
+        ("is_muted", is_muted),
+        ("alert_type", alert_type),
+        ("pipeline_id", pipeline_id),
+    ):
+        if value is not None:
+            where.append(f"{column} = :{column}")
+            params[column] = value
+    return where, params
+
+
+async def walk(
+    conn: AsyncConnection,
+    *,
+    from_id: int | None,
+    ascending: bool,
+    limit: int,
+    resolved: bool | None = None,
+    is_muted: bool | None = None,
+    alert_type: str | None = None,
+    pipeline_id: int | None = None,
+) -> list[RowMapping]:
+    """Up to `limit` alerts matching the filters, walking the ids up (or down) from `from_id` inclusive
+    (from the oldest or the newest without it), in walk order."""
+    where, params = _filters(resolved, is_muted, alert_type, pipeline_id)
+    if from_id is not None:
+        where.append("id >= :from_id" if ascending else "id <= :from_id")
+        params["from_id"] = from_id
+    params["limit"] = limit
+    result = await conn.execute(
+        text(
+            f"SELECT {ALERT_COLUMNS} FROM alert WHERE {' AND '.join(where) or 'TRUE'} "
+            f"ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT :limit"
+        ),
+        params,
+    )
+    return list(result.mappings())
+
+
+async def resolve(conn: AsyncConnection, alert_id: int, action: str | None) -> RowMapping | None:
+    """Resolve an unresolved alert; None when it is missing or was already resolved (then nothing changes)."""
+    result = await conn.execute(
+        text(
+            "UPDATE alert SET resolved = TRUE, resolved_at = now(), resolve_action = :action "
+            f"WHERE id = :id AND NOT resolved RETURNING {ALERT_COLUMNS}"
+        ),
+        {"id": alert_id, "action": action},
+    )
+    return result.mappings().first()
+
+
+async def set_muted(conn: AsyncConnection, alert_id: int, muted: bool) -> RowMapping | None:
+    result = await conn.execute(
+        text(f"UPDATE alert SET is_muted = :muted WHERE id = :id RETURNING {ALERT_COLUMNS}"),
+        {"id": alert_id, "muted": muted},
+    )
+    return result.mappings().first()

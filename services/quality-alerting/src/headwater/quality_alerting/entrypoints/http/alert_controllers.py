@@ -1,0 +1,81 @@
+"""Internal API of alerts (Qluster dialect): list with cursor pagination, get, resolve, mute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy import RowMapping
+
+from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
+from headwater.quality_alerting.service_layer import alerts
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+
+Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+
+ALERT_FIELDS = frozenset(Alert.__struct_fields__)
+
+
+def _alert(row: RowMapping) -> Alert:
+    return Alert(**{k: v for k, v in row.items() if k in ALERT_FIELDS})
+
+
+class AlertController(Controller):
+    path = "/alerts"
+
+    @get("/")
+    async def list_page(
+        self,
+        uow: Uow,
+        start: FromQuery[int | None] = None,
+        end: FromQuery[int | None] = None,
+        limit: FromQuery[int] = 20,
+        resolved: FromQuery[bool] = False,
+        reverse: FromQuery[bool] = True,
+        is_muted: FromQuery[bool] = False,
+        alert_type: FromQuery[str | None] = None,
+        pipeline_id: FromQuery[int | None] = None,
+        dataset_id: FromQuery[int | None] = None,
+        data_source_model_id: FromQuery[int | None] = None,
+    ) -> AlertPage:
+        if start is not None and end is not None:
+            raise ValidationException("pass either `start` or `end`, not both")
+        if not 1 <= limit <= 1000:
+            raise ValidationException("`limit` must be between 1 and 1000")
+        filters: dict[str, Any] = {
+            "resolved": resolved,
+            "is_muted": is_muted,
+            "alert_type": alert_type,
+            "pipeline_id": pipeline_id,
+        }
+        # Qluster's dataset and data source filters: pipeline alerts belong to neither, so they match none.
+        if dataset_id is not None or data_source_model_id is not None:
+            return AlertPage(next=None, previous=None, results=[], filters=filters)
+        page = await alerts.list_alerts(
+            uow(), start=start, end=end, limit=limit, reverse=reverse, filters=filters
+        )
+        return AlertPage(
+            next=page.next,
+            previous=page.previous,
+            results=[_alert(r) for r in page.results],
+            filters={k: v for k, v in filters.items() if v is not None},
+        )
+
+    @get("/{alert_item_id:int}")
+    async def get_one(self, alert_item_id: FromPath[int], uow: Uow) -> Alert:
+        return _alert(await alerts.get_alert(uow(), alert_item_id))
+
+    @post("/{alert_item_id:int}/resolve", status_code=HTTP_200_OK)
+    async def resolve(
+        self, alert_item_id: FromPath[int], data: JSONBody[AlertResolve], uow: Uow
+    ) -> AlertResolved:
+        await alerts.resolve_alert(uow(), alert_item_id, data.action)
+        return AlertResolved()
+
+    @post("/{alert_item_id:int}/mute", status_code=HTTP_200_OK)
+    async def mute(self, alert_item_id: FromPath[int], data: JSONBody[AlertMute], uow: Uow) -> Alert:
+        return _alert(await alerts.mute_alert(uow(), alert_item_id, data.is_muted))

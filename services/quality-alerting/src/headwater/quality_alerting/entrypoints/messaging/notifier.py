@@ -1,0 +1,139 @@
+"""The notifier: sends queued alert notifications, woken by LISTEN/NOTIFY or by the next retry's due time.
+
+Several notifiers may run side by side (one per worker): each round claims its deliveries with
+`FOR UPDATE SKIP LOCKED` and holds them until their outcomes are committed, so none is sent by two. A process
+killed between a receiver's answer and that commit sends the delivery once more later (see `deliver_due`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+
+from headwater.common.logging import get_logger
+from headwater.quality_alerting.adapters.db.deliveries import DELIVERIES_CHANNEL
+from headwater.quality_alerting.adapters.http_sender import HttpSender
+from headwater.quality_alerting.service_layer import notifications
+from headwater.quality_alerting.service_layer.notifications import Sender
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.quality_alerting.settings import Settings
+
+log = get_logger(__name__)
+
+BUSY_WAIT = 0.2  # seconds between looks while every due delivery is held by another notifier
+
+
+class Notifier:
+    """`run()` until `stop()` (or cancellation); `drain()` delivers everything due now, once."""
+
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        uow: UnitOfWorkFactory,
+        sender: Sender,
+        max_attempts: int,
+        backoff_seconds: float,
+        batch_size: int = 100,
+        concurrency: int = 20,
+        poll_interval: float = 5.0,
+    ) -> None:
+        self._dsn = dsn
+        self._uow = uow
+        self._sender = sender
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._batch_size = batch_size
+        self._concurrency = concurrency
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, uow: UnitOfWorkFactory, dsn: str) -> Notifier:
+        return cls(
+            dsn=dsn,
+            uow=uow,
+            sender=HttpSender(timeout=settings.notification_timeout_seconds),
+            max_attempts=settings.notification_attempts,
+            backoff_seconds=settings.notification_backoff_seconds,
+        )
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def drain(self) -> int:
+        """Deliver rounds until one comes back short; how many deliveries were attempted."""
+        total = 0
+        while not self._stopping.is_set():
+            n = await notifications.deliver_due(
+                self._uow(),
+                self._sender,
+                max_attempts=self._max_attempts,
+                backoff_seconds=self._backoff,
+                batch_size=self._batch_size,
+                concurrency=self._concurrency,
+            )
+            total += n
+            if n < self._batch_size:
+                break
+        return total
+
+    async def run(self) -> None:
+        listener: asyncpg.Connection | None = None
+        failures = 0
+        log.info("notifier_started")
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    if listener is None or listener.is_closed():
+                        listener = await self._listen()
+                    attempted = await self.drain()
+                    due_in = await notifications.next_due_in(self._uow())
+                    wait = self._poll_interval if due_in is None else min(self._poll_interval, due_in)
+                    if not attempted:
+                        # Nothing claimed, so whatever is due now is held by another notifier: look again
+                        # a moment later rather than in a busy loop.
+                        wait = max(wait, BUSY_WAIT)
+                    failures = 0
+                except Exception as exc:
+                    # Postgres away, say: keep trying; the deliveries wait in their table meanwhile.
+                    failures += 1
+                    wait = min(30.0, 0.2 * 2 ** min(failures, 8))
+                    log.warning("notifier_round_failed", error=repr(exc), retry_in=wait)
+                    if listener is not None:
+                        with contextlib.suppress(Exception):
+                            await listener.close()
+                        listener = None
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), wait)
+        finally:
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+            close = getattr(self._sender, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+            log.info("notifier_stopped")
+
+    async def stop(self, task: asyncio.Task[None], grace: float) -> None:
+        """Let the round in flight record its outcomes (up to `grace` seconds), then end `task`."""
+        self._stopping.set()
+        self._wake.set()
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:  # a receiver slower than the grace: the round rolls back and is sent again later
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        elif not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("notifier_crashed", error=repr(exc))
+
+    async def _listen(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self._dsn)
+        await conn.add_listener(DELIVERIES_CHANNEL, lambda *_: self._wake.set())
+        return conn

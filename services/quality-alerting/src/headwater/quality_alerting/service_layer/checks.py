@@ -1,0 +1,130 @@
+"""Use cases of the freshness and timeliness checks: find stale pipelines and late executions, log and alert once.
+
+Each check is one transaction of a few set-based statements, whatever the number of pipelines: log what is new
+(adapters/db/checks.py), raise its alerts (`raise_alerts`: one insert, the `alert.raised` outbox rows, the
+deliveries), commit. Checks are idempotent without an inbox: the logs' unique keys (pipeline and DML timestamp;
+execution) and the alerts' dedup keys make a repeated or redelivered check log and alert nothing new.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from prometheus_client import Counter, Histogram
+
+from headwater.common.logging import get_logger
+from headwater.quality_alerting.adapters.db import checks
+from headwater.quality_alerting.domain.slo import late_execution_alert, stale_pipeline_alert
+from headwater.quality_alerting.service_layer.alerts import raise_alerts
+from headwater.quality_alerting.service_layer.errors import Invalid
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
+
+log = get_logger(__name__)
+
+DEFAULT_LOOKBACK_MINUTES = 60
+
+# Labelled by check (`freshness`, `timeliness`; other checks may observe theirs here too).
+CHECK_DURATION = Histogram(
+    "headwater_check_duration_seconds",
+    "Time one check took, from its transaction's start to its commit",
+    ["check"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+CHECK_VIOLATIONS = Counter(
+    "headwater_check_violations_total",
+    "Violations a check found for the first time (stale pipelines, late executions)",
+    ["check"],
+)
+
+
+@dataclass(frozen=True)
+class CheckCounts:
+    """What one check found for the first time: `found` violations logged now, `alerts_raised` new alerts."""
+
+    found: int
+    alerts_raised: int
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise Invalid("now must be timezone-aware")
+
+
+async def check_freshness(uow: UnitOfWork, now: datetime) -> CheckCounts:
+    """Log and alert every active, unmuted pipeline with freshness settings whose last DML + the allowed
+    interval is before `now`, once per stale DML timestamp. Pipelines without a DML are never stale."""
+    _require_aware(now)
+    began = time.perf_counter()
+    async with uow:
+        await checks.lock_check(uow.conn, "freshness")
+        rows = await checks.log_stale_pipelines(uow.conn, now)
+        drafts = [
+            stale_pipeline_alert(
+                pipeline_id=r["pipeline_id"],
+                pipeline_name=r["pipeline_name"],
+                pipeline_type_id=r["pipeline_type_id"],
+                last_dml_at=r["last_dml_at"],
+                due_at=r["due_at"],
+                number=r["freshness_number"],
+                datepart=r["freshness_datepart"],
+            )
+            for r in rows
+        ]
+        raised = await raise_alerts(uow, drafts)
+        await uow.commit()
+    return _finished("freshness", began, CheckCounts(found=len(rows), alerts_raised=len(raised)), now=now)
+
+
+async def check_timeliness(
+    uow: UnitOfWork, now: datetime, lookback_minutes: int = DEFAULT_LOOKBACK_MINUTES
+) -> CheckCounts:
+    """Log and alert, once per execution, every execution of an active, unmuted pipeline with timeliness
+    settings that started within the last `lookback_minutes` and is late at `now`: still running past its start
+    + the allowed interval, or succeeded after it. Failed executions are never late."""
+    _require_aware(now)
+    if lookback_minutes < 1:
+        raise Invalid(f"lookback_minutes must be at least 1, not {lookback_minutes}")
+    began = time.perf_counter()
+    async with uow:
+        await checks.lock_check(uow.conn, "timeliness")
+        rows = await checks.log_late_executions(uow.conn, now, lookback_minutes)
+        drafts = [
+            late_execution_alert(
+                execution_id=r["execution_id"],
+                pipeline_id=r["pipeline_id"],
+                pipeline_name=r["pipeline_name"],
+                pipeline_type_id=r["pipeline_type_id"],
+                status=r["status"],
+                start_date=r["start_date"],
+                end_date=r["end_date"],
+                due_at=r["due_at"],
+                number=r["timeliness_number"],
+                datepart=r["timeliness_datepart"],
+            )
+            for r in rows
+        ]
+        raised = await raise_alerts(uow, drafts)
+        await uow.commit()
+    return _finished(
+        "timeliness",
+        began,
+        CheckCounts(found=len(rows), alerts_raised=len(raised)),
+        now=now,
+        lookback_minutes=lookback_minutes,
+    )
+
+
+def _finished(check: str, began: float, counts: CheckCounts, **context: object) -> CheckCounts:
+    seconds = time.perf_counter() - began
+    CHECK_DURATION.labels(check).observe(seconds)
+    CHECK_VIOLATIONS.labels(check).inc(counts.found)
+    log.info(
+        f"{check}_checked",
+        found=counts.found,
+        alerts_raised=counts.alerts_raised,
+        seconds=round(seconds, 4),
+        **{k: v.isoformat() if isinstance(v, datetime) else v for k, v in context.items()},
+    )
+    return counts

@@ -1,0 +1,95 @@
+"""Queue monitoring (`POST /celery/monitor-queue`, every 5 minutes): pending work against the Watcher thresholds.
+
+Pending work is the consumer lag of every service's consumer group plus this service's outbox backlog; at or
+above the warning threshold (50) a WARNING alert is raised, at or above the critical one (100) a CRITICAL one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prometheus_client import Gauge
+from sqlalchemy import text
+
+from headwater.common.logging import get_logger
+from headwater.quality_alerting.domain.alerts import AlertDraft
+from headwater.quality_alerting.service_layer.alerts import raise_alerts
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+
+log = get_logger(__name__)
+
+PENDING = Gauge(
+    "headwater_pending_work", "Consumer lag and outbox backlog seen by queue monitoring", ["source"]
+)
+
+LagReader = Callable[[], Awaitable[dict[str, int]]]
+
+
+@dataclass(frozen=True)
+class QueueReport:
+    consumer_lag: dict[str, int]
+    outbox_backlog: dict[str, int]
+    level: str | None  # None, `warning` or `critical`
+    alert_id: int | None = None
+    pending: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "pending", sum(self.consumer_lag.values()) + sum(self.outbox_backlog.values())
+        )
+
+
+def level_of(pending: int, *, warning: int, critical: int) -> str | None:
+    if pending >= critical:
+        return "critical"
+    if pending >= warning:
+        return "warning"
+    return None
+
+
+async def monitor_queue(
+    uow_factory: UnitOfWorkFactory, read_lag: LagReader, now: datetime, *, warning: int, critical: int
+) -> QueueReport:
+    """Measure pending work and raise an alert at the warning or critical level (at most one per level per
+    hour: the check runs every 5 minutes and a lasting backlog is one condition, not twelve)."""
+    lag = await read_lag()
+    async with uow_factory() as uow:
+        backlog = await uow.conn.scalar(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+        report = QueueReport(
+            consumer_lag=lag,
+            outbox_backlog={"quality-alerting": int(backlog or 0)},
+            level=None,
+        )
+        level = level_of(report.pending, warning=warning, critical=critical)
+        alert_id = None
+        if level is not None:
+            hour = now.strftime("%Y-%m-%dT%H")
+            rows = await raise_alerts(
+                uow,
+                [
+                    AlertDraft(
+                        alert_type="queue_backlog",
+                        severity=level,
+                        msg=f"{level.upper()}: {report.pending} messages pending "
+                        f"(threshold {critical if level == 'critical' else warning})",
+                        dedup_key=f"queue_backlog:{level}:{hour}",
+                        condition_key="queue_backlog",
+                        body={
+                            "pending": report.pending,
+                            "consumer_lag": lag,
+                            "outbox_backlog": report.outbox_backlog,
+                            "warning_threshold": warning,
+                            "critical_threshold": critical,
+                        },
+                    )
+                ],
+            )
+            alert_id = rows[0]["id"] if rows else None
+        await uow.commit()
+    for group, value in lag.items():
+        PENDING.labels(f"lag:{group}").set(value)
+    PENDING.labels("outbox:quality-alerting").set(report.outbox_backlog["quality-alerting"])
+    log.info("queue_monitored", pending=report.pending, level=level, consumer_lag=lag)
+    return QueueReport(consumer_lag=lag, outbox_backlog=report.outbox_backlog, level=level, alert_id=alert_id)

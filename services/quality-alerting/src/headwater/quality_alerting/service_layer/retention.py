@@ -1,0 +1,63 @@
+"""Retention: `POST /log_cleanup` and `retention.requested` delete old data in committed batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from headwater.common.contracts.watcher import LogCleanupCounts
+from headwater.common.events import RetentionRequested
+from headwater.common.logging import get_logger
+from headwater.common.metrics import RETENTION_DELETED as DELETED
+from headwater.quality_alerting.adapters.db.retention import OLD_ROWS, delete_batch
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+
+log = get_logger(__name__)
+
+
+# Which of the six documented counts each table adds to.
+COUNTED = {
+    "anomaly_result": "total_anomaly_detection_results_deleted",
+    "freshness_log": "total_freshness_pipeline_logs_deleted",
+    "timeliness_log": "total_timeliness_pipeline_execution_logs_deleted",
+}
+
+
+async def delete_old_data(
+    uow_factory: UnitOfWorkFactory, *, cutoff: datetime, batch_size: int
+) -> LogCleanupCounts:
+    """Delete what is older than `cutoff`, table by table in batches of `batch_size`, each batch committed."""
+    counts = LogCleanupCounts()
+    deleted: dict[str, int] = {}
+    for table in OLD_ROWS:
+        while True:
+            async with uow_factory() as uow:
+                n = await delete_batch(uow.conn, table, cutoff, batch_size)
+                await uow.commit()
+            deleted[table] = deleted.get(table, 0) + n
+            DELETED.labels(table).inc(n)
+            if n < batch_size:
+                break
+        if table in COUNTED:
+            setattr(counts, COUNTED[table], deleted[table])
+    log.info("retention_done", cutoff=cutoff.isoformat(), deleted=deleted)
+    return counts
+
+
+async def clean_up_logs(
+    uow_factory: UnitOfWorkFactory, *, retention_days: int, batch_size: int
+) -> LogCleanupCounts:
+    """`POST /log_cleanup`: everything older than `retention_days` before now."""
+    return await delete_old_data(
+        uow_factory, cutoff=datetime.now(UTC) - timedelta(days=retention_days), batch_size=batch_size
+    )
+
+
+async def apply_retention_requests(
+    uow_factory: UnitOfWorkFactory, requests: list[RetentionRequested]
+) -> Sequence[Any]:
+    """`retention.requested`: each request's own cutoff, so a redelivered one deletes nothing more."""
+    for request in requests:
+        await delete_old_data(uow_factory, cutoff=request.cutoff, batch_size=request.batch_size)
+    return []

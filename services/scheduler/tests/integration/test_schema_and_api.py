@@ -1,0 +1,214 @@
+"""The `scheduler` schema (migrations down and up match the tables in code) and the internal HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import Connection
+
+from headwater.common.db import create_engine
+from headwater.common.events import ChecksRequested
+from headwater.devstack.stack import Stack
+from headwater.scheduler import SCHEMA
+from headwater.scheduler.adapters.db.migrate import migrate
+from headwater.scheduler.adapters.db.tables import metadata
+from headwater.scheduler.clock import ManualClock
+from headwater.scheduler.entrypoints.http.app import create_app
+from headwater.scheduler.entrypoints.schedule_loop import ScheduleLoop
+from headwater.scheduler.testing import NewContainer, NewDatabase, outbox_events
+
+pytestmark = pytest.mark.integration
+
+TABLES = {"schedule", "schedule_firing", "outbox", "inbox"}
+
+
+async def tables(conn: asyncpg.Connection) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'scheduler'"
+    )
+    return {r["table_name"] for r in rows}
+
+
+async def schema_differences(dsn: str) -> list[object]:
+    """What alembic's autogenerate would change to make the migrated schema match the tables in code."""
+    engine = create_engine(dsn, schema=SCHEMA)
+
+    def compare(sync_conn: Connection) -> list[object]:
+        context = MigrationContext.configure(
+            sync_conn,
+            opts={
+                "include_object": lambda obj, name, type_, *_: (
+                    not (type_ == "table" and name == "alembic_version")
+                ),
+                "compare_type": True,
+            },
+        )
+        diffs = compare_metadata(context, metadata)
+        # a reflected foreign key names its target without the schema (the search path): same key, other spelling
+        return [d for d in diffs if not (isinstance(d, tuple) and d[0] in ("add_fk", "remove_fk"))]
+
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(compare)
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
+    database = f"migrations_{uuid.uuid4().hex[:8]}"
+    root = stack.admin_dsn.rsplit("/", 1)[0]
+    admin = await asyncpg.connect(root + "/postgres")
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    admin = await asyncpg.connect(root + f"/{database}")
+    await admin.execute('CREATE SCHEMA scheduler AUTHORIZATION "scheduler"')
+    dsn = stack.service_dsn("scheduler").rsplit("/", 1)[0] + f"/{database}"
+    try:
+        await migrate(dsn)
+        assert await tables(admin) == TABLES | {"alembic_version"}
+        assert await admin.fetchval("SELECT version_num FROM scheduler.alembic_version") == "0001"
+        fks = await admin.fetch(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND connamespace = 'scheduler'::regnamespace"
+        )
+        assert [r["conname"] for r in fks] == ["fk_schedule_firing_schedule_name_schedule"]
+        await migrate(dsn, "base", downgrade=True)
+        assert await tables(admin) == {"alembic_version"}
+        assert not await admin.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'outbox_notify'")
+        await migrate(dsn)
+        assert await tables(admin) == TABLES | {"alembic_version"}
+        assert await schema_differences(dsn) == []
+    finally:
+        await admin.close()
+        admin = await asyncpg.connect(root + "/postgres")
+        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_service_role_can_touch_only_its_own_schema(stack: Stack) -> None:
+    conn = await asyncpg.connect(stack.service_dsn("scheduler"))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM scheduler.schedule") >= 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.intruder (id int)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetchval("SELECT count(*) FROM execution_tracking.pipeline")
+    finally:
+        await conn.close()
+
+
+# -- the internal HTTP API --------------------------------------------------------------------------------------
+
+NOW = datetime(2024, 1, 1, 10, 7, tzinfo=UTC)
+Api = tuple[AsyncTestClient[Litestar], str]
+
+
+@pytest.fixture
+async def api(
+    new_database: NewDatabase, new_container: NewContainer
+) -> AsyncIterator[tuple[AsyncTestClient[Litestar], str]]:
+    dsn = await new_database()
+    container = await new_container(dsn, ManualClock(NOW))
+    async with AsyncTestClient(create_app(container)) as client:
+        yield client, dsn
+
+
+async def test_freshness_is_queued_through_the_outbox(api: Api) -> None:
+    client, dsn = api
+    r = await client.post("/freshness")
+    assert (r.status_code, r.json()) == (200, {"status": "queued"})
+    (event,) = await outbox_events(dsn)
+    assert isinstance(event, ChecksRequested)
+    assert (event.check, event.lookback_minutes, event.schedule, event.due_at) == (
+        "freshness",
+        None,
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "lookback"),
+    [
+        ({"lookback_minutes": 30}, 30),
+        ({"lookback_minutes": 5}, 5),
+        ({}, 60),
+        (None, 60),
+        ({"lookback_minutes": 45, "unknown": "ignored"}, 45),
+    ],
+)
+async def test_timeliness_is_queued_with_its_lookback(api: Api, body: object, lookback: int) -> None:
+    client, dsn = api
+    r = await client.post("/timeliness", json=body) if body is not None else await client.post("/timeliness")
+    assert (r.status_code, r.json()) == (200, {"status": "queued"})
+    (event,) = await outbox_events(dsn)
+    assert isinstance(event, ChecksRequested)
+    assert (event.check, event.lookback_minutes, event.schedule) == ("timeliness", lookback, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"lookback_minutes": 4}, {"lookback_minutes": 0}, {"lookback_minutes": -60}, {"lookback_minutes": "x"}],
+)
+async def test_a_lookback_under_five_minutes_is_422_and_queues_nothing(api: Api, body: object) -> None:
+    client, dsn = api
+    r = await client.post("/timeliness", json=body)
+    assert r.status_code == 422
+    (detail,) = r.json()["detail"]
+    assert detail["loc"] == ["body", "lookback_minutes"]
+    assert await outbox_events(dsn) == []
+
+
+async def test_the_queue_monitor_is_requested(api: Api) -> None:
+    client, dsn = api
+    r = await client.post("/celery/monitor-queue")
+    assert (r.status_code, r.json()) == (200, {"status": "success"})
+    (event,) = await outbox_events(dsn)
+    assert isinstance(event, ChecksRequested)
+    assert (event.check, event.schedule) == ("queue", None)
+
+
+async def test_schedules_are_listed(api: Api, new_container: NewContainer) -> None:
+    client, dsn = api
+    assert (await client.get("/schedules")).json() == []
+    container = await new_container(dsn, ManualClock(NOW), freshness_cron="off")
+    await ScheduleLoop(container.uow, schedules=container.schedules, clock=container.clock).reconcile()
+    r = await client.get("/schedules")
+    assert r.status_code == 200
+    assert r.json() == [
+        {
+            "name": "freshness",
+            "cron": "off",
+            "enabled": False,
+            "next_due_at": "2024-01-01T10:07:00Z",
+            "last_fired_at": None,
+        },
+        {
+            "name": "queue_monitor",
+            "cron": "*/5 * * * *",
+            "enabled": True,
+            "next_due_at": "2024-01-01T10:10:00Z",
+            "last_fired_at": None,
+        },
+        {
+            "name": "retention",
+            "cron": "30 3 * * *",
+            "enabled": True,
+            "next_due_at": "2024-01-02T03:30:00Z",
+            "last_fired_at": None,
+        },
+        {
+            "name": "timeliness",
+            "cron": "*/15 * * * *",
+            "enabled": True,
+            "next_due_at": "2024-01-01T10:15:00Z",
+            "last_fired_at": None,
+        },
+    ]

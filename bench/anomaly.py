@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import sys
 import time
@@ -176,6 +177,7 @@ class StreamResult:
     runs_failed: int  # runs whose end report the producer could not deliver
     runs_per_second: float  # achieved: acknowledged runs / seconds
     runs_each_second: list[int]  # acknowledged in each whole second: a stalled producer shows as a dip
+    ack_latency: LatencySummary  # an end report's send → the broker's acknowledgement (5 ms linger, acks=all)
     runs_behind_at_stop: (
         int  # acknowledged runs whose execution.ended had not been seen when the stream stopped
     )
@@ -260,13 +262,16 @@ class _Stream:
         self.acknowledged = 0
         self.failed = 0
         self.each_second: list[int] = []
+        self.ack_seconds: list[float] = []  # each end report's send → broker acknowledgement
 
-    def _acknowledged(self, future: asyncio.Future[Any]) -> None:
+    def _acknowledged(self, sent: float, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
             self.failed += 1
             return
         self.acknowledged += 1
-        second = int(time.perf_counter() - self.began)
+        now = time.perf_counter()
+        self.ack_seconds.append(now - sent)
+        second = int(now - self.began)
         while len(self.each_second) <= second:
             self.each_second.append(0)
         self.each_second[second] += 1
@@ -288,8 +293,9 @@ class _Stream:
         key = str(pipeline_id).encode()
         await self._producer.send(self._topic, value=msgspec.json.encode(started), key=key)
         # The end's acknowledgement stands for the run: both share a partition, acknowledged in order.
+        sent = time.perf_counter()
         future = await self._producer.send(self._topic, value=msgspec.json.encode(ended), key=key)
-        future.add_done_callback(self._acknowledged)
+        future.add_done_callback(functools.partial(self._acknowledged, sent))
 
     async def run(self) -> None:
         rate = self._settings.anomaly_rate
@@ -513,6 +519,7 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
             runs_failed=stream.failed,
             runs_per_second=stream.acknowledged / stream_seconds if stream_seconds > 0 else 0.0,
             runs_each_second=stream.each_second[: int(stream_seconds)],
+            ack_latency=LatencySummary.of_seconds(stream.ack_seconds),
             runs_behind_at_stop=behind,
             runs_ended=len(events.background_ended),
             drain_seconds=drain_seconds,

@@ -195,7 +195,8 @@ def render_anomaly(result: AnomalyResult) -> str:
         f"({stream.runs_acknowledged:,} runs = {2 * stream.runs_acknowledged:,} reports to ingress.runs over "
         f"{stream.seconds:.1f} s, {result.background_pipelines} pipelines with a rule each, worst second "
         f"{min(stream.runs_each_second, default=0)}); {stream.runs_behind_at_stop:,} runs not yet ended when the "
-        f"stream stopped, {drained}",
+        f"stream stopped, {drained}; broker acknowledgement of a report p50 {_ms(stream.ack_latency.p50_ms)} ms, "
+        f"p99 {_ms(stream.ack_latency.p99_ms)} ms",
         f"  setup (pipelines, rules, history, one flagged outlier per probe pipeline): {result.setup_seconds:.1f} s",
     ]
     if cpu is not None:

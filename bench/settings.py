@@ -49,7 +49,7 @@ class BenchSettings:
     checks_new_per_run: int = 100  # pipelines gone stale / executions gone late before each run
 
     anomaly_pipelines: int = 50  # probe pipelines: a rule and a history each, probed in turn
-    anomaly_background_pipelines: int = 100  # pipelines the background stream runs on (a rule each)
+    anomaly_background_pipelines: int = 500  # pipelines the background stream runs on (a rule each)
     anomaly_rate: float = 500.0  # background runs per second produced to ingress.runs
     anomaly_duration: float = 60.0  # seconds during which probes start
     anomaly_warmup: float = 5.0  # seconds of background stream before the first probe

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,12 @@ import pytest
 from headwater.common.testing import TopicCollector
 from headwater.common.testing.polling import eventually
 from headwater.devstack.stack import Stack
+from headwater.quality_alerting.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
 DAY0 = datetime(2024, 5, 6, 6, 0, tzinfo=UTC)
+SECRET = "anomaly-e2e-webhook-secret"
 
 
 def iso(moment: datetime) -> str:
@@ -68,10 +71,30 @@ async def wait_for_flags(
     await eventually(check, timeout=timeout, interval=0.1)
 
 
-async def test_an_outlier_is_flagged_alerted_unflagged_and_resolved(
-    system: Stack, gateway: httpx.AsyncClient, events: TopicCollector
+@pytest.fixture(scope="module")
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    r = await WebhookReceiver().start()
+    yield r
+    await r.stop()
+
+
+async def test_an_outlier_is_flagged_alerted_notified_unflagged_and_resolved(
+    system: Stack, gateway: httpx.AsyncClient, events: TopicCollector, receiver: WebhookReceiver
 ) -> None:
     pipeline = await new_pipeline(gateway, "orders")
+    hook = f"anomaly-{uuid.uuid4().hex[:8]}"
+    channel = await gateway.post(
+        "/api/v1/notification_channels",
+        json={
+            "name": hook,
+            "kind": "webhook",
+            "url": receiver.url(hook),
+            "secret": SECRET,
+            "scope": "pipeline",
+            "pipeline_id": pipeline,
+        },
+    )
+    assert channel.status_code == 201, channel.text
     rule = await gateway.post(
         "/anomaly_detection_rule",
         json={

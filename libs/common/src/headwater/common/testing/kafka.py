@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,11 @@ class TopicCollector:
     async def _pump(self) -> None:
         assert self._consumer is not None
         while True:
-            batches = await self._consumer.getmany(timeout_ms=100, max_records=5000)
+            try:
+                batches = await self._consumer.getmany(timeout_ms=100, max_records=5000)
+            except KafkaError:  # a slow broker (a fetch timed out): the consumer resumes from its position
+                await asyncio.sleep(0.1)
+                continue
             if not batches:
                 continue
             async with self._arrived:

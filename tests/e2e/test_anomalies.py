@@ -15,7 +15,7 @@ import pytest
 from headwater.common.testing import TopicCollector
 from headwater.common.testing.polling import eventually
 from headwater.devstack.stack import Stack
-from headwater.quality_alerting.webhook_receiver import WebhookReceiver
+from headwater.quality_alerting.testing import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 

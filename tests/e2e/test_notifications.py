@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from headwater.common.testing import eventually
-from headwater.quality_alerting.webhook_receiver import Received, WebhookReceiver
+from headwater.quality_alerting.testing import Received, WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 

@@ -28,7 +28,7 @@ from headwater.quality_alerting.entrypoints.http.app import create_app
 from headwater.quality_alerting.entrypoints.messaging.notifier import Notifier
 from headwater.quality_alerting.service_layer import notifications
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
-from headwater.quality_alerting.webhook_receiver import WebhookReceiver
+from headwater.quality_alerting.testing import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 

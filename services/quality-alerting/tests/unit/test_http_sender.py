@@ -8,7 +8,7 @@ import pytest
 
 from headwater.quality_alerting.adapters.http_sender import HttpSender, _retry_after  # pyright: ignore[reportPrivateUsage]
 from headwater.quality_alerting.domain.notifications import Verdict, classify
-from headwater.quality_alerting.webhook_receiver import WebhookReceiver
+from headwater.quality_alerting.testing import WebhookReceiver
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,11 @@ background pipelines, `total_rows` uniform in 900-1100, so every end is evaluate
 anomalous) is produced to `ingress.runs` behind a rate limiter; HTTP through the gateway cannot carry 500 pairs
 a second on a 2-core machine, Kafka can. After `warmup` seconds, every `probe_interval` a probe starts and ends
 a run over HTTP on the next probe pipeline at hour H of day D with `total_rows` = `OUTLIER`, takes the time of
-the end's 204, then polls `GET /pipeline_execution/{id}` every `poll_interval` until `anomaly_flags` shows
-`total_rows: true`; the delay is taken when that answer arrives (an upper bound, by at most one poll). Probes
-start for `duration` seconds; the stream runs until the last probe settles.
+the end's 204, then polls `GET /pipeline_execution/{id}` until `anomaly_flags` shows `total_rows: true`; the
+delay is taken when that answer arrives (an upper bound, by at most one poll). Polls come every `poll_interval`
+once the bench has seen the execution's `anomaly.detected` (the flag cannot be set before it is published), and
+every `SLOW_POLL` before, so the bench's own GETs do not grow with the delay it measures. Probes start for
+`duration` seconds; the stream runs until the last probe settles.
 
 A flagged run joins no later baseline, so every probe of a pipeline meets the same baseline (the history). Even
 when a stall puts two probes of one pipeline in one batch, the first one still counts among the other's
@@ -61,6 +63,7 @@ TARGET_MS = 1000.0
 MAX_PROBES_PER_PIPELINE = 3000  # probes of a pipeline are a second apart within hour H of day D
 SETUP_CONCURRENCY = 8
 STREAM_TICK = 0.005  # the rate limiter's step
+SLOW_POLL = 0.5  # seconds between polls of an execution whose anomaly.detected the bench has not seen yet
 
 
 class AnomalyUnavailable(Exception):
@@ -199,6 +202,7 @@ class AnomalyResult:
     flagged: int
     timeouts: int  # not flagged within the probe timeout
     errors: dict[str, int]  # probes whose start or end failed, by kind
+    polls: int  # GET /pipeline_execution requests the probes made
     delay: LatencySummary  # end 204 → anomaly_flags.total_rows true in GET /pipeline_execution
     stages: dict[str, LatencySummary]  # 204 → execution.ended seen; 204 → anomaly.detected seen
     target_ms: float
@@ -218,6 +222,15 @@ class _Events:
     background_ended: set[str] = field(default_factory=set)
     last_background: float = 0.0
     progress: asyncio.Event = field(default_factory=asyncio.Event)
+    _watchers: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    async def wait_detected(self, execution_id: int, timeout: float) -> None:
+        """Return when the execution's anomaly.detected has been seen, or after `timeout`."""
+        if execution_id in self.detected or timeout <= 0:
+            return
+        seen = self._watchers.setdefault(execution_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(seen.wait(), timeout)
 
     def on_record(self, topic: str, value: bytes, arrived: float) -> None:
         try:
@@ -235,6 +248,8 @@ class _Events:
                 self.ended.setdefault(event.execution_id, arrived)
         elif event.execution_id is not None:
             self.detected.setdefault(event.execution_id, arrived)
+            if (seen := self._watchers.pop(event.execution_id, None)) is not None:
+                seen.set()
 
 
 @dataclass
@@ -242,6 +257,7 @@ class _Probes:
     acknowledged: dict[int, float] = field(default_factory=dict)  # execution id → the end's 204
     delays: dict[int, float] = field(default_factory=dict)
     timeouts: int = 0
+    polls: int = 0
     errors: Counter[str] = field(default_factory=Counter)
 
 
@@ -375,9 +391,16 @@ async def _probe(
     pipeline_id: int,
     start: datetime,
     probes: _Probes,
+    events: _Events | None,
     timeout: float | None = None,
 ) -> None:
-    """Start and end an outlier run, then poll its execution until flagged or `timeout` passes."""
+    """Start and end an outlier run, then poll its execution until flagged or `timeout` passes.
+
+    The flag follows anomaly.detected, so polls every `poll_interval` begin once the bench has seen that event,
+    and only every `SLOW_POLL` seconds before (or without `events`). Polling every execution in flight at the
+    fast rate would load the gateway and execution-tracking more the slower the flags come (a feedback loop
+    that measured the bench itself: at 20 ms, 1-2 seconds of delay meant hundreds of GETs a second).
+    """
     try:
         execution_id = await gateway.run(pipeline_id, start, OUTLIER)
     except RequestFailed as exc:
@@ -387,6 +410,9 @@ async def _probe(
     probes.acknowledged[execution_id] = acknowledged
     deadline = acknowledged + (settings.anomaly_probe_timeout if timeout is None else timeout)
     while True:
+        if events is not None:
+            await events.wait_detected(execution_id, min(SLOW_POLL, deadline - time.perf_counter()))
+        probes.polls += 1
         try:
             flagged = await gateway.flagged(execution_id)
         except RequestFailed as exc:
@@ -399,7 +425,11 @@ async def _probe(
         if answered >= deadline:
             probes.timeouts += 1
             return
-        await asyncio.sleep(settings.anomaly_poll_interval)
+        if events is None:
+            await asyncio.sleep(SLOW_POLL)  # the setup's barrier, unmeasured
+        elif execution_id in events.detected:
+            await asyncio.sleep(settings.anomaly_poll_interval)
+        # else the loop's top waits for anomaly.detected, at most SLOW_POLL
 
 
 async def _barrier(
@@ -410,7 +440,7 @@ async def _barrier(
     timeout = max(settings.event_timeout, settings.anomaly_probe_timeout)
     await _bounded(
         SETUP_CONCURRENCY,
-        [_probe(settings, gateway, p, probe_start(day, hour, 0), probes, timeout) for p in probe_ids],
+        [_probe(settings, gateway, p, probe_start(day, hour, 0), probes, None, timeout) for p in probe_ids],
     )
     if probes.timeouts or probes.errors:
         raise AnomalyUnavailable(
@@ -472,7 +502,9 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
                 while time.perf_counter() < closes:
                     pipeline = probe_ids[n % len(probe_ids)]
                     start = probe_start(day, hour, 1 + n // len(probe_ids))
-                    tasks.append(asyncio.create_task(_probe(settings, gateway, pipeline, start, probes)))
+                    tasks.append(
+                        asyncio.create_task(_probe(settings, gateway, pipeline, start, probes, events))
+                    )
                     n += 1
                     next_at = opens + n * settings.anomaly_probe_interval
                     await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
@@ -508,6 +540,7 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
         flagged=len(delays),
         timeouts=probes.timeouts,
         errors=dict(probes.errors),
+        polls=probes.polls,
         delay=delay,
         stages=stages,
         target_ms=TARGET_MS,

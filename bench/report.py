@@ -190,7 +190,8 @@ def render_anomaly(result: AnomalyResult) -> str:
         f"{result.poll_interval_ms:g} ms; latencies in ms;",
         f"target p99 < {result.target_ms:g} ms: {'yes' if result.meets_target else 'NO'}",
         table,
-        f"  probes {result.probes}: {result.flagged} flagged, {result.timeouts} timeouts, errors {errors}",
+        f"  probes {result.probes}: {result.flagged} flagged, {result.timeouts} timeouts, errors {errors}; "
+        f"{result.polls} polls ({result.polls / max(1, result.probes):.1f} per probe)",
         f"  background: {stream.runs_per_second:.0f} runs/s achieved of {stream.target_runs_per_second:g} "
         f"({stream.runs_acknowledged:,} runs = {2 * stream.runs_acknowledged:,} reports to ingress.runs over "
         f"{stream.seconds:.1f} s, {result.background_pipelines} pipelines with a rule each, worst second "

@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import propagate, trace
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 
+from headwater.common.errors import UseCaseError
 from headwater.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -45,7 +46,13 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return Response({"detail": "Internal Server Error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Response[Any]:
+    """A use case refused the request: its status (404, 409, 422, ...) with a FastAPI-style `detail`."""
+    return Response({"detail": exc.detail}, status_code=exc.status)
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    UseCaseError: use_case_error,
     ValidationException: validation_error,
     NotFoundException: http_error,
     HTTPException: http_error,

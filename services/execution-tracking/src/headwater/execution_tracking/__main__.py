@@ -2,49 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
+
+from headwater.common.cli import service_main
+from headwater.execution_tracking import SERVICE
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m headwater.execution_tracking")
-    sub = parser.add_subparsers(dest="command", required=True)
-    mig = sub.add_parser("migrate", help="upgrade (or --downgrade) the execution_tracking schema")
-    mig.add_argument("--revision", default=None)
-    mig.add_argument("--downgrade", action="store_true")
-    sub.add_parser("serve", help="serve the internal HTTP API")
-    sub.add_parser("worker", help="run the Kafka subscribers and the outbox relay")
-    args = parser.parse_args(argv)
-
-    from headwater.execution_tracking.bootstrap import load
-
-    settings = load()
-    if args.command == "migrate":
-        from headwater.common.logging import configure_logging
-        from headwater.execution_tracking import SERVICE
-        from headwater.execution_tracking.adapters.db.migrate import migrate
-
-        configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
-        revision = args.revision or ("base" if args.downgrade else "head")
-        asyncio.run(migrate(settings.database_url, revision, downgrade=args.downgrade))
-        return 0
-    if args.command == "serve":
-        from headwater.common.serve import serve
-
-        serve(
-            "headwater.execution_tracking.entrypoints.http.app:create_app",
-            host=settings.http_host,
-            port=settings.http_port,
-            workers=settings.http_workers,
-        )
-        return 0
-    if args.command == "worker":
-        from headwater.execution_tracking.entrypoints.messaging.worker import run_worker
-
-        asyncio.run(run_worker())
-        return 0
-    return 2
+    return service_main("headwater.execution_tracking", SERVICE, argv)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from types import TracebackType
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from headwater.common.events import Event
-from headwater.common.messaging.outbox import enqueue
+from headwater.common.db.unit_of_work import BaseUnitOfWork
 from headwater.execution_tracking.adapters.db.addresses import Addresses, AddressTypes, Lineage, RunDatasets
 from headwater.execution_tracking.adapters.db.repositories import (
     ExecutionBatches,
@@ -17,32 +12,25 @@ from headwater.execution_tracking.adapters.db.repositories import (
     Pipelines,
     PipelineTypes,
 )
-from headwater.execution_tracking.adapters.db.tables import outbox
+from headwater.execution_tracking.adapters.db.tables import inbox, outbox
 
 
-class UnitOfWork:
-    """`async with uow:` opens a transaction; `commit()` writes the collected events to the outbox and commits.
+class UnitOfWork(BaseUnitOfWork):
+    """`async with uow:` opens a transaction with the repositories of `execution_tracking` bound to it;
+    `commit()` writes the collected events to the outbox and commits."""
 
-    Leaving the block without `commit()` rolls everything back, events included.
-    """
+    outbox = outbox
+    inbox = inbox
+    pipeline_types: PipelineTypes
+    pipelines: Pipelines
+    executions: Executions
+    batches: ExecutionBatches
+    address_types: AddressTypes
+    addresses: Addresses
+    lineage: Lineage
+    run_datasets: RunDatasets
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._events: list[Event] = []
-        self.conn: AsyncConnection
-        self.pipeline_types: PipelineTypes
-        self.pipelines: Pipelines
-        self.executions: Executions
-        self.batches: ExecutionBatches
-        self.address_types: AddressTypes
-        self.addresses: Addresses
-        self.lineage: Lineage
-        self.run_datasets: RunDatasets
-
-    async def __aenter__(self) -> UnitOfWork:
-        self.conn = await self._engine.connect()
-        await self.conn.begin()
-        self._events = []
+    def bind(self) -> None:
         self.pipeline_types = PipelineTypes(self.conn)
         self.pipelines = Pipelines(self.conn)
         self.executions = Executions(self.conn)
@@ -51,35 +39,6 @@ class UnitOfWork:
         self.addresses = Addresses(self.conn)
         self.lineage = Lineage(self.conn)
         self.run_datasets = RunDatasets(self.conn)
-        return self
-
-    def publish(self, *events: Event) -> None:
-        self._events.extend(events)
-
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        """A nested transaction: on error its writes and the events it published are both undone."""
-        mark = len(self._events)
-        try:
-            async with self.conn.begin_nested():
-                yield
-        except BaseException:
-            del self._events[mark:]
-            raise
-
-    async def commit(self) -> None:
-        await enqueue(self.conn, outbox, self._events)
-        self._events = []
-        await self.conn.commit()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        try:
-            if self.conn.in_transaction():
-                await self.conn.rollback()
-        finally:
-            await self.conn.close()
 
 
 class UnitOfWorkFactory:

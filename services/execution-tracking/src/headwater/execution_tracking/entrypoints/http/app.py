@@ -25,11 +25,6 @@ from headwater.execution_tracking.entrypoints.http.lineage_controllers import (
     LineageController,
     OpenLineageController,
 )
-from headwater.execution_tracking.service_layer.errors import UseCaseError
-
-
-def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Response[Any]:
-    return Response({"detail": exc.detail}, status_code=exc.status)
 
 
 def database_rejected(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
@@ -67,7 +62,6 @@ def create_app(container: Container | None = None) -> Litestar:
         dependencies=dependencies(c),
         exception_handlers={
             **EXCEPTION_HANDLERS,
-            UseCaseError: use_case_error,
             DBAPIError: database_rejected,
         },
         plugins=plugins,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Litestar, Request, Response
+from litestar import Litestar
 from litestar.di import Provide
 from sqlalchemy import text
 
@@ -13,11 +11,6 @@ from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observabi
 from headwater.quality_alerting import SERVICE
 from headwater.quality_alerting.bootstrap import Container, bootstrap
 from headwater.quality_alerting.entrypoints.http.controllers import CONTROLLERS
-from headwater.quality_alerting.service_layer.errors import UseCaseError
-
-
-def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Response[Any]:
-    return Response({"detail": exc.detail}, status_code=exc.status)
 
 
 def create_app(container: Container | None = None) -> Litestar:
@@ -35,7 +28,7 @@ def create_app(container: Container | None = None) -> Litestar:
             "uow": Provide(lambda: c.uow, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: c.settings, use_cache=True, sync_to_thread=False),
         },
-        exception_handlers={**EXCEPTION_HANDLERS, UseCaseError: use_case_error},
+        exception_handlers=EXCEPTION_HANDLERS,
         plugins=plugins,
         middleware=middleware,
         on_startup=[c.open, freeze_startup_objects],

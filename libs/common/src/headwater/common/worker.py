@@ -1,0 +1,135 @@
+"""The `worker` process every service runs: Kafka subscribers, the outbox relay and the service's own background
+tasks, until SIGTERM; the Prometheus metrics of all of them on the worker's metrics port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from prometheus_client import start_http_server
+
+from headwater.common.db.engine import to_asyncpg_dsn
+from headwater.common.heap import freeze_startup_objects
+from headwater.common.logging import get_logger
+from headwater.common.messaging.broker import create_broker, create_producer
+from headwater.common.messaging.relay import OutboxRelay
+from headwater.common.settings import CommonSettings
+
+log = get_logger(__name__)
+
+
+class WorkerSettings(Protocol):
+    """What the worker reads of a service's settings (every service's Settings has these fields)."""
+
+    @property
+    def database_url(self) -> str: ...
+    @property
+    def topic_prefix(self) -> str: ...
+    @property
+    def relay_batch_size(self) -> int: ...
+    @property
+    def worker_metrics_port(self) -> int: ...
+    @property
+    def worker_metrics_host(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Background:
+    """A task of the service run beside the relay once Kafka is up. `run(stop)` should return soon after `stop`
+    is set; `shutdown(task)` waits for it (with a grace of its own) before the relay drains."""
+
+    name: str
+    run: Callable[[asyncio.Event], Coroutine[object, object, None]]
+    shutdown: Callable[[asyncio.Task[None]], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
+class Worker:
+    service: str
+    schema: str
+    settings: CommonSettings
+    register: Callable[[KafkaBroker, AIOKafkaProducer], None]  # subscribes the service's handlers
+    close: Callable[[], Awaitable[None]]  # releases the service's container (engine, pools)
+    background: Sequence[Background] = field(default_factory=tuple)
+
+
+async def run(worker: Worker) -> None:
+    """Start producer and broker (waiting for Kafka), the relay and the background tasks; on SIGTERM/SIGINT stop
+    the background tasks, then the consumers, drain the relay and close everything."""
+    settings = worker.settings
+    own: WorkerSettings = settings  # type: ignore[assignment]
+    producer = create_producer(settings, service=worker.service)
+    broker = create_broker(settings, service=worker.service)
+    worker.register(broker, producer)
+    relay = OutboxRelay(
+        dsn=to_asyncpg_dsn(own.database_url),
+        schema=worker.schema,
+        producer=producer,
+        topic_prefix=settings.topic_prefix,
+        source=f"headwater/{worker.service}",
+        batch_size=own.relay_batch_size,
+    )
+    if own.worker_metrics_port:
+        start_http_server(own.worker_metrics_port, addr=own.worker_metrics_host)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    if not (await _retry(producer.start, "producer", stop) and await _retry(broker.start, "broker", stop)):
+        with contextlib.suppress(Exception):  # asked to stop while Kafka was still away
+            await broker.stop()
+            await producer.stop()
+        await worker.close()
+        return
+    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    tasks = [(b, asyncio.create_task(b.run(stop), name=b.name)) for b in worker.background]
+    freeze_startup_objects()
+    log.info(
+        "worker_started", topic_prefix=settings.topic_prefix, background=[b.name for b in worker.background]
+    )
+    try:
+        await stop.wait()
+    finally:
+        log.info("worker_stopping")
+        stop.set()
+        for background, task in tasks:
+            if background.shutdown is not None:
+                await background.shutdown(task)
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        relay_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay_task
+        await broker.stop()
+        with contextlib.suppress(Exception):
+            await relay.drain()
+        await producer.stop()
+        await worker.close()
+
+
+async def _retry(
+    start: Callable[[], Awaitable[object]], what: str, stop: asyncio.Event, attempts: int = 60
+) -> bool:
+    """Start a Kafka client, retrying while the broker is away; False when asked to stop meanwhile."""
+    for attempt in range(attempts):
+        try:
+            await start()
+            return True
+        except Exception as exc:
+            if attempt == attempts - 1:
+                raise
+            log.warning("kafka_not_ready", component=what, error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1)
+            if stop.is_set():
+                return False
+    return False

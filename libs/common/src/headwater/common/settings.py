@@ -23,6 +23,9 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = True
     otel_exporter_otlp_endpoint: str = ""
     environment: str = "local"
+    # How long a consumer's fetch may wait on the broker for new messages. Kafka answers as soon as one arrives
+    # (fetch_min_bytes 1), tansu only when the wait is over: short waits keep event-to-effect delays short there.
+    consumer_fetch_max_wait_ms: int = 100
 
 
 T = TypeVar("T", bound=msgspec.Struct)

@@ -77,6 +77,7 @@ def register_subscribers(
         "group_id": settings.consumer_group,
         "batch": True,
         "batch_timeout_ms": 50,
+        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "decoder": raw_body,

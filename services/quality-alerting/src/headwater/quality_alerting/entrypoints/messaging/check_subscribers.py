@@ -159,6 +159,7 @@ def register_check_subscribers(
         prefixed(settings.topic_prefix, "checks.requested"),
         group_id=settings.consumer_group,
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=raw_body,
     )

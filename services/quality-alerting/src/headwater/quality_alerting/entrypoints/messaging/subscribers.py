@@ -55,6 +55,7 @@ def batch_options(settings: Settings, max_records: int) -> dict[str, Any]:
         "group_id": settings.consumer_group,
         "batch": True,
         "batch_timeout_ms": 20,
+        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
         "max_records": max_records,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,

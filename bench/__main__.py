@@ -145,6 +145,11 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
     ):
         dest = flag.removeprefix("--").replace("-", "_")
         anomaly.add_argument(flag, type=kind, default=getattr(defaults, dest), help=help_text)
+    anomaly.add_argument(
+        "--anomaly-trace",
+        action="store_true",
+        help="follow execution.ended too, splitting off execution-tracking's relay (adds broker load)",
+    )
     args = parser.parse_args(argv)
     if args.reports < 2 or args.ingress_pipelines < 1:
         parser.error("--reports must be at least 2 and --ingress-pipelines at least 1")
@@ -207,6 +212,7 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         anomaly_probe_interval=args.anomaly_probe_interval,
         anomaly_poll_interval=args.anomaly_poll_interval,
         anomaly_probe_timeout=args.anomaly_probe_timeout,
+        anomaly_trace=args.anomaly_trace,
         event_timeout=args.event_timeout,
     )
 

@@ -21,10 +21,16 @@ A flagged run joins no later baseline, so every probe of a pipeline meets the sa
 when a stall puts two probes of one pipeline in one batch, the first one still counts among the other's
 baseline of 12 + 1 and the probe stays beyond three standard deviations.
 
-The bench also follows `execution.ended` and `anomaly.detected`, so each probe's delay splits in three stages:
-204 → execution.ended seen (execution-tracking's outbox relay), → anomaly.detected seen (quality-alerting's
-consumer, detection and relay), → flag visible (execution-tracking's verdict consumer, the update, the poll).
-Those arrival times include the bench consumer's own fetch wait (`kafka_tail`, up to ~50 ms).
+Whether the services keep up: the lag of execution-tracking's and quality-alerting's consumer groups (as the
+queue monitor reads it) every `LAG_INTERVAL` seconds, and after the stream stops, how long until neither lags.
+
+The time the bench sees each probe's `anomaly.detected` splits the delay in two: 204 → anomaly.detected seen
+(execution-tracking's outbox relay, quality-alerting's consumer, detection and relay), and the rest
+(execution-tracking's verdict consumer, the update, the poll). With `trace`, the bench follows `execution.ended`
+as well, which splits off the first hop (execution-tracking's relay); that topic carries every run, and on the
+dev broker (tansu) each fetch costs time in proportion to what a partition holds, so following it loads the
+broker noticeably and is left off by default. Arrival times include the bench consumer's own fetch wait
+(`kafka_tail`, up to ~30 ms).
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from bench.kafka_tail import TopicTail
 from bench.machine import CpuMeter, CpuUsage
@@ -52,7 +59,8 @@ from bench.stats import LatencySummary
 from headwater.common.events.execution_tracking import ExecutionEnded
 from headwater.common.events.ingress import RunEnded, RunStarted
 from headwater.common.events.quality_alerting import AnomalyDetected
-from headwater.common.messaging.topics import prefixed
+from headwater.common.messaging.topics import CONSUMED_TOPICS, prefixed
+from headwater.quality_alerting.adapters.kafka_lag import consumer_lag
 
 HISTORY_RUNS = 12  # baseline runs per probe pipeline (see the module docstring for why 12)
 NORMAL_ROWS = (900, 1100)
@@ -63,6 +71,10 @@ TARGET_MS = 1000.0
 MAX_PROBES_PER_PIPELINE = 3000  # probes of a pipeline are a second apart within hour H of day D
 SETUP_CONCURRENCY = 8
 STREAM_TICK = 0.005  # the rate limiter's step
+LAG_INTERVAL = 5.0  # seconds between two readings of the consumer groups' lag while the stream runs
+LAGGING_GROUPS = ("execution-tracking", "quality-alerting")
+BUSY_TOPICS = ("ingress.runs", "execution.started", "execution.ended", "pipeline.changed")
+FULL_BROKER = 50_000  # records in BUSY_TOPICS above which the bench warns (one 60 s run leaves ~165,000)
 SLOW_POLL = 0.5  # seconds between polls of an execution whose anomaly.detected the bench has not seen yet
 
 
@@ -71,6 +83,8 @@ class AnomalyUnavailable(Exception):
 
 
 class RequestFailed(Exception):
+    """A gateway call got an unexpected status or no answer; `kind` is what the error counts are keyed by."""
+
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
         self.kind = kind
@@ -85,10 +99,9 @@ class _Execution(msgspec.Struct):
 
 
 class _EventProbe(msgspec.Struct):
-    """The fields of an `execution.ended` or `anomaly.detected` event this measurement reads."""
+    """The field of an `execution.ended` or `anomaly.detected` event this measurement reads."""
 
     execution_id: int | None = None
-    run_id: str | None = None
 
 
 _created = msgspec.json.Decoder(_Created)
@@ -181,11 +194,15 @@ class StreamResult:
     runs_per_second: float  # achieved: acknowledged runs / seconds
     runs_each_second: list[int]  # acknowledged in each whole second: a stalled producer shows as a dip
     ack_latency: LatencySummary  # an end report's send → the broker's acknowledgement (5 ms linger, acks=all)
-    runs_behind_at_stop: (
-        int  # acknowledged runs whose execution.ended had not been seen when the stream stopped
-    )
-    runs_ended: int  # acknowledged runs whose execution.ended was seen before the drain timed out
-    drain_seconds: float | None  # stream stop until the last execution.ended; None when it never came
+    lag: list[LagSample]  # the consumer groups' lag every `LAG_INTERVAL` seconds while the stream ran
+    lag_at_stop: dict[str, int]
+    drain_seconds: float | None  # stream stop until no group lags; None when that took over `event_timeout`
+
+
+@dataclass(frozen=True)
+class LagSample:
+    seconds: float  # since the stream began
+    groups: dict[str, int]  # messages each consumer group has yet to process (end minus committed offsets)
 
 
 @dataclass(frozen=True)
@@ -195,7 +212,9 @@ class AnomalyResult:
     history_runs: int  # per probe pipeline
     outlier_total_rows: int
     setup_seconds: float
+    broker_records_before: int  # records already in the busy topics when the stream began (see `FULL_BROKER`)
     measured_seconds: float  # probes started during this many seconds
+    probes_began_at: datetime  # when the first probe started (UTC), to line the delays up with service logs
     probe_interval_ms: float
     poll_interval_ms: float
     probes: int
@@ -203,8 +222,12 @@ class AnomalyResult:
     timeouts: int  # not flagged within the probe timeout
     errors: dict[str, int]  # probes whose start or end failed, by kind
     polls: int  # GET /pipeline_execution requests the probes made
+    delays_ms: list[
+        float | None
+    ]  # each probe's delay in start order (None: timed out or failed): stalls show
     delay: LatencySummary  # end 204 → anomaly_flags.total_rows true in GET /pipeline_execution
-    stages: dict[str, LatencySummary]  # 204 → execution.ended seen; 204 → anomaly.detected seen
+    stages: dict[str, LatencySummary]  # 204 → anomaly.detected seen (and → execution.ended seen, traced)
+    traced: bool  # execution.ended followed too (adds broker load: see `--anomaly-trace`)
     target_ms: float
     meets_target: bool  # p99 of the delay under the target, no timeout
     stream: StreamResult
@@ -215,13 +238,9 @@ class AnomalyResult:
 class _Events:
     """Arrival times (`time.perf_counter`) of the events the bench follows."""
 
-    background_prefix: str
-    ended_topic: str
-    ended: dict[int, float] = field(default_factory=dict)  # by execution id (probes)
+    ended_topic: str | None  # followed only when tracing
+    ended: dict[int, float] = field(default_factory=dict)  # by execution id
     detected: dict[int, float] = field(default_factory=dict)
-    background_ended: set[str] = field(default_factory=set)
-    last_background: float = 0.0
-    progress: asyncio.Event = field(default_factory=asyncio.Event)
     _watchers: dict[int, asyncio.Event] = field(default_factory=dict)
 
     async def wait_detected(self, execution_id: int, timeout: float) -> None:
@@ -237,16 +256,11 @@ class _Events:
             event = _event.decode(value)
         except msgspec.MsgspecError:
             return
+        if event.execution_id is None:
+            return
         if topic == self.ended_topic:
-            if event.run_id is not None and event.run_id.startswith(self.background_prefix):
-                if event.run_id not in self.background_ended:
-                    self.background_ended.add(event.run_id)
-                    self.last_background = arrived
-                    self.progress.set()
-                return
-            if event.execution_id is not None:
-                self.ended.setdefault(event.execution_id, arrived)
-        elif event.execution_id is not None:
+            self.ended.setdefault(event.execution_id, arrived)
+        else:
             self.detected.setdefault(event.execution_id, arrived)
             if (seen := self._watchers.pop(event.execution_id, None)) is not None:
                 seen.set()
@@ -254,6 +268,7 @@ class _Events:
 
 @dataclass
 class _Probes:
+    order: list[int | None] = field(default_factory=list)  # each probe's execution id, in start order
     acknowledged: dict[int, float] = field(default_factory=dict)  # execution id → the end's 204
     delays: dict[int, float] = field(default_factory=dict)
     timeouts: int = 0
@@ -269,7 +284,7 @@ class _Stream:
         self._producer = producer
         self._pipelines = pipelines
         self._topic = prefixed(settings.topic_prefix, RunStarted.topic)
-        self.prefix = f"{settings.run_tag}-bg-"
+        self._prefix = f"{settings.run_tag}-bg-"
         self._random = random.Random(7)
         self.stop = asyncio.Event()
         self.began = 0.0
@@ -295,7 +310,7 @@ class _Stream:
     async def _send_run(self, i: int) -> None:
         pipeline_id = self._pipelines[i % len(self._pipelines)]
         ended_at = datetime.now(UTC)
-        run_id = f"{self.prefix}{i}"
+        run_id = f"{self._prefix}{i}"
         started = RunStarted(
             run_id=run_id, pipeline_id=pipeline_id, start_date=ended_at - timedelta(seconds=30)
         )
@@ -360,13 +375,10 @@ async def _set_up(
 ) -> tuple[list[int], list[int]]:
     """Create the pipelines and their rules, and record the probe pipelines' history."""
     tag = settings.run_tag
-    try:
-        probe_ids = await _bounded(
-            SETUP_CONCURRENCY,
-            [gateway.create_pipeline(f"{tag}-anomaly-{p}") for p in range(settings.anomaly_pipelines)],
-        )
-    except RequestFailed as exc:
-        raise AnomalyUnavailable(f"cannot create pipelines at {settings.gateway_url} ({exc.kind})") from exc
+    probe_ids = await _bounded(
+        SETUP_CONCURRENCY,
+        [gateway.create_pipeline(f"{tag}-anomaly-{p}") for p in range(settings.anomaly_pipelines)],
+    )
     background_ids = await _bounded(
         SETUP_CONCURRENCY,
         [
@@ -401,11 +413,14 @@ async def _probe(
     fast rate would load the gateway and execution-tracking more the slower the flags come (a feedback loop
     that measured the bench itself: at 20 ms, 1-2 seconds of delay meant hundreds of GETs a second).
     """
+    slot = len(probes.order)
+    probes.order.append(None)
     try:
         execution_id = await gateway.run(pipeline_id, start, OUTLIER)
     except RequestFailed as exc:
         probes.errors[exc.kind] += 1
         return
+    probes.order[slot] = execution_id
     acknowledged = time.perf_counter()
     probes.acknowledged[execution_id] = acknowledged
     deadline = acknowledged + (settings.anomaly_probe_timeout if timeout is None else timeout)
@@ -449,16 +464,74 @@ async def _barrier(
         )
 
 
-async def _drain(stream: _Stream, events: _Events, timeout: float) -> float | None:
-    """Wait until every acknowledged background run's execution.ended was seen; None after `timeout`
-    without a new one."""
-    while len(events.background_ended) < stream.acknowledged:
-        events.progress.clear()
-        try:
-            await asyncio.wait_for(events.progress.wait(), timeout)
-        except TimeoutError:
-            return None
-    return max(0.0, events.last_background - stream.stopped)
+async def broker_records(settings: BenchSettings) -> int:
+    """Records the busy topics of this path hold: on the dev broker each fetch costs time in proportion."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        available = await consumer.topics()
+        partitions = [
+            TopicPartition(name, p)
+            for name in (prefixed(settings.topic_prefix, t) for t in BUSY_TOPICS)
+            if name in available
+            for p in sorted(consumer.partitions_for_topic(name) or ())
+        ]
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        return sum(ends[tp] - starts[tp] for tp in partitions)
+    finally:
+        await consumer.stop()
+
+
+async def _lag(settings: BenchSettings) -> dict[str, int]:
+    """What execution-tracking and quality-alerting have yet to consume, as the queue monitor reads it."""
+    groups = {group: CONSUMED_TOPICS[group] for group in LAGGING_GROUPS}
+    return await consumer_lag(settings.kafka_bootstrap, groups, topic_prefix=settings.topic_prefix)
+
+
+async def _sample_lag(settings: BenchSettings, stream: _Stream, samples: list[LagSample]) -> None:
+    """Every `LAG_INTERVAL` seconds until cancelled: whether the services keep up with the stream."""
+    while True:
+        await asyncio.sleep(LAG_INTERVAL)
+        lag = await _lag(settings)
+        samples.append(LagSample(seconds=time.perf_counter() - stream.began, groups=lag))
+
+
+async def _drain(settings: BenchSettings) -> tuple[dict[str, int], float | None]:
+    """The lag when the stream stopped, and how long until no group lagged (None: over `event_timeout`)."""
+    began = time.perf_counter()
+    at_stop = lag = await _lag(settings)
+    while any(lag.values()):
+        if time.perf_counter() - began > settings.event_timeout:
+            return at_stop, None
+        await asyncio.sleep(0.5)
+        lag = await _lag(settings)
+    return at_stop, time.perf_counter() - began
+
+
+async def _probe_window(
+    settings: BenchSettings,
+    gateway: _Gateway,
+    probe_ids: list[int],
+    day: date,
+    hour: int,
+    probes: _Probes,
+    events: _Events,
+) -> int:
+    """Start a probe every `probe_interval` for `duration` seconds, on the probe pipelines in turn, and wait
+    until each settled; returns how many started."""
+    opens = time.perf_counter()
+    closes = opens + settings.anomaly_duration
+    tasks: list[asyncio.Task[None]] = []
+    while time.perf_counter() < closes:
+        n = len(tasks)
+        start = probe_start(day, hour, 1 + n // len(probe_ids))  # index 0 was the setup's barrier
+        probe = _probe(settings, gateway, probe_ids[n % len(probe_ids)], start, probes, events)
+        tasks.append(asyncio.create_task(probe))
+        next_at = opens + len(tasks) * settings.anomaly_probe_interval
+        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+    await asyncio.gather(*tasks)
+    return len(tasks)
 
 
 async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
@@ -472,17 +545,38 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
         flush=True,
     )
     async with _gateway(settings, connections) as gateway:
-        probe_ids, background_ids = await _set_up(settings, gateway, day, hour)
+        try:
+            probe_ids, background_ids = await _set_up(settings, gateway, day, hour)
+        except RequestFailed as exc:
+            message = f"setting up at {settings.gateway_url} failed ({exc.kind}): is the system up?"
+            raise AnomalyUnavailable(message) from exc
         await _barrier(settings, gateway, probe_ids, day, hour)
         setup_seconds = time.perf_counter() - began
         producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap, client_id="headwater-bench", acks="all", linger_ms=5
         )
-        await producer.start()
+        try:
+            records_before = await broker_records(settings)
+            await producer.start()
+        except KafkaError as exc:
+            raise AnomalyUnavailable(
+                f"cannot reach the broker at {settings.kafka_bootstrap}: {exc!r}"
+            ) from exc
+        if records_before > FULL_BROKER:
+            print(
+                f"warning: the broker already holds {records_before:,} records on {', '.join(BUSY_TOPICS)}; "
+                "the dev broker (tansu) fetches slower the more a partition holds, so the delays read high: "
+                "`make down && make up` first for comparable numbers",
+                file=sys.stderr,
+            )
         stream = _Stream(settings, producer, background_ids)
-        events = _Events(stream.prefix, prefixed(settings.topic_prefix, ExecutionEnded.topic))
-        topics = [events.ended_topic, prefixed(settings.topic_prefix, AnomalyDetected.topic)]
+        ended_topic = prefixed(settings.topic_prefix, ExecutionEnded.topic)
+        events = _Events(ended_topic if settings.anomaly_trace else None)
+        topics = [prefixed(settings.topic_prefix, AnomalyDetected.topic)]
+        if settings.anomaly_trace:
+            topics.append(ended_topic)
         probes = _Probes()
+        lag: list[LagSample] = []
         try:
             async with TopicTail(settings.kafka_bootstrap, topics, events.on_record):
                 print(
@@ -493,38 +587,28 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
                     flush=True,
                 )
                 streaming = asyncio.create_task(stream.run(), name="anomaly-stream")
-                await asyncio.sleep(settings.anomaly_warmup)
-                meter = CpuMeter()
-                opens = time.perf_counter()
-                closes = opens + settings.anomaly_duration
-                tasks: list[asyncio.Task[None]] = []
-                n = 0
-                while time.perf_counter() < closes:
-                    pipeline = probe_ids[n % len(probe_ids)]
-                    start = probe_start(day, hour, 1 + n // len(probe_ids))
-                    tasks.append(
-                        asyncio.create_task(_probe(settings, gateway, pipeline, start, probes, events))
-                    )
-                    n += 1
-                    next_at = opens + n * settings.anomaly_probe_interval
-                    await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-                await asyncio.gather(*tasks)
-                cpu = meter.stop()
-                stream.stop.set()
-                await streaming
-                behind = stream.acknowledged - len(events.background_ended)
-                drain_seconds = await _drain(stream, events, settings.event_timeout)
+                sampling = asyncio.create_task(_sample_lag(settings, stream, lag), name="anomaly-lag")
+                try:
+                    await asyncio.sleep(settings.anomaly_warmup)
+                    began_at = datetime.now(UTC)
+                    meter = CpuMeter()
+                    n = await _probe_window(settings, gateway, probe_ids, day, hour, probes, events)
+                    cpu = meter.stop()
+                    stream.stop.set()
+                    await streaming
+                finally:
+                    stream.stop.set()
+                    sampling.cancel()
+                    await asyncio.wait([streaming, sampling])  # neither outlives the measurement
+                lag_at_stop, drain_seconds = await _drain(settings)
         finally:
             await producer.stop()
     stream_seconds = stream.stopped - stream.began
     delays = list(probes.delays.values())
     stages = {
-        "execution.ended": LatencySummary.of_seconds(
-            events.ended[e] - t for e, t in probes.acknowledged.items() if e in events.ended
-        ),
-        "anomaly.detected": LatencySummary.of_seconds(
-            events.detected[e] - t for e, t in probes.acknowledged.items() if e in events.detected
-        ),
+        topic: LatencySummary.of_seconds(seen[e] - t for e, t in probes.acknowledged.items() if e in seen)
+        for topic, seen in (("execution.ended", events.ended), ("anomaly.detected", events.detected))
+        if topic != "execution.ended" or settings.anomaly_trace
     }
     delay = LatencySummary.of_seconds(delays)
     return AnomalyResult(
@@ -533,7 +617,9 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
         history_runs=HISTORY_RUNS,
         outlier_total_rows=OUTLIER,
         setup_seconds=setup_seconds,
+        broker_records_before=records_before,
         measured_seconds=settings.anomaly_duration,
+        probes_began_at=began_at,
         probe_interval_ms=settings.anomaly_probe_interval * 1000,
         poll_interval_ms=settings.anomaly_poll_interval * 1000,
         probes=n,
@@ -541,8 +627,13 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
         timeouts=probes.timeouts,
         errors=dict(probes.errors),
         polls=probes.polls,
+        delays_ms=[
+            round(probes.delays[e] * 1000, 1) if e is not None and e in probes.delays else None
+            for e in probes.order
+        ],
         delay=delay,
         stages=stages,
+        traced=settings.anomaly_trace,
         target_ms=TARGET_MS,
         meets_target=delay.count > 0 and probes.timeouts == 0 and delay.p99_ms < TARGET_MS,
         stream=StreamResult(
@@ -553,8 +644,8 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
             runs_per_second=stream.acknowledged / stream_seconds if stream_seconds > 0 else 0.0,
             runs_each_second=stream.each_second[: int(stream_seconds)],
             ack_latency=LatencySummary.of_seconds(stream.ack_seconds),
-            runs_behind_at_stop=behind,
-            runs_ended=len(events.background_ended),
+            lag=lag,
+            lag_at_stop=lag_at_stop,
             drain_seconds=drain_seconds,
         ),
         cpu=cpu,

@@ -178,27 +178,31 @@ def render_anomaly(result: AnomalyResult) -> str:
     ]
     table = _table(["end 204 →", "n", "p50", "p90", "p99", "max", "min"], rows)
     errors = ", ".join(f"{kind}: {n}" for kind, n in result.errors.items()) or "0"
+    groups = sorted(stream.lag_at_stop)
+    peak = ", ".join(f"{g} {max((s.groups.get(g, 0) for s in stream.lag), default=0):,}" for g in groups)
+    at_stop = ", ".join(f"{g} {stream.lag_at_stop[g]:,}" for g in groups)
     drained = (
-        f"drained {_num(stream.drain_seconds, '.1f')} s after the stream stopped"
+        f"none left {stream.drain_seconds:.1f} s later"
         if stream.drain_seconds is not None
-        else f"NOT drained: {stream.runs_ended} of {stream.runs_acknowledged} ended seen"
+        else "STILL LAGGING after --event-timeout seconds"
     )
     lines = [
         f"Anomaly flag delay: end 204 → `anomaly_flags.total_rows` true in GET /pipeline_execution, for outliers "
         f"(total_rows {result.outlier_total_rows:,}) probed over HTTP every {result.probe_interval_ms:g} ms on "
         f"{result.probe_pipelines} pipelines ({result.history_runs} past runs each), polled every "
-        f"{result.poll_interval_ms:g} ms; latencies in ms;",
+        f"{result.poll_interval_ms:g} ms once anomaly.detected is out; latencies in ms;",
         f"target p99 < {result.target_ms:g} ms: {'yes' if result.meets_target else 'NO'}",
         table,
         f"  probes {result.probes}: {result.flagged} flagged, {result.timeouts} timeouts, errors {errors}; "
         f"{result.polls} polls ({result.polls / max(1, result.probes):.1f} per probe)",
         f"  background: {stream.runs_per_second:.0f} runs/s achieved of {stream.target_runs_per_second:g} "
-        f"({stream.runs_acknowledged:,} runs = {2 * stream.runs_acknowledged:,} reports to ingress.runs over "
-        f"{stream.seconds:.1f} s, {result.background_pipelines} pipelines with a rule each, worst second "
-        f"{min(stream.runs_each_second, default=0)}); {stream.runs_behind_at_stop:,} runs not yet ended when the "
-        f"stream stopped, {drained}; broker acknowledgement of a report p50 {_ms(stream.ack_latency.p50_ms)} ms, "
-        f"p99 {_ms(stream.ack_latency.p99_ms)} ms",
-        f"  setup (pipelines, rules, history, one flagged outlier per probe pipeline): {result.setup_seconds:.1f} s",
+        f"({stream.runs_acknowledged:,} runs = {2 * stream.runs_acknowledged:,} reports to ingress.runs in "
+        f"{stream.seconds:.1f} s over {result.background_pipelines} pipelines with a rule each, worst second "
+        f"{min(stream.runs_each_second, default=0)}); a report acknowledged by the broker after "
+        f"p50 {_ms(stream.ack_latency.p50_ms)} ms, p99 {_ms(stream.ack_latency.p99_ms)} ms",
+        f"  consumer lag (messages): peak while streaming {peak or '-'}; at stop {at_stop or '-'}, {drained}",
+        f"  setup (pipelines, rules, history, one flagged outlier per probe pipeline): {result.setup_seconds:.1f} s; "
+        f"the broker held {result.broker_records_before:,} records of this path's busy topics before the stream",
     ]
     if cpu is not None:
         lines.append(

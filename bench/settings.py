@@ -56,6 +56,7 @@ class BenchSettings:
     anomaly_probe_interval: float = 0.2  # seconds between two probes' starts
     anomaly_poll_interval: float = 0.02  # seconds between a probe's polls of its execution
     anomaly_probe_timeout: float = 10.0  # a probe not flagged by then counts as a timeout
+    anomaly_trace: bool = False  # follow execution.ended too, for the per-hop split (loads the broker)
 
     event_timeout: float = 60.0  # give up waiting for events after this long without a new one
 

@@ -91,5 +91,5 @@ async def monitor_queue(
     for group, value in lag.items():
         PENDING.labels(f"lag:{group}").set(value)
     PENDING.labels("outbox:quality-alerting").set(report.outbox_backlog["quality-alerting"])
-    log.info("queue_monitored", pending=report.pending, level=level, consumer_lag=lag)
+    log.info("queue_monitored", pending=report.pending, alert_level=level, consumer_lag=lag)
     return QueueReport(consumer_lag=lag, outbox_backlog=report.outbox_backlog, level=level, alert_id=alert_id)

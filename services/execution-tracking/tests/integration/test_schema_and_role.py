@@ -6,11 +6,8 @@ import uuid
 
 import asyncpg
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, ForeignKeyConstraint
 
-from headwater.common.db import create_engine
+from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import Stack
 from headwater.execution_tracking import SCHEMA
 from headwater.execution_tracking.adapters.db.migrate import migrate
@@ -39,52 +36,6 @@ async def tables(conn: asyncpg.Connection) -> set[str]:
     return {r["table_name"] for r in rows}
 
 
-async def schema_differences(dsn: str) -> list[object]:
-    """What alembic's autogenerate would change to make the migrated schema match the tables in code."""
-    engine = create_engine(dsn, schema=SCHEMA)
-
-    def compare(sync_conn: Connection) -> list[object]:
-        context = MigrationContext.configure(
-            sync_conn, opts={"include_object": _not_version_table, "compare_type": True}
-        )
-        return _without_fk_spelling(compare_metadata(context, metadata))
-
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(compare)
-    finally:
-        await engine.dispose()
-
-
-def _fk_shape(fk: ForeignKeyConstraint) -> tuple[object, ...]:
-    return (
-        fk.table.name,
-        tuple(c.name for c in fk.columns),
-        fk.referred_table.name,
-        tuple(e.column.name for e in fk.elements),
-        fk.ondelete,
-    )
-
-
-def _without_fk_spelling(diffs: list[object]) -> list[object]:
-    """Drop foreign keys reported removed and added with the same shape: the reflected ones name their target
-    without the schema (it is the search path) and long names come back truncated; the keys are the same."""
-    removed = {_fk_shape(d[1]) for d in diffs if isinstance(d, tuple) and d[0] == "remove_fk"}
-    added = {_fk_shape(d[1]) for d in diffs if isinstance(d, tuple) and d[0] == "add_fk"}
-    same = removed & added
-    return [
-        d
-        for d in diffs
-        if not (isinstance(d, tuple) and d[0] in ("remove_fk", "add_fk") and _fk_shape(d[1]) in same)
-    ]
-
-
-def _not_version_table(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    return not (type_ == "table" and name == "alembic_version")
-
-
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
     """On a database of its own: head, base (nothing left but the version table), head again."""
     database = f"migrations_{uuid.uuid4().hex[:8]}"
@@ -104,7 +55,7 @@ async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
         assert not await admin.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'outbox_notify'")
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
-        assert await schema_differences(dsn) == []
+        assert await schema_differences(dsn, SCHEMA, metadata) == []
     finally:
         await admin.close()
         admin = await asyncpg.connect(stack.admin_dsn.rsplit("/", 1)[0] + "/postgres")

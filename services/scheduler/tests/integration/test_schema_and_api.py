@@ -8,14 +8,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import Connection
 
-from headwater.common.db import create_engine
 from headwater.common.events import ChecksRequested
+from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import Stack
 from headwater.scheduler import SCHEMA
 from headwater.scheduler.adapters.db.migrate import migrate
@@ -35,31 +32,6 @@ async def tables(conn: asyncpg.Connection) -> set[str]:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'scheduler'"
     )
     return {r["table_name"] for r in rows}
-
-
-async def schema_differences(dsn: str) -> list[object]:
-    """What alembic's autogenerate would change to make the migrated schema match the tables in code."""
-    engine = create_engine(dsn, schema=SCHEMA)
-
-    def compare(sync_conn: Connection) -> list[object]:
-        context = MigrationContext.configure(
-            sync_conn,
-            opts={
-                "include_object": lambda obj, name, type_, *_: (
-                    not (type_ == "table" and name == "alembic_version")
-                ),
-                "compare_type": True,
-            },
-        )
-        diffs = compare_metadata(context, metadata)
-        # a reflected foreign key names its target without the schema (the search path): same key, other spelling
-        return [d for d in diffs if not (isinstance(d, tuple) and d[0] in ("add_fk", "remove_fk"))]
-
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(compare)
-    finally:
-        await engine.dispose()
 
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
@@ -84,7 +56,7 @@ async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
         assert not await admin.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'outbox_notify'")
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
-        assert await schema_differences(dsn) == []
+        assert await schema_differences(dsn, SCHEMA, metadata) == []
     finally:
         await admin.close()
         admin = await asyncpg.connect(root + "/postgres")

@@ -1,0 +1,77 @@
+"""The `quality_alerting` schema: migrations down and up match the tables in code; its role owns only it."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import asyncpg
+import pytest
+
+from headwater.common.testing.schema import schema_differences
+from headwater.devstack.stack import SERVICES, Stack
+from headwater.quality_alerting import SCHEMA
+from headwater.quality_alerting.adapters.db.migrate import migrate
+from headwater.quality_alerting.adapters.db.tables import metadata
+
+pytestmark = pytest.mark.integration
+
+TABLES = {t.name for t in metadata.tables.values()}
+
+
+async def tables(conn: asyncpg.Connection) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'quality_alerting'"
+    )
+    return {r["table_name"] for r in rows}
+
+
+async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
+    """On a database of its own: head, base (nothing left but the version table), head again, equal to code."""
+    root = stack.admin_dsn.rsplit("/", 1)[0]
+    database = f"migrations_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(root + "/postgres")
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    admin = await asyncpg.connect(f"{root}/{database}")
+    await admin.execute(f'CREATE SCHEMA {SCHEMA} AUTHORIZATION "{SCHEMA}"')
+    dsn = stack.service_dsn(SCHEMA).rsplit("/", 1)[0] + f"/{database}"
+    try:
+        await migrate(dsn)
+        assert await tables(admin) == TABLES | {"alembic_version"}
+        assert await admin.fetchval(f"SELECT version_num FROM {SCHEMA}.alembic_version") == "0001"
+        await migrate(dsn, "base", downgrade=True)
+        assert await tables(admin) == {"alembic_version"}
+        assert not await admin.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'outbox_notify'")
+        await migrate(dsn)
+        assert await schema_differences(dsn, SCHEMA, metadata) == []
+    finally:
+        await admin.close()
+        admin = await asyncpg.connect(root + "/postgres")
+        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_service_role_can_touch_only_its_own_schema(stack: Stack) -> None:
+    conn = await asyncpg.connect(stack.service_dsn(SCHEMA))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM quality_alerting.alert") >= 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.intruder (id int)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TEMP TABLE intruder (id int)")
+    finally:
+        await conn.close()
+
+
+SCHEMAS = [s.schema for s in SERVICES if s.schema is not None]
+
+
+@pytest.mark.parametrize(("role", "other"), list(itertools.permutations(SCHEMAS, 2)))
+async def test_no_service_role_reads_another_services_schema(stack: Stack, role: str, other: str) -> None:
+    conn = await asyncpg.connect(stack.service_dsn(role))
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetchval(f"SELECT count(*) FROM {other}.outbox")
+    finally:
+        await conn.close()

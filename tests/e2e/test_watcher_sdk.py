@@ -49,9 +49,19 @@ def find_python_312() -> str | None:
 
 
 def uv_command() -> list[str]:
-    """uv as the Makefile runs it: from PATH, else the PyPI wheel as a module."""
+    """uv from the project's environment (a dev dependency), else from PATH."""
+    beside = Path(sys.executable).with_name("uv")
+    if beside.exists():
+        return [str(beside)]
     found = shutil.which("uv")
     return [found] if found else [sys.executable, "-m", "uv"]
+
+
+def run(command: list[str]) -> None:
+    """Run a set-up command; on failure, say what it printed."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
 @pytest.fixture(scope="session")
@@ -63,8 +73,8 @@ def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     venv = tmp_path_factory.mktemp("watcher-sdk") / "venv"
     began = time.monotonic()
     uv = uv_command()
-    subprocess.run([*uv, "venv", "--quiet", "--python", python, str(venv)], check=True)
-    subprocess.run(
+    run([*uv, "venv", "--quiet", "--python", python, str(venv)])
+    run(
         [
             *uv,
             "pip",
@@ -75,8 +85,7 @@ def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> str:
             "--require-hashes",
             "-r",
             str(SDK_DIR / "requirements.txt"),
-        ],
-        check=True,
+        ]
     )
     print(f"watcher SDK venv ready in {time.monotonic() - began:.1f} s")
     return str(venv / "bin" / "python")

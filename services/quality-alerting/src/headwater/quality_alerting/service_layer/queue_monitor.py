@@ -7,7 +7,7 @@ above the warning threshold (50) a WARNING alert is raised, at or above the crit
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import Gauge
@@ -25,20 +25,16 @@ PENDING = Gauge(
 )
 
 LagReader = Callable[[], Awaitable[dict[str, int]]]
+OUTBOX_BACKLOG = text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
 
 
 @dataclass(frozen=True)
 class QueueReport:
     consumer_lag: dict[str, int]
     outbox_backlog: dict[str, int]
+    pending: int
     level: str | None  # None, `warning` or `critical`
     alert_id: int | None = None
-    pending: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "pending", sum(self.consumer_lag.values()) + sum(self.outbox_backlog.values())
-        )
 
 
 def level_of(pending: int, *, warning: int, critical: int) -> str | None:
@@ -56,30 +52,25 @@ async def monitor_queue(
     hour: the check runs every 5 minutes and a lasting backlog is one condition, not twelve)."""
     lag = await read_lag()
     async with uow_factory() as uow:
-        backlog = await uow.conn.scalar(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
-        report = QueueReport(
-            consumer_lag=lag,
-            outbox_backlog={"quality-alerting": int(backlog or 0)},
-            level=None,
-        )
-        level = level_of(report.pending, warning=warning, critical=critical)
+        backlog = {"quality-alerting": int(await uow.conn.scalar(OUTBOX_BACKLOG) or 0)}
+        pending = sum(lag.values()) + sum(backlog.values())
+        level = level_of(pending, warning=warning, critical=critical)
         alert_id = None
         if level is not None:
-            hour = now.strftime("%Y-%m-%dT%H")
             rows = await raise_alerts(
                 uow,
                 [
                     AlertDraft(
                         alert_type="queue_backlog",
                         severity=level,
-                        msg=f"{level.upper()}: {report.pending} messages pending "
+                        msg=f"{level.upper()}: {pending} messages pending "
                         f"(threshold {critical if level == 'critical' else warning})",
-                        dedup_key=f"queue_backlog:{level}:{hour}",
+                        dedup_key=f"queue_backlog:{level}:{now.strftime('%Y-%m-%dT%H')}",
                         condition_key="queue_backlog",
                         body={
-                            "pending": report.pending,
+                            "pending": pending,
                             "consumer_lag": lag,
-                            "outbox_backlog": report.outbox_backlog,
+                            "outbox_backlog": backlog,
                             "warning_threshold": warning,
                             "critical_threshold": critical,
                         },
@@ -90,6 +81,6 @@ async def monitor_queue(
         await uow.commit()
     for group, value in lag.items():
         PENDING.labels(f"lag:{group}").set(value)
-    PENDING.labels("outbox:quality-alerting").set(report.outbox_backlog["quality-alerting"])
-    log.info("queue_monitored", pending=report.pending, alert_level=level, consumer_lag=lag)
-    return QueueReport(consumer_lag=lag, outbox_backlog=report.outbox_backlog, level=level, alert_id=alert_id)
+    PENDING.labels("outbox:quality-alerting").set(backlog["quality-alerting"])
+    log.info("queue_monitored", pending=pending, alert_level=level, consumer_lag=lag)
+    return QueueReport(lag, backlog, pending, level, alert_id)

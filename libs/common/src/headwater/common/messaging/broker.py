@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -51,3 +52,21 @@ def create_producer(settings: CommonSettings, *, service: str) -> AIOKafkaProduc
         acks="all",
         linger_ms=2,
     )
+
+
+def batch_subscription(
+    settings: CommonSettings, *, group_id: str, max_records: int, batch_timeout_ms: int = 50
+) -> dict[str, Any]:
+    """How every service's subscribers consume: raw bytes in batches, from the earliest offset for a new group,
+    with the short broker wait of `consumer_fetch_max_wait_ms`, offsets committed only after the handler
+    returns (a failing batch is redelivered)."""
+    return {
+        "group_id": group_id,
+        "batch": True,
+        "batch_timeout_ms": batch_timeout_ms,
+        "max_records": max_records,
+        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "decoder": raw_body,
+    }

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
@@ -19,7 +18,7 @@ from headwater.common.events import (
 )
 from headwater.common.logging import get_logger
 from headwater.common.messaging.batch import IngressBatch
-from headwater.common.messaging.broker import raw_body
+from headwater.common.messaging.broker import batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.common.metrics import RETENTION_REQUESTS
 from headwater.execution_tracking.service_layer.anomaly_flags import AnomalyVerdict, apply_anomaly_verdicts
@@ -73,19 +72,10 @@ RETENTION = IngressBatch[RetentionRequested](
 def register_subscribers(
     broker: KafkaBroker, *, settings: Settings, uow: UnitOfWorkFactory, producer: AIOKafkaProducer
 ) -> None:
-    batch: dict[str, Any] = {
-        "group_id": settings.consumer_group,
-        "batch": True,
-        "batch_timeout_ms": 50,
-        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
-        "auto_offset_reset": "earliest",
-        "ack_policy": AckPolicy.NACK_ON_ERROR,
-        "decoder": raw_body,
-    }
+    def batch(max_records: int) -> dict[str, Any]:
+        return batch_subscription(settings, group_id=settings.consumer_group, max_records=max_records)
 
-    @broker.subscriber(
-        prefixed(settings.topic_prefix, "ingress.runs"), max_records=settings.ingress_batch_size, **batch
-    )
+    @broker.subscriber(prefixed(settings.topic_prefix, "ingress.runs"), **batch(settings.ingress_batch_size))
     async def on_run_reports_record_executions(body: list[bytes], message: KafkaMessage) -> None:
         """Validate a batch of run reports, dead-letter the invalid ones and record the rest in one transaction.
 
@@ -95,7 +85,7 @@ def register_subscribers(
         await RUN_REPORTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
 
     @broker.subscriber(
-        prefixed(settings.topic_prefix, "ingress.lineage"), max_records=settings.lineage_batch_size, **batch
+        prefixed(settings.topic_prefix, "ingress.lineage"), **batch(settings.lineage_batch_size)
     )
     async def on_lineage_events_record_runs(body: list[bytes], message: KafkaMessage) -> None:
         """Validate a batch of OpenLineage RunEvents, dead-letter the invalid ones and merge the rest.
@@ -108,14 +98,13 @@ def register_subscribers(
     @broker.subscriber(
         prefixed(settings.topic_prefix, "anomaly.detected"),
         prefixed(settings.topic_prefix, "anomaly.cleared"),
-        max_records=500,
-        **batch,
+        **batch(500),
     )
     async def on_anomaly_verdicts_set_flags(body: list[bytes], message: KafkaMessage) -> None:
         """quality-alerting's verdicts become the executions' `anomaly_flags` (what GET /pipeline_execution shows)."""
         await ANOMALY_VERDICTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
 
-    @broker.subscriber(prefixed(settings.topic_prefix, "retention.requested"), max_records=10, **batch)
+    @broker.subscriber(prefixed(settings.topic_prefix, "retention.requested"), **batch(10))
     async def on_retention_requested_delete_old_runs(body: list[bytes], message: KafkaMessage) -> None:
         """The daily retention schedule: old runs are deleted in committed batches, children first."""
         await RETENTION.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]

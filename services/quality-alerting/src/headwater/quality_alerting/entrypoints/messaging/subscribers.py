@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 
 from headwater.common.events import RetentionRequested, decode_event
 from headwater.common.messaging.batch import IngressBatch
-from headwater.common.messaging.broker import raw_body
+from headwater.common.messaging.broker import batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.common.metrics import RETENTION_REQUESTS
 from headwater.quality_alerting.entrypoints.messaging.check_subscribers import register_check_subscribers
@@ -50,17 +49,9 @@ RETENTION = IngressBatch[RetentionRequested](
 
 
 def batch_options(settings: Settings, max_records: int) -> dict[str, Any]:
-    """How every subscriber of this service consumes: in batches, offsets committed after the handler."""
-    return {
-        "group_id": settings.consumer_group,
-        "batch": True,
-        "batch_timeout_ms": 20,
-        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
-        "max_records": max_records,
-        "auto_offset_reset": "earliest",
-        "ack_policy": AckPolicy.NACK_ON_ERROR,
-        "decoder": raw_body,
-    }
+    return batch_subscription(
+        settings, group_id=settings.consumer_group, max_records=max_records, batch_timeout_ms=20
+    )
 
 
 def register_subscribers(

@@ -17,7 +17,14 @@ from bench.ingress import IngressResult, measure_ingress
 from bench.lineage import LineageResult, LineageUnavailable, measure_lineage, min_jobs_per_step
 from bench.machine import CpuMeter, machine_info
 from bench.report import render_anomaly, render_http, render_ingress, render_lineage, write_json
-from bench.settings import GATEWAY_URL_ENV, KAFKA_BOOTSTRAP_ENV, TOPIC_PREFIX_ENV, BenchSettings
+from bench.settings import (
+    GATEWAY_URL_ENV,
+    KAFKA_BOOTSTRAP_ENV,
+    MISSING_TOKEN,
+    TOKEN_ENV,
+    TOPIC_PREFIX_ENV,
+    BenchSettings,
+)
 
 
 def _levels(text: str) -> tuple[int, ...]:
@@ -57,6 +64,13 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         ("--topic-prefix", TOPIC_PREFIX_ENV, defaults.topic_prefix),
     ):
         target.add_argument(flag, default=os.environ.get(env, default), help=f"${env}")
+    # Its default is read after parsing, so that --help does not print the token.
+    target.add_argument(
+        "--token",
+        default=argparse.SUPPRESS,
+        help=f"API token sent to the gateway as `Authorization: Bearer` (default: ${TOKEN_ENV}, which `make up` "
+        "gives the bootstrap superuser)",
+    )
     http = parser.add_argument_group("http: start+end pairs through the gateway")
     http.add_argument(
         "--concurrency", type=_levels, default=defaults.concurrency, help="comma-separated levels"
@@ -180,8 +194,10 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
             "--anomaly-probe-interval and --anomaly-probe-timeout must be positive, the others not negative"
         )
     delay_at: int = getattr(args, "delay_at", max(args.concurrency))
-    return BenchSettings(
+    token: str = getattr(args, "token", os.environ.get(TOKEN_ENV, ""))
+    settings = BenchSettings(
         gateway_url=args.gateway_url,
+        token=token.strip(),
         kafka_bootstrap=args.kafka_bootstrap,
         topic_prefix=args.topic_prefix,
         run_http=args.only in ("all", "http"),
@@ -215,6 +231,10 @@ def parse_args(argv: list[str] | None = None) -> BenchSettings:
         anomaly_trace=args.anomaly_trace,
         event_timeout=args.event_timeout,
     )
+    if settings.calls_gateway and not settings.token:
+        # Not `parser.error`: its usage lines would bury the message.
+        parser.exit(2, f"{parser.prog}: error: {MISSING_TOKEN}\n")
+    return settings
 
 
 async def _idle_cpu_percent(seconds: float = 2.0) -> float | None:

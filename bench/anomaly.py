@@ -83,11 +83,13 @@ class AnomalyUnavailable(Exception):
 
 
 class RequestFailed(Exception):
-    """A gateway call got an unexpected status or no answer; `kind` is what the error counts are keyed by."""
+    """A gateway call got an unexpected status or no answer; `kind` is what the error counts are keyed by, `status`
+    the HTTP status when there was an answer (401: the gateway does not know the token)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, status: int | None = None) -> None:
         super().__init__(kind)
         self.kind = kind
+        self.status = status
 
 
 class _Created(msgspec.Struct):
@@ -130,7 +132,7 @@ class _Gateway:
             async with self._session.request(method, self._base + path, data=data, headers=_JSON) as resp:
                 payload = await resp.read()
                 if resp.status not in expect:
-                    raise RequestFailed(f"{path.split('/')[1]} HTTP {resp.status}")
+                    raise RequestFailed(f"{path.split('/')[1]} HTTP {resp.status}", resp.status)
                 return payload
         except aiohttp.ClientError as exc:
             raise RequestFailed(type(exc).__name__) from exc
@@ -180,6 +182,7 @@ async def _gateway(settings: BenchSettings, connections: int) -> AsyncIterator[_
     async with aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=settings.request_timeout),
+        headers=settings.gateway_headers(),
         skip_auto_headers=("User-Agent",),
     ) as session:
         yield _Gateway(settings.gateway_url, session)
@@ -548,6 +551,8 @@ async def measure_anomaly(settings: BenchSettings) -> AnomalyResult:
         try:
             probe_ids, background_ids = await _set_up(settings, gateway, day, hour)
         except RequestFailed as exc:
+            if exc.status == 401:
+                raise AnomalyUnavailable(settings.rejected_token()) from exc
             message = f"setting up at {settings.gateway_url} failed ({exc.kind}): is the system up?"
             raise AnomalyUnavailable(message) from exc
         await _barrier(settings, gateway, probe_ids, day, hour)

@@ -35,11 +35,13 @@ MIN_RUN = timedelta(microseconds=1)  # an end must come strictly after its start
 
 
 class RequestFailed(Exception):
-    """A request got an unexpected status or no answer; `kind` is what the error counts are keyed by."""
+    """A request got an unexpected status or no answer; `kind` is what the error counts are keyed by, `status`
+    the HTTP status when there was an answer (401: the gateway does not know the token)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, status: int | None = None) -> None:
         super().__init__(kind)
         self.kind = kind
+        self.status = status
 
 
 class _CreatePipeline(msgspec.Struct):
@@ -82,7 +84,7 @@ class GatewayClient:
             ) as resp:
                 payload = await resp.read()
                 if resp.status not in expect:
-                    raise RequestFailed(f"HTTP {resp.status}")
+                    raise RequestFailed(f"HTTP {resp.status}", resp.status)
                 return payload
         except aiohttp.ClientError as exc:
             raise RequestFailed(type(exc).__name__) from exc
@@ -107,6 +109,7 @@ async def open_client(settings: BenchSettings, connections: int) -> AsyncIterato
     async with aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=settings.request_timeout),
+        headers=settings.gateway_headers(),
         skip_auto_headers=("User-Agent",),
     ) as session:
         yield GatewayClient(settings.gateway_url, session)
@@ -221,6 +224,8 @@ async def measure_http(settings: BenchSettings) -> HttpResult:
     try:
         pipeline_ids = await create_pipelines(settings, max(settings.concurrency))
     except RequestFailed as exc:
+        if exc.status == 401:
+            raise SystemExit(settings.rejected_token()) from exc
         message = f"cannot create pipelines at {settings.gateway_url} ({exc.kind}): is the system up?"
         raise SystemExit(message) from exc
     levels = []

@@ -249,7 +249,7 @@ class _Gateway:
             async with self._session.get(self._base + path) as resp:
                 payload = await resp.read()
                 if resp.status != 200:
-                    raise RequestFailed(f"HTTP {resp.status}")
+                    raise RequestFailed(f"HTTP {resp.status}", resp.status)
                 return payload
         except aiohttp.ClientError as exc:
             raise RequestFailed(type(exc).__name__) from exc
@@ -270,6 +270,7 @@ async def _open_gateway(settings: BenchSettings) -> AsyncIterator[_Gateway]:
     async with aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=settings.request_timeout),
+        headers=settings.gateway_headers(),
         skip_auto_headers=("User-Agent",),
     ) as session:
         yield _Gateway(settings.gateway_url, session)
@@ -539,6 +540,8 @@ async def measure_lineage(settings: BenchSettings) -> LineageResult:
             ids = await gateway.ids_by_name("/address")
             built = await _already_built(gateway, plan, ids)
         except (RequestFailed, msgspec.MsgspecError) as exc:
+            if isinstance(exc, RequestFailed) and exc.status == 401:
+                raise LineageUnavailable(settings.rejected_token()) from exc
             kind = exc.kind if isinstance(exc, RequestFailed) else "unexpected answer"
             raise LineageUnavailable(
                 f"cannot list addresses or query lineage at {settings.gateway_url} ({kind}): "

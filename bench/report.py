@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 
@@ -229,7 +230,7 @@ def write_json(
     document: dict[str, object] = {
         "started_at": started_at.isoformat(),
         "machine": machine,
-        "settings": settings,
+        "settings": {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "token"},
         "http": http,
         "ingress": ingress,
         "lineage": lineage,

@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 GATEWAY_URL_ENV = "HEADWATER_GATEWAY_URL"
 KAFKA_BOOTSTRAP_ENV = "HEADWATER_KAFKA_BOOTSTRAP_SERVERS"
 TOPIC_PREFIX_ENV = "HEADWATER_TOPIC_PREFIX"
+TOKEN_ENV = "HEADWATER_BOOTSTRAP_TOKEN"  # `make up` gives the bootstrap superuser an API token of this value
+
+MISSING_TOKEN = (
+    f"no API token for the gateway: start the system with `{TOKEN_ENV}=<at least 20 characters> make up` "
+    f"and run the bench with the same ${TOKEN_ENV} in its environment (or pass --token)"
+)
 
 
 def _run_tag() -> str:
@@ -21,6 +27,8 @@ class BenchSettings:
     gateway_url: str = "http://127.0.0.1:8080"
     kafka_bootstrap: str = "127.0.0.1:19092"  # the port `make up` gives its broker
     topic_prefix: str = ""
+    # The API token sent as `Authorization: Bearer`; kept out of the repr and of the results file.
+    token: str = field(default="", repr=False)
 
     run_http: bool = True
     run_ingress: bool = True
@@ -61,3 +69,19 @@ class BenchSettings:
     event_timeout: float = 60.0  # give up waiting for events after this long without a new one
 
     run_tag: str = field(default_factory=_run_tag)
+
+    @property
+    def calls_gateway(self) -> bool:
+        """Whether a selected measurement talks to the gateway (ingress and checks do not)."""
+        return self.run_http or self.run_lineage or self.run_anomaly
+
+    def gateway_headers(self) -> dict[str, str]:
+        """Headers every request to the gateway carries: each route but /health/* and the logins wants a token."""
+        return {"authorization": f"Bearer {self.token}"}
+
+    def rejected_token(self) -> str:
+        """What to say when the gateway answers 401: the token is not one it knows, so nothing can be measured."""
+        return (
+            f"the gateway at {self.gateway_url} rejected the API token (HTTP 401): pass the ${TOKEN_ENV} "
+            "the system was started with (`make up`), or --token"
+        )

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 async def test_every_probe_is_flagged_while_runs_stream_in(system: Stack, tmp_path: Path) -> None:
     settings = BenchSettings(
         gateway_url=system.gateway_url,
+        token=system.bootstrap_token,
         kafka_bootstrap=system.kafka_bootstrap,
         anomaly_pipelines=2,
         anomaly_background_pipelines=2,

@@ -1,8 +1,8 @@
 """docker-compose.yml and the Dockerfiles (runtime mode 2), checked without a Docker engine.
 
 The services expected are derived from `headwater.devstack.stack.SERVICES`, the list the embedded mode runs:
-every process role of every service needs its Compose service, and every service owning a Postgres schema
-needs its one-shot migration.
+every process role of every service needs its Compose service, every service owning a Postgres schema
+needs its one-shot migration, and the gateway its one-shot bootstrap of the first superuser.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from headwater.common.messaging.topics import all_topics
+from headwater.common.settings import load_settings
 from headwater.devstack.stack import SERVICES, ServiceSpec, StackConfig
 from headwater.gateway.settings import Settings as GatewaySettings
 
@@ -32,6 +33,16 @@ ONE_SHOT_RESTART = {"no", "on-failure"}
 HTTP_PORTS = {"execution-tracking": 8081, "quality-alerting": 8082, "scheduler": 8083, "gateway": 8080}
 # The internal HTTP APIs the gateway forwards to: every service with an HTTP process but the gateway itself.
 INTERNAL_APIS = [s for s in SERVICES if "serve" in s.roles and s.name != "gateway"]
+GATEWAY = next(s for s in SERVICES if s.name == "gateway")
+# One-shot commands: each schema's migration, and the gateway's bootstrap superuser after its migration.
+ONE_SHOT_COMMANDS = {"migrate", "bootstrap"}
+# Read by `python -m headwater.gateway bootstrap`, passed through from the shell or `.env` when set.
+GATEWAY_ADMIN = (
+    "HEADWATER_ADMIN_USERNAME",
+    "HEADWATER_ADMIN_EMAIL",
+    "HEADWATER_ADMIN_PASSWORD",
+    "HEADWATER_BOOTSTRAP_TOKEN",
+)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -97,6 +108,7 @@ def expected_processes() -> dict[str, tuple[ServiceSpec, str]]:
             out[f"{spec.name}-migrate"] = (spec, "migrate")
         for role in spec.roles:
             out[spec.name if role == "serve" else f"{spec.name}-{role}"] = (spec, role)
+    out["gateway-bootstrap"] = (GATEWAY, "bootstrap")
     return out
 
 
@@ -228,7 +240,8 @@ def test_gateway_reaches_each_internal_api_by_its_service_name(spec: ServiceSpec
 
 def test_long_running_services_have_a_healthcheck_and_one_shots_do_not_restart() -> None:
     services = compose_services()
-    one_shots = {n for n in expected_processes() if n.endswith("-migrate")} | {"kafka-topics"}
+    one_shots = {n for n, (_, role) in expected_processes().items() if role in ONE_SHOT_COMMANDS}
+    one_shots |= {"kafka-topics"}
     for name, svc in services.items():
         if name in one_shots:
             assert is_one_shot(svc), f"{name} is one-shot: restart must be 'no' or 'on-failure'"
@@ -260,9 +273,13 @@ def test_start_up_order() -> None:
             assert deps.get(f"{spec.name}-migrate") == "service_completed_successfully", (
                 f"{name} must wait for its migrations"
             )
+        # Kafka is used by the services with a worker (their APIs write the outbox the worker relays).
+        if "worker" in spec.roles:
             assert deps.get("kafka-topics") == "service_completed_successfully", (
                 f"{name} must wait for the topics"
             )
+    # The bootstrap superuser is created in the migrated schema, before the gateway serves a login.
+    assert depends_on(services["gateway"]).get("gateway-bootstrap") == "service_completed_successfully"
     # The gateway's readiness asks every internal API: it starts once they are healthy.
     for spec in INTERNAL_APIS:
         assert depends_on(services["gateway"]).get(spec.name) == "service_healthy", spec.name
@@ -342,6 +359,66 @@ def test_postgres_init_creates_each_role_and_schema_with_the_services_password()
         assert url.password == environment(postgres)[var]
 
 
+# -- the gateway's identity settings ------------------------------------------------------------------------------
+
+
+def gateway_settings(name: str) -> GatewaySettings:
+    """The gateway's settings as the Compose service `name` loads them (defaults only, as `docker compose up`)."""
+    return load_settings(GatewaySettings, "gateway", environment(compose_services()[name]))
+
+
+def test_gateway_commands_share_one_database_and_the_signing_key_goes_where_required() -> None:
+    """One schema for migrate, bootstrap and serve; the key for the two that refuse to start without it."""
+    names = sorted(n for n, (spec, _) in expected_processes().items() if spec is GATEWAY)
+    assert names == ["gateway", "gateway-bootstrap", "gateway-migrate"]
+    assert len({gateway_settings(n).database_url for n in names}) == 1, "one database"
+    keys = {gateway_settings(n).signing_key for n in ("gateway", "gateway-bootstrap")}
+    assert len(keys) == 1, "one key for both"
+    assert len(keys.pop()) >= 32, "HEADWATER_GATEWAY_SIGNING_KEY: at least 32 characters"
+    for name, svc in compose_services().items():
+        if name not in ("gateway", "gateway-bootstrap"):
+            assert not [k for k in environment(svc) if k.endswith("SIGNING_KEY")], f"{name} holds the key"
+
+
+def test_signing_key_is_taken_from_the_shell_with_a_development_only_default() -> None:
+    raw = load_compose()["x-gateway-signing-key"]["HEADWATER_GATEWAY_SIGNING_KEY"]
+    match = re.fullmatch(r"\$\{HEADWATER_GATEWAY_SIGNING_KEY:-(?P<default>[^}]+)\}", raw)
+    assert match, f"set from the shell or .env, with a default: {raw}"
+    assert "development-only" in match["default"], "the default must say it is not for real use"
+    assert "development-only" in interpolate(raw)
+
+
+def test_bootstrap_passes_the_admin_settings_through_and_nobody_else_gets_them() -> None:
+    """Without a value, Compose takes each from the shell or `.env`, and leaves it unset when it is not."""
+    raw = load_compose()["services"]
+    for name, svc in raw.items():
+        env = svc.get("environment") or {}
+        if name != "gateway-bootstrap":
+            assert not set(GATEWAY_ADMIN) & set(env), f"{name}: the admin's settings are bootstrap's only"
+            continue
+        for var in GATEWAY_ADMIN:
+            assert var in env, f"gateway-bootstrap: {var} not passed through"
+            assert env[var] is None, f"gateway-bootstrap: {var} must be passed through, not given a value"
+    # The names are the ones the gateway reads (HEADWATER_<FIELD> after HEADWATER_GATEWAY_<FIELD>).
+    value = "a-value-of-at-least-20-characters"
+    for var in GATEWAY_ADMIN:
+        settings = load_settings(GatewaySettings, "gateway", {var: value})
+        assert value in msgspec.structs.asdict(settings).values(), f"the gateway reads no {var}"
+
+
+def test_gateway_allows_cors_from_origins_only() -> None:
+    raw = load_compose()["services"]["gateway"]["environment"]["HEADWATER_GATEWAY_CORS_ALLOW_ORIGINS"]
+    assert raw.startswith("${HEADWATER_GATEWAY_CORS_ALLOW_ORIGINS:-"), "overridable from the shell or .env"
+    origins = gateway_settings("gateway").cors_origins
+    assert origins
+    for origin in origins:
+        url = urlsplit(origin)
+        assert url.scheme in ("http", "https"), origin
+        assert url.hostname, origin
+        assert origin == f"{url.scheme}://{url.netloc}", f"an origin has no path or trailing slash: {origin}"
+        assert "*" not in origin, "browsers send no credentials to a wildcard origin"
+
+
 # -- Kafka --------------------------------------------------------------------------------------------------------
 
 
@@ -419,6 +496,21 @@ def test_dockerfile_installs_only_its_package_as_non_root(spec: ServiceSpec) -> 
     for member in workspace_members():
         rel = member.relative_to(ROOT).as_posix()
         assert f"{rel}/pyproject.toml" in copies, f"uv needs every workspace member: {rel}/pyproject.toml"
+
+
+@pytest.mark.parametrize("spec", [s for s in SERVICES if s.schema], ids=lambda s: s.name)
+def test_migrations_ship_in_the_image(spec: ServiceSpec) -> None:
+    """`migrate` runs Alembic from the installed wheel: nothing may drop the migrations on the way there."""
+    package = ROOT / "services" / spec.name
+    wheel = tomllib.loads((package / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"][
+        "wheel"
+    ]
+    assert wheel == {"packages": ["src/headwater"]}, "the whole namespace package, nothing excluded"
+    migrations = f"services/{spec.name}/src/{spec.module.replace('.', '/')}/adapters/db/migrations"
+    for name in ("env.py", "script.py.mako", "versions/0001_initial.py"):
+        assert not dockerignored(f"{migrations}/{name}"), f"{migrations}/{name} is excluded by .dockerignore"
+    copies = [a for stage in dockerfile_instructions(package / "Dockerfile") for i, a in stage if i == "COPY"]
+    assert f"services/{spec.name}/ services/{spec.name}/" in copies, "the package is copied whole"
 
 
 def _dockerignore_regexes() -> list[re.Pattern[str]]:

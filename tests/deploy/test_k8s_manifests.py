@@ -18,12 +18,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import kubernetes_validate
+import msgspec
 import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 
 from headwater.common.messaging.topics import all_topics
 from headwater.devstack.stack import SERVICES, ServiceSpec, StackConfig
+from headwater.gateway.settings import Settings as GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -41,9 +43,23 @@ INTERNAL_APIS = [s for s in SERVICES if "serve" in s.roles and s.name != "gatewa
 WORKERS = [s for s in SERVICES if "worker" in s.roles]
 # Ranges a webhook call must never reach: cluster and private networks, CGNAT, link-local (cloud metadata).
 NON_PUBLIC_IPV4 = {"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"}
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|DATABASE_URL|DSN|API_KEY", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"PASSWORD|SECRET|TOKEN|CREDENTIAL|DATABASE_URL|DSN|API_KEY|SIGNING_KEY", re.IGNORECASE
+)
 URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/@\s:]+:[^@\s/]+@", re.IGNORECASE)
 PHASE = "headwater.dev/phase"
+# The gateway's identity settings and where they come from (names shared with docker-compose.yml).
+GATEWAY_DB = {"name": "headwater-gateway-db", "key": "database-url"}
+GATEWAY_SIGNING_KEY = {"name": "headwater-gateway-signing-key", "key": "signing-key"}
+# The bootstrap superuser, read by `python -m headwater.gateway bootstrap`: env → (key of the Secret, required).
+GATEWAY_ADMIN_SECRET = "headwater-gateway-admin"
+GATEWAY_ADMIN = {
+    "HEADWATER_ADMIN_USERNAME": ("username", False),
+    "HEADWATER_ADMIN_EMAIL": ("email", False),
+    # Required: without it bootstrap prints a generated password into the pod's log.
+    "HEADWATER_ADMIN_PASSWORD": ("password", True),
+    "HEADWATER_BOOTSTRAP_TOKEN": ("bootstrap-token", False),
+}
 
 
 # -- loading ------------------------------------------------------------------------------------------------------
@@ -95,6 +111,12 @@ def workloads(docs: tuple[dict[str, Any], ...]) -> Iterator[dict[str, Any]]:
 
 def containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
     return workload["spec"]["template"]["spec"]["containers"]
+
+
+def all_containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Init containers (in order) and then the containers of the pod template."""
+    pod = workload["spec"]["template"]["spec"]
+    return [*pod.get("initContainers", []), *pod["containers"]]
 
 
 def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -191,7 +213,7 @@ def test_every_workload_has_resources_and_a_restricted_security_context(
         assert isinstance(pod["securityContext"].get("runAsUser"), int), f"{name}: a numeric runAsUser"
         assert pod["securityContext"].get("seccompProfile", {}).get("type") == "RuntimeDefault", name
         assert pod.get("automountServiceAccountToken") is False, f"{name}: no API token needed"
-        for container in containers(workload):
+        for container in all_containers(workload):
             where = f"{name}/{container['name']}"
             resources = container.get("resources", {})
             for bound in ("requests", "limits"):
@@ -241,7 +263,7 @@ def test_each_service_process_and_migration_exists(docs: tuple[dict[str, Any], .
             for j in of_kind(docs, "Job")
             if any(
                 headwater_service(c["image"]) == spec.name and c.get("args") == ["migrate"]
-                for c in containers(j)
+                for c in all_containers(j)
             )
         ]
         if spec.schema is None:
@@ -268,7 +290,7 @@ def test_processes_get_the_shared_config_and_their_own_settings(docs: tuple[dict
     ):
         assert f"HEADWATER_{key}" in config, key
     for workload in workloads(docs):
-        for container in containers(workload):
+        for container in all_containers(workload):
             service = headwater_service(container["image"])
             refs = [e.get("configMapRef", {}).get("name") for e in container.get("envFrom", [])]
             assert "headwater-config" in refs, f"{workload['metadata']['name']}: envFrom headwater-config"
@@ -300,7 +322,7 @@ def test_gateway_reaches_each_internal_api_through_its_service(
 
 def test_database_urls_come_from_the_services_secret(docs: tuple[dict[str, Any], ...]) -> None:
     for workload in workloads(docs):
-        for container in containers(workload):
+        for container in all_containers(workload):
             service = headwater_service(container["image"])
             spec = next((s for s in SERVICES if s.name == service), None)
             key = "HEADWATER_" + (service or "").upper().replace("-", "_") + "_DATABASE_URL"
@@ -310,6 +332,102 @@ def test_database_urls_come_from_the_services_secret(docs: tuple[dict[str, Any],
                 continue
             ref = env[key]["valueFrom"]["secretKeyRef"]
             assert ref == {"name": f"headwater-{spec.name}-db", "key": "database-url"}, ref
+
+
+# -- the gateway's identity: its schema, the bootstrap superuser, the signing key, CORS ---------------------------
+
+
+def test_gateway_job_migrates_then_bootstraps(docs: tuple[dict[str, Any], ...]) -> None:
+    """One Job: `migrate` is the init container, so `bootstrap` starts only once the schema is at head."""
+    job = by_name(docs, "Job", "gateway-migrate")
+    assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration", "README's `kubectl wait`"
+    pod = job["spec"]["template"]["spec"]
+    (migrate,) = pod["initContainers"]
+    (bootstrap,) = pod["containers"]
+    assert (headwater_service(migrate["image"]), migrate.get("args")) == ("gateway", ["migrate"])
+    assert (headwater_service(bootstrap["image"]), bootstrap.get("args")) == ("gateway", ["bootstrap"])
+    assert migrate["image"] == bootstrap["image"], "both steps run the same build"
+    for step in (migrate, bootstrap):
+        assert "command" not in step, "the image's ENTRYPOINT runs the module"
+    assert migrate["resources"] == bootstrap["resources"], "overlays size both steps alike"
+    for container in (migrate, bootstrap):
+        env = env_of(container)
+        assert env["HEADWATER_GATEWAY_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == GATEWAY_DB
+
+
+def test_only_the_bootstrap_step_reads_the_admin_secret(docs: tuple[dict[str, Any], ...]) -> None:
+    bootstraps = 0
+    for workload in workloads(docs):
+        for container in all_containers(workload):
+            where = f"{workload['metadata']['name']}/{container['name']}"
+            env = env_of(container)
+            refs = [
+                e["valueFrom"]["secretKeyRef"]
+                for e in env.values()
+                if "secretKeyRef" in e.get("valueFrom", {})
+            ]
+            if (headwater_service(container["image"]), container.get("args")) != ("gateway", ["bootstrap"]):
+                assert not set(GATEWAY_ADMIN) & set(env), (
+                    f"{where}: the admin's settings are bootstrap's only"
+                )
+                assert not [r for r in refs if r["name"] == GATEWAY_ADMIN_SECRET], where
+                continue
+            bootstraps += 1
+            for var, (key, required) in GATEWAY_ADMIN.items():
+                ref = env[var]["valueFrom"]["secretKeyRef"]
+                assert (ref["name"], ref["key"]) == (GATEWAY_ADMIN_SECRET, key), f"{where}: {var}"
+                assert ref.get("optional", False) is not required, f"{where}: {var} optional={not required}"
+    assert bootstraps == 1
+
+
+def test_signing_key_reaches_the_commands_requiring_it_and_no_other(docs: tuple[dict[str, Any], ...]) -> None:
+    """`serve` and `bootstrap` refuse to start without it; `migrate` and every other service do without."""
+    commands = []
+    for workload in workloads(docs):
+        for container in all_containers(workload):
+            env = env_of(container)
+            holds = [k for k in env if k.endswith("SIGNING_KEY")]
+            if not holds:
+                continue
+            assert headwater_service(container["image"]) == "gateway", workload["metadata"]["name"]
+            assert holds == ["HEADWATER_GATEWAY_SIGNING_KEY"]
+            assert env["HEADWATER_GATEWAY_SIGNING_KEY"]["valueFrom"]["secretKeyRef"] == GATEWAY_SIGNING_KEY
+            commands.append(container["args"])
+    assert sorted(commands) == [["bootstrap"], ["serve"]]
+
+
+def test_gateway_env_names_are_settings_the_gateway_reads(docs: tuple[dict[str, Any], ...]) -> None:
+    """HEADWATER_GATEWAY_<FIELD>, else HEADWATER_<FIELD> (headwater.common.settings): a typo is never read."""
+    fields = {f.name.upper() for f in msgspec.structs.fields(GatewaySettings)}
+    for workload in workloads(docs):
+        for container in all_containers(workload):
+            if headwater_service(container["image"]) != "gateway":
+                continue
+            for name in env_of(container):
+                field = name.removeprefix("HEADWATER_GATEWAY_").removeprefix("HEADWATER_")
+                assert field in fields, f"{workload['metadata']['name']}: the gateway reads no {name}"
+
+
+def _cors_origins(docs: tuple[dict[str, Any], ...]) -> list[str]:
+    (container,) = containers(by_name(docs, "Deployment", "gateway"))
+    return env_of(container)["HEADWATER_GATEWAY_CORS_ALLOW_ORIGINS"]["value"].split(",")
+
+
+def test_gateway_cors_allow_list_names_origins(docs: tuple[dict[str, Any], ...]) -> None:
+    origins = _cors_origins(docs)
+    assert origins, "an allow-list, set explicitly"
+    for origin in origins:
+        url = urlsplit(origin)
+        assert url.scheme in ("http", "https"), origin
+        assert url.hostname, origin
+        assert origin == f"{url.scheme}://{url.netloc}", (
+            f"an origin has no path, query or trailing slash: {origin}"
+        )
+        assert "*" not in origin, "browsers send no credentials to a wildcard origin"
+
+
+def test_base_allows_https_origins_only() -> None:
+    assert all(urlsplit(o).scheme == "https" for o in _cors_origins(render(BASE)))
 
 
 @pytest.mark.parametrize("spec", WORKERS, ids=lambda s: s.name)
@@ -359,7 +477,7 @@ def test_no_plain_secret_values(docs: tuple[dict[str, Any], ...]) -> None:
             for key in doc.get("data", {}):
                 assert not SECRET_NAME.search(key), f"{where}: {key} belongs in a Secret"
     for workload in workloads(docs):
-        for container in containers(workload):
+        for container in all_containers(workload):
             for name, entry in env_of(container).items():
                 if SECRET_NAME.search(name):
                     assert "value" not in entry, f"{workload['metadata']['name']}: {name} has a plain value"
@@ -367,21 +485,24 @@ def test_no_plain_secret_values(docs: tuple[dict[str, Any], ...]) -> None:
 
 
 def test_example_secrets_match_what_the_base_references() -> None:
-    """One example Secret per schema-owning service, and together exactly the keys the base references."""
+    """A database Secret per schema-owning service, the gateway's; together exactly the keys the base reads."""
     examples = sorted((K8S / "examples").glob("secret-*-db.yaml"))
     assert [p.name for p in examples] == sorted(f"secret-{s.name}-db.yaml" for s in SERVICES if s.schema)
-    provided: set[tuple[str, str]] = set()
     for path in examples:
         (secret,) = _docs(path.read_text())
-        kubernetes_validate.validate(secret, K8S_VERSION, strict=True)
         spec = next(s for s in SERVICES if path.name == f"secret-{s.name}-db.yaml")
+        assert secret["metadata"]["name"] == f"headwater-{spec.name}-db", path.name
         url = urlsplit(secret["stringData"]["database-url"])
         assert (url.scheme, url.username, url.path) == ("postgresql", spec.schema, "/headwater"), path.name
+    provided: set[tuple[str, str]] = set()
+    for path in sorted((K8S / "examples").glob("secret-*.yaml")):
+        (secret,) = _docs(path.read_text())
+        kubernetes_validate.validate(secret, K8S_VERSION, strict=True)
         provided |= {(secret["metadata"]["name"], key) for key in secret["stringData"]}
     referenced = {
         (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
         for w in workloads(render(BASE))
-        for c in containers(w)
+        for c in all_containers(w)
         for e in c.get("env", [])
         if "secretKeyRef" in e.get("valueFrom", {})
     }
@@ -570,6 +691,29 @@ def test_quality_alerting_egress_allows_its_dependencies_and_public_https_only(
     assert seen == {"api", "worker", "migration"}, seen
 
 
+def test_postgres_is_reachable_from_every_pod_with_a_database_url(docs: tuple[dict[str, Any], ...]) -> None:
+    """No policy keeps a schema-owning service (the gateway included) from its database, on either side."""
+    postgres_port = urlsplit(
+        _docs((K8S / "examples" / "secret-gateway-db.yaml").read_text())[0]["stringData"]["database-url"]
+    ).port
+    holders = set()
+    for workload in workloads(docs):
+        if not [k for c in all_containers(workload) for k in env_of(c) if k.endswith("_DATABASE_URL")]:
+            continue
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        holders.add(labels["app.kubernetes.io/name"])
+        rules = _egress_rules(docs, labels)
+        if rules is not None:
+            assert any(not r.get("ports") or ("TCP", postgres_port) in _ports(r) for r in rules), (
+                f"{workload['metadata']['name']}: Postgres not reachable"
+            )
+    assert holders == {s.name for s in SERVICES if s.schema}
+    # The pods of the CloudNativePG Cluster `headwater-postgres` (examples/cloudnativepg-cluster.yaml).
+    postgres = {"cnpg.io/cluster": "headwater-postgres", "cnpg.io/instanceRole": "primary", "role": "primary"}
+    for policy in of_kind(docs, "NetworkPolicy"):
+        assert not labels_match(policy["spec"]["podSelector"], postgres), policy["metadata"]["name"]
+
+
 # -- topics, ordering, overlays ---------------------------------------------------------------------------------
 
 
@@ -594,7 +738,7 @@ def test_pre_deploy_phase_holds_the_jobs_and_what_they_need(docs: tuple[dict[str
         assert ("Job", name) in phase, f"Job {name} lacks {PHASE}"
         pod = job["spec"]["template"]["spec"]
         assert ("ServiceAccount", pod["serviceAccountName"]) in phase
-        for container in pod["containers"]:
+        for container in all_containers(job):
             for ref in container.get("envFrom", []):
                 assert ("ConfigMap", ref["configMapRef"]["name"]) in phase, ref
             for entry in container.get("env", []):
@@ -619,7 +763,7 @@ def test_local_overlay_runs_one_of_everything_from_local_images() -> None:
     for deployment in of_kind(docs, "Deployment"):
         assert deployment["spec"]["replicas"] == 1, deployment["metadata"]["name"]
     for workload in workloads(docs):
-        for container in containers(workload):
+        for container in all_containers(workload):
             if headwater_service(container["image"]):
                 assert container["image"].endswith(":latest"), container["image"]
     namespaced = [d for d in docs if d["kind"] != "Namespace"]
@@ -629,3 +773,12 @@ def test_local_overlay_runs_one_of_everything_from_local_images() -> None:
         small = containers(deployment)[0]["resources"]["requests"]
         big = containers(base[("Deployment", deployment["metadata"]["name"])])[0]["resources"]["requests"]
         assert small != big, f"{deployment['metadata']['name']}: the local overlay keeps the base's requests"
+    # Every Headwater container of a Job is resized too, the gateway's init container (migrate) included.
+    for job in of_kind(docs, "Job"):
+        base_containers = {c["name"]: c for c in all_containers(base[("Job", job["metadata"]["name"])])}
+        for container in all_containers(job):
+            if headwater_service(container["image"]):
+                big = base_containers[container["name"]]["resources"]["requests"]
+                assert container["resources"]["requests"] != big, (
+                    f"{job['metadata']['name']}/{container['name']}"
+                )

@@ -26,7 +26,9 @@ CANONICAL = [
 
 @pytest.fixture(scope="session")
 async def gateway(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+    """A client of the gateway authenticated as the session's bootstrap superuser (its API token)."""
+    headers = {"authorization": f"Bearer {system.bootstrap_token}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as client:
         yield client
 
 

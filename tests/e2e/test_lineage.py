@@ -13,7 +13,7 @@ import pytest
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import job_type_job, output_statistics_output_dataset, parent_run
-from openlineage.client.transport.http import HttpCompression, HttpConfig, HttpTransport
+from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompression, HttpConfig, HttpTransport
 from openlineage.client.transport.kafka import KafkaConfig, KafkaTransport
 
 from headwater.common.testing import TopicCollector, produce
@@ -238,7 +238,14 @@ async def test_openlineage_http_transport_pointed_at_the_gateway(
 ) -> None:
     tag, run_id, parent_id = uuid.uuid4().hex[:8], str(uuid.uuid4()), str(uuid.uuid4())
     client = OpenLineageClient(
-        transport=HttpTransport(HttpConfig(url=system.gateway_url, compression=compression, timeout=30))
+        transport=HttpTransport(
+            HttpConfig(
+                url=system.gateway_url,
+                compression=compression,
+                timeout=30,
+                auth=ApiKeyTokenProvider({"apiKey": system.bootstrap_token}),
+            )
+        )
     )
     for e in run_events("airflow-http", tag, run_id, parent_id):
         await asyncio.to_thread(client.emit, e)

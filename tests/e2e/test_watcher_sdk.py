@@ -21,8 +21,6 @@ from headwater.devstack.stack import Stack
 pytestmark = pytest.mark.e2e
 
 SDK_DIR = Path(__file__).parent / "watcher_sdk"
-# Any token: identity does not exist yet, so the gateway ignores it; it proves the SDK's Bearer header path.
-TOKEN = "hw_dummy_sdk_token"
 PYTHON_CANDIDATES = [
     "python3.12",
     "python3.13",
@@ -91,14 +89,46 @@ def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(venv / "bin" / "python")
 
 
-async def run_sdk_script(sdk_python: str, system: Stack, script: str, *args: str) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+async def sdk_user(gateway: httpx.AsyncClient) -> dict[str, str]:
+    """An editor, as a superuser would make one; it logs in (OAuth2 password flow) and creates the API token the
+    SDK sends, the way a data engineer sets up a pipeline's credentials."""
+    email = f"sdk-{uuid.uuid4().hex[:8]}@example.com"
+    password = "sdk-user-password"
+    created = await gateway.post(
+        "/users",
+        json={
+            "email": email,
+            "raw_password": password,
+            "raw_password2": password,
+            "first_name": "Pipeline",
+            "last_name": "Bot",
+            "is_active": True,
+            "is_verified": True,
+            "user_type": "editor",
+        },
+    )
+    assert created.status_code == 200, created.text
+    login = await gateway.post(
+        "/token", data={"username": email, "password": password}, headers={"authorization": ""}
+    )
+    assert login.status_code == 200, login.text
+    access = {"authorization": f"Bearer {login.json()['access_token']}"}
+    token = await gateway.post("/api/v1/tokens", json={"name": "orders pipeline"}, headers=access)
+    assert token.status_code == 201, token.text
+    return {"id": created.json()["id"], "token": token.json()["token"]}
+
+
+async def run_sdk_script(
+    sdk_python: str, system: Stack, token: str, script: str, *args: str
+) -> dict[str, Any]:
     process = await asyncio.create_subprocess_exec(
         sdk_python,
         str(SDK_DIR / script),
         "--gateway-url",
         system.gateway_url,
         "--token",
-        TOKEN,
+        token,
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -108,8 +138,8 @@ async def run_sdk_script(sdk_python: str, system: Stack, script: str, *args: str
     return json.loads(stdout)
 
 
-async def run_flow(sdk_python: str, system: Stack, *args: str) -> dict[str, Any]:
-    return await run_sdk_script(sdk_python, system, "flow.py", *args)
+async def run_flow(sdk_python: str, system: Stack, token: str, *args: str) -> dict[str, Any]:
+    return await run_sdk_script(sdk_python, system, token, "flow.py", *args)
 
 
 def at(value: str) -> datetime:
@@ -154,12 +184,13 @@ async def assert_recorded_run(
 
 
 async def test_sdk_sync_decorator_child_and_watermark_handshake(
-    gateway: httpx.AsyncClient, system: Stack, sdk_python: str
+    gateway: httpx.AsyncClient, system: Stack, sdk_python: str, sdk_user: dict[str, str]
 ) -> None:
+    token = sdk_user["token"]
     suffix = uuid.uuid4().hex[:10]
     names = ["--pipeline", f"Orders Load {suffix}", "--child-pipeline", f"Orders Validate {suffix}"]
 
-    first = await run_flow(sdk_python, system, *names, "--next-watermark", "5")
+    first = await run_flow(sdk_python, system, token, *names, "--next-watermark", "5")
     # no watermark yet: the SDK falls back to its default and processes (0, 5]
     assert (first["watermark"], first["next_watermark"], first["processed"]) == (0, 5, [1, 2, 3, 4, 5])
     assert calls(first) == [
@@ -172,7 +203,13 @@ async def test_sdk_sync_decorator_child_and_watermark_handshake(
         ("POST", "/end_pipeline_execution", 204),
         ("POST", "/end_pipeline_execution", 204),
     ]
-    assert {r["authorization"] for r in first["requests"]} == {f"Bearer {TOKEN}"}
+    assert {r["authorization"] for r in first["requests"]} == {f"Bearer {token}"}
+    # the audit log has the SDK's writes, under the token's owner
+    audit = (await gateway.get("/api/v1/audit", params={"subject": sdk_user["id"], "limit": 20})).json()
+    assert {(e["method"], e["path"], e["via"]) for e in audit} >= {
+        ("POST", "/start_pipeline_execution", "api_token"),
+        ("POST", "/end_pipeline_execution", "api_token"),
+    }
     await assert_recorded_run(gateway, first, watermark="0", succeeded=True)
 
     pid = first["pipeline_id"]
@@ -188,7 +225,7 @@ async def test_sdk_sync_decorator_child_and_watermark_handshake(
     types = {t["id"]: t["name"] for t in (await gateway.get("/pipeline_type")).json()}
     assert types[pipeline["pipeline_type_id"]] == "extraction"
 
-    second = await run_flow(sdk_python, system, *names, "--next-watermark", "8")
+    second = await run_flow(sdk_python, system, token, *names, "--next-watermark", "8")
     # the handshake: the sync answers the watermark the first run's successful end moved, as a string
     assert (second["watermark"], second["next_watermark"], second["processed"]) == ("5", 8, [6, 7, 8])
     assert (second["pipeline_id"], second["child_pipeline_id"]) == (pid, first["child_pipeline_id"])
@@ -204,21 +241,23 @@ async def test_sdk_sync_decorator_child_and_watermark_handshake(
     assert (await gateway.get(f"/pipeline/{pid}")).json()["watermark"] == "8"
 
     # a run that raises is ended as failed by the SDK and leaves the watermark where it was
-    failed = await run_flow(sdk_python, system, *names, "--next-watermark", "12", "--fail")
+    failed = await run_flow(sdk_python, system, token, *names, "--next-watermark", "12", "--fail")
     assert failed["failure"] == "target warehouse unavailable"
     assert (failed["watermark"], failed["processed"]) == ("8", [9, 10, 11, 12])
     await assert_recorded_run(gateway, failed, watermark="8", succeeded=False)
     after = (await gateway.get(f"/pipeline/{pid}")).json()
     assert (after["watermark"], after["next_watermark"]) == ("8", "12")
-    retry = await run_flow(sdk_python, system, *names, "--next-watermark", "12")
+    retry = await run_flow(sdk_python, system, token, *names, "--next-watermark", "12")
     assert (retry["watermark"], retry["processed"]) == ("8", [9, 10, 11, 12])
     assert (await gateway.get(f"/pipeline/{pid}")).json()["watermark"] == "12"
 
 
-async def test_sdk_direct_client_calls(gateway: httpx.AsyncClient, system: Stack, sdk_python: str) -> None:
+async def test_sdk_direct_client_calls(
+    gateway: httpx.AsyncClient, system: Stack, sdk_python: str, sdk_user: dict[str, str]
+) -> None:
     """The SDK's other calls: each gets the Watcher answer; its two known bugs get a clear 4xx or are ignored."""
     out = await run_sdk_script(
-        sdk_python, system, "calls.py", "--pipeline", f"manual {uuid.uuid4().hex[:10]}"
+        sdk_python, system, sdk_user["token"], "calls.py", "--pipeline", f"manual {uuid.uuid4().hex[:10]}"
     )
     outcomes = out["outcomes"]
     working = ["start_parent", "start_child", "end_child", "end_parent", "trigger_freshness_check"]

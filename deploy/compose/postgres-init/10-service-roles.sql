@@ -59,3 +59,18 @@ GRANT CONNECT ON DATABASE headwater TO scheduler;
 CREATE SCHEMA IF NOT EXISTS scheduler AUTHORIZATION scheduler;
 REVOKE ALL ON SCHEMA scheduler FROM PUBLIC;
 ALTER ROLE scheduler SET search_path = scheduler;
+
+-- gateway ------------------------------------------------------------------------------------------------------
+\getenv gateway_password HEADWATER_GATEWAY_DB_PASSWORD
+\if :{?gateway_password}
+\else
+  DO $$ BEGIN RAISE EXCEPTION 'HEADWATER_GATEWAY_DB_PASSWORD is not set'; END $$;
+\endif
+SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gateway') AS gateway_missing \gset
+\if :gateway_missing
+  CREATE ROLE gateway LOGIN PASSWORD :'gateway_password';
+\endif
+GRANT CONNECT ON DATABASE headwater TO gateway;
+CREATE SCHEMA IF NOT EXISTS gateway AUTHORIZATION gateway;
+REVOKE ALL ON SCHEMA gateway FROM PUBLIC;
+ALTER ROLE gateway SET search_path = gateway;

@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import TestClient
 
 from headwater.gateway.app import create_app
-from headwater.gateway.testing import FakeUpstream, fake_container
+from headwater.gateway.testing import EDITOR, FakeUpstream, fake_container
 from headwater.gateway.upstream import UpstreamResponse
 
 
@@ -41,7 +41,7 @@ def test_valid_request_is_forwarded_byte_for_byte_and_answer_relayed(
     assert r.json() == {"id": 1, "active": True, "load_lineage": True, "watermark": None}
     (call,) = upstream.calls
     assert (call.method, call.path, call.body) == ("POST", "/pipeline", body)
-    assert call.principal.subject == "anonymous"
+    assert call.principal == EDITOR
 
 
 def test_no_content_is_relayed(client: TestClient, upstream: FakeUpstream) -> None:

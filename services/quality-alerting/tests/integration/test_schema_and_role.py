@@ -39,7 +39,7 @@ async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
     try:
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
-        assert await admin.fetchval(f"SELECT version_num FROM {SCHEMA}.alembic_version") == "0001"
+        assert await admin.fetchval(f"SELECT version_num FROM {SCHEMA}.alembic_version") == "0002"
         await migrate(dsn, "base", downgrade=True)
         assert await tables(admin) == {"alembic_version"}
         assert not await admin.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'outbox_notify'")
@@ -72,6 +72,6 @@ async def test_no_service_role_reads_another_services_schema(stack: Stack, role:
     conn = await asyncpg.connect(stack.service_dsn(role))
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.fetchval(f"SELECT count(*) FROM {other}.outbox")
+            await conn.fetchval(f"SELECT count(*) FROM {other}.alembic_version")
     finally:
         await conn.close()

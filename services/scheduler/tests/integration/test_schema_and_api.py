@@ -12,6 +12,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from headwater.common.events import ChecksRequested
+from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
+from headwater.common.principal import HEADER, Principal
 from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import Stack
 from headwater.scheduler import SCHEMA
@@ -145,6 +147,24 @@ async def test_the_queue_monitor_is_requested(api: Api) -> None:
     (event,) = await outbox_events(dsn)
     assert isinstance(event, ChecksRequested)
     assert (event.check, event.schedule) == ("queue", None)
+
+
+async def test_a_limited_principal_is_refused_and_an_editor_served(api: Api) -> None:
+    """Schedules and checks belong to no data source: a `limited_to_source` principal may use none."""
+    client, dsn = api
+    limited = {HEADER: Principal(subject="41", role="limited_to_source", data_sources=(1,)).header()}
+    for method, path in (("GET", "/schedules"), ("POST", "/freshness"), ("POST", "/celery/monitor-queue")):
+        r = await client.request(method, path, headers=limited)
+        assert (r.status_code, r.json()) == (403, {"detail": LIMITED_TO_SOURCE_REFUSED})
+    assert await outbox_events(dsn) == []
+
+    editor = {HEADER: Principal(subject="42", role="editor", via="api_token").header()}
+    r = await client.post("/freshness", headers=editor)
+    assert (r.status_code, r.json()) == (200, {"status": "queued"})
+    (event,) = await outbox_events(dsn)
+    assert isinstance(event, ChecksRequested)
+    assert (await client.get("/schedules", headers=editor)).status_code == 200
+    assert (await client.get("/health/live")).status_code == 200
 
 
 async def test_schedules_are_listed(api: Api, new_container: NewContainer) -> None:

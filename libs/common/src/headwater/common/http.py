@@ -1,4 +1,5 @@
-"""What every Litestar app of Headwater shares: error bodies, health probes, tracing and metrics."""
+"""What every Litestar app of Headwater shares: error bodies, the caller's principal, health probes, tracing
+and metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.connection import ASGIConnection
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 
 from headwater.common.errors import UseCaseError
 from headwater.common.logging import get_logger
+from headwater.common.principal import HEADER, InvalidPrincipal, Principal, from_header
 
 log = get_logger(__name__)
 
@@ -58,6 +68,31 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_error,
     Exception: unexpected_error,
 }
+
+
+def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    try:
+        return from_header(connection.headers.get(HEADER))
+    except InvalidPrincipal as exc:  # a malformed header is the caller's mistake: 400, not 500
+        raise ClientException(str(exc)) from exc
+
+
+def caller(request: Request[Any, Any, Any]) -> Principal:
+    """The principal the gateway passed in (`SYSTEM` without the header), as a dependency for handlers that
+    scope what they return to it: `Provide(caller, sync_to_thread=False)`."""
+    return _principal(request)
+
+
+LIMITED_TO_SOURCE_REFUSED = "limited_to_source users may only access the data sources they are granted"
+
+
+def refuse_limited_to_source(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Guard of routes whose data belongs to no data source: a `limited_to_source` principal may see none
+    of it (403). Requests without the header (health probes, internal tools) act as `SYSTEM` and pass."""
+    if _principal(connection).limited_to_sources:
+        raise PermissionDeniedException(LIMITED_TO_SOURCE_REFUSED)
 
 
 def health_handlers(readiness: Sequence[ReadinessCheck] = ()) -> list[Any]:

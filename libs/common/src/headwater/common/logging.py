@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
 import structlog
 from opentelemetry import trace
 
-_SECRET_KEYS = frozenset({"password", "token", "secret", "authorization", "api_key", "cookie"})
+# A log field whose name contains one of these is never written (password, raw_password, access_token, ...).
+_SECRET_KEY_PARTS = ("password", "token", "secret", "authorization", "api_key", "cookie", "signing_key", "dsn")
+# Credentials inside free text (an exception message, a repr): Bearer values, API tokens, JWTs, DSN passwords.
+_SECRET_VALUES = re.compile(
+    r"(?i)(bearer\s+)[^\s'\",]+"
+    r"|\bhw_[A-Za-z0-9_\-]{8,}"
+    r"|\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
+    r"|(://[^:/@\s]+:)[^@\s]+(@)"
+)
 
 
 def _add_trace_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -24,9 +33,26 @@ def _add_trace_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str,
     return event_dict
 
 
+def _redact_value(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f"{match.group(1)}[redacted]"
+    if match.group(2):
+        return f"{match.group(2)}[redacted]{match.group(3)}"
+    return "[redacted]"
+
+
+def redact(text: str) -> str:
+    """`text` with every credential it contains replaced by `[redacted]`."""
+    return _SECRET_VALUES.sub(_redact_value, text)
+
+
 def _redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    for key in event_dict.keys() & _SECRET_KEYS:
-        event_dict[key] = "[redacted]"
+    """Secrets never reach a log: fields named like one are blanked, credentials inside text are masked."""
+    for key, value in event_dict.items():
+        if not key.endswith("_id") and any(part in key.lower() for part in _SECRET_KEY_PARTS):
+            event_dict[key] = "[redacted]"
+        elif isinstance(value, str):
+            event_dict[key] = redact(value)
     return event_dict
 
 
@@ -37,8 +63,8 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace_context,
-        _redact_secrets,
         structlog.processors.format_exc_info,
+        _redact_secrets,  # after the traceback is text, so credentials in exception messages are masked too
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)

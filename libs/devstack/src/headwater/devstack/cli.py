@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
             stack.start_infrastructure()
             print("Creating roles, topics and running migrations ...", flush=True)
             stack.provision()
+            for line in stack.bootstrap_identity():
+                print(line, flush=True)
             print("Starting services ...", flush=True)
             stack.start_services()
             stack.wait_ready()
@@ -41,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop_services()
             return 1
         print(f"Headwater is up in {time.monotonic() - started:.1f}s.")
-        print(f"Gateway: {stack.gateway_url}   (API docs: {stack.gateway_url}/schema)")
+        print(f"Gateway: {stack.gateway_url}   (API docs: {stack.gateway_url}/schema/swagger)")
+        print(
+            "Log in: POST /login (cookie), POST /token (access token) or an API token from POST /api/v1/tokens; "
+            "README: Logging in."
+        )
         print(f"Kafka bootstrap: {stack.kafka_bootstrap}   Postgres: 127.0.0.1:{stack.config.postgres_port}")
         print(f"Logs: `make logs` (files in {stack.logs}); stop with `make down`.")
         return 0

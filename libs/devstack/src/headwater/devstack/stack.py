@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 import urllib.error
@@ -39,7 +40,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec("quality-alerting", "headwater.quality_alerting", "quality_alerting", ("serve", "worker")),
     ServiceSpec("scheduler", "headwater.scheduler", "scheduler", ("serve", "worker")),
-    ServiceSpec("gateway", "headwater.gateway", None, ("serve",)),
+    ServiceSpec("gateway", "headwater.gateway", "gateway", ("serve",)),
 )
 
 
@@ -145,10 +146,23 @@ class Stack:
         return self.postgres.dsn(DATABASE, schema, password)
 
     def _role_password(self, role: str) -> str:
-        path = self.config.state_dir / "secrets" / f"{role}.password"
+        return self._secret(f"{role}.password")
+
+    @property
+    def bootstrap_token(self) -> str:
+        """The bootstrap superuser's API token this stack was given (HEADWATER_BOOTSTRAP_TOKEN), if any."""
+        return self.service_env().get("HEADWATER_BOOTSTRAP_TOKEN", "")
+
+    @property
+    def signing_key(self) -> str:
+        """The key that signs the gateway's access tokens (kept across restarts, so tokens outlive them)."""
+        return self._secret("gateway.signing_key", size=48)
+
+    def _secret(self, name: str, size: int = 24) -> str:
+        path = self.config.state_dir / "secrets" / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.write_text(secrets.token_urlsafe(24))
+            path.write_text(secrets.token_urlsafe(size))
             path.chmod(0o600)
         return path.read_text().strip()
 
@@ -228,6 +242,20 @@ class Stack:
             if proc.returncode != 0:
                 raise RuntimeError(f"migrations of {spec.name} failed:\n{out.decode()[-3000:]}")
 
+    def bootstrap_identity(self) -> list[str]:
+        """The bootstrap superuser (HEADWATER_ADMIN_*) and HEADWATER_BOOTSTRAP_TOKEN, made sure of by the
+        gateway's own command; returns what it printed for the operator (a generated password, once)."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "headwater.gateway", "bootstrap"],
+            env=self.service_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"bootstrap of the gateway failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+        return proc.stdout.splitlines()
+
     def service_env(self) -> dict[str, str]:
         cfg = self.config
         env = {
@@ -251,6 +279,9 @@ class Stack:
             "HEADWATER_GATEWAY_EXECUTION_TRACKING_URL": self.execution_tracking_url,
             "HEADWATER_GATEWAY_QUALITY_ALERTING_URL": self.quality_alerting_url,
             "HEADWATER_GATEWAY_SCHEDULER_URL": self.scheduler_url,
+            "HEADWATER_GATEWAY_DATABASE_URL": self.service_dsn("gateway"),
+            "HEADWATER_GATEWAY_SIGNING_KEY": os.environ.get("HEADWATER_GATEWAY_SIGNING_KEY")
+            or self.signing_key,
             **cfg.extra_env,
         }
         return env

@@ -8,6 +8,7 @@ Docker engine exists) the same suite runs on Postgres and Apache Kafka container
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from headwater.devstack.stack import Stack, StackConfig
+
+ADMIN_PASSWORD = "admin-password-of-the-tests"
 
 
 def free_port() -> int:
@@ -42,6 +45,12 @@ def stack() -> Iterator[Stack]:
         scheduler_metrics_port=free_port(),
         execution_tracking_workers=1,
         log_json=True,
+        # The session's superuser and its API token, which every end-to-end test sends (see `bootstrap_token`).
+        extra_env={
+            "HEADWATER_ADMIN_USERNAME": "admin",
+            "HEADWATER_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "HEADWATER_BOOTSTRAP_TOKEN": "hw_test_" + secrets.token_urlsafe(24),
+        },
     )
     containers: list[object] = []
     if os.environ.get("HEADWATER_TEST_INFRA") == "testcontainers":
@@ -57,6 +66,7 @@ def stack() -> Iterator[Stack]:
     try:
         s.start_infrastructure()
         s.provision()
+        s.bootstrap_identity()
         yield s
     finally:
         s.down()

@@ -1,3 +1,4 @@
-"""Headwater gateway: the only public HTTP entry; translates each API dialect into internal service calls."""
+"""Headwater gateway: the only public HTTP entry; authenticates, authorises and translates each API dialect."""
 
 SERVICE = "gateway"
+SCHEMA = "gateway"

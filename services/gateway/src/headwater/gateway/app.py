@@ -1,41 +1,59 @@
-"""The gateway's HTTP app factory (`granian --factory`): every public dialect, health, docs and metrics."""
+"""The gateway's HTTP app factory (`granian --factory`): every public dialect behind authentication, health,
+docs and metrics."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 
 from headwater.common.heap import freeze_startup_objects
-from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
+from headwater.common.http import health_handlers, observability
 from headwater.gateway import SERVICE
 from headwater.gateway.bootstrap import Container, bootstrap
+from headwater.gateway.dialects.admin.audit_routes import ROUTES as AUDIT_ROUTES
 from headwater.gateway.dialects.alerting.notification_routes import ROUTES as NOTIFICATION_ROUTES
+from headwater.gateway.dialects.errors import EXCEPTION_HANDLERS_BY_DIALECT, is_olake, olake_error
 from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
+from headwater.gateway.dialects.olake.auth_routes import ROUTES as OLAKE_AUTH_ROUTES
+from headwater.gateway.dialects.olake.project_routes import ROUTES as PROJECT_ROUTES
 from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_ROUTES
 from headwater.gateway.dialects.qluster.routes import ROUTES as QLUSTER_ROUTES
+from headwater.gateway.dialects.qluster.user_routes import ROUTES as USER_ROUTES
+from headwater.gateway.dialects.tokens.routes import ROUTES as TOKEN_ROUTES
 from headwater.gateway.dialects.watcher.anomaly_routes import ROUTES as ANOMALY_ROUTES
 from headwater.gateway.dialects.watcher.check_routes import ROUTES as CHECK_ROUTES
 from headwater.gateway.dialects.watcher.retention_routes import ROUTES as RETENTION_ROUTES
 from headwater.gateway.dialects.watcher.routes import ROUTES as WATCHER_ROUTES
-from headwater.gateway.identity import resolve_principal
+from headwater.gateway.identity.audit import audit_middleware
+from headwater.gateway.identity.cors import cors_middleware
+from headwater.gateway.identity.guard import authorize, current_principal
 from headwater.gateway.upstream import UpstreamUnavailable
 
 
-@get("/", include_in_schema=False, sync_to_thread=False)
+@get("/", include_in_schema=False, sync_to_thread=False, opt={"permission": "public"})
 def root() -> dict[str, str]:
     return {"status": "ok"}
 
 
 def upstream_unavailable(request: Request[Any, Any, Any], exc: UpstreamUnavailable) -> Response[Any]:
-    return Response(
-        {"detail": "service temporarily unavailable, retry shortly"},
-        status_code=503,
-        headers={"retry-after": "1"},
-    )
+    message = "service temporarily unavailable, retry shortly"
+    headers = {"retry-after": "1"}
+    if is_olake(request.url.path):
+        return olake_error(503, message, headers)
+    return Response({"detail": message}, status_code=503, headers=headers)
+
+
+def public(handlers: list[Any]) -> list[Any]:
+    """Mark handlers (health probes) as reachable without credentials."""
+    for handler in handlers:
+        handler.opt["permission"] = "public"
+    return handlers
 
 
 def create_app(container: Container | None = None) -> Litestar:
@@ -44,6 +62,11 @@ def create_app(container: Container | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             root,
+            *OLAKE_AUTH_ROUTES,
+            *USER_ROUTES,
+            *TOKEN_ROUTES,
+            *PROJECT_ROUTES,
+            *AUDIT_ROUTES,
             *WATCHER_ROUTES,
             *LINEAGE_ROUTES,
             *OPENLINEAGE_ROUTES,
@@ -52,18 +75,22 @@ def create_app(container: Container | None = None) -> Litestar:
             *RETENTION_ROUTES,
             *QLUSTER_ROUTES,
             *NOTIFICATION_ROUTES,
-            *health_handlers([u.ready for u in c.upstreams]),
+            *public(health_handlers([c.database_ready, *(u.ready for u in c.upstreams)])),
             *metrics,
         ],
+        guards=[authorize],
         dependencies={
-            "principal": Provide(resolve_principal),
+            "principal": Provide(current_principal, sync_to_thread=False),
+            "identity": Provide(lambda: c.identity, use_cache=True, sync_to_thread=False),
             "execution_tracking": Provide(lambda: c.execution_tracking, use_cache=True, sync_to_thread=False),
             "quality_alerting": Provide(lambda: c.quality_alerting, use_cache=True, sync_to_thread=False),
             "scheduler": Provide(lambda: c.scheduler, use_cache=True, sync_to_thread=False),
         },
-        exception_handlers={**EXCEPTION_HANDLERS, UpstreamUnavailable: upstream_unavailable},
+        state=State({"identity": c.identity}),
+        exception_handlers={**EXCEPTION_HANDLERS_BY_DIALECT, UpstreamUnavailable: upstream_unavailable},
         plugins=plugins,
-        middleware=middleware,
+        # CORS outermost (a preflight needs no credentials), then tracing/metrics, then the audit of writes.
+        middleware=[cors_middleware(c.settings.cors_origins), *middleware, audit_middleware],
         on_startup=[freeze_startup_objects],
         on_shutdown=[c.close],
         logging_config=None,  # structlog (configured in bootstrap) handles every logger
@@ -71,8 +98,20 @@ def create_app(container: Container | None = None) -> Litestar:
             title="Headwater",
             version="0.1.0",
             description="The control plane for data pipelines. Serves the Watcher API (spec 000) at the root "
-            "paths, lineage graph queries under /lineage and OpenLineage ingestion at /api/v1/lineage.",
+            "paths, lineage graph queries under /lineage, OpenLineage ingestion at /api/v1/lineage, Qluster "
+            "alerts and users, OLake login and projects. Every route but health, /login, /signup and /token "
+            "needs a session cookie (POST /login), an access token (POST /token) or an API token "
+            "(POST /api/v1/tokens), the last two as `Authorization: Bearer <token>`.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "OAuth2PasswordBearer": SecurityScheme(
+                        type="oauth2", flows=OAuthFlows(password=OAuthFlow(token_url="token", scopes={}))
+                    ),
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer"),
+                }
+            ),
+            security=[{"OAuth2PasswordBearer": []}, {"BearerToken": []}],
         ),
     )

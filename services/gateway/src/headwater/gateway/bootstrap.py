@@ -1,14 +1,21 @@
-"""The gateway's composition root: settings, logging, telemetry and one upstream per service."""
+"""The gateway's composition root: settings, logging, telemetry, the identity store and one upstream per
+service."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from headwater.common.db import create_engine
 from headwater.common.logging import configure_logging
 from headwater.common.settings import load_settings
 from headwater.common.telemetry import configure_telemetry
-from headwater.gateway import SERVICE
+from headwater.gateway import SCHEMA, SERVICE
+from headwater.gateway.adapters.db.identity import IdentityStore
+from headwater.gateway.identity.service import Identity
 from headwater.gateway.settings import Settings
 from headwater.gateway.upstream import Upstream
 
@@ -16,21 +23,35 @@ from headwater.gateway.upstream import Upstream
 @dataclass
 class Container:
     settings: Settings
+    identity: Identity
     execution_tracking: Upstream
     quality_alerting: Upstream
     scheduler: Upstream
+    engine: AsyncEngine | None = None
 
     @property
     def upstreams(self) -> tuple[Upstream, ...]:
         return (self.execution_tracking, self.quality_alerting, self.scheduler)
 
+    async def database_ready(self) -> None:
+        if self.engine is not None:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
     async def close(self) -> None:
         for upstream in self.upstreams:
             await upstream.close()
+        if self.engine is not None:
+            await self.engine.dispose()
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     return load_settings(Settings, SERVICE, environ)
+
+
+def identity_for(settings: Settings) -> tuple[Identity, AsyncEngine]:
+    engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
+    return Identity(IdentityStore(engine), settings), engine
 
 
 def bootstrap(settings: Settings | None = None) -> Container:
@@ -45,8 +66,11 @@ def bootstrap(settings: Settings | None = None) -> Container:
             name, url, timeout=settings.upstream_timeout_seconds, connections=settings.upstream_connections
         )
 
+    identity, engine = identity_for(settings)
     return Container(
         settings=settings,
+        identity=identity,
+        engine=engine,
         execution_tracking=upstream("execution-tracking", settings.execution_tracking_url),
         quality_alerting=upstream("quality-alerting", settings.quality_alerting_url),
         scheduler=upstream("scheduler", settings.scheduler_url),

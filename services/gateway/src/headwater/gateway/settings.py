@@ -14,3 +14,40 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     scheduler_url: str = "http://127.0.0.1:8083"
     upstream_timeout_seconds: float = 30.0
     upstream_connections: int = 100
+
+    # Identity (schema `gateway`, its own role).
+    database_url: str = "postgresql://gateway@127.0.0.1:5432/headwater"
+    db_pool_size: int = 5
+    signing_key: str = ""  # HS256 key of the JWT access tokens; required, ≥ 32 characters
+    access_token_minutes: int = 30
+    session_days: int = 30
+    # Authenticated principals are cached this long, so a revoked token or a changed role takes effect within it.
+    principal_cache_seconds: float = 5.0
+    signup_role: str = "read_only"  # the role of users who sign up themselves (a superuser can raise it)
+    default_project: str = "123"  # every new user joins it: the OLake UI hard-codes project "123"
+    cors_allow_origins: str = "http://localhost:8000"  # comma-separated; "" turns CORS off
+    # Failed logins allowed within the window, per username and per client address, before 429.
+    login_window_seconds: int = 900
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 20
+
+    # The bootstrap superuser `python -m headwater.gateway bootstrap` (run by `make up`) makes sure exists.
+    admin_username: str = "admin"
+    admin_email: str = "admin@headwater.local"
+    admin_password: str = ""  # empty: a generated password is printed once when the user is created
+    bootstrap_token: str = ""  # an API token of that superuser, created with exactly this value if absent
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
+
+
+def problems(settings: Settings) -> str | None:
+    """Why these settings cannot run the gateway, if they cannot."""
+    if len(settings.signing_key) < 32:
+        return "HEADWATER_GATEWAY_SIGNING_KEY must be set to at least 32 characters (it signs access tokens)"
+    if settings.signup_role not in ("editor", "read_only", "billing"):
+        return "HEADWATER_GATEWAY_SIGNUP_ROLE must be editor, read_only or billing"
+    if settings.bootstrap_token and len(settings.bootstrap_token) < 20:
+        return "HEADWATER_BOOTSTRAP_TOKEN must be at least 20 characters"
+    return None

@@ -1,11 +1,13 @@
-"""Fakes for tests of the gateway: an upstream that records calls and answers from a script."""
+"""Fakes for unit tests of the gateway: an upstream that records calls and answers from a script, and an
+identity that lets every request in as one principal (the real one is tested on Postgres)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from headwater.common.principal import Principal
 from headwater.gateway.bootstrap import Container
-from headwater.gateway.identity import Principal
 from headwater.gateway.settings import Settings
 from headwater.gateway.upstream import UpstreamResponse, UpstreamUnavailable
 
@@ -44,14 +46,44 @@ class FakeUpstream:
         return None
 
 
+EDITOR = Principal(
+    subject="00000000-0000-0000-0000-000000000001", username="tester", role="editor", via="api_token"
+)
+
+
+@dataclass
+class FakeIdentityStore:
+    audited: list[dict[str, Any]] = field(default_factory=list)
+
+    async def audit(self, entry: dict[str, Any]) -> None:
+        self.audited.append(entry)
+
+
+@dataclass
+class FakeIdentity:
+    """Authenticates every request as `principal` (None: refuses every request) and lets it into any project."""
+
+    principal: Principal | None = EDITOR
+    settings: Settings = field(default_factory=lambda: Settings(log_json=False))
+    store: FakeIdentityStore = field(default_factory=FakeIdentityStore)
+
+    async def authenticate(self, bearer: str | None, session_id: str | None) -> Principal | None:
+        return self.principal
+
+    async def may_enter(self, principal: Principal, project_id: str) -> bool:
+        return True
+
+
 def fake_container(
     execution_tracking: FakeUpstream | None = None,
     quality_alerting: FakeUpstream | None = None,
     scheduler: FakeUpstream | None = None,
+    identity: FakeIdentity | None = None,
 ) -> Container:
-    """A gateway container whose upstreams are fakes (a fresh one for each not given)."""
+    """A gateway container whose upstreams and identity are fakes (a fresh one for each not given)."""
     return Container(
         settings=Settings(log_json=False),
+        identity=identity or FakeIdentity(),  # type: ignore[arg-type]
         execution_tracking=execution_tracking or FakeUpstream("execution-tracking"),  # type: ignore[arg-type]
         quality_alerting=quality_alerting or FakeUpstream("quality-alerting"),  # type: ignore[arg-type]
         scheduler=scheduler or FakeUpstream("scheduler"),  # type: ignore[arg-type]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import aiohttp
 from prometheus_client import Histogram
 
+from headwater.common.principal import HEADER, Principal
 from headwater.common.telemetry import inject_headers
-from headwater.gateway.identity import Principal
 
 UPSTREAM_LATENCY = Histogram(
     "headwater_gateway_upstream_seconds",
@@ -53,7 +53,7 @@ class Upstream:
     async def call(
         self, method: str, path: str, *, body: bytes | None = None, principal: Principal, query: str = ""
     ) -> UpstreamResponse:
-        headers = inject_headers({"x-headwater-principal": principal.header()})
+        headers = inject_headers({HEADER: principal.header()})
         if body is not None:
             headers["content-type"] = "application/json"
         url = f"{self._base}{path}" + (f"?{query}" if query else "")

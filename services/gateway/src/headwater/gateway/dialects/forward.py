@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, Response
 
-from headwater.gateway.identity import Principal
+from headwater.common.principal import Principal
 from headwater.gateway.upstream import Upstream
 
 

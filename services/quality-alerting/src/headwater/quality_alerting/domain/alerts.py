@@ -29,3 +29,4 @@ class AlertDraft:
     pipeline_name: str | None = None
     pipeline_type_id: int | None = None
     execution_id: int | None = None
+    data_source_id: int | None = None  # None for pipeline alerts: they belong to no data source

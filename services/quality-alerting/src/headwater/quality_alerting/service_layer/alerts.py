@@ -1,4 +1,8 @@
-"""Use cases of alerts: raise (once per occurrence, with its deliveries), list, get, resolve, mute."""
+"""Use cases of alerts: raise (once per occurrence, with its deliveries), list, get, resolve, mute.
+
+Listing, getting, resolving and muting act for a principal: a `limited_to_source` one reaches only the alerts
+of the data sources it is granted (so never a pipeline alert, which has none); any other alert is not found.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy import RowMapping
 
 from headwater.common.events import AlertRaised, AlertResolved
 from headwater.common.logging import get_logger
+from headwater.common.principal import SYSTEM, Principal
 from headwater.quality_alerting.adapters.db import alerts, deliveries
 from headwater.quality_alerting.domain.alerts import AlertDraft
 from headwater.quality_alerting.service_layer.errors import NotFound
@@ -51,6 +56,11 @@ async def raise_alerts(uow: UnitOfWork, drafts: Sequence[AlertDraft]) -> list[Ro
     return rows
 
 
+def _visible(principal: Principal) -> tuple[int, ...] | None:
+    """The data sources whose alerts the principal may reach; None: every alert."""
+    return (principal.data_sources or ()) if principal.limited_to_sources else None
+
+
 @dataclass(frozen=True)
 class AlertPage:
     results: list[RowMapping]
@@ -66,11 +76,13 @@ async def list_alerts(
     limit: int = 20,
     reverse: bool = True,
     filters: dict[str, Any],
+    principal: Principal = SYSTEM,
 ) -> AlertPage:
     """One page of alerts. `start` walks up from an id, `end` down to one, neither begins at the newest
     (`reverse`, the default) or the oldest; results come newest first when `reverse`. `next` and `previous`
     are the query parameters of the neighbouring pages, or null at either end."""
     ascending = start is not None or (end is None and not reverse)
+    filters = {**filters, "data_sources": _visible(principal)}
     async with uow:
         rows = await alerts.walk(
             uow.conn,
@@ -101,20 +113,23 @@ async def list_alerts(
     return AlertPage(results=results, next=down if reverse else up, previous=up if reverse else down)
 
 
-async def get_alert(uow: UnitOfWork, alert_id: int) -> RowMapping:
+async def get_alert(uow: UnitOfWork, alert_id: int, principal: Principal = SYSTEM) -> RowMapping:
     async with uow:
-        row = await alerts.get(uow.conn, alert_id)
+        row = await alerts.get(uow.conn, alert_id, _visible(principal))
     if row is None:
         raise NotFound(f"Alert {alert_id} not found")
     return row
 
 
-async def resolve_alert(uow: UnitOfWork, alert_id: int, action: str | None) -> RowMapping:
+async def resolve_alert(
+    uow: UnitOfWork, alert_id: int, action: str | None, principal: Principal = SYSTEM
+) -> RowMapping:
     """Resolve the alert and publish `alert.resolved`; resolving it again changes nothing."""
+    visible = _visible(principal)
     async with uow:
-        row = await alerts.resolve(uow.conn, alert_id, action)
+        row = await alerts.resolve(uow.conn, alert_id, action, visible)
         if row is None:
-            existing = await alerts.get(uow.conn, alert_id)
+            existing = await alerts.get(uow.conn, alert_id, visible)
             if existing is None:
                 raise NotFound(f"Alert {alert_id} not found")
             return existing
@@ -132,9 +147,11 @@ async def resolve_alert(uow: UnitOfWork, alert_id: int, action: str | None) -> R
     return row
 
 
-async def mute_alert(uow: UnitOfWork, alert_id: int, muted: bool) -> RowMapping:
+async def mute_alert(
+    uow: UnitOfWork, alert_id: int, muted: bool, principal: Principal = SYSTEM
+) -> RowMapping:
     async with uow:
-        row = await alerts.set_muted(uow.conn, alert_id, muted)
+        row = await alerts.set_muted(uow.conn, alert_id, muted, _visible(principal))
         if row is None:
             raise NotFound(f"Alert {alert_id} not found")
         await uow.commit()

@@ -9,7 +9,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from headwater.common.heap import freeze_startup_objects
-from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
+from headwater.common.http import (
+    EXCEPTION_HANDLERS,
+    health_handlers,
+    observability,
+    refuse_limited_to_source,
+)
 from headwater.execution_tracking import SERVICE
 from headwater.execution_tracking.bootstrap import Container, bootstrap
 from headwater.execution_tracking.entrypoints.http.controllers import (
@@ -60,6 +65,8 @@ def create_app(container: Container | None = None) -> Litestar:
             *metrics,
         ],
         dependencies=dependencies(c),
+        # Pipelines, executions and lineage belong to no data source: a `limited_to_source` principal sees none.
+        guards=[refuse_limited_to_source],
         exception_handlers={
             **EXCEPTION_HANDLERS,
             DBAPIError: database_rejected,

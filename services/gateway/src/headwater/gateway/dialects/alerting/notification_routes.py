@@ -17,8 +17,8 @@ from headwater.common.contracts.alerting import (
     NotificationDelivery,
     NotificationTestResult,
 )
+from headwater.common.principal import Principal
 from headwater.gateway.dialects.forward import forward
-from headwater.gateway.identity import Principal
 from headwater.gateway.upstream import Upstream
 
 AnyRequest = Request[Any, Any, Any]

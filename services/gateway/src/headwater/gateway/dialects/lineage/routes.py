@@ -16,8 +16,8 @@ from headwater.common.contracts.lineage import (
     Direction,
     LineageGraph,
 )
+from headwater.common.principal import Principal
 from headwater.gateway.dialects.forward import forward
-from headwater.gateway.identity import Principal
 from headwater.gateway.upstream import Upstream
 
 AnyRequest = Request[Any, Any, Any]

@@ -15,8 +15,8 @@ from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
 from headwater.common.contracts.openlineage import decode_run_event
+from headwater.common.principal import Principal
 from headwater.gateway.dialects.forward import forward
-from headwater.gateway.identity import Principal
 from headwater.gateway.upstream import Upstream
 
 Caller = NamedDependency[SkipValidation[Principal]]

@@ -10,8 +10,8 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, SkipValidation
 
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
+from headwater.common.principal import Principal
 from headwater.gateway.dialects.forward import forward
-from headwater.gateway.identity import Principal
 from headwater.gateway.upstream import Upstream
 
 AnyRequest = Request[Any, Any, Any]

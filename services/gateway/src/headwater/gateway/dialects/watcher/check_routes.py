@@ -10,8 +10,8 @@ from litestar.params import JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.scheduler import CheckQueued, QueueMonitorStatus, Schedule, TimelinessCheck
+from headwater.common.principal import Principal
 from headwater.gateway.dialects.forward import forward
-from headwater.gateway.identity import Principal
 from headwater.gateway.upstream import Upstream
 
 AnyRequest = Request[Any, Any, Any]

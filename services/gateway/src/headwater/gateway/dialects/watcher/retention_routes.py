@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, SkipValidation
 
 from headwater.common.contracts.watcher import LogCleanup, LogCleanupCounts
-from headwater.gateway.identity import Principal
+from headwater.common.principal import Principal
 from headwater.gateway.upstream import Upstream
 
 AnyRequest = Request[Any, Any, Any]

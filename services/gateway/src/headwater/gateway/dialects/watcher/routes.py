@@ -29,8 +29,8 @@ from headwater.common.contracts.watcher import (
     PipelineUpdate,
     PipelineUpserted,
 )
+from headwater.common.principal import Principal
 from headwater.gateway.dialects.forward import forward
-from headwater.gateway.identity import Principal
 from headwater.gateway.upstream import Upstream
 
 AnyRequest = Request[Any, Any, Any]

@@ -1,4 +1,8 @@
-"""Alerts in Postgres: raised once per occurrence, listed with cursor pagination, resolved and muted."""
+"""Alerts in Postgres: raised once per occurrence, listed with cursor pagination, resolved and muted.
+
+Reads and changes take `data_sources`, the data sources the caller may see (None: all of them), so an alert
+out of its reach is missing, exactly like one that does not exist.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from headwater.quality_alerting.domain.alerts import AlertDraft
 
 ALERT_COLUMNS = (
-    "id, alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, msg, body, "
+    "id, alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, data_source_id, "
+    "msg, body, "
     "dedup_key, condition_key, resolved, resolved_at, resolve_action, is_muted, created_at"
 )
 
@@ -28,6 +33,7 @@ async def insert_new(conn: AsyncConnection, drafts: Sequence[AlertDraft]) -> lis
         "pipeline_name": [d.pipeline_name for d in drafts],
         "pipeline_type_id": [d.pipeline_type_id for d in drafts],
         "execution_id": [d.execution_id for d in drafts],
+        "data_source_id": [d.data_source_id for d in drafts],
         "msg": [d.msg for d in drafts],
         "body": [msgspec.json.encode(d.body).decode() for d in drafts],
         "dedup_key": [d.dedup_key for d in drafts],
@@ -36,15 +42,15 @@ async def insert_new(conn: AsyncConnection, drafts: Sequence[AlertDraft]) -> lis
     result = await conn.execute(
         text(
             "INSERT INTO alert (alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, "
-            "execution_id, msg, body, dedup_key, condition_key) "
+            "execution_id, data_source_id, msg, body, dedup_key, condition_key) "
             "SELECT a.alert_type, a.severity, a.pipeline_id, a.pipeline_name, a.pipeline_type_id, "
-            "a.execution_id, a.msg, a.body::jsonb, a.dedup_key, a.condition_key FROM unnest("
+            "a.execution_id, a.data_source_id, a.msg, a.body::jsonb, a.dedup_key, a.condition_key FROM unnest("
             "CAST(:alert_type AS text[]), CAST(:severity AS text[]), CAST(:pipeline_id AS bigint[]), "
             "CAST(:pipeline_name AS text[]), CAST(:pipeline_type_id AS bigint[]), "
-            "CAST(:execution_id AS bigint[]), CAST(:msg AS text[]), CAST(:body AS text[]), "
-            "CAST(:dedup_key AS text[]), CAST(:condition_key AS text[])"
-            ") AS a(alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, msg, "
-            "body, dedup_key, condition_key) "
+            "CAST(:execution_id AS bigint[]), CAST(:data_source_id AS bigint[]), CAST(:msg AS text[]), "
+            "CAST(:body AS text[]), CAST(:dedup_key AS text[]), CAST(:condition_key AS text[])"
+            ") AS a(alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, "
+            "data_source_id, msg, body, dedup_key, condition_key) "
             f"ORDER BY a.dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING {ALERT_COLUMNS}"
         ),
         columns,
@@ -52,13 +58,30 @@ async def insert_new(conn: AsyncConnection, drafts: Sequence[AlertDraft]) -> lis
     return list(result.mappings())
 
 
-async def get(conn: AsyncConnection, alert_id: int) -> RowMapping | None:
-    result = await conn.execute(text(f"SELECT {ALERT_COLUMNS} FROM alert WHERE id = :id"), {"id": alert_id})
+def _within(data_sources: Sequence[int] | None) -> tuple[str, dict[str, Any]]:
+    """The condition (and its parameter) that keeps only the alerts of `data_sources`; none when None."""
+    if data_sources is None:
+        return "TRUE", {}
+    return "data_source_id = ANY(CAST(:data_sources AS bigint[]))", {"data_sources": list(data_sources)}
+
+
+async def get(
+    conn: AsyncConnection, alert_id: int, data_sources: Sequence[int] | None = None
+) -> RowMapping | None:
+    within, params = _within(data_sources)
+    result = await conn.execute(
+        text(f"SELECT {ALERT_COLUMNS} FROM alert WHERE id = :id AND {within}"), {"id": alert_id, **params}
+    )
     return result.mappings().first()
 
 
 def _filters(
-    resolved: bool | None, is_muted: bool | None, alert_type: str | None, pipeline_id: int | None
+    resolved: bool | None,
+    is_muted: bool | None,
+    alert_type: str | None,
+    pipeline_id: int | None,
+    data_source_id: int | None,
+    data_sources: Sequence[int] | None,
 ) -> tuple[list[str], dict[str, Any]]:
     where: list[str] = []
     params: dict[str, Any] = {}
@@ -67,10 +90,15 @@ def _filters(
         ("is_muted", is_muted),
         ("alert_type", alert_type),
         ("pipeline_id", pipeline_id),
+        ("data_source_id", data_source_id),
     ):
         if value is not None:
             where.append(f"{column} = :{column}")
             params[column] = value
+    if data_sources is not None:
+        within, scope = _within(data_sources)
+        where.append(within)
+        params.update(scope)
     return where, params
 
 
@@ -84,10 +112,12 @@ async def walk(
     is_muted: bool | None = None,
     alert_type: str | None = None,
     pipeline_id: int | None = None,
+    data_source_id: int | None = None,
+    data_sources: Sequence[int] | None = None,
 ) -> list[RowMapping]:
     """Up to `limit` alerts matching the filters, walking the ids up (or down) from `from_id` inclusive
     (from the oldest or the newest without it), in walk order."""
-    where, params = _filters(resolved, is_muted, alert_type, pipeline_id)
+    where, params = _filters(resolved, is_muted, alert_type, pipeline_id, data_source_id, data_sources)
     if from_id is not None:
         where.append("id >= :from_id" if ascending else "id <= :from_id")
         params["from_id"] = from_id
@@ -102,21 +132,27 @@ async def walk(
     return list(result.mappings())
 
 
-async def resolve(conn: AsyncConnection, alert_id: int, action: str | None) -> RowMapping | None:
+async def resolve(
+    conn: AsyncConnection, alert_id: int, action: str | None, data_sources: Sequence[int] | None = None
+) -> RowMapping | None:
     """Resolve an unresolved alert; None when it is missing or was already resolved (then nothing changes)."""
+    within, params = _within(data_sources)
     result = await conn.execute(
         text(
             "UPDATE alert SET resolved = TRUE, resolved_at = now(), resolve_action = :action "
-            f"WHERE id = :id AND NOT resolved RETURNING {ALERT_COLUMNS}"
+            f"WHERE id = :id AND NOT resolved AND {within} RETURNING {ALERT_COLUMNS}"
         ),
-        {"id": alert_id, "action": action},
+        {"id": alert_id, "action": action, **params},
     )
     return result.mappings().first()
 
 
-async def set_muted(conn: AsyncConnection, alert_id: int, muted: bool) -> RowMapping | None:
+async def set_muted(
+    conn: AsyncConnection, alert_id: int, muted: bool, data_sources: Sequence[int] | None = None
+) -> RowMapping | None:
+    within, params = _within(data_sources)
     result = await conn.execute(
-        text(f"UPDATE alert SET is_muted = :muted WHERE id = :id RETURNING {ALERT_COLUMNS}"),
-        {"id": alert_id, "muted": muted},
+        text(f"UPDATE alert SET is_muted = :muted WHERE id = :id AND {within} RETURNING {ALERT_COLUMNS}"),
+        {"id": alert_id, "muted": muted, **params},
     )
     return result.mappings().first()

@@ -200,6 +200,9 @@ alert = Table(
     Column("pipeline_name", String(500)),
     Column("pipeline_type_id", BigInteger),
     Column("execution_id", BigInteger),
+    # The data source the alert is about (Qluster's `data_source_model_id`); null for pipeline alerts, which
+    # a `limited_to_source` principal therefore never sees.
+    Column("data_source_id", BigInteger),
     Column("msg", Text, nullable=False),
     Column("body", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     # One alert per occurrence (e.g. `freshness:<pipeline>:<dml time>`): a repeated check raises nothing new.
@@ -215,6 +218,7 @@ alert = Table(
     CheckConstraint("severity IN ('info', 'warning', 'critical')", name="severity"),
     Index("ix_alert_resolved_is_muted_id", "resolved", "is_muted", "id"),
     Index("ix_alert_pipeline_id_id", "pipeline_id", "id"),
+    Index("ix_alert_data_source_id_id", "data_source_id", "id"),
     Index("ix_alert_created_at", "created_at"),
 )
 

@@ -1,36 +1,47 @@
-"""Internal API of alerts (Qluster dialect): list with cursor pagination, get, resolve, mute."""
+"""Internal API of alerts (Qluster dialect): list with cursor pagination, get, resolve, mute.
+
+Alerts are scoped to the caller's principal: a `limited_to_source` one lists and reaches only the alerts of
+its granted data sources, and any other alert answers 404 like a missing one.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import RowMapping
 
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
+from headwater.common.http import caller
+from headwater.common.principal import Principal
 from headwater.quality_alerting.service_layer import alerts
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 
 Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+Caller = NamedDependency[SkipValidation[Principal]]
 
 ALERT_FIELDS = frozenset(Alert.__struct_fields__)
+QLUSTER_NAMES = {"data_source_id": "data_source_model_id"}  # column → Qluster's name for it
 
 
 def _alert(row: RowMapping) -> Alert:
-    return Alert(**{k: v for k, v in row.items() if k in ALERT_FIELDS})
+    fields = {QLUSTER_NAMES.get(k, k): v for k, v in row.items()}
+    return Alert(**{k: v for k, v in fields.items() if k in ALERT_FIELDS})
 
 
 class AlertController(Controller):
     path = "/alerts"
+    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
 
     @get("/")
     async def list_page(
         self,
         uow: Uow,
+        principal: Caller,
         start: FromQuery[int | None] = None,
         end: FromQuery[int | None] = None,
         limit: FromQuery[int] = 20,
@@ -51,31 +62,32 @@ class AlertController(Controller):
             "is_muted": is_muted,
             "alert_type": alert_type,
             "pipeline_id": pipeline_id,
+            "data_source_id": data_source_model_id,
         }
-        # Qluster's dataset and data source filters: pipeline alerts belong to neither, so they match none.
-        if dataset_id is not None or data_source_model_id is not None:
-            return AlertPage(next=None, previous=None, results=[], filters=filters)
+        echoed = {QLUSTER_NAMES.get(k, k): v for k, v in filters.items() if v is not None}
+        # Qluster's dataset filter: no alert here belongs to a dataset, so it matches none.
+        if dataset_id is not None:
+            return AlertPage(next=None, previous=None, results=[], filters=echoed)
         page = await alerts.list_alerts(
-            uow(), start=start, end=end, limit=limit, reverse=reverse, filters=filters
+            uow(), start=start, end=end, limit=limit, reverse=reverse, filters=filters, principal=principal
         )
         return AlertPage(
-            next=page.next,
-            previous=page.previous,
-            results=[_alert(r) for r in page.results],
-            filters={k: v for k, v in filters.items() if v is not None},
+            next=page.next, previous=page.previous, results=[_alert(r) for r in page.results], filters=echoed
         )
 
     @get("/{alert_item_id:int}")
-    async def get_one(self, alert_item_id: FromPath[int], uow: Uow) -> Alert:
-        return _alert(await alerts.get_alert(uow(), alert_item_id))
+    async def get_one(self, alert_item_id: FromPath[int], uow: Uow, principal: Caller) -> Alert:
+        return _alert(await alerts.get_alert(uow(), alert_item_id, principal))
 
     @post("/{alert_item_id:int}/resolve", status_code=HTTP_200_OK)
     async def resolve(
-        self, alert_item_id: FromPath[int], data: JSONBody[AlertResolve], uow: Uow
+        self, alert_item_id: FromPath[int], data: JSONBody[AlertResolve], uow: Uow, principal: Caller
     ) -> AlertResolved:
-        await alerts.resolve_alert(uow(), alert_item_id, data.action)
+        await alerts.resolve_alert(uow(), alert_item_id, data.action, principal)
         return AlertResolved()
 
     @post("/{alert_item_id:int}/mute", status_code=HTTP_200_OK)
-    async def mute(self, alert_item_id: FromPath[int], data: JSONBody[AlertMute], uow: Uow) -> Alert:
-        return _alert(await alerts.mute_alert(uow(), alert_item_id, data.is_muted))
+    async def mute(
+        self, alert_item_id: FromPath[int], data: JSONBody[AlertMute], uow: Uow, principal: Caller
+    ) -> Alert:
+        return _alert(await alerts.mute_alert(uow(), alert_item_id, data.is_muted, principal))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Router
+
+from headwater.common.http import refuse_limited_to_source
 from headwater.quality_alerting.entrypoints.http.alert_controllers import AlertController
 from headwater.quality_alerting.entrypoints.http.anomaly_controllers import (
     AnomalyDetectionRuleController,
@@ -13,9 +16,17 @@ from headwater.quality_alerting.entrypoints.http.notification_controllers import
 from headwater.quality_alerting.entrypoints.http.retention_controllers import RetentionController
 
 CONTROLLERS: list[Any] = [
-    AnomalyDetectionRuleController,
-    UnflagAnomalyController,
-    AlertController,
-    RetentionController,
-    *NOTIFICATION_CONTROLLERS,
+    AlertController,  # scopes each alert to the caller's data sources itself
+    # Rules, anomalies, channels and retention belong to no data source: a `limited_to_source` principal may
+    # use none of them. New controllers go inside this router unless, like alerts, they scope what they serve.
+    Router(
+        path="/",
+        route_handlers=[
+            AnomalyDetectionRuleController,
+            UnflagAnomalyController,
+            RetentionController,
+            *NOTIFICATION_CONTROLLERS,
+        ],
+        guards=[refuse_limited_to_source],
+    ),
 ]

@@ -7,7 +7,12 @@ from litestar.di import Provide
 from sqlalchemy import text
 
 from headwater.common.heap import freeze_startup_objects
-from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
+from headwater.common.http import (
+    EXCEPTION_HANDLERS,
+    health_handlers,
+    observability,
+    refuse_limited_to_source,
+)
 from headwater.scheduler import SERVICE
 from headwater.scheduler.bootstrap import Container, bootstrap
 from headwater.scheduler.entrypoints.http.controllers import CONTROLLERS
@@ -29,6 +34,8 @@ def create_app(container: Container | None = None) -> Litestar:
             "settings": Provide(lambda: c.settings, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # Schedules and checks belong to no data source: a `limited_to_source` principal may use none of them.
+        guards=[refuse_limited_to_source],
         plugins=plugins,
         middleware=middleware,
         on_startup=[c.open, freeze_startup_objects],

@@ -1,0 +1,73 @@
+"""Error bodies in each dialect's shape.
+
+The OLake UI expects `{"success": false, "message": ...}` (and goes to its login page on 401); every other
+dialect served here is FastAPI-shaped (`{"detail": ...}`), which the shared handlers of headwater.common.http
+already produce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from headwater.common.errors import UseCaseError
+from headwater.common.http import EXCEPTION_HANDLERS
+from headwater.gateway.identity.service import TooManyAttempts
+
+OLAKE_PATHS = frozenset({"/login", "/signup", "/auth", "/auth/check", "/logout"})
+OLAKE_PREFIX = "/api/v1/project/"
+OLAKE_MESSAGES = {
+    401: "Authentication required",
+    403: "Insufficient permissions",
+    404: "Resource not found",
+    500: "Internal server error",
+}
+
+AnyRequest = Request[Any, Any, Any]
+Handler = Callable[[AnyRequest, Any], Response[Any]]
+
+
+def is_olake(path: str) -> bool:
+    return path in OLAKE_PATHS or path.startswith(OLAKE_PREFIX)
+
+
+def olake_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response({"success": False, "message": message}, status_code=status, headers=headers)
+
+
+def _olake(request: AnyRequest, exc: Exception) -> Response[Any]:
+    if isinstance(exc, ValidationException):
+        return olake_error(400, str(exc.detail))
+    if isinstance(exc, UseCaseError):
+        return olake_error(exc.status, exc.detail, _retry_after(exc))
+    if isinstance(exc, HTTPException):
+        # A refusal keeps the spec's wording, with our reason after it (e.g. which project).
+        generic = OLAKE_MESSAGES.get(exc.status_code, str(exc.detail))
+        detail = str(exc.detail)
+        message = generic if detail in (generic, "Not authenticated") else f"{generic}: {detail}"
+        return olake_error(exc.status_code, message, exc.headers)
+    return olake_error(500, OLAKE_MESSAGES[500])
+
+
+def _retry_after(exc: Exception) -> dict[str, str] | None:
+    return {"retry-after": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
+
+
+def _by_dialect(handler: Handler) -> Handler:
+    def handle(request: AnyRequest, exc: Any) -> Response[Any]:
+        if is_olake(request.url.path):
+            if not isinstance(exc, HTTPException | UseCaseError):
+                EXCEPTION_HANDLERS[Exception](request, exc)  # logs it
+            return _olake(request, exc)
+        response = handler(request, exc)
+        if (headers := _retry_after(exc)) is not None:
+            response.headers.update(headers)
+        return response
+
+    return handle
+
+
+EXCEPTION_HANDLERS_BY_DIALECT: dict[Any, Any] = {exc: _by_dialect(h) for exc, h in EXCEPTION_HANDLERS.items()}

@@ -1,0 +1,92 @@
+"""OLake login (spec 004): sign up, log in with a session cookie, who am I, log out.
+
+Envelope `{success, message, data}`; errors `{success: false, message}` (see dialects.errors). The session
+cookie is HttpOnly, SameSite=Lax, lasts 30 days and is Secure when the request came over TLS (directly or
+through a proxy that says so in `X-Forwarded-Proto`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, SkipValidation
+from msgspec import Struct
+
+from headwater.common.principal import Principal
+from headwater.gateway.identity.guard import SESSION_COOKIE
+from headwater.gateway.identity.service import Identity
+
+AnyRequest = Request[Any, Any, Any]
+Caller = NamedDependency[SkipValidation[Principal]]
+Identities = NamedDependency[SkipValidation[Identity]]
+PUBLIC = {"permission": "public"}
+SELF = {"permission": "self"}
+
+
+class Login(Struct, kw_only=True):
+    username: str
+    password: str
+
+
+class Signup(Struct, kw_only=True):
+    email: str
+    username: str
+    password: str
+
+
+def envelope(message: str, data: Any, status: int = 200) -> Response[Any]:
+    return Response({"success": True, "message": message, "data": data}, status_code=status)
+
+
+def client_address(request: AnyRequest) -> str:
+    return request.client.host if request.client else ""
+
+
+def _secure(request: AnyRequest) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+@post("/login", opt=PUBLIC, tags=["Auth (OLake)"], summary="Log in; sets the session cookie")
+async def login(data: JSONBody[Login], request: AnyRequest, identity: Identities) -> Response[Any]:
+    user = await identity.check_password(data.username, data.password, client_address(request))
+    session_id, expires = await identity.open_session(user)
+    response = envelope("login successful", {"username": user["username"]})
+    response.set_cookie(
+        Cookie(
+            key=SESSION_COOKIE,
+            value=session_id,
+            max_age=identity.settings.session_days * 86400,
+            expires=int(expires.timestamp()),
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=_secure(request),
+        )
+    )
+    return response
+
+
+@post("/signup", opt=PUBLIC, tags=["Auth (OLake)"], summary="Register a new user")
+async def signup(data: JSONBody[Signup], identity: Identities) -> Response[Any]:
+    user = await identity.signup(data.username, data.email, data.password)
+    return envelope("user created successfully", {"email": user["email"], "username": user["username"]})
+
+
+@get(["/auth", "/auth/check"], opt=SELF, tags=["Auth (OLake)"], summary="Whether the caller is logged in")
+async def check(principal: Caller) -> Response[Any]:
+    return envelope("user is authenticated", {"username": principal.username})
+
+
+@post("/logout", opt=SELF, tags=["Auth (OLake)"], summary="End the session and clear its cookie")
+async def logout(request: AnyRequest, identity: Identities) -> Response[Any]:
+    if session_id := request.cookies.get(SESSION_COOKIE):
+        await identity.close_session(session_id)
+    response = envelope("logged out", None)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+ROUTES = [login, signup, check, logout]

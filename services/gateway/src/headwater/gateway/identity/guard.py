@@ -1,0 +1,68 @@
+"""The guard every route passes: authenticate the request, then apply the role policy and project membership.
+
+The verified principal is kept in the ASGI scope for the `principal` dependency (which forwards it to the
+services) and for the audit middleware.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, cast
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from headwater.common.principal import Principal
+from headwater.gateway.identity.policy import PERMISSIONS, Permission, allows, default_permission
+from headwater.gateway.identity.service import Identity
+
+SESSION_COOKIE: Final = "headwater_session"
+SCOPE_KEY: Final = "headwater.principal"
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def permission_of(handler: BaseRouteHandler, method: str) -> Permission:
+    permission = handler.opt.get("permission")
+    if permission is None:
+        return "public" if method == "OPTIONS" else default_permission(method)
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r} on {handler}")
+    return cast(Permission, permission)
+
+
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    permission = permission_of(handler, connection.scope.get("method", "GET"))  # type: ignore[arg-type]
+    if permission == "public":
+        return
+    identity: Identity = connection.app.state.identity
+    principal = await identity.authenticate(bearer_token(connection), connection.cookies.get(SESSION_COOKIE))
+    if principal is None:
+        raise NotAuthorizedException("Not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    if not allows(principal.role, permission):
+        raise PermissionDeniedException(
+            "Insufficient permissions" if permission != "manage_users" else "only a superuser manages users"
+        )
+    project_id = connection.path_params.get("project_id")
+    if project_id is not None:
+        if not await identity.may_enter(principal, str(project_id)):
+            raise PermissionDeniedException(f"not a member of project {project_id}")
+        principal = msgspec.structs.replace(principal, project=str(project_id))
+    connection.scope[SCOPE_KEY] = principal  # type: ignore[literal-required]
+
+
+def current_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The `principal` dependency: who the guard let in (a public route has none)."""
+    principal = request.scope.get(SCOPE_KEY)  # type: ignore[misc]
+    if principal is None:
+        raise NotAuthorizedException("Not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    return cast(Principal, principal)
+
+
+def principal_in(scope: Any) -> Principal | None:
+    return scope.get(SCOPE_KEY)

@@ -26,7 +26,9 @@ VALUES = {"int": "1", "uuid": str(uuid.UUID(int=1)), "path": "x/y"}
 def concrete(route: HTTPRoute) -> str:
     """The route's path with every parameter filled in with a value of its type."""
     # the project every user joins, so membership does not hide what the role allows
-    return PARAM.sub(lambda m: "123" if m.group(1) == "project_id" else VALUES.get(m.group(2), "x"), route.path)
+    return PARAM.sub(
+        lambda m: "123" if m.group(1) == "project_id" else VALUES.get(m.group(2), "x"), route.path
+    )
 
 
 def endpoints(app: Litestar) -> list[tuple[str, str, str]]:

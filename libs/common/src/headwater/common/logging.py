@@ -11,10 +11,19 @@ import structlog
 from opentelemetry import trace
 
 # A log field whose name contains one of these is never written (password, raw_password, access_token, ...).
-_SECRET_KEY_PARTS = ("password", "token", "secret", "authorization", "api_key", "cookie", "signing_key", "dsn")
+_SECRET_KEY_PARTS = (
+    "password",
+    "token",
+    "secret",
+    "authorization",
+    "api_key",
+    "cookie",
+    "signing_key",
+    "dsn",
+)
 # Credentials inside free text (an exception message, a repr): Bearer values, API tokens, JWTs, DSN passwords.
 _SECRET_VALUES = re.compile(
-    r"(?i)(bearer\s+)[^\s'\",]+"
+    r"(?i)(bearer\s+)[^\s'\",;]+"
     r"|\bhw_[A-Za-z0-9_\-]{8,}"
     r"|\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
     r"|(://[^:/@\s]+:)[^@\s]+(@)"

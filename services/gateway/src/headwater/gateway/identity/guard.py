@@ -44,6 +44,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     principal = await identity.authenticate(bearer_token(connection), connection.cookies.get(SESSION_COOKIE))
     if principal is None:
         raise NotAuthorizedException("Not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    connection.scope[SCOPE_KEY] = principal  # type: ignore[literal-required]  # the audit names refused callers too
     if not allows(principal.role, permission):
         raise PermissionDeniedException(
             "Insufficient permissions" if permission != "manage_users" else "only a superuser manages users"

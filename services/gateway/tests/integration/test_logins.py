@@ -1,0 +1,322 @@
+"""Logging in through each dialect on one user store: OLake cookie sessions, the Qluster OAuth2 password flow,
+API tokens; and the protections around them: rate-limited logins, CORS, no secret in the logs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from headwater.devstack.stack import Stack
+from headwater.gateway.identity import credentials
+
+from ..conftest import PASSWORD, Gateway, gateway_on
+
+pytestmark = pytest.mark.integration
+
+
+def fresh() -> dict[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    return {"username": f"olake-{tag}", "email": f"olake-{tag}@example.com", "password": "a long password"}
+
+
+async def test_olake_signup_login_auth_logout(gw: Gateway) -> None:
+    user = fresh()
+    r = await gw.client.post("/signup", json=user)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "success": True,
+        "message": "user created successfully",
+        "data": {"email": user["email"], "username": user["username"]},
+    }
+    again = await gw.client.post("/signup", json=user)
+    assert again.status_code == 409
+    assert again.json()["success"] is False
+
+    gw.client.cookies.clear()
+    bad = await gw.client.post("/login", json={"username": user["username"], "password": "wrong password"})
+    assert bad.status_code == 401
+    assert bad.json() == {"success": False, "message": "Incorrect username or password"}
+    assert (await gw.client.get("/auth")).json() == {"success": False, "message": "Authentication required"}
+
+    r = await gw.client.post("/login", json={"username": user["username"], "password": user["password"]})
+    assert r.status_code == 200
+    assert r.json()["data"] == {"username": user["username"]}
+    cookie = r.headers["set-cookie"]
+    assert "headwater_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+    assert "Max-Age=2592000" in cookie
+    assert "Secure" not in cookie  # plain HTTP here
+    for path in ("/auth", "/auth/check"):
+        r = await gw.client.get(path)
+        assert r.status_code == 200
+        assert r.json() == {
+            "success": True,
+            "message": "user is authenticated",
+            "data": {"username": user["username"]},
+        }
+    # a signed-up user reads (the default role is read_only) and may not write
+    assert (await gw.client.get("/pipeline")).status_code == 200
+    assert (
+        await gw.client.post("/pipeline", json={"name": "n", "pipeline_type_name": "t"})
+    ).status_code == 403
+
+    assert (await gw.client.post("/logout")).status_code == 200
+    assert (await gw.client.get("/auth")).status_code == 401
+    gw.client.cookies.clear()
+
+
+async def test_the_session_cookie_is_secure_behind_tls(gw: Gateway) -> None:
+    user = fresh()
+    await gw.client.post("/signup", json=user)
+    r = await gw.client.post(
+        "/login",
+        json={"username": user["username"], "password": user["password"]},
+        headers={"x-forwarded-proto": "https"},
+    )
+    assert "Secure" in r.headers["set-cookie"]
+    gw.client.cookies.clear()
+
+
+async def test_oauth2_password_flow_and_users_me(gw: Gateway) -> None:
+    form = {"grant_type": "password", "username": f"editor-{gw.users['editor'][:0]}", "password": PASSWORD}
+    me = await gw.client.get("/users/me", headers=gw.as_role("editor"))
+    email = me.json()["email"]
+    form["username"] = email  # login with the email works as well as with the username
+    r = await gw.client.post("/token", data=form)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    assert body["redirect_post_submit_to"] == ""
+    bearer = {"authorization": f"Bearer {body['access_token']}"}
+    me = await gw.client.get("/users/me", headers=bearer)
+    assert me.status_code == 200
+    assert me.json()["id"] == gw.users["editor"]
+    assert me.json()["user_type"] == "editor"
+    assert me.json()["password"] == "**********"
+
+    wrong = await gw.client.post("/token", data={**form, "password": "nope nope"})
+    assert wrong.status_code == 401
+    assert wrong.json() == {"detail": "Incorrect username or password"}
+    missing = await gw.client.post("/token", data={"username": email})
+    assert missing.status_code in (400, 422)
+
+
+async def test_expired_or_forged_access_tokens_are_refused(gw: Gateway) -> None:
+    key = gw.container.settings.signing_key
+    user_id = uuid.UUID(gw.users["editor"])
+    expired = credentials.issue_access_token(
+        user_id, key=key, minutes=5, now=datetime.now(UTC) - timedelta(hours=1)
+    )
+    forged = credentials.issue_access_token(user_id, key="another key " * 4, minutes=5)
+    for token in (expired, forged):
+        r = await gw.client.get("/users/me", headers={"authorization": f"Bearer {token}"})
+        assert r.status_code == 401
+
+
+async def test_api_tokens_are_shown_once_stored_hashed_and_revocable(gw: Gateway, stack: Stack) -> None:
+    editor = gw.as_role("editor")
+    r = await gw.client.post(
+        "/api/v1/tokens", json={"name": "orders loader", "expires_in_days": 30}, headers=editor
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    token = created["token"]
+    assert token.startswith("hw_")
+    assert created["prefix"] == token[:10]
+    listed = (await gw.client.get("/api/v1/tokens", headers=editor)).json()
+    assert created["id"] in {t["id"] for t in listed}
+    assert all("token" not in t for t in listed)
+
+    conn = await asyncpg.connect(stack.service_dsn("gateway"))
+    try:
+        stored = await conn.fetchval(
+            "SELECT token_hash FROM gateway.api_token WHERE id = $1", uuid.UUID(created["id"])
+        )
+    finally:
+        await conn.close()
+    assert stored == credentials.digest(token)
+    assert token.encode() not in stored
+
+    mine = {"authorization": f"Bearer {token}"}
+    assert (await gw.client.get("/pipeline", headers=mine)).status_code == 200
+    # another user cannot revoke it; its owner can
+    assert (
+        await gw.client.delete(f"/api/v1/tokens/{created['id']}", headers=gw.as_role("read_only"))
+    ).status_code == 404
+    assert (await gw.client.delete(f"/api/v1/tokens/{created['id']}", headers=editor)).status_code == 204
+    assert (await gw.client.get("/pipeline", headers=mine)).status_code == 401
+    assert (await gw.client.post("/api/v1/tokens", json={"name": ""}, headers=editor)).status_code == 422
+
+
+async def test_user_administration_is_for_superusers(gw: Gateway) -> None:
+    email = f"analyst-{uuid.uuid4().hex[:8]}@example.com"
+    body: dict[str, Any] = {
+        "email": email,
+        "raw_password": "analyst password",
+        "raw_password2": "analyst password",
+        "first_name": "Ana",
+        "last_name": "Lyst",
+        "is_active": True,
+        "is_verified": False,
+        "user_type": "limited_to_source",
+        "data_source_model_ids": [3, 4],
+    }
+    assert (await gw.client.post("/users", json=body, headers=gw.as_role("editor"))).status_code == 403
+    mismatch = await gw.client.post(
+        "/users", json={**body, "raw_password2": "other"}, headers=gw.as_role("superuser")
+    )
+    assert mismatch.status_code == 422
+    bad_role = await gw.client.post(
+        "/users", json={**body, "user_type": "admin"}, headers=gw.as_role("superuser")
+    )
+    assert bad_role.status_code == 400 or bad_role.status_code == 422
+
+    r = await gw.client.post("/users", json=body, headers=gw.as_role("superuser"))
+    assert r.status_code == 200, r.text
+    user = r.json()
+    assert user["email"] == email
+    assert user["user_type"] == "limited_to_source"
+    assert user["data_source_model_ids"] == [3, 4]
+    assert user["password"] == "**********"
+    assert user["created_by_user_id"] == gw.users["superuser"]
+    assert user["created_by_user_email"].startswith("superuser-")
+    assert (await gw.client.post("/users", json=body, headers=gw.as_role("superuser"))).status_code == 409
+
+    # the new user logs in; its principal carries its data sources
+    login = await gw.client.post("/token", data={"username": email, "password": "analyst password"})
+    assert login.status_code == 200
+
+    patched = await gw.client.patch(
+        "/users",
+        json={"id": user["id"], "user_type": "read_only", "first_name": "Anna"},
+        headers=gw.as_role("superuser"),
+    )
+    assert patched.status_code == 200
+    assert (patched.json()["user_type"], patched.json()["first_name"]) == ("read_only", "Anna")
+    assert (
+        await gw.client.patch(
+            "/users", json={"id": user["id"], "first_name": "x"}, headers=gw.as_role("editor")
+        )
+    ).status_code == 403
+    unknown = await gw.client.patch(
+        "/users", json={"id": str(uuid.uuid4()), "first_name": "x"}, headers=gw.as_role("superuser")
+    )
+    assert unknown.status_code == 404
+
+    # reading one user: a superuser anyone, others only themselves
+    assert (await gw.client.get(f"/users/{user['id']}", headers=gw.as_role("superuser"))).status_code == 200
+    assert (await gw.client.get(f"/users/{user['id']}", headers=gw.as_role("editor"))).status_code == 403
+    own = await gw.client.get(f"/users/{gw.users['editor']}", headers=gw.as_role("editor"))
+    assert own.status_code == 200
+    page = (await gw.client.get("/users", params={"limit": 2}, headers=gw.as_role("superuser"))).json()
+    assert len(page["results"]) == 2
+    assert page["next"] == {"start": 2, "limit": 2, "reverse": True}
+    assert page["previous"] is None
+
+
+async def test_a_deactivated_user_is_locked_out_at_once(gw: Gateway) -> None:
+    email = f"leaver-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "raw_password": "leaver password", "raw_password2": "leaver password", "first_name": "L",
+            "last_name": "V", "is_active": True, "is_verified": True, "user_type": "editor"}  # fmt: skip
+    user = (await gw.client.post("/users", json=body, headers=gw.as_role("superuser"))).json()
+    access = (await gw.client.post("/token", data={"username": email, "password": "leaver password"})).json()
+    bearer = {"authorization": f"Bearer {access['access_token']}"}
+    assert (await gw.client.get("/pipeline", headers=bearer)).status_code == 200
+    await gw.client.patch(
+        "/users", json={"id": user["id"], "is_active": False}, headers=gw.as_role("superuser")
+    )
+    assert (await gw.client.get("/pipeline", headers=bearer)).status_code == 401
+    assert (
+        await gw.client.post("/token", data={"username": email, "password": "leaver password"})
+    ).status_code == 401
+
+
+@pytest.fixture(scope="module")
+async def strict(stack: Stack) -> AsyncIterator[Gateway]:
+    """A gateway that allows 3 failed logins per user and 6 per address."""
+    async for g in gateway_on(stack, login_failures_per_user=3, login_failures_per_address=6):
+        yield g
+
+
+async def test_logins_are_rate_limited_per_user_and_per_address(strict: Gateway) -> None:
+    me = (await strict.client.get("/users/me", headers=strict.as_role("editor"))).json()
+    name = me["username"]
+    for _ in range(3):
+        r = await strict.client.post("/token", data={"username": name, "password": "wrong password"})
+        assert r.status_code == 401
+    # the fourth attempt is refused even with the right password, and says when to come back
+    r = await strict.client.post("/token", data={"username": name, "password": PASSWORD})
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) > 0
+    olake = await strict.client.post("/login", json={"username": name, "password": PASSWORD})
+    assert olake.status_code == 429
+    assert olake.json()["success"] is False
+    # the failures are on the user, as Qluster shows them
+    me = (await strict.client.get("/users/me", headers=strict.as_role("editor"))).json()
+    assert len(me["last_failed_logins_at"]) == 3
+
+    # another user from the same address: three more failures reach the address limit of six
+    other = (await strict.client.get("/users/me", headers=strict.as_role("read_only"))).json()["username"]
+    for _ in range(3):
+        await strict.client.post("/token", data={"username": other, "password": "wrong password"})
+    third = (await strict.client.get("/users/me", headers=strict.as_role("billing"))).json()["username"]
+    assert (
+        await strict.client.post("/token", data={"username": third, "password": PASSWORD})
+    ).status_code == 429
+
+
+async def test_cors_allow_list_with_credentials_and_preflight(gw: Gateway) -> None:
+    preflight = await gw.client.options(
+        "/api/v1/project/123/members",
+        headers={
+            "origin": "http://localhost:8000",
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "Authorization, Content-Type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:8000"
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "DELETE" in preflight.headers["access-control-allow-methods"]
+    assert "Authorization" in preflight.headers["access-control-allow-headers"]
+
+    refused = await gw.client.options(
+        "/pipeline", headers={"origin": "https://evil.example.com", "access-control-request-method": "GET"}
+    )
+    assert refused.status_code == 403
+    assert "access-control-allow-origin" not in refused.headers
+
+    simple = await gw.client.get(
+        "/pipeline", headers={"origin": "https://ui.example.com", **gw.as_role("read_only")}
+    )
+    assert simple.headers["access-control-allow-origin"] == "https://ui.example.com"
+    assert simple.headers["access-control-allow-credentials"] == "true"
+    other = await gw.client.get(
+        "/pipeline", headers={"origin": "https://evil.example.com", **gw.as_role("read_only")}
+    )
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_no_secret_reaches_the_logs(gw: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    user = {**fresh(), "password": "Sup3r-secret-pa55word"}
+    await gw.client.post("/signup", json=user)
+    await gw.client.post("/login", json={"username": user["username"], "password": "Wr0ng-secret-pa55word"})
+    login = await gw.client.post("/login", json={"username": user["username"], "password": user["password"]})
+    session = login.cookies.get("headwater_session") or ""
+    token = (await gw.client.post("/api/v1/tokens", json={"name": "t"}, headers=gw.as_role("editor"))).json()[
+        "token"
+    ]
+    await gw.client.get("/pipeline", headers={"authorization": f"Bearer {token}"})
+    gw.client.cookies.clear()
+    logs = caplog.text + "".join(str(r.msg) for r in caplog.records)
+    assert "login_failed" in logs  # the logs were captured
+    for secret in (user["password"], "Wr0ng-secret-pa55word", token, session):
+        assert secret
+        assert secret not in logs

@@ -1,0 +1,135 @@
+"""Projects decide who uses an OLake path `/api/v1/project/{project_id}/...`; every write is audited; the
+`gateway` schema migrates down and up and its role reaches nothing else."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+
+from headwater.common.testing.schema import schema_differences
+from headwater.devstack.stack import Stack
+from headwater.gateway import SCHEMA
+from headwater.gateway.adapters.db.migrate import migrate
+from headwater.gateway.adapters.db.tables import metadata
+
+from ..conftest import Gateway
+
+pytestmark = pytest.mark.integration
+
+
+async def test_membership_decides_who_enters_a_project(gw: Gateway) -> None:
+    editor = gw.as_role("editor")
+    # every user is in the default project "123", which the OLake UI hard-codes
+    members = await gw.client.get("/api/v1/project/123/members", headers=editor)
+    assert members.status_code == 200
+    assert members.json()["success"] is True
+    assert gw.users["editor"] in {m["id"] for m in members.json()["data"]}
+
+    project = f"team-{uuid.uuid4().hex[:6]}"  # any string is a project id
+    refused = await gw.client.get(f"/api/v1/project/{project}/members", headers=editor)
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "success": False,
+        "message": f"Insufficient permissions: not a member of project {project}",
+    }
+
+    # only a superuser manages memberships; it enters every project
+    add = f"/api/v1/project/{project}/members/{gw.users['editor']}"
+    assert (await gw.client.put(add, headers=editor)).status_code == 403
+    added = await gw.client.put(add, headers=gw.as_role("superuser"))
+    assert added.status_code == 200, added.text
+    assert (await gw.client.get(f"/api/v1/project/{project}/members", headers=editor)).status_code == 200
+    assert (await gw.client.delete(add, headers=gw.as_role("superuser"))).status_code == 200
+    assert (await gw.client.get(f"/api/v1/project/{project}/members", headers=editor)).status_code == 403
+    gone = await gw.client.delete(add, headers=gw.as_role("superuser"))
+    assert gone.status_code == 404
+    assert gone.json()["success"] is False
+    unknown_user = await gw.client.put(
+        f"/api/v1/project/{project}/members/{uuid.uuid4()}", headers=gw.as_role("superuser")
+    )
+    assert unknown_user.status_code == 404
+
+
+async def test_every_write_is_audited_with_who_what_and_outcome(gw: Gateway) -> None:
+    editor = gw.as_role("editor")
+    ok = await gw.client.post(
+        "/pipeline?secret_in_query=1", json={"name": "audited", "pipeline_type_name": "t"}, headers=editor
+    )
+    assert ok.status_code == 200  # the fake upstream's answer
+    refused = await gw.client.post("/pipeline", json={}, headers=gw.as_role("read_only"))
+    assert refused.status_code == 403
+    anonymous = await gw.client.post("/log_cleanup", json={"retention_days": 90})
+    assert anonymous.status_code == 401
+    await gw.client.get("/pipeline", headers=editor)  # reads are not audited
+
+    entries = (
+        await gw.client.get("/api/v1/audit", params={"limit": 20}, headers=gw.as_role("superuser"))
+    ).json()
+    latest = [(e["subject"], e["method"], e["path"], e["status"], e["via"]) for e in entries[:3]]
+    assert latest == [
+        ("anonymous", "POST", "/log_cleanup", 401, "none"),
+        (gw.users["read_only"], "POST", "/pipeline", 403, "api_token"),
+        (gw.users["editor"], "POST", "/pipeline", 200, "api_token"),
+    ]
+    assert all("secret_in_query" not in e["path"] for e in entries)  # the query string is never kept
+    mine = (
+        await gw.client.get(
+            "/api/v1/audit", params={"subject": gw.users["editor"]}, headers=gw.as_role("superuser")
+        )
+    ).json()
+    assert {e["subject"] for e in mine} == {gw.users["editor"]}
+    assert (await gw.client.get("/api/v1/audit", headers=editor)).status_code == 403
+
+
+async def test_the_principal_is_passed_on_to_the_services(gw: Gateway) -> None:
+    upstream = gw.container.execution_tracking
+    await gw.client.get("/pipeline", headers=gw.as_role("limited_to_source"))
+    call = upstream.calls[-1]  # type: ignore[attr-defined]
+    assert (call.principal.subject, call.principal.role) == (
+        gw.users["limited_to_source"],
+        "limited_to_source",
+    )
+    assert call.principal.data_sources == (7,)
+    await gw.client.get("/pipeline", headers=gw.as_role("editor"))
+    assert upstream.calls[-1].principal.data_sources is None  # type: ignore[attr-defined]
+
+
+async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
+    root = stack.admin_dsn.rsplit("/", 1)[0]
+    database = f"migrations_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(root + "/postgres")
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    admin = await asyncpg.connect(f"{root}/{database}")
+    await admin.execute(f'CREATE SCHEMA {SCHEMA} AUTHORIZATION "{SCHEMA}"')
+    dsn = stack.service_dsn(SCHEMA).rsplit("/", 1)[0] + f"/{database}"
+    try:
+        await migrate(dsn)
+        assert await admin.fetchval(f"SELECT version_num FROM {SCHEMA}.alembic_version") == "0001"
+        await migrate(dsn, "base", downgrade=True)
+        left = await admin.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", SCHEMA
+        )
+        assert {r["table_name"] for r in left} == {"alembic_version"}
+        await migrate(dsn)
+        assert await schema_differences(dsn, SCHEMA, metadata) == []
+    finally:
+        await admin.close()
+        admin = await asyncpg.connect(root + "/postgres")
+        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_gateway_role_touches_only_its_schema(stack: Stack) -> None:
+    conn = await asyncpg.connect(stack.service_dsn(SCHEMA))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM gateway.user") >= 0
+        for other in ("execution_tracking", "quality_alerting", "scheduler"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetchval(f"SELECT count(*) FROM {other}.alembic_version")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.intruder (id int)")
+    finally:
+        await conn.close()

@@ -24,18 +24,46 @@ def fresh() -> dict[str, str]:
     return {"username": f"olake-{tag}", "email": f"olake-{tag}@example.com", "password": "a long password"}
 
 
+async def signed_up(gw: Gateway, user: dict[str, str]) -> dict[str, Any]:
+    """Sign `user` up and have a superuser activate the account (sign-up needs approval by default)."""
+    r = await gw.client.post("/signup", json=user)
+    assert r.status_code == 200, r.text
+    listed = (await gw.client.get("/users", params={"limit": 1000}, headers=gw.as_role("superuser"))).json()
+    (row,) = [u for u in listed["results"] if u["username"] == user["username"]]
+    activated = await gw.client.patch(
+        "/users", json={"id": row["id"], "is_active": True}, headers=gw.as_role("superuser")
+    )
+    assert activated.status_code == 200
+    return r.json()
+
+
 async def test_olake_signup_login_auth_logout(gw: Gateway) -> None:
     user = fresh()
     r = await gw.client.post("/signup", json=user)
     assert r.status_code == 200, r.text
     assert r.json() == {
         "success": True,
-        "message": "user created successfully",
+        "message": "user created successfully; a superuser must activate the account before it can log in",
         "data": {"email": user["email"], "username": user["username"]},
     }
     again = await gw.client.post("/signup", json=user)
     assert again.status_code == 409
     assert again.json()["success"] is False
+    # nobody reads anything without being let in: the account waits for a superuser
+    waiting = await gw.client.post(
+        "/login", json={"username": user["username"], "password": user["password"]}
+    )
+    assert waiting.status_code == 401
+    assert waiting.json() == {
+        "success": False,
+        "message": "this account is not active; a superuser must activate it",
+    }
+    listed = (await gw.client.get("/users", params={"limit": 1000}, headers=gw.as_role("superuser"))).json()
+    (row,) = [u for u in listed["results"] if u["username"] == user["username"]]
+    assert (row["is_active"], row["user_type"]) == (False, "read_only")
+    await gw.client.patch(
+        "/users", json={"id": row["id"], "is_active": True}, headers=gw.as_role("superuser")
+    )
 
     gw.client.cookies.clear()
     bad = await gw.client.post("/login", json={"username": user["username"], "password": "wrong password"})
@@ -73,7 +101,7 @@ async def test_olake_signup_login_auth_logout(gw: Gateway) -> None:
 
 async def test_the_session_cookie_is_secure_behind_tls(gw: Gateway) -> None:
     user = fresh()
-    await gw.client.post("/signup", json=user)
+    await signed_up(gw, user)
     r = await gw.client.post(
         "/login",
         json={"username": user["username"], "password": user["password"]},
@@ -239,7 +267,13 @@ async def test_a_deactivated_user_is_locked_out_at_once(gw: Gateway) -> None:
 
 @pytest.fixture(scope="module")
 async def strict(stack: Stack) -> AsyncIterator[Gateway]:
-    """A gateway that allows 3 failed logins per user and 6 per address."""
+    """A gateway that allows 3 failed logins per user and 6 per address, with no failures on record yet (every
+    test client calls from the same address)."""
+    conn = await asyncpg.connect(stack.service_dsn("gateway"))
+    try:
+        await conn.execute("DELETE FROM gateway.login_attempt")
+    finally:
+        await conn.close()
     async for g in gateway_on(stack, login_failures_per_user=3, login_failures_per_address=6):
         yield g
 
@@ -306,7 +340,7 @@ async def test_cors_allow_list_with_credentials_and_preflight(gw: Gateway) -> No
 async def test_no_secret_reaches_the_logs(gw: Gateway, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     user = {**fresh(), "password": "Sup3r-secret-pa55word"}
-    await gw.client.post("/signup", json=user)
+    await signed_up(gw, user)
     await gw.client.post("/login", json={"username": user["username"], "password": "Wr0ng-secret-pa55word"})
     login = await gw.client.post("/login", json={"username": user["username"], "password": user["password"]})
     session = login.cookies.get("headwater_session") or ""
@@ -320,3 +354,38 @@ async def test_no_secret_reaches_the_logs(gw: Gateway, caplog: pytest.LogCapture
     for secret in (user["password"], "Wr0ng-secret-pa55word", token, session):
         assert secret
         assert secret not in logs
+
+
+@pytest.fixture(scope="module")
+async def open_signup(stack: Stack) -> AsyncIterator[Gateway]:
+    async for g in gateway_on(stack, signup="open", signup_role="editor"):
+        yield g
+
+
+@pytest.fixture(scope="module")
+async def closed_signup(stack: Stack) -> AsyncIterator[Gateway]:
+    async for g in gateway_on(stack, signup="closed"):
+        yield g
+
+
+async def test_open_signup_lets_the_user_in_at_once_with_the_configured_role(open_signup: Gateway) -> None:
+    user = fresh()
+    assert (await open_signup.client.post("/signup", json=user)).json()[
+        "message"
+    ] == "user created successfully"
+    token = await open_signup.client.post(
+        "/token", data={"username": user["email"], "password": user["password"]}
+    )
+    me = await open_signup.client.get(
+        "/users/me", headers={"authorization": f"Bearer {token.json()['access_token']}"}
+    )
+    assert me.json()["user_type"] == "editor"
+
+
+async def test_closed_signup_refuses(closed_signup: Gateway) -> None:
+    r = await closed_signup.client.post("/signup", json=fresh())
+    assert r.status_code == 403
+    assert r.json() == {
+        "success": False,
+        "message": "sign-up is closed; ask an administrator for an account",
+    }

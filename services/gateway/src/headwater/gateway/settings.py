@@ -23,6 +23,9 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     session_days: int = 30
     # Authenticated principals are cached this long, so a revoked token or a changed role takes effect within it.
     principal_cache_seconds: float = 5.0
+    # Who may sign up through `POST /signup`: `approval` (the default) creates the account inactive until a
+    # superuser activates it (PATCH /users is_active), `open` lets the new user in at once, `closed` refuses.
+    signup: str = "approval"
     signup_role: str = "read_only"  # the role of users who sign up themselves (a superuser can raise it)
     default_project: str = "123"  # every new user joins it: the OLake UI hard-codes project "123"
     cors_allow_origins: str = "http://localhost:8000"  # comma-separated; "" turns CORS off
@@ -46,6 +49,8 @@ def problems(settings: Settings) -> str | None:
     """Why these settings cannot run the gateway, if they cannot."""
     if len(settings.signing_key) < 32:
         return "HEADWATER_GATEWAY_SIGNING_KEY must be set to at least 32 characters (it signs access tokens)"
+    if settings.signup not in ("approval", "open", "closed"):
+        return "HEADWATER_GATEWAY_SIGNUP must be approval, open or closed"
     if settings.signup_role not in ("editor", "read_only", "billing"):
         return "HEADWATER_GATEWAY_SIGNUP_ROLE must be editor, read_only or billing"
     if settings.bootstrap_token and len(settings.bootstrap_token) < 20:

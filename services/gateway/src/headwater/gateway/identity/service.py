@@ -142,10 +142,14 @@ class Identity:
         return user
 
     async def signup(self, username: str, email: str, password: str) -> RowMapping:
+        """A user who registers themself: refused when sign-up is closed, inactive until a superuser activates
+        it when sign-up needs approval, so nobody reads anything without being let in."""
+        if self.settings.signup == "closed":
+            raise Forbidden("sign-up is closed; ask an administrator for an account")
         role = _check_role(self.settings.signup_role)
-        return await self.create_user(
-            NewUser(username=username, email=email, password=password, user_type=role)
-        )
+        active = self.settings.signup == "open"
+        new = NewUser(username=username, email=email, password=password, user_type=role, is_active=active)
+        return await self.create_user(new)
 
     async def user(self, user_id: str) -> RowMapping:
         try:
@@ -207,11 +211,14 @@ class Identity:
             )
         user = await self.store.user_for_login(login)
         ok = await credentials.verify_password(user["password_hash"] if user else None, password)
-        ok = ok and user is not None and user["is_active"]
-        await self.store.record_login(login, address, succeeded=ok)
+        active = ok and user is not None and user["is_active"]
+        await self.store.record_login(login, address, succeeded=active)
         if not ok or user is None:
             log.info("login_failed", username=login, address=address)
             raise NotAuthenticated("Incorrect username or password")
+        if not active:  # the right password: saying why does not help a guesser
+            log.info("login_inactive", user_id=str(user["id"]), address=address)
+            raise NotAuthenticated("this account is not active; a superuser must activate it")
         log.info("login_succeeded", user_id=str(user["id"]), address=address)
         return user
 

@@ -72,7 +72,10 @@ async def login(data: JSONBody[Login], request: AnyRequest, identity: Identities
 @post("/signup", opt=PUBLIC, tags=["Auth (OLake)"], summary="Register a new user")
 async def signup(data: JSONBody[Signup], identity: Identities) -> Response[Any]:
     user = await identity.signup(data.username, data.email, data.password)
-    return envelope("user created successfully", {"email": user["email"], "username": user["username"]})
+    message = "user created successfully"
+    if not user["is_active"]:
+        message += "; a superuser must activate the account before it can log in"
+    return envelope(message, {"email": user["email"], "username": user["username"]})
 
 
 @get(["/auth", "/auth/check"], opt=SELF, tags=["Auth (OLake)"], summary="Whether the caller is logged in")

@@ -291,6 +291,9 @@ async def test_logins_are_rate_limited_per_user_and_per_address(strict: Gateway)
     olake = await strict.client.post("/login", json={"username": name, "password": PASSWORD})
     assert olake.status_code == 429
     assert olake.json()["success"] is False
+    metrics = (await strict.client.get("/metrics", headers=strict.as_role("read_only"))).text
+    assert 'headwater_gateway_logins_total{outcome="rate_limited"}' in metrics
+    assert 'headwater_gateway_logins_total{outcome="failed"}' in metrics
     # the failures are on the user, as Qluster shows them
     me = (await strict.client.get("/users/me", headers=strict.as_role("editor"))).json()
     assert len(me["last_failed_logins_at"]) == 3

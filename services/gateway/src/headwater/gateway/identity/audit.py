@@ -12,11 +12,14 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import trace
+from prometheus_client import Counter
 
 from headwater.common.logging import get_logger
 from headwater.gateway.identity.guard import principal_in
 
 log = get_logger(__name__)
+
+AUDIT_FAILURES = Counter("headwater_gateway_audit_failures_total", "Audit log rows that could not be written")
 
 UNAUDITED = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -59,4 +62,5 @@ async def _record(scope: Scope, status: int) -> None:
     try:
         await scope["app"].state.identity.store.audit(entry)  # type: ignore[index]
     except Exception:  # the audit must never turn an answered request into an error
+        AUDIT_FAILURES.inc()
         log.exception("audit_write_failed", **{k: v for k, v in entry.items() if k != "trace_id"})

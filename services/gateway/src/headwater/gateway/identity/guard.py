@@ -13,10 +13,17 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from prometheus_client import Counter
 
 from headwater.common.principal import Principal
 from headwater.gateway.identity.policy import PERMISSIONS, Permission, allows, default_permission
 from headwater.gateway.identity.service import Identity
+
+REFUSED = Counter(
+    "headwater_gateway_requests_refused_total",
+    "Requests the guard refused, by reason",
+    ["reason"],  # unauthenticated, forbidden, not_a_member
+)
 
 SESSION_COOKIE: Final = "headwater_session"
 SCOPE_KEY: Final = "headwater.principal"
@@ -43,15 +50,18 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     identity: Identity = connection.app.state.identity
     principal = await identity.authenticate(bearer_token(connection), connection.cookies.get(SESSION_COOKIE))
     if principal is None:
+        REFUSED.labels("unauthenticated").inc()
         raise NotAuthorizedException("Not authenticated", headers={"WWW-Authenticate": "Bearer"})
     connection.scope[SCOPE_KEY] = principal  # type: ignore[literal-required]  # the audit names refused callers too
     if not allows(principal.role, permission):
+        REFUSED.labels("forbidden").inc()
         raise PermissionDeniedException(
             "Insufficient permissions" if permission != "manage_users" else "only a superuser manages users"
         )
     project_id = connection.path_params.get("project_id")
     if project_id is not None:
         if not await identity.may_enter(principal, str(project_id)):
+            REFUSED.labels("not_a_member").inc()
             raise PermissionDeniedException(f"not a member of project {project_id}")
         principal = msgspec.structs.replace(principal, project=str(project_id))
     connection.scope[SCOPE_KEY] = principal  # type: ignore[literal-required]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import RowMapping
 
 from headwater.common.errors import Conflict, Invalid, NotFound, UseCaseError
@@ -21,6 +22,17 @@ from headwater.gateway.identity.policy import sees_every_project
 from headwater.gateway.settings import Settings
 
 log = get_logger(__name__)
+
+LOGINS = Counter(
+    "headwater_gateway_logins_total",
+    "Password logins (POST /login, POST /token) by outcome",
+    ["outcome"],  # succeeded, failed, inactive, rate_limited
+)
+AUTHENTICATIONS = Counter(
+    "headwater_gateway_authentications_total",
+    "Credentials checked against the store (cache misses) by kind and outcome",
+    ["via", "outcome"],
+)
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -205,6 +217,7 @@ class Identity:
         s = self.settings
         by_user, by_address = await self.store.recent_failures(login, address, s.login_window_seconds)
         if by_user >= s.login_failures_per_user or by_address >= s.login_failures_per_address:
+            LOGINS.labels("rate_limited").inc()
             log.warning("login_rate_limited", username=login, address=address)
             raise TooManyAttempts(
                 "too many failed logins; try again later", retry_after=s.login_window_seconds
@@ -214,11 +227,14 @@ class Identity:
         active = ok and user is not None and user["is_active"]
         await self.store.record_login(login, address, succeeded=active)
         if not ok or user is None:
+            LOGINS.labels("failed").inc()
             log.info("login_failed", username=login, address=address)
             raise NotAuthenticated("Incorrect username or password")
         if not active:  # the right password: saying why does not help a guesser
+            LOGINS.labels("inactive").inc()
             log.info("login_inactive", user_id=str(user["id"]), address=address)
             raise NotAuthenticated("this account is not active; a superuser must activate it")
+        LOGINS.labels("succeeded").inc()
         log.info("login_succeeded", user_id=str(user["id"]), address=address)
         return user
 
@@ -255,6 +271,7 @@ class Identity:
         try:
             user_id = credentials.read_access_token(token, key=self.settings.signing_key)
         except credentials.InvalidAccessToken:
+            AUTHENTICATIONS.labels("access_token", "refused").inc()
             return None
         key = b"u" + user_id.bytes
         if (hit := self.cache.get(key)) is not None:
@@ -275,7 +292,9 @@ class Identity:
 
     def _remember(self, key: bytes, user: RowMapping | None, via: str) -> Principal | None:
         if user is None or not user["is_active"]:
+            AUTHENTICATIONS.labels(via, "refused").inc()
             return None
+        AUTHENTICATIONS.labels(via, "accepted").inc()
         principal = principal_of(user, via)
         self.cache.put(key, principal)
         return principal

@@ -82,16 +82,17 @@ def create_app(container: Container | None = None) -> Litestar:
         dependencies={
             "principal": Provide(current_principal, sync_to_thread=False),
             "identity": Provide(lambda: c.identity, use_cache=True, sync_to_thread=False),
+            "audit": Provide(lambda: c.audit, use_cache=True, sync_to_thread=False),
             "execution_tracking": Provide(lambda: c.execution_tracking, use_cache=True, sync_to_thread=False),
             "quality_alerting": Provide(lambda: c.quality_alerting, use_cache=True, sync_to_thread=False),
             "scheduler": Provide(lambda: c.scheduler, use_cache=True, sync_to_thread=False),
         },
-        state=State({"identity": c.identity}),
+        state=State({"identity": c.identity, "audit": c.audit}),
         exception_handlers={**EXCEPTION_HANDLERS_BY_DIALECT, UpstreamUnavailable: upstream_unavailable},
         plugins=plugins,
         # CORS outermost (a preflight needs no credentials), then tracing/metrics, then the audit of writes.
         middleware=[cors_middleware(c.settings.cors_origins), *middleware, audit_middleware],
-        on_startup=[freeze_startup_objects],
+        on_startup=[freeze_startup_objects, c.open],
         on_shutdown=[c.close],
         logging_config=None,  # structlog (configured in bootstrap) handles every logger
         openapi_config=OpenAPIConfig(

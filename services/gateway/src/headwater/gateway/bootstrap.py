@@ -15,6 +15,7 @@ from headwater.common.settings import load_settings
 from headwater.common.telemetry import configure_telemetry
 from headwater.gateway import SCHEMA, SERVICE
 from headwater.gateway.adapters.db.identity import IdentityStore
+from headwater.gateway.identity.audit import AuditWriter
 from headwater.gateway.identity.service import Identity
 from headwater.gateway.settings import Settings
 from headwater.gateway.upstream import Upstream
@@ -27,6 +28,7 @@ class Container:
     execution_tracking: Upstream
     quality_alerting: Upstream
     scheduler: Upstream
+    audit: AuditWriter
     engine: AsyncEngine | None = None
 
     @property
@@ -38,7 +40,11 @@ class Container:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
 
+    async def open(self) -> None:
+        await self.audit.start()
+
     async def close(self) -> None:
+        await self.audit.close()
         for upstream in self.upstreams:
             await upstream.close()
         if self.engine is not None:
@@ -70,6 +76,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
     return Container(
         settings=settings,
         identity=identity,
+        audit=AuditWriter(identity.store),
         engine=engine,
         execution_tracking=upstream("execution-tracking", settings.execution_tracking_url),
         quality_alerting=upstream("quality-alerting", settings.quality_alerting_url),

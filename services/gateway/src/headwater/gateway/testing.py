@@ -8,6 +8,7 @@ from typing import Any
 
 from headwater.common.principal import Principal
 from headwater.gateway.bootstrap import Container
+from headwater.gateway.identity.audit import AuditWriter
 from headwater.gateway.settings import Settings
 from headwater.gateway.upstream import UpstreamResponse, UpstreamUnavailable
 
@@ -55,8 +56,8 @@ EDITOR = Principal(
 class FakeIdentityStore:
     audited: list[dict[str, Any]] = field(default_factory=list)
 
-    async def audit(self, entry: dict[str, Any]) -> None:
-        self.audited.append(entry)
+    async def audit(self, entries: list[dict[str, Any]]) -> None:
+        self.audited.extend(entries)
 
 
 @dataclass
@@ -81,9 +82,11 @@ def fake_container(
     identity: FakeIdentity | None = None,
 ) -> Container:
     """A gateway container whose upstreams and identity are fakes (a fresh one for each not given)."""
+    fake_identity = identity or FakeIdentity()
     return Container(
         settings=Settings(log_json=False),
-        identity=identity or FakeIdentity(),  # type: ignore[arg-type]
+        identity=fake_identity,  # type: ignore[arg-type]
+        audit=AuditWriter(fake_identity.store),
         execution_tracking=execution_tracking or FakeUpstream("execution-tracking"),  # type: ignore[arg-type]
         quality_alerting=quality_alerting or FakeUpstream("quality-alerting"),  # type: ignore[arg-type]
         scheduler=scheduler or FakeUpstream("scheduler"),  # type: ignore[arg-type]

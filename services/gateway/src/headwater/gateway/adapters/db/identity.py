@@ -258,9 +258,9 @@ class IdentityStore:
 
     # -- audit log ---------------------------------------------------------------------------------------------
 
-    async def audit(self, entry: dict[str, Any]) -> None:
+    async def audit(self, entries: Sequence[dict[str, Any]]) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(insert(audit_log).values(**entry))
+            await conn.execute(insert(audit_log), list(entries))
 
     async def audit_entries(self, *, limit: int, subject: str | None = None) -> list[RowMapping]:
         async with self.engine.connect() as conn:

@@ -10,9 +10,11 @@ from litestar.params import FromQuery, SkipValidation
 from msgspec import Struct
 
 from headwater.common.errors import Invalid
+from headwater.gateway.identity.audit import AuditWriter
 from headwater.gateway.identity.service import Identity
 
 Identities = NamedDependency[SkipValidation[Identity]]
+Writer = NamedDependency[SkipValidation[AuditWriter]]
 
 
 class AuditEntry(Struct, kw_only=True):
@@ -32,10 +34,14 @@ class AuditEntry(Struct, kw_only=True):
     "/api/v1/audit", opt={"permission": "manage_users"}, tags=["Audit"], summary="Latest writes, newest first"
 )
 async def audit_log(
-    identity: Identities, limit: FromQuery[int] = 100, subject: FromQuery[str | None] = None
+    identity: Identities,
+    audit: Writer,
+    limit: FromQuery[int] = 100,
+    subject: FromQuery[str | None] = None,
 ) -> list[AuditEntry]:
     if not 1 <= limit <= 1000:
         raise Invalid("`limit` must be between 1 and 1000")
+    await audit.flush()  # this process's latest writes are listed too
     rows = await identity.store.audit_entries(limit=limit, subject=subject)
     return [AuditEntry(**dict(r)) for r in rows]
 

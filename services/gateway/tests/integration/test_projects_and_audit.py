@@ -13,8 +13,9 @@ from headwater.devstack.stack import Stack
 from headwater.gateway import SCHEMA
 from headwater.gateway.adapters.db.migrate import migrate
 from headwater.gateway.adapters.db.tables import metadata
+from headwater.gateway.bootstrap import identity_for
 
-from ..conftest import Gateway
+from ..conftest import Gateway, gateway_settings
 
 pytestmark = pytest.mark.integration
 
@@ -131,5 +132,42 @@ async def test_the_gateway_role_touches_only_its_schema(stack: Stack) -> None:
                 await conn.fetchval(f"SELECT count(*) FROM {other}.alembic_version")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("CREATE TABLE public.intruder (id int)")
+    finally:
+        await conn.close()
+
+
+async def test_housekeeping_prunes_expired_sessions_and_old_login_attempts(stack: Stack, gw: Gateway) -> None:
+    conn = await asyncpg.connect(stack.service_dsn(SCHEMA))
+    name = f"pruned-{uuid.uuid4().hex[:6]}"
+    try:
+        await conn.execute(
+            "INSERT INTO gateway.login_attempt (username, address, succeeded, at) VALUES "
+            "($1, 'a', false, now() - interval '31 days'), ($1, 'a', false, now() - interval '29 days')",
+            name,
+        )
+        await conn.execute(
+            "INSERT INTO gateway.session (id_hash, user_id, expires_at) VALUES "
+            "($1, $3, now() - interval '1 second'), ($2, $3, now() + interval '1 day')",
+            b"expired-" + name.encode(),
+            b"live-" + name.encode(),
+            uuid.UUID(gw.users["editor"]),
+        )
+        identity, engine = identity_for(gateway_settings(stack))
+        try:
+            sessions, attempts = await identity.prune()
+        finally:
+            await engine.dispose()
+        assert sessions >= 1
+        assert attempts >= 1
+        left = await conn.fetch(
+            "SELECT at > now() - interval '30 days' AS recent FROM gateway.login_attempt WHERE username = $1",
+            name,
+        )
+        assert [r["recent"] for r in left] == [True]
+        kept = await conn.fetch(
+            "SELECT id_hash FROM gateway.session WHERE id_hash = ANY($1::bytea[])",
+            [b"expired-" + name.encode(), b"live-" + name.encode()],
+        )
+        assert [bytes(r["id_hash"]) for r in kept] == [b"live-" + name.encode()]
     finally:
         await conn.close()

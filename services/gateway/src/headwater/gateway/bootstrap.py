@@ -3,8 +3,10 @@ service."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,6 +32,7 @@ class Container:
     scheduler: Upstream
     audit: AuditWriter
     engine: AsyncEngine | None = None
+    _housekeeping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @property
     def upstreams(self) -> tuple[Upstream, ...]:
@@ -42,8 +45,14 @@ class Container:
 
     async def open(self) -> None:
         await self.audit.start()
+        if self.engine is not None:
+            self._housekeeping = asyncio.create_task(self.identity.keep_tidy(), name="identity-housekeeping")
 
     async def close(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
         await self.audit.close()
         for upstream in self.upstreams:
             await upstream.close()

@@ -33,6 +33,9 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     login_window_seconds: int = 900
     login_failures_per_user: int = 5
     login_failures_per_address: int = 20
+    # Housekeeping (every replica, hourly): expired sessions and login attempts older than this are deleted.
+    login_attempts_retention_days: int = 30
+    housekeeping_interval_seconds: float = 3600.0
 
     # The bootstrap superuser `python -m headwater.gateway bootstrap` (run by `make up`) makes sure exists.
     admin_username: str = "admin"

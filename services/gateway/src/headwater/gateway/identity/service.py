@@ -3,6 +3,7 @@ projects and the bootstrap superuser. Every dialect's routes call these; none to
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -363,6 +364,25 @@ class Identity:
         if not await self.store.remove_member(project_id, user["id"]):
             raise NotFound(f"user {user_id} is not a member of project {project_id}")
         log.info("project_member_removed", project_id=project_id, user_id=user_id)
+
+    # -- housekeeping ------------------------------------------------------------------------------------------
+
+    async def prune(self) -> tuple[int, int]:
+        """Expired sessions and old login attempts go, so neither table grows without bound."""
+        sessions, attempts = await self.store.prune(
+            login_attempts_days=self.settings.login_attempts_retention_days
+        )
+        log.info("identity_pruned", sessions_deleted=sessions, login_attempts_deleted=attempts)
+        return sessions, attempts
+
+    async def keep_tidy(self) -> None:
+        """Prune now and then every `housekeeping_interval_seconds` (harmless on several replicas at once)."""
+        while True:
+            try:
+                await self.prune()
+            except Exception:
+                log.exception("identity_prune_failed")
+            await asyncio.sleep(self.settings.housekeeping_interval_seconds)
 
     # -- bootstrap ---------------------------------------------------------------------------------------------
 

@@ -256,6 +256,18 @@ class IdentityStore:
                 found.setdefault(name, []).append(at)
             return found
 
+    async def prune(self, *, login_attempts_days: int) -> tuple[int, int]:
+        """Delete expired sessions and login attempts older than the retention; (sessions, attempts) deleted."""
+        async with self.engine.begin() as conn:
+            sessions = (await conn.execute(delete(session).where(session.c.expires_at < func.now()))).rowcount
+            attempts = (
+                await conn.execute(
+                    text("DELETE FROM login_attempt WHERE at < now() - make_interval(days => :days)"),
+                    {"days": login_attempts_days},
+                )
+            ).rowcount
+            return sessions, attempts
+
     # -- audit log ---------------------------------------------------------------------------------------------
 
     async def audit(self, entries: Sequence[dict[str, Any]]) -> None:

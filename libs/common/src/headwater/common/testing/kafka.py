@@ -82,22 +82,33 @@ class TopicCollector:
                 self._arrived.notify_all()
 
     async def wait_for(
-        self, predicate: Callable[[Received], bool], *, count: int = 1, timeout: float = 20.0
+        self,
+        predicate: Callable[[Received], bool],
+        *,
+        count: int = 1,
+        timeout: float = 20.0,
+        distinct: Callable[[Received], object] | None = None,
     ) -> list[Received]:
-        """Wait until at least `count` collected messages satisfy `predicate`; return them."""
+        """Wait until at least `count` collected messages satisfy `predicate` — or, with `distinct`, until they
+        carry `count` distinct keys (at-least-once delivery repeats messages after a crash); return them."""
 
         def matching() -> list[Received]:
             return [m for m in self.messages if predicate(m)]
 
+        def found() -> int:
+            hits = matching()
+            return len(hits) if distinct is None else len({distinct(m) for m in hits})
+
         async def until() -> None:
             async with self._arrived:
-                await self._arrived.wait_for(lambda: len(matching()) >= count)
+                await self._arrived.wait_for(lambda: found() >= count)
 
         try:
             await asyncio.wait_for(until(), timeout)
         except TimeoutError:
-            found = len(matching())
-            raise AssertionError(f"{found} of {count} expected messages arrived within {timeout}s") from None
+            raise AssertionError(
+                f"{found()} of {count} expected messages arrived within {timeout}s"
+            ) from None
         return matching()
 
     async def stop(self) -> None:

@@ -112,10 +112,9 @@ async def test_the_session_cookie_is_secure_behind_tls(gw: Gateway) -> None:
 
 
 async def test_oauth2_password_flow_and_users_me(gw: Gateway) -> None:
-    form = {"grant_type": "password", "username": f"editor-{gw.users['editor'][:0]}", "password": PASSWORD}
-    me = await gw.client.get("/users/me", headers=gw.as_role("editor"))
-    email = me.json()["email"]
-    form["username"] = email  # login with the email works as well as with the username
+    email = (await gw.client.get("/users/me", headers=gw.as_role("editor"))).json()["email"]
+    # login with the email works as well as with the username
+    form = {"grant_type": "password", "username": email, "password": PASSWORD}
     r = await gw.client.post("/token", data=form)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -180,6 +179,30 @@ async def test_api_tokens_are_shown_once_stored_hashed_and_revocable(gw: Gateway
     assert (await gw.client.delete(f"/api/v1/tokens/{created['id']}", headers=editor)).status_code == 204
     assert (await gw.client.get("/pipeline", headers=mine)).status_code == 401
     assert (await gw.client.post("/api/v1/tokens", json={"name": ""}, headers=editor)).status_code == 422
+
+
+async def test_an_expired_api_token_is_refused(gw: Gateway, stack: Stack) -> None:
+    editor = gw.as_role("editor")
+    created = (
+        await gw.client.post(
+            "/api/v1/tokens", json={"name": "short-lived", "expires_in_days": 1}, headers=editor
+        )
+    ).json()
+    mine = {"authorization": f"Bearer {created['token']}"}
+    assert (await gw.client.get("/pipeline", headers=mine)).status_code == 200
+    conn = await asyncpg.connect(stack.service_dsn("gateway"))
+    try:  # a day later
+        await conn.execute(
+            "UPDATE gateway.api_token SET expires_at = now() - interval '1 second' WHERE id = $1",
+            uuid.UUID(created["id"]),
+        )
+    finally:
+        await conn.close()
+    assert (await gw.client.get("/pipeline", headers=mine)).status_code == 401
+    out_of_range = await gw.client.post(
+        "/api/v1/tokens", json={"name": "x", "expires_in_days": 0}, headers=editor
+    )
+    assert out_of_range.status_code == 422
 
 
 async def test_user_administration_is_for_superusers(gw: Gateway) -> None:

@@ -58,7 +58,7 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Response[Any]:
     """A use case refused the request: its status (404, 409, 422, ...) with a FastAPI-style `detail`."""
-    return Response({"detail": exc.detail}, status_code=exc.status)
+    return Response({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from headwater.common.errors import UseCaseError
 from headwater.common.http import EXCEPTION_HANDLERS
-from headwater.gateway.identity.service import TooManyAttempts
+from headwater.common.logging import get_logger
 
 OLAKE_PATHS = frozenset({"/login", "/signup", "/auth", "/auth/check", "/logout"})
 OLAKE_PREFIX = "/api/v1/project/"
@@ -25,6 +25,8 @@ OLAKE_MESSAGES = {
     404: "Resource not found",
     500: "Internal server error",
 }
+
+log = get_logger(__name__)
 
 AnyRequest = Request[Any, Any, Any]
 Handler = Callable[[AnyRequest, Any], Response[Any]]
@@ -42,7 +44,7 @@ def _olake(request: AnyRequest, exc: Exception) -> Response[Any]:
     if isinstance(exc, ValidationException):
         return olake_error(400, str(exc.detail))
     if isinstance(exc, UseCaseError):
-        return olake_error(exc.status, exc.detail, _retry_after(exc))
+        return olake_error(exc.status, exc.detail, exc.headers)
     if isinstance(exc, HTTPException):
         # A refusal keeps the spec's wording, with our reason after it (e.g. which project).
         generic = OLAKE_MESSAGES.get(exc.status_code, str(exc.detail))
@@ -52,20 +54,13 @@ def _olake(request: AnyRequest, exc: Exception) -> Response[Any]:
     return olake_error(500, OLAKE_MESSAGES[500])
 
 
-def _retry_after(exc: Exception) -> dict[str, str] | None:
-    return {"retry-after": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
-
-
 def _by_dialect(handler: Handler) -> Handler:
     def handle(request: AnyRequest, exc: Any) -> Response[Any]:
-        if is_olake(request.url.path):
-            if not isinstance(exc, HTTPException | UseCaseError):
-                EXCEPTION_HANDLERS[Exception](request, exc)  # logs it
-            return _olake(request, exc)
-        response = handler(request, exc)
-        if (headers := _retry_after(exc)) is not None:
-            response.headers.update(headers)
-        return response
+        if not is_olake(request.url.path):
+            return handler(request, exc)
+        if not isinstance(exc, HTTPException | UseCaseError):
+            log.exception("unhandled_error", path=request.url.path, method=request.method)
+        return _olake(request, exc)
 
     return handle
 

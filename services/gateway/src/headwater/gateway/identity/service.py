@@ -50,10 +50,6 @@ class Forbidden(UseCaseError):
 class TooManyAttempts(UseCaseError):
     status = 429
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-
 
 def principal_of(user: RowMapping, via: Any) -> Principal:
     role: Role = user["user_type"]
@@ -221,7 +217,8 @@ class Identity:
             LOGINS.labels("rate_limited").inc()
             log.warning("login_rate_limited", username=login, address=address)
             raise TooManyAttempts(
-                "too many failed logins; try again later", retry_after=s.login_window_seconds
+                "too many failed logins; try again later",
+                headers={"retry-after": str(s.login_window_seconds)},
             )
         user = await self.store.user_for_login(login)
         ok = await credentials.verify_password(user["password_hash"] if user else None, password)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import asyncpg
 import pytest
 
 from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import scratch_database
 from headwater.execution_tracking import SCHEMA
 from headwater.execution_tracking.adapters.db.migrate import migrate
 from headwater.execution_tracking.adapters.db.tables import metadata
@@ -38,14 +37,7 @@ async def tables(conn: asyncpg.Connection) -> set[str]:
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
     """On a database of its own: head, base (nothing left but the version table), head again."""
-    database = f"migrations_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(stack.admin_dsn.rsplit("/", 1)[0] + "/postgres")
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    admin = await asyncpg.connect(stack.admin_dsn.rsplit("/", 1)[0] + f"/{database}")
-    await admin.execute('CREATE SCHEMA execution_tracking AUTHORIZATION "execution_tracking"')
-    dsn = stack.service_dsn("execution_tracking").rsplit("/", 1)[0] + f"/{database}"
-    try:
+    async with scratch_database(stack, "execution_tracking") as (admin, dsn):
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
         assert await admin.fetchval("SELECT version_num FROM execution_tracking.alembic_version") == "0002"
@@ -56,11 +48,6 @@ async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
         assert await schema_differences(dsn, SCHEMA, metadata) == []
-    finally:
-        await admin.close()
-        admin = await asyncpg.connect(stack.admin_dsn.rsplit("/", 1)[0] + "/postgres")
-        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_the_service_role_can_touch_only_its_own_schema(stack: Stack) -> None:

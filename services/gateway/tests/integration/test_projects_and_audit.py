@@ -10,6 +10,7 @@ import pytest
 
 from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import scratch_database
 from headwater.gateway import SCHEMA
 from headwater.gateway.adapters.db.migrate import migrate
 from headwater.gateway.adapters.db.tables import metadata
@@ -98,15 +99,7 @@ async def test_the_principal_is_passed_on_to_the_services(gw: Gateway) -> None:
 
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
-    root = stack.admin_dsn.rsplit("/", 1)[0]
-    database = f"migrations_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(root + "/postgres")
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    admin = await asyncpg.connect(f"{root}/{database}")
-    await admin.execute(f'CREATE SCHEMA {SCHEMA} AUTHORIZATION "{SCHEMA}"')
-    dsn = stack.service_dsn(SCHEMA).rsplit("/", 1)[0] + f"/{database}"
-    try:
+    async with scratch_database(stack, SCHEMA) as (admin, dsn):
         await migrate(dsn)
         assert await admin.fetchval(f"SELECT version_num FROM {SCHEMA}.alembic_version") == "0001"
         await migrate(dsn, "base", downgrade=True)
@@ -116,11 +109,6 @@ async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
         assert {r["table_name"] for r in left} == {"alembic_version"}
         await migrate(dsn)
         assert await schema_differences(dsn, SCHEMA, metadata) == []
-    finally:
-        await admin.close()
-        admin = await asyncpg.connect(root + "/postgres")
-        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_the_gateway_role_touches_only_its_schema(stack: Stack) -> None:

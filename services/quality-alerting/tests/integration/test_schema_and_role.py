@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import uuid
 
 import asyncpg
 import pytest
 
 from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import SERVICES, Stack
+from headwater.devstack.testing import scratch_database
 from headwater.quality_alerting import SCHEMA
 from headwater.quality_alerting.adapters.db.migrate import migrate
 from headwater.quality_alerting.adapters.db.tables import metadata
@@ -28,15 +28,7 @@ async def tables(conn: asyncpg.Connection) -> set[str]:
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
     """On a database of its own: head, base (nothing left but the version table), head again, equal to code."""
-    root = stack.admin_dsn.rsplit("/", 1)[0]
-    database = f"migrations_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(root + "/postgres")
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    admin = await asyncpg.connect(f"{root}/{database}")
-    await admin.execute(f'CREATE SCHEMA {SCHEMA} AUTHORIZATION "{SCHEMA}"')
-    dsn = stack.service_dsn(SCHEMA).rsplit("/", 1)[0] + f"/{database}"
-    try:
+    async with scratch_database(stack, SCHEMA) as (admin, dsn):
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
         assert await admin.fetchval(f"SELECT version_num FROM {SCHEMA}.alembic_version") == "0002"
@@ -45,11 +37,6 @@ async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
         assert not await admin.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'outbox_notify'")
         await migrate(dsn)
         assert await schema_differences(dsn, SCHEMA, metadata) == []
-    finally:
-        await admin.close()
-        admin = await asyncpg.connect(root + "/postgres")
-        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_the_service_role_can_touch_only_its_own_schema(stack: Stack) -> None:

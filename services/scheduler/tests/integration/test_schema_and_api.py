@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -16,6 +15,7 @@ from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
 from headwater.common.principal import HEADER, Principal
 from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import scratch_database
 from headwater.scheduler import SCHEMA
 from headwater.scheduler.adapters.db.migrate import migrate
 from headwater.scheduler.adapters.db.tables import metadata
@@ -37,15 +37,7 @@ async def tables(conn: asyncpg.Connection) -> set[str]:
 
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
-    database = f"migrations_{uuid.uuid4().hex[:8]}"
-    root = stack.admin_dsn.rsplit("/", 1)[0]
-    admin = await asyncpg.connect(root + "/postgres")
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    admin = await asyncpg.connect(root + f"/{database}")
-    await admin.execute('CREATE SCHEMA scheduler AUTHORIZATION "scheduler"')
-    dsn = stack.service_dsn("scheduler").rsplit("/", 1)[0] + f"/{database}"
-    try:
+    async with scratch_database(stack, "scheduler") as (admin, dsn):
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
         assert await admin.fetchval("SELECT version_num FROM scheduler.alembic_version") == "0001"
@@ -59,11 +51,6 @@ async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
         await migrate(dsn)
         assert await tables(admin) == TABLES | {"alembic_version"}
         assert await schema_differences(dsn, SCHEMA, metadata) == []
-    finally:
-        await admin.close()
-        admin = await asyncpg.connect(root + "/postgres")
-        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_the_service_role_can_touch_only_its_own_schema(stack: Stack) -> None:

@@ -130,7 +130,7 @@ class Stack:
     def admin_dsn(self) -> str:
         """A superuser DSN to the `headwater` database."""
         if self.config.external_postgres_admin_dsn:
-            return _with_database(self.config.external_postgres_admin_dsn, DATABASE)
+            return with_database(self.config.external_postgres_admin_dsn, DATABASE)
         return self.postgres.dsn(DATABASE)
 
     @property
@@ -142,7 +142,7 @@ class Stack:
         password = self._role_password(schema)
         if self.config.external_postgres_admin_dsn:
             rest = self.config.external_postgres_admin_dsn.split("@", 1)[1]
-            return _with_database(f"postgresql://{schema}:{password}@{rest}", DATABASE)
+            return with_database(f"postgresql://{schema}:{password}@{rest}", DATABASE)
         return self.postgres.dsn(DATABASE, schema, password)
 
     def _role_password(self, role: str) -> str:
@@ -196,7 +196,7 @@ class Stack:
         await self.migrate_all()
 
     async def _create_database_and_roles(self) -> None:
-        admin = await asyncpg.connect(_with_database(self.admin_dsn, "postgres"))
+        admin = await asyncpg.connect(with_database(self.admin_dsn, "postgres"))
         try:
             if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
                 await admin.execute(f'CREATE DATABASE "{DATABASE}"')
@@ -362,6 +362,7 @@ class Stack:
             self.postgres.stop()
 
 
-def _with_database(dsn: str, database: str) -> str:
+def with_database(dsn: str, database: str) -> str:
+    """`dsn` pointing at `database` instead (query parameters dropped)."""
     base = dsn.split("?", 1)[0]
     return base.rsplit("/", 1)[0] + "/" + database

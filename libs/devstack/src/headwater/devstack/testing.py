@@ -12,12 +12,15 @@ import secrets
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from headwater.devstack.stack import Stack, StackConfig
+from headwater.devstack.stack import Stack, StackConfig, with_database
 
 ADMIN_PASSWORD = "admin-password-of-the-tests"
 
@@ -26,6 +29,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def scratch_database(stack: Stack, schema: str) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
+    """A database of its own holding only the empty `schema` (owned by its role), for migration tests: yields a
+    superuser connection to it and the service role's DSN to it; dropped afterwards."""
+    database = f"migrations_{uuid.uuid4().hex[:8]}"
+    server = await asyncpg.connect(with_database(stack.admin_dsn, "postgres"))
+    await server.execute(f'CREATE DATABASE "{database}"')
+    admin = await asyncpg.connect(with_database(stack.admin_dsn, database))
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{schema}"')
+        yield admin, with_database(stack.service_dsn(schema), database)
+    finally:
+        await admin.close()
+        await server.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await server.close()
 
 
 @pytest.fixture(scope="session")

@@ -36,11 +36,11 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     def limited_to_sources(self) -> bool:
         return self.role == "limited_to_source"
 
-    def may_see_data_source(self, data_source_id: int | None) -> bool:
-        """Whether rows of this data source (None: rows of no data source) are visible to the principal."""
-        if not self.limited_to_sources:
-            return True
-        return data_source_id is not None and data_source_id in (self.data_sources or ())
+    @property
+    def visible_data_sources(self) -> tuple[int, ...] | None:
+        """The data sources whose rows the principal may reach (rows of no data source: none of them); None
+        when it is not limited and reaches every row."""
+        return (self.data_sources or ()) if self.limited_to_sources else None
 
 
 SYSTEM: Final = Principal(subject="system", username="system", role="superuser")

@@ -8,6 +8,7 @@ does not reveal them, and a request is authenticated with one indexed lookup. Pa
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import secrets
 import uuid
@@ -27,8 +28,13 @@ _hasher = PasswordHasher()
 # Each argon2 computation takes 64 MiB and ~150 ms of a core: at most two at a time per process, so a login
 # flood queues instead of exhausting the container's memory (512 MiB in deploy/k8s) or every core.
 _ARGON2 = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
-# Verified against when the user does not exist, so an unknown name costs as much time as a wrong password.
-_DUMMY_HASH: Final = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so an unknown name costs as much time as a wrong
+    password; made on first use, not at import (each costs ~150 ms of CPU)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 async def hash_password(password: str) -> str:
@@ -38,7 +44,7 @@ async def hash_password(password: str) -> str:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     def check() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 

@@ -56,11 +56,6 @@ async def raise_alerts(uow: UnitOfWork, drafts: Sequence[AlertDraft]) -> list[Ro
     return rows
 
 
-def _visible(principal: Principal) -> tuple[int, ...] | None:
-    """The data sources whose alerts the principal may reach; None: every alert."""
-    return (principal.data_sources or ()) if principal.limited_to_sources else None
-
-
 @dataclass(frozen=True)
 class AlertPage:
     results: list[RowMapping]
@@ -82,7 +77,7 @@ async def list_alerts(
     (`reverse`, the default) or the oldest; results come newest first when `reverse`. `next` and `previous`
     are the query parameters of the neighbouring pages, or null at either end."""
     ascending = start is not None or (end is None and not reverse)
-    filters = {**filters, "data_sources": _visible(principal)}
+    filters = {**filters, "data_sources": principal.visible_data_sources}
     async with uow:
         rows = await alerts.walk(
             uow.conn,
@@ -115,7 +110,7 @@ async def list_alerts(
 
 async def get_alert(uow: UnitOfWork, alert_id: int, principal: Principal = SYSTEM) -> RowMapping:
     async with uow:
-        row = await alerts.get(uow.conn, alert_id, _visible(principal))
+        row = await alerts.get(uow.conn, alert_id, principal.visible_data_sources)
     if row is None:
         raise NotFound(f"Alert {alert_id} not found")
     return row
@@ -125,7 +120,7 @@ async def resolve_alert(
     uow: UnitOfWork, alert_id: int, action: str | None, principal: Principal = SYSTEM
 ) -> RowMapping:
     """Resolve the alert and publish `alert.resolved`; resolving it again changes nothing."""
-    visible = _visible(principal)
+    visible = principal.visible_data_sources
     async with uow:
         row = await alerts.resolve(uow.conn, alert_id, action, visible)
         if row is None:
@@ -151,7 +146,7 @@ async def mute_alert(
     uow: UnitOfWork, alert_id: int, muted: bool, principal: Principal = SYSTEM
 ) -> RowMapping:
     async with uow:
-        row = await alerts.set_muted(uow.conn, alert_id, muted, _visible(principal))
+        row = await alerts.set_muted(uow.conn, alert_id, muted, principal.visible_data_sources)
         if row is None:
             raise NotFound(f"Alert {alert_id} not found")
         await uow.commit()

@@ -1,9 +1,14 @@
-"""Telling a database that is away (retry later) from a statement it refuses (a property of the data)."""
+"""Telling a database that is away (retry later) from a statement it refuses (a property of the data), and\nturning a refusal into the repository errors use cases understand. The only place that reads SQLSTATEs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import asyncpg
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from headwater.common.errors import Duplicate, MissingReference
 
 # Connection lost or refused, server shutting down, too many clients, serialization failure, deadlock.
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "40001", "40P01")
@@ -22,3 +27,47 @@ def is_transient(exc: BaseException) -> bool:
         return True
     cause = exc.__cause__
     return cause is not None and cause is not exc and is_transient(cause)
+
+
+def sqlstate_of(exc: BaseException) -> str:
+    """The SQLSTATE of a database error (SQLAlchemy-wrapped or asyncpg's own), or ''."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return state if isinstance(state, str) else ""
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    return sqlstate_of(exc) == "23505" or "UniqueViolation" in type(getattr(exc, "orig", exc)).__name__
+
+
+def is_foreign_key_violation(exc: BaseException) -> bool:
+    return sqlstate_of(exc) == "23503" or "ForeignKeyViolation" in type(getattr(exc, "orig", exc)).__name__
+
+
+def is_data_exception(exc: BaseException) -> bool:
+    """A value Postgres cannot store or compare (class 22: out of range, invalid text, NUL byte): the
+    caller's mistake, not the database's."""
+    return sqlstate_of(exc).startswith("22")
+
+
+def _constraint(exc: BaseException) -> str | None:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+    return None
+
+
+@contextmanager
+def integrity_errors_as_domain_errors() -> Iterator[None]:
+    """Inside a repository: a unique violation leaves as `Duplicate`, a foreign-key violation as
+    `MissingReference` (each naming the constraint); any other database error leaves unchanged."""
+    try:
+        yield
+    except (IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
+        if is_unique_violation(exc):
+            raise Duplicate(constraint=_constraint(exc)) from exc
+        if is_foreign_key_violation(exc):
+            raise MissingReference(constraint=_constraint(exc)) from exc
+        raise

@@ -3,10 +3,10 @@ the messages it has processed in the inbox."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -44,7 +44,7 @@ class BaseUnitOfWork:
     def publish(self, *events: Event) -> None:
         self._events.extend(events)
 
-    async def claim(self, consumer: str, message_ids: list[str]) -> set[str]:
+    async def claim(self, consumer: str, message_ids: Iterable[str]) -> set[str]:
         """The ids among `message_ids` this consumer has not processed yet, recorded in this transaction."""
         return await claim_new(self.conn, self.inbox, consumer, message_ids)
 
@@ -72,3 +72,18 @@ class BaseUnitOfWork:
                 await self.conn.rollback()
         finally:
             await self.conn.close()
+
+
+U = TypeVar("U", bound=BaseUnitOfWork)
+
+
+class UnitOfWorkFactory(Generic[U]):
+    """Makes a fresh unit of work of one service's class per use case call; built once in the composition
+    root (`UnitOfWorkFactory(engine, SqlUnitOfWork)`)."""
+
+    def __init__(self, engine: AsyncEngine, cls: type[U]) -> None:
+        self.engine = engine
+        self._cls = cls
+
+    def __call__(self) -> U:
+        return self._cls(self.engine)

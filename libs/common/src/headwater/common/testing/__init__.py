@@ -1,6 +1,15 @@
-"""Helpers other packages' tests import: Kafka collectors, polling with a deadline."""
+"""Helpers other packages' tests import: Kafka collectors and a fake producer, polling with a deadline, an
+in-memory unit of work."""
 
-from headwater.common.testing.kafka import TopicCollector, produce
+from headwater.common.testing.kafka import FakeProducer, TopicCollector, produce
 from headwater.common.testing.polling import eventually
+from headwater.common.testing.unit_of_work import FakeUnitOfWork, FakeUnitOfWorkFactory
 
-__all__ = ["TopicCollector", "eventually", "produce"]
+__all__ = [
+    "FakeProducer",
+    "FakeUnitOfWork",
+    "FakeUnitOfWorkFactory",
+    "TopicCollector",
+    "eventually",
+    "produce",
+]

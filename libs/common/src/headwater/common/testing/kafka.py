@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -134,3 +134,18 @@ async def produce(
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+@dataclass
+class FakeProducer:
+    """Stands in for `AIOKafkaProducer.send` in unit tests: keeps what was sent, acknowledges at once."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+
+    async def send(self, topic: str, value: Any = None, key: Any = None, headers: Any = None) -> Any:
+        self.sent.append({"topic": topic, "value": value, "key": key, "headers": dict(headers or ())})
+
+        async def acknowledged() -> None:
+            return None
+
+        return acknowledged()

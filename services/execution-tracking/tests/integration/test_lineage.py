@@ -30,19 +30,21 @@ def addr(name: str, type_name: str = "postgres", group: str = "database") -> dic
 
 async def new_pipeline(c: Container, prefix: str = "lineage") -> int:
     return (
-        await pipelines.upsert_pipeline(c.uow(), {"name": unique(prefix), "pipeline_type_name": "etl"})
+        await pipelines.upsert_pipeline(
+            c.uow_factory(), {"name": unique(prefix), "pipeline_type_name": "etl"}
+        )
     ).id
 
 
 async def declare(c: Container, pipeline_id: int, sources: list[str], targets: list[str]) -> int:
     loaded = await addresses.record_address_lineage(
-        c.uow(), pipeline_id, [addr(s) for s in sources], [addr(t) for t in targets]
+        c.uow_factory(), pipeline_id, [addr(s) for s in sources], [addr(t) for t in targets]
     )
     return loaded.created
 
 
 async def address_id(c: Container, name: str) -> int:
-    address, _ = await addresses.upsert_address(c.uow(), addr(name))
+    address, _ = await addresses.upsert_address(c.uow_factory(), addr(name))
     return address
 
 
@@ -82,33 +84,37 @@ async def lineage_events(c: Container, pipeline_id: int) -> list[dict[str, Any]]
 async def test_address_type_upsert_get_patch(container: Container) -> None:
     name = unique("Warehouse")
     type_id, created = await addresses.upsert_address_type(
-        container.uow(), {"name": name, "group_name": "DB"}
+        container.uow_factory(), {"name": name, "group_name": "DB"}
     )
     again, created_again = await addresses.upsert_address_type(
-        container.uow(), {"name": f" {name.upper()} ", "group_name": "other"}
+        container.uow_factory(), {"name": f" {name.upper()} ", "group_name": "other"}
     )
     assert (created, created_again, again) == (True, False, type_id)
-    row = await addresses.get_address_type(container.uow(), type_id)
+    row = await addresses.get_address_type(container.uow_factory(), type_id)
     assert (row["name"], row["group_name"]) == (name.lower(), "db")  # not updated by the second upsert
-    patched = await addresses.patch_address_type(container.uow(), {"name": name, "group_name": "database"})
+    patched = await addresses.patch_address_type(
+        container.uow_factory(), {"name": name, "group_name": "database"}
+    )
     assert patched["group_name"] == "database"
     assert patched["updated_at"] is not None
     with pytest.raises(NotFound):
-        await addresses.get_address_type(container.uow(), 10**12)
+        await addresses.get_address_type(container.uow_factory(), 10**12)
     with pytest.raises(NotFound):
-        await addresses.patch_address_type(container.uow(), {"id": 10**12, "group_name": "x"})
+        await addresses.patch_address_type(container.uow_factory(), {"id": 10**12, "group_name": "x"})
     with pytest.raises(Invalid):
-        await addresses.patch_address_type(container.uow(), {"group_name": "x"})
+        await addresses.patch_address_type(container.uow_factory(), {"group_name": "x"})
 
 
 async def test_address_upsert_fills_database_parts_from_a_dotted_name(container: Container) -> None:
     name = f"{unique('Shop')}.Public.Orders"
     address, created = await addresses.upsert_address(
-        container.uow(), {**addr(name), "primary_key": "ID", "address_metadata": {"Owner": "Team A"}}
+        container.uow_factory(), {**addr(name), "primary_key": "ID", "address_metadata": {"Owner": "Team A"}}
     )
-    again, created_again = await addresses.upsert_address(container.uow(), addr(name.lower(), "other", "x"))
+    again, created_again = await addresses.upsert_address(
+        container.uow_factory(), addr(name.lower(), "other", "x")
+    )
     assert (created, created_again, again) == (True, False, address)
-    row = await addresses.get_address(container.uow(), address)
+    row = await addresses.get_address(container.uow_factory(), address)
     db = name.split(".")[0].lower()
     assert (row["name"], row["database_name"], row["schema_name"], row["table_name"]) == (
         name.lower(),
@@ -118,29 +124,31 @@ async def test_address_upsert_fills_database_parts_from_a_dotted_name(container:
     )
     assert row["primary_key"] == "id"
     assert row["address_metadata"] == {"Owner": "Team A"}  # nested objects keep their case
-    file_id, _ = await addresses.upsert_address(container.uow(), addr(f"{unique('a')}.b.c", "s3", "storage"))
-    file_row = await addresses.get_address(container.uow(), file_id)
+    file_id, _ = await addresses.upsert_address(
+        container.uow_factory(), addr(f"{unique('a')}.b.c", "s3", "storage")
+    )
+    file_row = await addresses.get_address(container.uow_factory(), file_id)
     assert file_row["database_name"] is None  # only the `database` group splits names
-    assert any(r["id"] == address for r in await addresses.list_addresses(container.uow()))
-    assert any(t["name"] == "s3" for t in await addresses.list_address_types(container.uow()))
+    assert any(r["id"] == address for r in await addresses.list_addresses(container.uow_factory()))
+    assert any(t["name"] == "s3" for t in await addresses.list_address_types(container.uow_factory()))
 
 
 async def test_address_patch_and_its_errors(container: Container) -> None:
-    first, _ = await addresses.upsert_address(container.uow(), addr(unique("first")))
+    first, _ = await addresses.upsert_address(container.uow_factory(), addr(unique("first")))
     second_name = unique("second")
-    await addresses.upsert_address(container.uow(), addr(second_name))
+    await addresses.upsert_address(container.uow_factory(), addr(second_name))
     row = await addresses.patch_address(
-        container.uow(), {"id": first, "table_name": "T", "primary_key": None}
+        container.uow_factory(), {"id": first, "table_name": "T", "primary_key": None}
     )
     assert (row["table_name"], row["primary_key"], row["updated_at"] is not None) == ("t", None, True)
     with pytest.raises(Conflict):
-        await addresses.patch_address(container.uow(), {"id": first, "name": second_name})
+        await addresses.patch_address(container.uow_factory(), {"id": first, "name": second_name})
     with pytest.raises(NotFound):
-        await addresses.patch_address(container.uow(), {"id": first, "address_type_id": 10**12})
+        await addresses.patch_address(container.uow_factory(), {"id": first, "address_type_id": 10**12})
     with pytest.raises(NotFound):
-        await addresses.patch_address(container.uow(), {"id": 10**12, "name": "x"})
+        await addresses.patch_address(container.uow_factory(), {"id": 10**12, "name": "x"})
     with pytest.raises(NotFound):
-        await addresses.get_address(container.uow(), 10**12)
+        await addresses.get_address(container.uow_factory(), 10**12)
 
 
 async def test_address_lineage_replaces_edges_with_sources_times_targets(container: Container) -> None:
@@ -156,16 +164,16 @@ async def test_address_lineage_replaces_edges_with_sources_times_targets(contain
 
 async def test_no_lineage_is_loaded_when_the_pipeline_says_so(container: Container) -> None:
     pipeline_id = await new_pipeline(container)
-    await pipelines.patch_pipeline(container.uow(), {"id": pipeline_id, "load_lineage": False})
+    await pipelines.patch_pipeline(container.uow_factory(), {"id": pipeline_id, "load_lineage": False})
     loaded = await addresses.record_address_lineage(
-        container.uow(), pipeline_id, [addr(unique("s"))], [addr(unique("t"))]
+        container.uow_factory(), pipeline_id, [addr(unique("s"))], [addr(unique("t"))]
     )
     assert (loaded.loaded, loaded.created) == (False, 0)
     assert "load_lineage" in loaded.message
     graph = await lineage_graph.pipeline_lineage(container.graph, pipeline_id, depth=0, limit=100)
     assert graph.edges == []
     with pytest.raises(NotFound):
-        await addresses.record_address_lineage(container.uow(), 10**12, [], [])
+        await addresses.record_address_lineage(container.uow_factory(), 10**12, [], [])
 
 
 # -- a graph that stays correct --------------------------------------------------------------------------------

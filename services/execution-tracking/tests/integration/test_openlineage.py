@@ -91,7 +91,7 @@ def scenario(tag: str) -> tuple[list[RunEvent], dict[str, str]]:
 async def outcome(c: Container, names: dict[str, str]) -> dict[str, Any]:
     """What the events left behind, with the scenario's tag taken out of every name so runs can be compared."""
     tag = names["tag"]
-    async with c.uow() as uow:
+    async with c.uow_factory() as uow:
         runs = {k: await uow.executions.run_state(names[k]) for k in ("dag", "task", "old")}
         task_pipeline = await uow.pipelines.find_for_update(name=f"airflow/{names['task_job']}")
         dag_pipeline = await uow.pipelines.find_for_update(name=f"airflow/{names['dag_job']}")
@@ -130,7 +130,7 @@ async def outcome(c: Container, names: dict[str, str]) -> dict[str, Any]:
 
 async def record_all(c: Container, events: list[RunEvent]) -> None:
     for e in events:
-        await openlineage.record_run_event(c.uow, e)
+        await openlineage.record_run_event(c.uow_factory, e)
 
 
 async def test_a_dag_run_with_a_task_becomes_pipelines_runs_and_lineage(container: Container) -> None:
@@ -191,7 +191,7 @@ async def test_fail_and_abort_are_failures_and_a_failure_wins_a_tie(container: C
             event("COMPLETE", 50, tied, job),
         ],
     )
-    async with container.uow() as uow:
+    async with container.uow_factory() as uow:
         rows = [await uow.executions.run_state(r) for r in (failed, aborted, tied)]
     assert [r["completed_successfully"] for r in rows] == [False, False, False]  # type: ignore[index]
     assert rows[0]["duration_seconds"] == 30  # type: ignore[index]
@@ -201,7 +201,7 @@ async def test_a_later_terminal_event_wins_and_an_earlier_one_changes_nothing(co
     job, run = f"job_{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
     await record_all(container, [event("START", 0, run, job), event("FAIL", 100, run, job)])
     await record_all(container, [event("COMPLETE", 50, run, job)])  # older than the failure: ignored
-    async with container.uow() as uow:
+    async with container.uow_factory() as uow:
         row = await uow.executions.run_state(run)
     assert (row["completed_successfully"], row["end_date"]) == (False, T0 + timedelta(seconds=100))  # type: ignore[index]
 
@@ -210,7 +210,7 @@ async def test_a_batch_keeps_good_events_and_rejects_the_bad_ones(container: Con
     good, bad = str(uuid.uuid4()), str(uuid.uuid4())
     job = f"job_{uuid.uuid4().hex[:8]}"
     rejected = await openlineage.record_run_events(
-        container.uow,
+        container.uow_factory(),
         [
             event("START", 0, good, job, inputs=[(PG, "a.b.c")], outputs=[(PG, "a.b.d", 3)]),
             event("START", 0, bad, "x" * 600),  # namespace/name longer than a pipeline name can be
@@ -218,7 +218,7 @@ async def test_a_batch_keeps_good_events_and_rejects_the_bad_ones(container: Con
         ],
     )
     assert [(r.index, "at most 500" in r.reason) for r in rejected] == [(1, True)]
-    async with container.uow() as uow:
+    async with container.uow_factory() as uow:
         row = await uow.executions.run_state(good)
         assert await uow.executions.run_state(bad) is None
     assert row["completed_successfully"] is True  # type: ignore[index]
@@ -241,7 +241,7 @@ async def test_dataset_addresses_carry_their_type_group_and_parts(container: Con
             )
         ],
     )
-    async with container.uow() as uow:
+    async with container.uow_factory() as uow:
         pipeline = await uow.pipelines.find_for_update(name=f"airflow/{job}")
     assert pipeline is not None
     assert pipeline["pipeline_metadata"] == {"openlineage": {"namespace": "airflow", "name": job}}

@@ -23,7 +23,7 @@ CUTOFF = datetime(1991, 1, 1, tzinfo=UTC)
 
 async def test_old_runs_and_their_closure_rows_are_deleted_in_batches(container: Container) -> None:
     p = await pipelines.upsert_pipeline(
-        container.uow(), {"name": f"retention {uuid.uuid4().hex[:8]}", "pipeline_type_name": "t"}
+        container.uow_factory(), {"name": f"retention {uuid.uuid4().hex[:8]}", "pipeline_type_name": "t"}
     )
     parent = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=OLD)
     child = await executions.start_execution(
@@ -38,7 +38,7 @@ async def test_old_runs_and_their_closure_rows_are_deleted_in_batches(container:
         container.runs, pipeline_id=p.id, start_date=CUTOFF + timedelta(days=1)
     )
 
-    counts = await delete_old_runs(container.uow, cutoff=CUTOFF, batch_size=2)
+    counts = await delete_old_runs(container.uow_factory(), cutoff=CUTOFF, batch_size=2)
     assert counts.total_pipeline_executions_deleted == 3
     # closure rows (parent, parent), (parent, child), (child, child), (unfinished, unfinished)
     assert (
@@ -48,8 +48,8 @@ async def test_old_runs_and_their_closure_rows_are_deleted_in_batches(container:
     )
     for gone in (parent, child, unfinished):
         with pytest.raises(NotFound):
-            await executions.get_execution_tree(container.uow(), gone)
-    assert (await executions.get_execution_tree(container.uow(), kept))["id"] == kept
+            await executions.get_execution_tree(container.uow_factory(), gone)
+    assert (await executions.get_execution_tree(container.uow_factory(), kept))["id"] == kept
     async with container.engine.connect() as conn:
         orphans = await conn.scalar(
             text(
@@ -62,7 +62,7 @@ async def test_old_runs_and_their_closure_rows_are_deleted_in_batches(container:
 
     # The scheduled request with the same cutoff (or a redelivery of it) finds nothing more to delete.
     request = RetentionRequested(retention_days=90, cutoff=CUTOFF, batch_size=2)
-    assert await apply_retention_requests(container.uow, [request, request]) == []
+    assert await apply_retention_requests(container.uow_factory(), [request, request]) == []
     assert (
-        await delete_old_runs(container.uow, cutoff=CUTOFF, batch_size=2)
+        await delete_old_runs(container.uow_factory(), cutoff=CUTOFF, batch_size=2)
     ).total_pipeline_executions_deleted == 0

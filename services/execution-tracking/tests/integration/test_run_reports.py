@@ -108,7 +108,7 @@ async def state(c: Container, tag: str) -> dict[str, Any]:
 async def test_a_batch_is_recorded_with_hierarchy_metrics_and_rejections(container: Container) -> None:
     tag = uuid.uuid4().hex[:8]
     reports = batch_of(tag)
-    rejected = await runs.record_run_reports(container.uow, reports)
+    rejected = await runs.record_run_reports(container.uow_factory(), reports)
     reasons = {reports[r.index].run_id.split("-", 1)[1]: r.reason for r in rejected}
     assert set(reasons) == {"ghost", "orphan", "backwards", "stranger"}
     assert "never started" in reasons["ghost"]
@@ -128,14 +128,14 @@ async def test_a_batch_is_recorded_with_hierarchy_metrics_and_rejections(contain
     assert s["events"].count("execution.ended.v1") == 3
 
     # replaying the very same batch (a crash before the offsets were committed) changes nothing
-    assert len(await runs.record_run_reports(container.uow, reports)) == 0
+    assert len(await runs.record_run_reports(container.uow_factory(), reports)) == 0
     assert await state(container, tag) == s
 
 
 async def test_one_by_one_fallback_gives_the_same_result(container: Container) -> None:
     fast, slow = uuid.uuid4().hex[:8], uuid.uuid4().hex[:8]
-    fast_rejected = await runs.record_run_reports(container.uow, batch_of(fast))
-    slow_rejected = await runs._record_one_by_one(container.uow(), batch_of(slow))
+    fast_rejected = await runs.record_run_reports(container.uow_factory(), batch_of(fast))
+    slow_rejected = await runs._record_one_by_one(container.uow_factory(), batch_of(slow))
     assert sorted(r.index for r in fast_rejected) == sorted(r.index for r in slow_rejected)
     fast_state, slow_state = await state(container, fast), await state(container, slow)
     assert fast_state["executions"] == slow_state["executions"]
@@ -169,7 +169,7 @@ async def test_a_report_that_cannot_be_recorded_is_rejected_and_the_rest_kept(
 
     monkeypatch.setattr(runs._Batch, "record", broken_batch)
     monkeypatch.setattr(runs, "_record", record)
-    rejected = await runs.record_run_reports(container.uow, reports)
+    rejected = await runs.record_run_reports(container.uow_factory(), reports)
     assert [(r.index, "KeyError" in r.reason) for r in rejected] == [(1, True)]
     monkeypatch.setattr(runs._Batch, "record", real_batch)
     assert set((await state(container, tag))["executions"]) == {"ok"}

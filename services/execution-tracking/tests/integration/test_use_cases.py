@@ -36,14 +36,14 @@ async def outbox_events(c: Container, key: str) -> list[dict[str, Any]]:
 async def test_pipeline_type_upsert_is_get_or_create(container: Container) -> None:
     name = unique("Type")
     first, created = await pipelines.upsert_pipeline_type(
-        container.uow(), {"name": name, "freshness_number": 1, "freshness_datepart": "day"}
+        container.uow_factory(), {"name": name, "freshness_number": 1, "freshness_datepart": "day"}
     )
     again, created_again = await pipelines.upsert_pipeline_type(
-        container.uow(), {"name": f"  {name.upper()} "}
+        container.uow_factory(), {"name": f"  {name.upper()} "}
     )
     assert (created, created_again) == (True, False)
     assert first == again
-    row = await pipelines.get_pipeline_type(container.uow(), first)
+    row = await pipelines.get_pipeline_type(container.uow_factory(), first)
     assert row["name"] == name.lower()
     assert row["freshness_number"] == 1  # the second request did not update it
 
@@ -51,20 +51,21 @@ async def test_pipeline_type_upsert_is_get_or_create(container: Container) -> No
 async def test_pipeline_upsert_create_then_update_only_when_different(container: Container) -> None:
     name = unique("Pipe")
     created = await pipelines.upsert_pipeline(
-        container.uow(), {"name": name, "pipeline_type_name": "extraction", "next_watermark": "W1"}
+        container.uow_factory(), {"name": name, "pipeline_type_name": "extraction", "next_watermark": "W1"}
     )
     assert created.created
     assert (created.active, created.load_lineage, created.watermark) == (True, True, None)
     same = await pipelines.upsert_pipeline(
-        container.uow(), {"name": name.upper(), "pipeline_type_name": "Extraction", "next_watermark": "W1"}
+        container.uow_factory(),
+        {"name": name.upper(), "pipeline_type_name": "Extraction", "next_watermark": "W1"},
     )
     assert not same.created
     assert same.id == created.id
-    row = await pipelines.get_pipeline(container.uow(), created.id)
+    row = await pipelines.get_pipeline(container.uow_factory(), created.id)
     assert row["next_watermark"] == "W1"
     assert row["updated_at"] is None  # identical request: nothing written
     await pipelines.upsert_pipeline(
-        container.uow(),
+        container.uow_factory(),
         {
             "name": name,
             "pipeline_type_name": "extraction",
@@ -72,7 +73,7 @@ async def test_pipeline_upsert_create_then_update_only_when_different(container:
             "timeliness_datepart": "hour",
         },
     )
-    row = await pipelines.get_pipeline(container.uow(), created.id)
+    row = await pipelines.get_pipeline(container.uow_factory(), created.id)
     assert (row["timeliness_number"], row["timeliness_datepart"]) == (2, "hour")
     assert row["next_watermark"] == "W1"  # not sent, so not touched
     events = await outbox_events(container, str(created.id))
@@ -80,28 +81,31 @@ async def test_pipeline_upsert_create_then_update_only_when_different(container:
 
 
 async def test_patch_pipeline_sets_fields_and_rejects_duplicates(container: Container) -> None:
-    a = await pipelines.upsert_pipeline(container.uow(), {"name": unique("a"), "pipeline_type_name": "t"})
+    a = await pipelines.upsert_pipeline(
+        container.uow_factory(), {"name": unique("a"), "pipeline_type_name": "t"}
+    )
     b_name = unique("b")
-    await pipelines.upsert_pipeline(container.uow(), {"name": b_name, "pipeline_type_name": "t"})
+    await pipelines.upsert_pipeline(container.uow_factory(), {"name": b_name, "pipeline_type_name": "t"})
     row = await pipelines.patch_pipeline(
-        container.uow(), {"id": a.id, "mute_freshness_check": True, "load_lineage": False, "watermark": 17}
+        container.uow_factory(),
+        {"id": a.id, "mute_freshness_check": True, "load_lineage": False, "watermark": 17},
     )
     assert (row["mute_freshness_check"], row["load_lineage"], row["watermark"]) == (True, False, "17")
     assert row["updated_at"] is not None
     with pytest.raises(Conflict):
-        await pipelines.patch_pipeline(container.uow(), {"id": a.id, "name": b_name})
+        await pipelines.patch_pipeline(container.uow_factory(), {"id": a.id, "name": b_name})
     with pytest.raises(NotFound):
-        await pipelines.patch_pipeline(container.uow(), {"id": 10**12, "active": False})
+        await pipelines.patch_pipeline(container.uow_factory(), {"id": 10**12, "active": False})
     with pytest.raises(NotFound):
-        await pipelines.patch_pipeline(container.uow(), {"id": a.id, "pipeline_type_id": 10**12})
+        await pipelines.patch_pipeline(container.uow_factory(), {"id": a.id, "pipeline_type_id": 10**12})
     with pytest.raises(Invalid):
-        await pipelines.patch_pipeline(container.uow(), {"id": a.id, "freshness_number": 3})
+        await pipelines.patch_pipeline(container.uow_factory(), {"id": a.id, "freshness_number": 3})
 
 
 async def test_watermark_handshake_moves_only_on_success(container: Container) -> None:
     name = unique("wm")
     p = await pipelines.upsert_pipeline(
-        container.uow(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
+        container.uow_factory(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
     )
     first = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
     await executions.end_execution(
@@ -111,13 +115,13 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
         completed_successfully=False,
         inserts=5,
     )
-    row = await pipelines.get_pipeline(container.uow(), p.id)
+    row = await pipelines.get_pipeline(container.uow_factory(), p.id)
     assert row["watermark"] is None  # a failed run changes nothing on the pipeline
     assert row["last_target_insert"] is None
     assert row["load_lineage"] is True
 
     again = await pipelines.upsert_pipeline(
-        container.uow(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
+        container.uow_factory(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
     )
     assert again.watermark is None  # the range (None, 2024-01-01] is retried
     second = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
@@ -132,7 +136,7 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
         updates=0,
         soft_deletes=3,
     )
-    row = await pipelines.get_pipeline(container.uow(), p.id)
+    row = await pipelines.get_pipeline(container.uow_factory(), p.id)
     assert row["watermark"] == "2024-01-01"
     assert (row["last_target_insert"], row["last_target_update"], row["last_target_soft_delete"]) == (
         end,
@@ -141,11 +145,11 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
     )
     assert row["load_lineage"] is False
     nxt = await pipelines.upsert_pipeline(
-        container.uow(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-02"}
+        container.uow_factory(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-02"}
     )
     assert nxt.watermark == "2024-01-01"
 
-    tree = await executions.get_execution_tree(container.uow(), second)
+    tree = await executions.get_execution_tree(container.uow_factory(), second)
     assert (tree["duration_seconds"], tree["throughput"], tree["completed_successfully"]) == (
         300,
         3.3333,
@@ -159,13 +163,15 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
 
 
 async def test_hierarchy_three_levels_deep_with_self_rows(container: Container) -> None:
-    p = await pipelines.upsert_pipeline(container.uow(), {"name": unique("tree"), "pipeline_type_name": "t"})
+    p = await pipelines.upsert_pipeline(
+        container.uow_factory(), {"name": unique("tree"), "pipeline_type_name": "t"}
+    )
     root = await executions.start_execution(container.runs, pipeline_id=p.id)
     child = await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=root)
     sibling = await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=root)
     grandchild = await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=child)
     great = await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=grandchild)
-    tree = await executions.get_execution_tree(container.uow(), root)
+    tree = await executions.get_execution_tree(container.uow_factory(), root)
     assert [c["id"] for c in tree["child_executions"]] == [child, sibling]
     assert tree["child_executions"][0]["child_executions"][0]["id"] == grandchild
     assert tree["child_executions"][0]["child_executions"][0]["child_executions"][0]["id"] == great
@@ -180,13 +186,15 @@ async def test_hierarchy_three_levels_deep_with_self_rows(container: Container) 
             ).all()
         )
     assert pairs == {(great, 0), (grandchild, 1), (child, 2), (root, 3)}
-    assert (await executions.get_execution_tree(container.uow(), child))["id"] == child
+    assert (await executions.get_execution_tree(container.uow_factory(), child))["id"] == child
 
 
 async def test_errors_instead_of_500s(container: Container) -> None:
     with pytest.raises(NotFound):
         await executions.start_execution(container.runs, pipeline_id=10**12)
-    p = await pipelines.upsert_pipeline(container.uow(), {"name": unique("err"), "pipeline_type_name": "t"})
+    p = await pipelines.upsert_pipeline(
+        container.uow_factory(), {"name": unique("err"), "pipeline_type_name": "t"}
+    )
     with pytest.raises(NotFound, match="parent"):
         await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=10**12)
     with pytest.raises(NotFound):
@@ -199,15 +207,17 @@ async def test_errors_instead_of_500s(container: Container) -> None:
             container.runs, execution_id=run, end_date=T0 - timedelta(seconds=1), completed_successfully=True
         )
     with pytest.raises(NotFound):
-        await executions.get_execution_tree(container.uow(), 10**12)
+        await executions.get_execution_tree(container.uow_factory(), 10**12)
     with pytest.raises(NotFound):
-        await pipelines.get_pipeline(container.uow(), 10**12)
+        await pipelines.get_pipeline(container.uow_factory(), 10**12)
     with pytest.raises(NotFound):
-        await pipelines.get_pipeline_type(container.uow(), 10**12)
+        await pipelines.get_pipeline_type(container.uow_factory(), 10**12)
 
 
 async def test_reending_overwrites(container: Container) -> None:
-    p = await pipelines.upsert_pipeline(container.uow(), {"name": unique("re"), "pipeline_type_name": "t"})
+    p = await pipelines.upsert_pipeline(
+        container.uow_factory(), {"name": unique("re"), "pipeline_type_name": "t"}
+    )
     run = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
     await executions.end_execution(
         container.runs, execution_id=run, end_date=T0 + timedelta(seconds=10), completed_successfully=False
@@ -219,17 +229,17 @@ async def test_reending_overwrites(container: Container) -> None:
         completed_successfully=True,
         total_rows=0,
     )
-    tree = await executions.get_execution_tree(container.uow(), run)
+    tree = await executions.get_execution_tree(container.uow_factory(), run)
     assert (tree["duration_seconds"], tree["completed_successfully"], tree["throughput"]) == (20, True, 0.0)
 
 
 async def test_patching_a_type_reaches_its_pipelines_events(container: Container) -> None:
     type_name = unique("type")
     p = await pipelines.upsert_pipeline(
-        container.uow(), {"name": unique("inherits"), "pipeline_type_name": type_name}
+        container.uow_factory(), {"name": unique("inherits"), "pipeline_type_name": type_name}
     )
     row = await pipelines.patch_pipeline_type(
-        container.uow(),
+        container.uow_factory(),
         {
             "name": type_name.upper(),
             "freshness_number": 6,
@@ -242,11 +252,11 @@ async def test_patching_a_type_reaches_its_pipelines_events(container: Container
         "hour",
         True,
     )
-    assert (await pipelines.get_pipeline_type(container.uow(), row["id"]))["updated_at"] is not None
+    assert (await pipelines.get_pipeline_type(container.uow_factory(), row["id"]))["updated_at"] is not None
     changed = [e for e in await outbox_events(container, str(p.id)) if e["type"] == "pipeline.changed.v1"][-1]
     assert changed["slo"]["freshness_number"] == 6  # inherited: the pipeline has no setting of its own
     assert changed["slo"]["mute_timeliness_check"] is True
     taken = unique("taken")
-    await pipelines.upsert_pipeline_type(container.uow(), {"name": taken})
+    await pipelines.upsert_pipeline_type(container.uow_factory(), {"name": taken})
     with pytest.raises(Conflict):
-        await pipelines.patch_pipeline_type(container.uow(), {"id": row["id"], "name": taken})
+        await pipelines.patch_pipeline_type(container.uow_factory(), {"id": row["id"], "name": taken})

@@ -50,7 +50,7 @@ async def test_valid_reports_are_recorded_and_the_rest_dead_lettered(
 ) -> None:
     broker = KafkaBroker()
     producer = FakeProducer()
-    subscribers.register_subscribers(broker, settings=Settings(), uow=None, producer=producer)  # type: ignore[arg-type]
+    subscribers.register_subscribers(broker, settings=Settings(), uow=lambda: None, producer=producer)  # type: ignore[arg-type]
     good = msgspec.json.encode({"type": "run.started.v1", "run_id": "r1", "pipeline_id": 1})
     unknown = msgspec.json.encode({"type": "run.started.v1", "run_id": "r2", "pipeline_id": 9})
     async with TestKafkaBroker(broker) as br:
@@ -78,7 +78,7 @@ async def test_lineage_events_are_merged_and_the_rest_dead_lettered(monkeypatch:
     monkeypatch.setattr(subscribers, "LINEAGE", dataclasses.replace(subscribers.LINEAGE, record=record))
     broker = KafkaBroker()
     producer = FakeProducer()
-    subscribers.register_subscribers(broker, settings=Settings(), uow=None, producer=producer)  # type: ignore[arg-type]
+    subscribers.register_subscribers(broker, settings=Settings(), uow=lambda: None, producer=producer)  # type: ignore[arg-type]
 
     def event(job: str) -> bytes:
         return msgspec.json.encode(

@@ -67,7 +67,7 @@ async def raise_alerts(container: Container) -> Raised:
             data_source_id=data_source,
         )
 
-    async with container.uow() as uow:
+    async with container.uow_factory() as uow:
         rows = await alerts.raise_alerts(
             uow, [draft(0, source), draft(1, source), draft(2, other), draft(3, None)]
         )

@@ -26,7 +26,7 @@ async def raise_five(container: Container) -> tuple[int, list[int]]:
         )
         for n in range(5)
     ]
-    async with container.uow() as uow:
+    async with container.uow_factory() as uow:
         rows = await alerts.raise_alerts(uow, drafts)
         again = await alerts.raise_alerts(uow, drafts)  # the same occurrences raise nothing new
         await uow.commit()
@@ -36,7 +36,7 @@ async def raise_five(container: Container) -> tuple[int, list[int]]:
 
 async def page(container: Container, pipeline: int, **kwargs: object) -> alerts.AlertPage:
     filters = {"resolved": False, "is_muted": False, "alert_type": None, "pipeline_id": pipeline}
-    return await alerts.list_alerts(container.uow(), filters=filters, **kwargs)  # type: ignore[arg-type]
+    return await alerts.list_alerts(container.uow_factory(), filters=filters, **kwargs)  # type: ignore[arg-type]
 
 
 def ids(result: alerts.AlertPage) -> list[int]:
@@ -70,14 +70,16 @@ async def test_cursor_pagination_as_qluster_documents_it(container: Container) -
 
 async def test_resolve_and_mute_move_alerts_out_of_the_default_list(container: Container) -> None:
     pipeline, a = await raise_five(container)
-    resolved = await alerts.resolve_alert(container.uow(), a[0], "mark_data_as_valid")
+    resolved = await alerts.resolve_alert(container.uow_factory(), a[0], "mark_data_as_valid")
     assert (resolved["resolved"], resolved["resolve_action"]) == (True, "mark_data_as_valid")
-    again = await alerts.resolve_alert(container.uow(), a[0], "hide")  # a second resolve changes nothing
+    again = await alerts.resolve_alert(
+        container.uow_factory(), a[0], "hide"
+    )  # a second resolve changes nothing
     assert (again["resolve_action"], again["resolved_at"]) == ("mark_data_as_valid", resolved["resolved_at"])
-    await alerts.mute_alert(container.uow(), a[1], True)
+    await alerts.mute_alert(container.uow_factory(), a[1], True)
 
     assert ids(await page(container, pipeline, limit=10)) == [a[4], a[3], a[2]]
     filters = {"resolved": True, "is_muted": False, "alert_type": None, "pipeline_id": pipeline}
-    assert ids(await alerts.list_alerts(container.uow(), filters=filters)) == [a[0]]
+    assert ids(await alerts.list_alerts(container.uow_factory(), filters=filters)) == [a[0]]
     filters = {"resolved": False, "is_muted": True, "alert_type": None, "pipeline_id": pipeline}
-    assert ids(await alerts.list_alerts(container.uow(), filters=filters)) == [a[1]]
+    assert ids(await alerts.list_alerts(container.uow_factory(), filters=filters)) == [a[1]]

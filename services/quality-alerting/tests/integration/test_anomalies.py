@@ -68,7 +68,7 @@ def stable_series(pipeline_id: int, days: int = 10, hour: int = 6) -> list[Execu
 
 async def rule(container: Container, pipeline_id: int, **fields: Any) -> int:
     values = {"pipeline_id": pipeline_id, "metric_field": "total_rows", "minimum_executions": 5, **fields}
-    rule_id, _ = await upsert_rule(container.uow(), values)
+    rule_id, _ = await upsert_rule(container.uow_factory(), values)
     return rule_id
 
 
@@ -98,9 +98,9 @@ async def test_an_outlier_after_a_stable_series_is_flagged_with_its_real_baselin
     pipeline = new_id()
     await rule(container, pipeline)
     series = stable_series(pipeline)
-    await apply_facts(container.uow, series)
+    await apply_facts(container.uow_factory(), series)
     outlier = ended(pipeline, BASE_DAY + timedelta(days=10), total_rows=5000)
-    assert await apply_facts(container.uow, [outlier]) == 1
+    assert await apply_facts(container.uow_factory(), [outlier]) == 1
 
     [result] = await results(container, outlier.execution_id)
     assert result["metric_field"] == "total_rows"
@@ -119,11 +119,11 @@ async def test_an_outlier_after_a_stable_series_is_flagged_with_its_real_baselin
 async def test_normal_values_failed_runs_and_missing_values_are_not_flagged(container: Container) -> None:
     pipeline = new_id()
     await rule(container, pipeline)
-    await apply_facts(container.uow, stable_series(pipeline))
+    await apply_facts(container.uow_factory(), stable_series(pipeline))
     normal = ended(pipeline, BASE_DAY + timedelta(days=10), total_rows=1004)
     failed = ended(pipeline, BASE_DAY + timedelta(days=11), total_rows=99999, ok=False)
     missing = ended(pipeline, BASE_DAY + timedelta(days=12), total_rows=None)
-    assert await apply_facts(container.uow, [normal, failed, missing]) == 0
+    assert await apply_facts(container.uow_factory(), [normal, failed, missing]) == 0
     for e in (normal, failed, missing):
         assert await results(container, e.execution_id) == []
 
@@ -132,16 +132,16 @@ async def test_too_few_baseline_runs_or_no_spread_skip_the_rule(container: Conta
     few, flat = new_id(), new_id()
     await rule(container, few, minimum_executions=20)
     await rule(container, flat)
-    await apply_facts(container.uow, stable_series(few))
+    await apply_facts(container.uow_factory(), stable_series(few))
     await apply_facts(
-        container.uow,
+        container.uow_factory(),
         [ended(flat, BASE_DAY + timedelta(days=d), total_rows=1000) for d in range(10)],
     )
     outliers = [
         ended(few, BASE_DAY + timedelta(days=10), total_rows=9000),
         ended(flat, BASE_DAY + timedelta(days=10), total_rows=9000),
     ]
-    assert await apply_facts(container.uow, outliers) == 0
+    assert await apply_facts(container.uow_factory(), outliers) == 0
 
 
 async def test_the_baseline_is_the_same_start_hour_within_the_lookback_not_flagged_runs(
@@ -154,15 +154,15 @@ async def test_the_baseline_is_the_same_start_hour_within_the_lookback_not_flagg
         ended(pipeline, BASE_DAY.replace(hour=7) + timedelta(days=d), total_rows=50) for d in range(6)
     ]
     too_old = [ended(pipeline, BASE_DAY - timedelta(days=60 + d), total_rows=1) for d in range(6)]
-    await apply_facts(container.uow, [*at_six, *at_seven, *too_old])
+    await apply_facts(container.uow_factory(), [*at_six, *at_seven, *too_old])
     first = ended(pipeline, BASE_DAY + timedelta(days=6), total_rows=3000)
-    await apply_facts(container.uow, [first])
+    await apply_facts(container.uow_factory(), [first])
     [r] = await results(container, first.execution_id)
     assert r["context"]["baseline_executions"] == 6  # only the 06:00 runs of the last 30 days
 
     # The flagged run is left out of the next baseline: a second outlier is judged on the stable runs only.
     second = ended(pipeline, BASE_DAY + timedelta(days=7), total_rows=3000)
-    await apply_facts(container.uow, [second])
+    await apply_facts(container.uow_factory(), [second])
     [r2] = await results(container, second.execution_id)
     assert r2["context"]["baseline_executions"] == 6
 
@@ -179,13 +179,13 @@ async def test_weekly_seasonality_and_direction(container: Container) -> None:
         )
         for d in range(-70, 0)
     ]
-    await apply_facts(container.uow, history)
+    await apply_facts(container.uow_factory(), history)
     monday = ended(pipeline, BASE_DAY, total_rows=5001)
     drop = ended(pipeline, BASE_DAY + timedelta(days=7), total_rows=10)  # a Monday far below: not a spike
     spike = ended(pipeline, BASE_DAY + timedelta(days=14), total_rows=90000)
-    await apply_facts(container.uow, [monday])
-    await apply_facts(container.uow, [drop])
-    await apply_facts(container.uow, [spike])
+    await apply_facts(container.uow_factory(), [monday])
+    await apply_facts(container.uow_factory(), [drop])
+    await apply_facts(container.uow_factory(), [spike])
     assert await results(container, monday.execution_id) == []
     assert await results(container, drop.execution_id) == []
     [r] = await results(container, spike.execution_id)
@@ -197,7 +197,7 @@ async def test_a_redelivered_batch_flags_and_alerts_once(container: Container) -
     pipeline = new_id()
     await rule(container, pipeline)
     await rule(container, pipeline, metric_field="duration_seconds")
-    await apply_facts(container.uow, stable_series(pipeline))
+    await apply_facts(container.uow_factory(), stable_series(pipeline))
     outlier = ended(pipeline, BASE_DAY + timedelta(days=10), total_rows=8000, duration=600)
     start = ExecutionStarted(
         execution_id=outlier.execution_id,
@@ -207,8 +207,8 @@ async def test_a_redelivered_batch_flags_and_alerts_once(container: Container) -
         hour_recorded=outlier.hour_recorded,
         date_recorded=outlier.date_recorded,
     )
-    assert await apply_facts(container.uow, [start, outlier]) == 1
-    assert await apply_facts(container.uow, [start, outlier]) == 0
+    assert await apply_facts(container.uow_factory(), [start, outlier]) == 1
+    assert await apply_facts(container.uow_factory(), [start, outlier]) == 0
     assert [r["metric_field"] for r in await results(container, outlier.execution_id)] == [
         "duration_seconds",
         "total_rows",
@@ -222,21 +222,21 @@ async def test_unflag_deletes_results_publishes_cleared_and_404s_when_nothing_is
 ) -> None:
     pipeline = new_id()
     await rule(container, pipeline)
-    await apply_facts(container.uow, stable_series(pipeline))
+    await apply_facts(container.uow_factory(), stable_series(pipeline))
     outlier = ended(pipeline, BASE_DAY + timedelta(days=10), total_rows=5000)
-    await apply_facts(container.uow, [outlier])
+    await apply_facts(container.uow_factory(), [outlier])
 
     with pytest.raises(NotFound):
-        await unflag_anomaly(container.uow(), pipeline, outlier.execution_id, ["duration_seconds"])
+        await unflag_anomaly(container.uow_factory(), pipeline, outlier.execution_id, ["duration_seconds"])
     assert await unflag_anomaly(
-        container.uow(), pipeline, outlier.execution_id, ["TOTAL_ROWS", "inserts"]
+        container.uow_factory(), pipeline, outlier.execution_id, ["TOTAL_ROWS", "inserts"]
     ) == ["total_rows"]
     assert await results(container, outlier.execution_id) == []
     cleared = await outbox(container, "anomaly.cleared.v1", f'"execution_id":{outlier.execution_id}')
     assert len(cleared) == 1
     assert b'"metric_fields":["total_rows"]' in cleared[0]
     with pytest.raises(NotFound):
-        await unflag_anomaly(container.uow(), pipeline, outlier.execution_id, ["total_rows"])
+        await unflag_anomaly(container.uow_factory(), pipeline, outlier.execution_id, ["total_rows"])
 
 
 async def test_rules_over_http(stack: Stack) -> None:

@@ -165,10 +165,10 @@ async def test_every_datepart_is_stale_only_after_last_dml_plus_its_interval(con
     for datepart in DATEPARTS:  # dateparts grow, so their due times come in this order
         due = add_dateparts(base, 2, datepart)
         pipeline_id = pipelines[datepart]
-        await check_freshness(container.uow(), due - SECOND)
-        await check_freshness(container.uow(), due)  # stale only once due is *before* now
+        await check_freshness(container.uow_factory(), due - SECOND)
+        await check_freshness(container.uow_factory(), due)  # stale only once due is *before* now
         assert await freshness_logged(container, pipeline_id) == [], datepart
-        await check_freshness(container.uow(), due + SECOND)
+        await check_freshness(container.uow_factory(), due + SECOND)
         [logged] = await freshness_logged(container, pipeline_id)
         assert (logged["last_dml_at"], logged["due_at"]) == (base, due), datepart
         assert (logged["freshness_number"], logged["freshness_datepart"]) == (2, datepart)
@@ -193,10 +193,10 @@ async def test_months_and_years_are_calendar_months_and_years(
 ) -> None:
     assert add_dateparts(last_dml_at, number, datepart) == due  # the Python twin agrees
     pipeline_id = await add_pipeline(container, last_dml_at=last_dml_at, freshness=(number, datepart))
-    await check_freshness(container.uow(), due - SECOND)
-    await check_freshness(container.uow(), due)
+    await check_freshness(container.uow_factory(), due - SECOND)
+    await check_freshness(container.uow_factory(), due)
     assert await freshness_logged(container, pipeline_id) == []
-    await check_freshness(container.uow(), due + SECOND)
+    await check_freshness(container.uow_factory(), due + SECOND)
     [logged] = await freshness_logged(container, pipeline_id)
     assert logged["due_at"] == due
 
@@ -218,12 +218,12 @@ async def test_stale_pipeline_is_logged_and_alerted_once_per_dml_timestamp(conta
     base = far_future()
     pipeline_id = await add_pipeline(container, last_dml_at=base, freshness=(1, "hour"))
     stale_at = base + timedelta(hours=2)
-    first = await check_freshness(container.uow(), stale_at)
+    first = await check_freshness(container.uow_factory(), stale_at)
     assert first.found >= 1
     assert first.alerts_raised == first.found
     # Repeated checks, at the same time or later, find nothing new: not for this pipeline, not for any.
-    assert await check_freshness(container.uow(), stale_at) == CheckCounts(found=0, alerts_raised=0)
-    await check_freshness(container.uow(), stale_at + timedelta(hours=5))
+    assert await check_freshness(container.uow_factory(), stale_at) == CheckCounts(found=0, alerts_raised=0)
+    await check_freshness(container.uow_factory(), stale_at + timedelta(hours=5))
     assert len(await freshness_logged(container, pipeline_id)) == 1
     [alert] = await alerts_of(container, pipeline_id, "freshness")
 
@@ -259,10 +259,10 @@ async def test_stale_pipeline_is_logged_and_alerted_once_per_dml_timestamp(conta
     # New data arrives: fresh again, until that DML goes stale too; then it alerts again, once.
     new_dml = base + timedelta(hours=6)
     await set_last_dml(container, pipeline_id, new_dml)
-    await check_freshness(container.uow(), new_dml + timedelta(minutes=30))
+    await check_freshness(container.uow_factory(), new_dml + timedelta(minutes=30))
     assert len(await freshness_logged(container, pipeline_id)) == 1
     for _ in range(2):
-        await check_freshness(container.uow(), new_dml + timedelta(hours=1, minutes=1))
+        await check_freshness(container.uow_factory(), new_dml + timedelta(hours=1, minutes=1))
     logged = await freshness_logged(container, pipeline_id)
     assert [r["last_dml_at"] for r in logged] == [base, new_dml]
     alerts = await alerts_of(container, pipeline_id, "freshness")
@@ -286,7 +286,7 @@ async def test_muted_unset_inactive_or_never_loaded_pipelines_are_never_stale(co
     }
     # muting timeliness leaves freshness alone
     checked = await add_pipeline(container, last_dml_at=base, freshness=(1, "minute"), mute_timeliness=True)
-    await check_freshness(container.uow(), base + timedelta(days=400))
+    await check_freshness(container.uow_factory(), base + timedelta(days=400))
     for why, pipeline_id in skipped.items():
         assert await freshness_logged(container, pipeline_id) == [], why
         assert await alerts_of(container, pipeline_id, "freshness") == [], why
@@ -297,7 +297,7 @@ async def test_concurrent_checks_alert_once(container: Container) -> None:
     base = far_future()
     pipeline_ids = [await add_pipeline(container, last_dml_at=base, freshness=(1, "day")) for _ in range(20)]
     now = base + timedelta(days=2)
-    results = await asyncio.gather(*(check_freshness(container.uow(), now) for _ in range(4)))
+    results = await asyncio.gather(*(check_freshness(container.uow_factory(), now) for _ in range(4)))
     assert sorted(r.found for r in results)[:3] == [0, 0, 0]  # one found them, the others nothing
     for pipeline_id in pipeline_ids:
         assert len(await alerts_of(container, pipeline_id, "freshness")) == 1
@@ -305,9 +305,9 @@ async def test_concurrent_checks_alert_once(container: Container) -> None:
 
 async def test_checks_refuse_naive_times_and_short_lookbacks(container: Container) -> None:
     with pytest.raises(Invalid, match="timezone-aware"):
-        await check_freshness(container.uow(), datetime(2300, 1, 1))
+        await check_freshness(container.uow_factory(), datetime(2300, 1, 1))
     with pytest.raises(Invalid, match="lookback_minutes"):
-        await check_timeliness(container.uow(), far_future(), 0)
+        await check_timeliness(container.uow_factory(), far_future(), 0)
 
 
 # -- timeliness --------------------------------------------------------------------------------------------------
@@ -319,10 +319,10 @@ async def test_a_running_execution_is_late_once_now_passes_its_start_plus_the_in
     start = far_future()
     pipeline_id = await add_pipeline(container, timeliness=(1, "hour"))
     execution_id = await add_execution(container, pipeline_id, start)
-    await check_timeliness(container.uow(), start + timedelta(minutes=59), 120)
-    await check_timeliness(container.uow(), start + timedelta(hours=1), 120)
+    await check_timeliness(container.uow_factory(), start + timedelta(minutes=59), 120)
+    await check_timeliness(container.uow_factory(), start + timedelta(hours=1), 120)
     assert await timeliness_logged(container, execution_id) == []
-    await check_timeliness(container.uow(), start + timedelta(minutes=61), 120)
+    await check_timeliness(container.uow_factory(), start + timedelta(minutes=61), 120)
     [logged] = await timeliness_logged(container, execution_id)
     assert (logged["status"], logged["start_date"], logged["end_date"]) == ("running", start, None)
     assert logged["due_at"] == start + timedelta(hours=1)
@@ -340,9 +340,11 @@ async def test_a_running_execution_is_late_once_now_passes_its_start_plus_the_in
     assert (event["alert_type"], event["execution_id"]) == ("timeliness", execution_id)
 
     # Checked again while still running, then after it succeeded (late): still one log row and one alert.
-    await check_timeliness(container.uow(), start + timedelta(minutes=90), 120)
+    await check_timeliness(container.uow_factory(), start + timedelta(minutes=90), 120)
     await end_execution(container, execution_id, start + timedelta(minutes=95), succeeded=True)
-    assert await check_timeliness(container.uow(), start + timedelta(minutes=100), 120) == CheckCounts(0, 0)
+    assert await check_timeliness(
+        container.uow_factory(), start + timedelta(minutes=100), 120
+    ) == CheckCounts(0, 0)
     assert len(await timeliness_logged(container, execution_id)) == 1
     assert len(await alerts_of(container, pipeline_id, "timeliness")) == 1
 
@@ -357,7 +359,7 @@ async def test_a_succeeded_execution_is_late_when_it_ended_after_its_due_time(co
     failed = await add_execution(container, pipeline_id, start, start + timedelta(hours=5), succeeded=False)
     now = start + timedelta(hours=6)
     for _ in range(2):
-        await check_timeliness(container.uow(), now, 7 * 60)
+        await check_timeliness(container.uow_factory(), now, 7 * 60)
     [logged] = await timeliness_logged(container, late)
     assert (logged["status"], logged["end_date"]) == ("succeeded", start + timedelta(minutes=31))
     assert await timeliness_logged(container, on_time) == []
@@ -374,11 +376,11 @@ async def test_only_executions_started_within_the_lookback_are_checked(container
     old = await add_execution(container, pipeline_id, now - timedelta(minutes=61))
     recent = await add_execution(container, pipeline_id, now - timedelta(minutes=60))
     not_yet = await add_execution(container, pipeline_id, now + timedelta(minutes=1))  # starts after `now`
-    await check_timeliness(container.uow(), now, 60)
+    await check_timeliness(container.uow_factory(), now, 60)
     assert await timeliness_logged(container, old) == []
     assert len(await timeliness_logged(container, recent)) == 1
     assert await timeliness_logged(container, not_yet) == []
-    await check_timeliness(container.uow(), now, 90)  # a longer lookback reaches the older one
+    await check_timeliness(container.uow_factory(), now, 90)  # a longer lookback reaches the older one
     assert len(await timeliness_logged(container, old)) == 1
 
 
@@ -392,7 +394,7 @@ async def test_muted_unset_or_inactive_pipelines_are_never_late(container: Conta
     checked = await add_pipeline(container, timeliness=(1, "minute"), mute_freshness=True)
     executions = {why: await add_execution(container, p, start) for why, p in skipped.items()}
     checked_execution = await add_execution(container, checked, start)
-    await check_timeliness(container.uow(), start + timedelta(minutes=10), 60)
+    await check_timeliness(container.uow_factory(), start + timedelta(minutes=10), 60)
     for why, execution_id in executions.items():
         assert await timeliness_logged(container, execution_id) == [], why
     assert len(await timeliness_logged(container, checked_execution)) == 1
@@ -403,8 +405,8 @@ async def test_timeliness_months_are_calendar_months(container: Container) -> No
     pipeline_id = await add_pipeline(container, timeliness=(1, "month"))
     execution_id = await add_execution(container, pipeline_id, start)
     lookback = 60 * 24 * 60  # 60 days
-    await check_timeliness(container.uow(), datetime(2340, 2, 29, 9, tzinfo=UTC), lookback)
+    await check_timeliness(container.uow_factory(), datetime(2340, 2, 29, 9, tzinfo=UTC), lookback)
     assert await timeliness_logged(container, execution_id) == []
-    await check_timeliness(container.uow(), datetime(2340, 2, 29, 9, 1, tzinfo=UTC), lookback)
+    await check_timeliness(container.uow_factory(), datetime(2340, 2, 29, 9, 1, tzinfo=UTC), lookback)
     [logged] = await timeliness_logged(container, execution_id)
     assert logged["due_at"] == datetime(2340, 2, 29, 9, tzinfo=UTC)

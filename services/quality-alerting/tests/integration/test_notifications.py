@@ -69,7 +69,7 @@ async def running_notifier(
 ) -> AsyncIterator[Notifier]:
     notifier = Notifier(
         dsn=dsn,
-        uow=container.uow,
+        uow=container.uow_factory,
         sender=sender or HttpSender(timeout=5),
         max_attempts=ATTEMPTS,
         backoff_seconds=BACKOFF,
@@ -104,7 +104,7 @@ async def make_channel(container: Container, receiver: WebhookReceiver, **fields
         "suppression_minutes": 60,
         "active": True,
     }
-    return await notifications.create_channel(container.uow(), defaults | fields)
+    return await notifications.create_channel(container.uow_factory(), defaults | fields)
 
 
 def draft(
@@ -130,7 +130,7 @@ def draft(
 
 
 async def raise_now(container: Container, *drafts: AlertDraft) -> list[RowMapping]:
-    uow = container.uow()
+    uow = container.uow_factory()
     async with uow:
         rows = await raise_alerts(uow, drafts)
         await uow.commit()
@@ -141,7 +141,7 @@ async def raise_now(container: Container, *drafts: AlertDraft) -> list[RowMappin
 
 async def deliveries(container: Container, channel_id: int) -> dict[int, RowMapping]:
     """The channel's deliveries by alert id."""
-    rows = await notifications.list_deliveries(container.uow(), channel_id, 1000)
+    rows = await notifications.list_deliveries(container.uow_factory(), channel_id, 1000)
     return {r["alert_id"]: r for r in rows}
 
 
@@ -193,7 +193,7 @@ async def test_a_raised_alert_is_delivered_once_and_signed(
     assert payload["alert"]["details"] == alert["body"]
 
     # Raising the same occurrence again neither raises an alert nor sends anything.
-    uow = container.uow()
+    uow = container.uow_factory()
     async with uow:
         assert await raise_alerts(uow, [replace(draft(pipeline), dedup_key=alert["dedup_key"])]) == []
         await uow.commit()
@@ -350,7 +350,7 @@ async def test_channels_get_the_alerts_of_their_scope(
 
         await eventually(global_got_all, timeout=30)
     finally:  # a global channel would catch every later test's alerts
-        await notifications.update_channel(container.uow(), everywhere["id"], {"active": False})
+        await notifications.update_channel(container.uow_factory(), everywhere["id"], {"active": False})
 
 
 async def test_an_alert_without_its_type_reaches_the_type_channel_through_the_pipeline_settings(
@@ -452,7 +452,7 @@ async def test_concurrent_raises_of_one_condition_notify_once(
     pipeline = new_id()
     channel = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline)
     condition = f"freshness:{pipeline}"
-    first = container.uow()
+    first = container.uow_factory()
     async with first:
         (a,) = await raise_alerts(first, [draft(pipeline, condition=condition)])
         second = asyncio.create_task(raise_now(container, draft(pipeline, condition=condition)))

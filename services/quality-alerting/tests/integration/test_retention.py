@@ -64,7 +64,7 @@ async def test_old_data_goes_and_unresolved_alerts_stay(container: Container) ->
                 {"p": p, "k": f"retention:{p}:{resolved}", "resolved": resolved, "old": OLD},
             )
 
-    counts = await delete_old_data(container.uow, cutoff=CUTOFF, batch_size=2)
+    counts = await delete_old_data(container.uow_factory(), cutoff=CUTOFF, batch_size=2)
     assert counts.total_anomaly_detection_results_deleted == 1
     assert counts.total_freshness_pipeline_logs_deleted == 3
     assert counts.total_timeliness_pipeline_execution_logs_deleted == 1
@@ -80,5 +80,5 @@ async def test_old_data_goes_and_unresolved_alerts_stay(container: Container) ->
         "execution_metric": 0,
         "alert": 1,
     }
-    again = await delete_old_data(container.uow, cutoff=CUTOFF, batch_size=2)
+    again = await delete_old_data(container.uow_factory(), cutoff=CUTOFF, batch_size=2)
     assert again.total_freshness_pipeline_logs_deleted == 0

@@ -56,7 +56,7 @@ def slots(cron: str, start: datetime, end: datetime) -> list[datetime]:
 
 def replica(c: Container, clock: ManualClock, owner: str, specs: list[ScheduleSpec] = SPECS) -> ScheduleLoop:
     return ScheduleLoop(
-        c.uow,
+        c.uow_factory,
         schedules=specs,
         clock=clock,
         owner=owner,
@@ -172,7 +172,9 @@ async def test_a_lease_left_behind_is_taken_over_only_after_it_expires(
     await a.reconcile()
     due = clock.set(datetime(2024, 1, 1, 0, 1, tzinfo=UTC))
     # replica A claims the due trigger, then dies before firing it: its lease stays behind
-    (claim,) = await claim_due_schedules(a_container.uow(), owner="replica-a", now=due, lease=LEASE, limit=10)
+    (claim,) = await claim_due_schedules(
+        a_container.uow_factory(), owner="replica-a", now=due, lease=LEASE, limit=10
+    )
     assert claim.due_at == due
     assert await b.run_once() == []
     clock.set(due + LEASE - timedelta(seconds=1))
@@ -185,7 +187,7 @@ async def test_a_lease_left_behind_is_taken_over_only_after_it_expires(
     (row,) = await firings(dsn)
     assert (row["due_at"], row["fired_by"]) == (due, "replica-b")
     # replica A was not dead after all, only stalled: its stale claim fires nothing
-    assert await fire_claim(a_container.uow(), claim, owner="replica-a", now=clock()) is None
+    assert await fire_claim(a_container.uow_factory(), claim, owner="replica-a", now=clock()) is None
     assert len(await firings(dsn)) == len(await outbox_events(dsn)) == 1
 
 
@@ -255,10 +257,10 @@ async def test_a_changed_cron_is_rescheduled_and_a_claim_under_the_old_one_fires
 
     # a replica still holding a claim made under the old cron fires nothing after the change
     due = clock.set(datetime(2024, 1, 1, 10, 30, tzinfo=UTC))
-    (claim,) = await claim_due_schedules(c.uow(), owner="replica-old", now=due, lease=LEASE, limit=10)
+    (claim,) = await claim_due_schedules(c.uow_factory(), owner="replica-old", now=due, lease=LEASE, limit=10)
     clock.set(datetime(2024, 1, 1, 10, 31, tzinfo=UTC))
     await replica(c, clock, "replica-a", hourly).reconcile()
-    assert await fire_claim(c.uow(), claim, owner="replica-old", now=clock()) is None
+    assert await fire_claim(c.uow_factory(), claim, owner="replica-old", now=clock()) is None
     row = (await schedule_rows(dsn))["freshness"]
     assert (row["next_due_at"], row["lease_owner"]) == (datetime(2024, 1, 1, 11, 0, tzinfo=UTC), None)
     assert await firings(dsn) == []
@@ -304,7 +306,7 @@ async def test_the_system_schedules_from_settings_are_reconciled_at_start(
     dsn = await new_database()
     clock = ManualClock(datetime(2024, 1, 1, 10, 7, tzinfo=UTC))
     c = await new_container(dsn, clock, retention_cron="0 4 * * *")
-    await ScheduleLoop(c.uow, schedules=c.schedules, clock=clock).reconcile()
+    await ScheduleLoop(c.uow_factory, schedules=c.schedules, clock=clock).reconcile()
     rows = await schedule_rows(dsn)
     assert {
         n: (r["cron"], r["next_due_at"].isoformat(), json.loads(r["params"])) for n, r in rows.items()

@@ -158,7 +158,9 @@ async def test_schedules_are_listed(api: Api, new_container: NewContainer) -> No
     client, dsn = api
     assert (await client.get("/schedules")).json() == []
     container = await new_container(dsn, ManualClock(NOW), freshness_cron="off")
-    await ScheduleLoop(container.uow, schedules=container.schedules, clock=container.clock).reconcile()
+    await ScheduleLoop(
+        container.uow_factory, schedules=container.schedules, clock=container.clock
+    ).reconcile()
     r = await client.get("/schedules")
     assert r.status_code == 200
     assert r.json() == [

@@ -24,7 +24,7 @@ from headwater.execution_tracking.settings import Settings
 class Container:
     settings: Settings
     engine: AsyncEngine
-    uow: UnitOfWorkFactory
+    uow_factory: UnitOfWorkFactory
     _runs: RunWriter | None = None
     _graph: LineageGraphReader | None = None
     _pool: asyncpg.Pool | None = None
@@ -66,4 +66,4 @@ def bootstrap(settings: Settings | None = None) -> Container:
         SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
     )
     engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
-    return Container(settings=settings, engine=engine, uow=UnitOfWorkFactory(engine))
+    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine))

@@ -20,7 +20,7 @@ from headwater.quality_alerting.settings import Settings
 class Container:
     settings: Settings
     engine: AsyncEngine
-    uow: UnitOfWorkFactory
+    uow_factory: UnitOfWorkFactory
 
     async def open(self) -> None:
         """Open what needs a running event loop (nothing yet beyond the lazily connecting engine)."""
@@ -40,4 +40,4 @@ def bootstrap(settings: Settings | None = None) -> Container:
         SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
     )
     engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
-    return Container(settings=settings, engine=engine, uow=UnitOfWorkFactory(engine))
+    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine))

@@ -23,7 +23,7 @@ from headwater.scheduler.settings import Settings
 class Container:
     settings: Settings
     engine: AsyncEngine
-    uow: UnitOfWorkFactory
+    uow_factory: UnitOfWorkFactory
     schedules: list[ScheduleSpec] = field(default_factory=list[ScheduleSpec])
     clock: Clock = system_clock
 
@@ -48,5 +48,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock) 
     )
     engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
     return Container(
-        settings=settings, engine=engine, uow=UnitOfWorkFactory(engine), schedules=schedules, clock=clock
+        settings=settings,
+        engine=engine,
+        uow_factory=UnitOfWorkFactory(engine),
+        schedules=schedules,
+        clock=clock,
     )

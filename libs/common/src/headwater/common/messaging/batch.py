@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -15,6 +14,7 @@ from prometheus_client import Counter
 from headwater.common.db.errors import is_transient
 from headwater.common.logging import get_logger
 from headwater.common.messaging.dlq import dead_letter
+from headwater.common.retry import retry
 
 log = get_logger(__name__)
 
@@ -34,7 +34,7 @@ class _Rejected(Protocol):
 class IngressBatch(Generic[T]):
     """How one topic's batches are handled: decode each message, record the valid ones together.
 
-    `record(uow_factory, items)` returns the items it rejected (by index), which are dead-lettered too.
+    `record(uow, items)` (a fresh unit of work per attempt) returns the items it rejected (by index), which are dead-lettered too.
     """
 
     consumer: str  # the name dead letters carry
@@ -43,7 +43,9 @@ class IngressBatch(Generic[T]):
     record: Callable[[Any, list[T]], Awaitable[Sequence[_Rejected]]]
     event_id: Callable[[T], str]  # what a dead letter's log line is about
 
-    async def handle(self, records: Sequence[ConsumerRecord], uow: Any, producer: AIOKafkaProducer) -> None:
+    async def handle(
+        self, records: Sequence[ConsumerRecord], uow_factory: Callable[[], Any], producer: AIOKafkaProducer
+    ) -> None:
         """Dead-letter what does not decode, record the rest (retrying while the database is away), then
         dead-letter what the use case rejected. Offsets are committed by the caller only after this returns."""
         valid: list[T] = []
@@ -59,19 +61,15 @@ class IngressBatch(Generic[T]):
                 )
         if not valid:
             return
-        attempt = 0
-        while True:
-            try:
-                rejected = await self.record(uow, valid)
-                break
-            except Exception as exc:
-                # Only a database that is away gets here (anything else is dead-lettered per message):
-                # wait for it, then let the batch be redelivered rather than lose or skip it.
-                attempt += 1
-                if attempt >= RETRIES or not is_transient(exc):
-                    raise
-                log.warning("ingress_batch_retry", consumer=self.consumer, attempt=attempt, error=repr(exc))
-                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        # Only a database that is away makes `record` raise (anything else is dead-lettered per message): wait
+        # for it, then let the batch be redelivered rather than lose or skip it.
+        rejected = await retry(
+            lambda: self.record(uow_factory(), valid),
+            attempts=RETRIES,
+            retry_if=is_transient,
+            event="ingress_batch_retry",
+            consumer=self.consumer,
+        )
         for item in rejected:
             self.counter.labels("dead_lettered").inc()
             with structlog.contextvars.bound_contextvars(event_id=self.event_id(valid[item.index])):

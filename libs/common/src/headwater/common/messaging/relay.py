@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from headwater.common.logging import get_logger
 from headwater.common.messaging.tables import outbox_notify_channel
 from headwater.common.messaging.topics import prefixed
+from headwater.common.retry import Backoff
 from headwater.common.telemetry import extract_context
 
 log = get_logger(__name__)
@@ -159,19 +160,18 @@ class OutboxRelay:
         listener = await asyncpg.connect(self._dsn)
         await listener.add_listener(outbox_notify_channel(self._schema), lambda *_: self._wake.set())
         last_housekeeping = 0.0
-        failures = 0
+        backoff = Backoff(cap=30.0)
         try:
             while True:
                 self._wake.clear()
                 try:
                     await self.drain()
-                    failures = 0
+                    backoff.succeeded()
                     if time.monotonic() - last_housekeeping > 5:
                         last_housekeeping = time.monotonic()
                         await self._housekeep()
                 except Exception as exc:  # keep relaying whatever failed: the rows stay unsent
-                    failures += 1
-                    delay = min(30.0, 0.2 * 2 ** min(failures, 8))
+                    delay = backoff.failed()
                     log.warning("outbox_publish_failed", schema=self._schema, error=repr(exc), retry_in=delay)
                     await asyncio.sleep(delay)
                     continue

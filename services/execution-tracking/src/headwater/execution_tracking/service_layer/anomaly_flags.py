@@ -7,7 +7,7 @@ from typing import Any
 
 from headwater.common.events import AnomalyCleared, AnomalyDetected
 from headwater.common.logging import get_logger
-from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -26,13 +26,11 @@ def fold_flags(events: Sequence[AnomalyVerdict]) -> dict[int, dict[str, bool]]:
     return patches
 
 
-async def apply_anomaly_verdicts(
-    uow_factory: UnitOfWorkFactory, events: Sequence[AnomalyVerdict]
-) -> Sequence[Any]:
+async def apply_anomaly_verdicts(uow: UnitOfWork, events: Sequence[AnomalyVerdict]) -> Sequence[Any]:
     """Set the flags of a batch of verdicts in one statement. Setting a flag is idempotent and verdicts on one
     pipeline arrive in order (keyed by pipeline), so a redelivered batch needs no inbox. Nothing is rejected."""
     patches = fold_flags(events)
-    async with uow_factory() as uow:
+    async with uow:
         found = await uow.executions.merge_anomaly_flags(patches)
         await uow.commit()
     if found < len(patches):

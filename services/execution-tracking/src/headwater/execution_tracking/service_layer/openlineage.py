@@ -75,14 +75,14 @@ async def record_run_event(uow_factory: UnitOfWorkFactory, event: RunEvent) -> N
             await asyncio.sleep(0.01 * 2**attempt)
 
 
-async def record_run_events(uow_factory: UnitOfWorkFactory, events: Sequence[RunEvent]) -> list[Rejected]:
+async def record_run_events(uow: UnitOfWork, events: Sequence[RunEvent]) -> list[Rejected]:
     """Record a batch (the Kafka path) in one transaction; returns the rejected events.
 
     A transient database error propagates so the caller retries the batch; merging makes the replay harmless.
     """
     folds = fold_by_run(events)
     try:
-        async with uow_factory() as uow:
+        async with uow:
             for fold in folds:
                 await _record(uow, fold)
             await uow.commit()
@@ -92,7 +92,7 @@ async def record_run_events(uow_factory: UnitOfWorkFactory, events: Sequence[Run
             raise
         log.info("openlineage_batch_retried_run_by_run", size=len(events), error=repr(exc)[:500])
     rejected: list[Rejected] = []
-    async with uow_factory() as uow:
+    async with uow:
         for fold in folds:
             try:
                 async with uow.savepoint():

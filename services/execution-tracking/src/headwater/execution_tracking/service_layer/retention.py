@@ -11,19 +11,17 @@ from headwater.common.events import RetentionRequested
 from headwater.common.logging import get_logger
 from headwater.common.metrics import RETENTION_DELETED as DELETED
 from headwater.execution_tracking.adapters.db.retention import delete_batch
-from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
 
-async def delete_old_runs(
-    uow_factory: UnitOfWorkFactory, *, cutoff: datetime, batch_size: int
-) -> LogCleanupCounts:
+async def delete_old_runs(uow: UnitOfWork, *, cutoff: datetime, batch_size: int) -> LogCleanupCounts:
     """Delete runs older than `cutoff` in batches of `batch_size`, each batch committed on its own (a cleanup
     stopped half-way keeps what it did), closure rows and run datasets before the runs they point at."""
     counts = LogCleanupCounts()
     while True:
-        async with uow_factory() as uow:
+        async with uow:
             batch = await delete_batch(uow.conn, cutoff, batch_size)
             await uow.commit()
         counts.total_pipeline_executions_deleted += batch.executions
@@ -41,19 +39,15 @@ async def delete_old_runs(
     return counts
 
 
-async def clean_up_logs(
-    uow_factory: UnitOfWorkFactory, *, retention_days: int, batch_size: int
-) -> LogCleanupCounts:
+async def clean_up_logs(uow: UnitOfWork, *, retention_days: int, batch_size: int) -> LogCleanupCounts:
     """`POST /log_cleanup`: everything older than `retention_days` before now."""
     return await delete_old_runs(
-        uow_factory, cutoff=datetime.now(UTC) - timedelta(days=retention_days), batch_size=batch_size
+        uow, cutoff=datetime.now(UTC) - timedelta(days=retention_days), batch_size=batch_size
     )
 
 
-async def apply_retention_requests(
-    uow_factory: UnitOfWorkFactory, requests: list[RetentionRequested]
-) -> Sequence[Any]:
+async def apply_retention_requests(uow: UnitOfWork, requests: list[RetentionRequested]) -> Sequence[Any]:
     """`retention.requested`: each request's own cutoff, so a redelivered one deletes nothing more."""
     for request in requests:
-        await delete_old_runs(uow_factory, cutoff=request.cutoff, batch_size=request.batch_size)
+        await delete_old_runs(uow, cutoff=request.cutoff, batch_size=request.batch_size)
     return []

@@ -35,7 +35,7 @@ from headwater.execution_tracking.service_layer.pipelines import (
     _publish_pipeline_changes,
     pipeline_changed,
 )
-from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -79,18 +79,18 @@ def report_counts(r: RunEnded) -> dict[str, int | None]:
     }
 
 
-async def record_run_reports(uow_factory: UnitOfWorkFactory, reports: Sequence[Report]) -> list[Rejected]:
+async def record_run_reports(uow: UnitOfWork, reports: Sequence[Report]) -> list[Rejected]:
     """Record a batch of reports; returns the rejected ones (everything else is committed).
 
     A report already processed (same kind, same run id) is skipped, so re-sent reports are harmless.
     """
     try:
-        return await _record_batch(uow_factory(), reports)
+        return await _record_batch(uow, reports)
     except Exception as exc:
         if is_transient(exc):
             raise  # the database is away: the caller retries the whole batch later
         log.warning("run_batch_failed_recording_one_by_one", size=len(reports), error=repr(exc)[:500])
-        return await _record_one_by_one(uow_factory(), reports)
+        return await _record_one_by_one(uow, reports)
 
 
 async def _fresh(uow: UnitOfWork, reports: Sequence[Report]) -> list[tuple[int, Report]]:

@@ -7,18 +7,17 @@ from collections.abc import Sequence
 from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
 from headwater.quality_alerting.adapters.db import copies
 from headwater.quality_alerting.service_layer.anomalies import detect_anomalies
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 CONSUMER = "quality-alerting.execution-facts"
 
 Fact = PipelineChanged | ExecutionStarted | ExecutionEnded
 
 
-async def apply_facts(uow_factory: UnitOfWorkFactory, facts: Sequence[Fact]) -> int:
+async def apply_facts(uow: UnitOfWork, facts: Sequence[Fact]) -> int:
     """Apply a batch of pipeline and execution events in one transaction and run anomaly detection on the
     successful runs that ended in it. Events already applied (a redelivered batch) are skipped through the
     inbox, so detection runs once per end. Returns the number of anomalous executions."""
-    uow = uow_factory()
     async with uow:
         new = await uow.claim(CONSUMER, [str(f.event_id) for f in facts])
         fresh = [f for f in facts if str(f.event_id) in new]

@@ -11,7 +11,7 @@ from headwater.common.events import RetentionRequested
 from headwater.common.logging import get_logger
 from headwater.common.metrics import RETENTION_DELETED as DELETED
 from headwater.quality_alerting.adapters.db.retention import OLD_ROWS, delete_batch
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -24,15 +24,13 @@ COUNTED = {
 }
 
 
-async def delete_old_data(
-    uow_factory: UnitOfWorkFactory, *, cutoff: datetime, batch_size: int
-) -> LogCleanupCounts:
+async def delete_old_data(uow: UnitOfWork, *, cutoff: datetime, batch_size: int) -> LogCleanupCounts:
     """Delete what is older than `cutoff`, table by table in batches of `batch_size`, each batch committed."""
     counts = LogCleanupCounts()
     deleted: dict[str, int] = {}
     for table in OLD_ROWS:
         while True:
-            async with uow_factory() as uow:
+            async with uow:
                 n = await delete_batch(uow.conn, table, cutoff, batch_size)
                 await uow.commit()
             deleted[table] = deleted.get(table, 0) + n
@@ -45,19 +43,15 @@ async def delete_old_data(
     return counts
 
 
-async def clean_up_logs(
-    uow_factory: UnitOfWorkFactory, *, retention_days: int, batch_size: int
-) -> LogCleanupCounts:
+async def clean_up_logs(uow: UnitOfWork, *, retention_days: int, batch_size: int) -> LogCleanupCounts:
     """`POST /log_cleanup`: everything older than `retention_days` before now."""
     return await delete_old_data(
-        uow_factory, cutoff=datetime.now(UTC) - timedelta(days=retention_days), batch_size=batch_size
+        uow, cutoff=datetime.now(UTC) - timedelta(days=retention_days), batch_size=batch_size
     )
 
 
-async def apply_retention_requests(
-    uow_factory: UnitOfWorkFactory, requests: list[RetentionRequested]
-) -> Sequence[Any]:
+async def apply_retention_requests(uow: UnitOfWork, requests: list[RetentionRequested]) -> Sequence[Any]:
     """`retention.requested`: each request's own cutoff, so a redelivered one deletes nothing more."""
     for request in requests:
-        await delete_old_data(uow_factory, cutoff=request.cutoff, batch_size=request.batch_size)
+        await delete_old_data(uow, cutoff=request.cutoff, batch_size=request.batch_size)
     return []

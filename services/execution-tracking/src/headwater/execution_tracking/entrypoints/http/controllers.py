@@ -113,13 +113,13 @@ class RetentionController(Controller):
     @post("/log_cleanup", status_code=HTTP_200_OK)
     async def log_cleanup(self, data: JSONBody[LogCleanup], uow: Uow) -> LogCleanupCounts:
         return await retention.clean_up_logs(
-            uow, retention_days=data.retention_days, batch_size=data.batch_size
+            uow(), retention_days=data.retention_days, batch_size=data.batch_size
         )
 
 
 def dependencies(container: Container) -> dict[str, Provide]:
     return {
-        "uow": Provide(lambda: container.uow, use_cache=True, sync_to_thread=False),
+        "uow": Provide(lambda: container.uow_factory, use_cache=True, sync_to_thread=False),
         "runs": Provide(lambda: container.runs, use_cache=True, sync_to_thread=False),
         "graph": Provide(lambda: container.graph, use_cache=True, sync_to_thread=False),
     }

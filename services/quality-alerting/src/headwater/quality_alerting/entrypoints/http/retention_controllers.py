@@ -18,5 +18,5 @@ class RetentionController(Controller):
     @post("/log_cleanup", status_code=HTTP_200_OK)
     async def log_cleanup(self, data: JSONBody[LogCleanup], uow: Uow) -> LogCleanupCounts:
         return await retention.clean_up_logs(
-            uow, retention_days=data.retention_days, batch_size=data.batch_size
+            uow(), retention_days=data.retention_days, batch_size=data.batch_size
         )

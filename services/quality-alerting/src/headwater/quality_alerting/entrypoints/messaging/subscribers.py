@@ -18,7 +18,7 @@ from headwater.common.metrics import RETENTION_REQUESTS
 from headwater.quality_alerting.entrypoints.messaging.check_subscribers import register_check_subscribers
 from headwater.quality_alerting.service_layer.facts import CONSUMER, Fact, apply_facts
 from headwater.quality_alerting.service_layer.retention import apply_retention_requests
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
 
 FACTS = Counter(
@@ -26,7 +26,7 @@ FACTS = Counter(
 )
 
 
-async def _apply(uow: UnitOfWorkFactory, facts: list[Fact]) -> Sequence[Any]:
+async def _apply(uow: UnitOfWork, facts: list[Fact]) -> Sequence[Any]:
     await apply_facts(uow, facts)
     return []  # every decodable fact is applied
 

@@ -15,7 +15,7 @@ from headwater.quality_alerting.entrypoints.messaging.subscribers import registe
 async def run_worker() -> None:
     container = bootstrap()
     settings = container.settings
-    notifier = Notifier.from_settings(settings, container.uow, to_asyncpg_dsn(settings.database_url))
+    notifier = Notifier.from_settings(settings, container.uow_factory, to_asyncpg_dsn(settings.database_url))
 
     async def notify(stop: asyncio.Event) -> None:
         await notifier.run()
@@ -30,7 +30,7 @@ async def run_worker() -> None:
             schema=SCHEMA,
             settings=settings,
             register=lambda broker, producer: register_subscribers(
-                broker, settings=settings, uow=container.uow, producer=producer
+                broker, settings=settings, uow=container.uow_factory, producer=producer
             ),
             close=container.close,
             background=[worker.Background("notifier", notify, stop_notifying)],

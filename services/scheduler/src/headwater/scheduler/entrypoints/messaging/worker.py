@@ -19,7 +19,7 @@ async def run_worker() -> None:
     background: list[worker.Background] = []
     if settings.schedule_loop_enabled:
         schedule_loop = ScheduleLoop(
-            container.uow,
+            container.uow_factory,
             schedules=container.schedules,
             clock=container.clock,
             lease=timedelta(seconds=settings.schedule_lease_seconds),
@@ -39,7 +39,7 @@ async def run_worker() -> None:
             schema=SCHEMA,
             settings=settings,
             register=lambda broker, producer: register_subscribers(
-                broker, settings=settings, uow=container.uow, producer=producer
+                broker, settings=settings, uow=container.uow_factory, producer=producer
             ),
             close=container.close,
             background=background,

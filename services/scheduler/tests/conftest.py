@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from headwater.common.service import migrate_service
 from headwater.devstack.stack import Stack
-from headwater.scheduler.adapters.db.migrate import migrate
 from headwater.scheduler.bootstrap import Container, bootstrap
 from headwater.scheduler.clock import Clock, system_clock
 from headwater.scheduler.settings import Settings
@@ -43,7 +43,7 @@ async def new_database(stack: Stack) -> AsyncIterator[NewDatabase]:
         finally:
             await admin.close()
         dsn = _on(stack.service_dsn("scheduler"), database)
-        await migrate(dsn)
+        await migrate_service("headwater.scheduler", dsn)
         return dsn
 
     yield make

@@ -8,12 +8,9 @@ import uuid
 import asyncpg
 import pytest
 
-from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import scratch_database
+from headwater.devstack.testing import check_migrations_round_trip, check_role_confined_to_its_schema
 from headwater.gateway import SCHEMA
-from headwater.gateway.adapters.db.migrate import migrate
-from headwater.gateway.adapters.db.tables import metadata
 from headwater.gateway.bootstrap import identity_for
 
 from ..conftest import Gateway, gateway_settings
@@ -99,29 +96,11 @@ async def test_the_principal_is_passed_on_to_the_services(gw: Gateway) -> None:
 
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
-    async with scratch_database(stack, SCHEMA) as (admin, dsn):
-        await migrate(dsn)
-        assert await admin.fetchval(f"SELECT version_num FROM {SCHEMA}.alembic_version") == "0001"
-        await migrate(dsn, "base", downgrade=True)
-        left = await admin.fetch(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", SCHEMA
-        )
-        assert {r["table_name"] for r in left} == {"alembic_version"}
-        await migrate(dsn)
-        assert await schema_differences(dsn, SCHEMA, metadata) == []
+    await check_migrations_round_trip(stack, "headwater.gateway", head="0001")
 
 
 async def test_the_gateway_role_touches_only_its_schema(stack: Stack) -> None:
-    conn = await asyncpg.connect(stack.service_dsn(SCHEMA))
-    try:
-        assert await conn.fetchval("SELECT count(*) FROM gateway.user") >= 0
-        for other in ("execution_tracking", "quality_alerting", "scheduler"):
-            with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await conn.fetchval(f"SELECT count(*) FROM {other}.alembic_version")
-        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute("CREATE TABLE public.intruder (id int)")
-    finally:
-        await conn.close()
+    await check_role_confined_to_its_schema(stack, SCHEMA)
 
 
 async def test_housekeeping_prunes_expired_sessions_and_old_login_attempts(stack: Stack, gw: Gateway) -> None:

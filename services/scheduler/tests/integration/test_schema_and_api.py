@@ -13,12 +13,9 @@ from litestar.testing import AsyncTestClient
 from headwater.common.events import ChecksRequested
 from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
 from headwater.common.principal import HEADER, Principal
-from headwater.common.testing.schema import schema_differences
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import scratch_database
+from headwater.devstack.testing import check_migrations_round_trip, check_role_confined_to_its_schema
 from headwater.scheduler import SCHEMA
-from headwater.scheduler.adapters.db.migrate import migrate
-from headwater.scheduler.adapters.db.tables import metadata
 from headwater.scheduler.clock import ManualClock
 from headwater.scheduler.entrypoints.http.app import create_app
 from headwater.scheduler.entrypoints.schedule_loop import ScheduleLoop
@@ -26,43 +23,24 @@ from headwater.scheduler.testing import NewContainer, NewDatabase, outbox_events
 
 pytestmark = pytest.mark.integration
 
-TABLES = {"schedule", "schedule_firing", "outbox", "inbox"}
-
-
-async def tables(conn: asyncpg.Connection) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'scheduler'"
-    )
-    return {r["table_name"] for r in rows}
-
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
-    async with scratch_database(stack, "scheduler") as (admin, dsn):
-        await migrate(dsn)
-        assert await tables(admin) == TABLES | {"alembic_version"}
-        assert await admin.fetchval("SELECT version_num FROM scheduler.alembic_version") == "0001"
-        fks = await admin.fetch(
-            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND connamespace = 'scheduler'::regnamespace"
-        )
-        assert [r["conname"] for r in fks] == ["fk_schedule_firing_schedule_name_schedule"]
-        await migrate(dsn, "base", downgrade=True)
-        assert await tables(admin) == {"alembic_version"}
-        assert not await admin.fetchval("SELECT count(*) FROM pg_proc WHERE proname = 'outbox_notify'")
-        await migrate(dsn)
-        assert await tables(admin) == TABLES | {"alembic_version"}
-        assert await schema_differences(dsn, SCHEMA, metadata) == []
+    await check_migrations_round_trip(stack, "headwater.scheduler", head="0001")
 
 
 async def test_the_service_role_can_touch_only_its_own_schema(stack: Stack) -> None:
-    conn = await asyncpg.connect(stack.service_dsn("scheduler"))
+    await check_role_confined_to_its_schema(stack, SCHEMA)
+
+
+async def test_a_firing_refers_to_its_schedule(stack: Stack) -> None:
+    conn = await asyncpg.connect(stack.service_dsn(SCHEMA))
     try:
-        assert await conn.fetchval("SELECT count(*) FROM scheduler.schedule") >= 0
-        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute("CREATE TABLE public.intruder (id int)")
-        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.fetchval("SELECT count(*) FROM execution_tracking.pipeline")
+        fks = await conn.fetch(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND connamespace = 'scheduler'::regnamespace"
+        )
     finally:
         await conn.close()
+    assert [r["conname"] for r in fks] == ["fk_schedule_firing_schedule_name_schedule"]
 
 
 # -- the internal HTTP API --------------------------------------------------------------------------------------

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from headwater.common.settings import SettingsError
+from headwater.common.settings import SettingsError, load_settings
 
 
 def service_main(
@@ -37,7 +37,7 @@ def service_main(
     args = parser.parse_args(argv)
 
     try:
-        settings = import_module(f"{package}.bootstrap").load()
+        settings = load_settings(import_module(f"{package}.settings").Settings, service)
     except SettingsError as exc:
         print(f"{package}: invalid configuration: {exc}", file=sys.stderr)
         return 2
@@ -49,11 +49,10 @@ def service_main(
         from headwater.common.logging import configure_logging
 
         configure_logging(service, level=settings.log_level, json=settings.log_json)
-        migrate: Callable[..., Coroutine[Any, Any, None]] = import_module(
-            f"{package}.adapters.db.migrate"
-        ).migrate
+        from headwater.common.service import migrate_service
+
         revision = args.revision or ("base" if args.downgrade else "head")
-        asyncio.run(migrate(settings.database_url, revision, downgrade=args.downgrade))
+        asyncio.run(migrate_service(package, settings.database_url, revision, downgrade=args.downgrade))
         return 0
     if args.command == "serve":
         from headwater.common.serve import serve

@@ -7,6 +7,7 @@ Docker engine exists) the same suite runs on Postgres and Apache Kafka container
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import shutil
@@ -104,3 +105,63 @@ def system(stack: Stack) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop_services()
+
+
+async def _tables(conn: asyncpg.Connection, schema: str) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema
+    )
+    return {r["table_name"] for r in rows}
+
+
+async def check_migrations_round_trip(stack: Stack, package: str, *, head: str) -> None:
+    """The migration test every service runs, on a database of its own: `head` (every table in code, the version
+    table inside the schema and nowhere else), `base` (nothing left but the version table, no trigger function),
+    `head` again, equal to the tables in code."""
+    from headwater.common.service import migrate_service
+    from headwater.common.testing.schema import schema_differences
+
+    module = importlib.import_module(package)
+    schema: str = module.SCHEMA
+    metadata = importlib.import_module(f"{package}.adapters.db.tables").metadata
+    in_code = {t.name for t in metadata.tables.values()}
+    async with scratch_database(stack, schema) as (admin, dsn):
+        await migrate_service(package, dsn)
+        assert await _tables(admin, schema) == in_code | {"alembic_version"}
+        assert await admin.fetchval(f'SELECT version_num FROM "{schema}".alembic_version') == head
+        assert not await admin.fetchval("SELECT to_regclass('public.alembic_version')")
+        await migrate_service(package, dsn, "base", downgrade=True)
+        assert await _tables(admin, schema) == {"alembic_version"}
+        assert not await admin.fetchval(
+            "SELECT count(*) FROM pg_proc WHERE pronamespace = $1::regnamespace", schema
+        )
+        await migrate_service(package, dsn)
+        assert await schema_differences(dsn, schema, metadata) == []
+
+
+async def check_role_confined_to_its_schema(stack: Stack, schema: str) -> None:
+    """The role test every service runs: its role reads and writes every table of its own schema, creates
+    nothing outside it and holds no cluster-wide power. (That it reads no other service's schema is checked for
+    every pair in libs/devstack's own tests.)"""
+    conn = await asyncpg.connect(stack.service_dsn(schema))
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'alembic_version'", schema
+        )
+        assert tables, f"no table in {schema}: migrations did not run"
+        for row in tables:
+            qualified = f'"{schema}"."{row["tablename"]}"'
+            assert await conn.fetchval(
+                "SELECT has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE')", qualified
+            ), qualified
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.intruder (id int)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE SCHEMA intruder")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TEMP TABLE intruder (id int)")
+        assert not await conn.fetchval(
+            "SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        )
+    finally:
+        await conn.close()

@@ -1,4 +1,5 @@
-"""The composition root: settings, logging, telemetry, engine and unit-of-work factory, built on demand."""
+"""The composition root: settings, logging, telemetry, engine, unit-of-work factory and the asyncpg pool of the
+hot path, built on demand."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from dataclasses import dataclass
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from headwater.common.db import create_engine
 from headwater.common.db.engine import to_asyncpg_dsn
-from headwater.common.logging import configure_logging
+from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
-from headwater.common.telemetry import configure_telemetry
 from headwater.execution_tracking import SCHEMA, SERVICE
 from headwater.execution_tracking.adapters.db.lineage_graph import LineageGraphReader
 from headwater.execution_tracking.adapters.db.run_writer import RunWriter, create_pool
@@ -21,7 +20,7 @@ from headwater.execution_tracking.settings import Settings
 
 
 @dataclass
-class Container:
+class Container(ServiceContainer):
     settings: Settings
     engine: AsyncEngine
     uow_factory: UnitOfWorkFactory
@@ -52,7 +51,7 @@ class Container:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
-        await self.engine.dispose()
+        await super().close()
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,9 +60,5 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or load()
-    configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
-    configure_telemetry(
-        SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
-    )
-    engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
+    engine = start_process(SERVICE, SCHEMA, settings)
     return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine))

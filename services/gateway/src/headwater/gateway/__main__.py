@@ -54,12 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "migrate":
         from headwater.common.logging import configure_logging
+        from headwater.common.service import migrate_service
         from headwater.gateway import SERVICE
-        from headwater.gateway.adapters.db.migrate import migrate
 
         configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
         revision = args.revision or ("base" if args.downgrade else "head")
-        asyncio.run(migrate(settings.database_url, revision, downgrade=args.downgrade))
+        asyncio.run(
+            migrate_service("headwater.gateway", settings.database_url, revision, downgrade=args.downgrade)
+        )
         return 0
     if problem := problems(settings):
         print(f"headwater.gateway: invalid configuration: {problem}", file=sys.stderr)

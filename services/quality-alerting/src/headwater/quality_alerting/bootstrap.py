@@ -7,26 +7,18 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from headwater.common.db import create_engine
-from headwater.common.logging import configure_logging
+from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
-from headwater.common.telemetry import configure_telemetry
 from headwater.quality_alerting import SCHEMA, SERVICE
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
 
 
 @dataclass
-class Container:
+class Container(ServiceContainer):
     settings: Settings
     engine: AsyncEngine
     uow_factory: UnitOfWorkFactory
-
-    async def open(self) -> None:
-        """Open what needs a running event loop (nothing yet beyond the lazily connecting engine)."""
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -35,9 +27,5 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or load()
-    configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
-    configure_telemetry(
-        SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
-    )
-    engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
+    engine = start_process(SERVICE, SCHEMA, settings)
     return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine))

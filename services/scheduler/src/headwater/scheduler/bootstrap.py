@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from headwater.common.db import create_engine
-from headwater.common.logging import configure_logging
+from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
-from headwater.common.telemetry import configure_telemetry
 from headwater.scheduler import SCHEMA, SERVICE
 from headwater.scheduler.clock import Clock, system_clock
 from headwater.scheduler.domain.schedules import ScheduleSpec, system_schedules
@@ -20,18 +18,12 @@ from headwater.scheduler.settings import Settings
 
 
 @dataclass
-class Container:
+class Container(ServiceContainer):
     settings: Settings
     engine: AsyncEngine
     uow_factory: UnitOfWorkFactory
     schedules: list[ScheduleSpec] = field(default_factory=list[ScheduleSpec])
     clock: Clock = system_clock
-
-    async def open(self) -> None:
-        """Open what needs a running event loop (nothing yet beyond the lazily connecting engine)."""
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,11 +34,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock) 
     """Build the container; raises InvalidSchedule (naming the setting) when a schedule setting is wrong."""
     settings = settings or load()
     schedules = system_schedules(settings)
-    configure_logging(SERVICE, level=settings.log_level, json=settings.log_json)
-    configure_telemetry(
-        SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
-    )
-    engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
+    engine = start_process(SERVICE, SCHEMA, settings)
     return Container(
         settings=settings,
         engine=engine,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -74,8 +73,3 @@ async def migrate(
             await conn.run_sync(_run)
     finally:
         await engine.dispose()
-
-
-def migrate_sync(dsn: str, **kwargs: object) -> None:
-    """`migrate` for command-line entry points."""
-    asyncio.run(migrate(dsn, **kwargs))  # type: ignore[arg-type]

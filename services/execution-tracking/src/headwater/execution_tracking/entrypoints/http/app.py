@@ -5,16 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from headwater.common.heap import freeze_startup_objects
-from headwater.common.http import (
-    EXCEPTION_HANDLERS,
-    health_handlers,
-    observability,
-    refuse_limited_to_source,
-)
+from headwater.common.db.errors import is_data_exception
+from headwater.common.http import refuse_limited_to_source
+from headwater.common.service import create_service_app
 from headwater.execution_tracking import SERVICE
 from headwater.execution_tracking.bootstrap import Container, bootstrap
 from headwater.execution_tracking.entrypoints.http.controllers import (
@@ -34,10 +29,7 @@ from headwater.execution_tracking.entrypoints.http.lineage_controllers import (
 
 def database_rejected(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     """A value Postgres cannot store (class 22, data exception) is the client's mistake: 422, not 500."""
-    sqlstate = str(
-        getattr(exc.orig, "sqlstate", "") or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", "")
-    )
-    if sqlstate.startswith("22"):
+    if is_data_exception(exc):
         return Response({"detail": f"value rejected: {exc.orig}"}, status_code=422)
     raise exc
 
@@ -45,14 +37,10 @@ def database_rejected(request: Request[Any, Any, Any], exc: DBAPIError) -> Respo
 def create_app(container: Container | None = None) -> Litestar:
     """Build the app; without a container, the composition root builds one from the environment."""
     c = container or bootstrap()
-
-    async def database_answers() -> None:
-        async with c.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    plugins, middleware, metrics = observability(SERVICE)
-    return Litestar(
-        route_handlers=[
+    return create_service_app(
+        SERVICE,
+        c,
+        [
             PipelineTypeController,
             PipelineController,
             ExecutionController,
@@ -61,20 +49,9 @@ def create_app(container: Container | None = None) -> Litestar:
             AddressController,
             LineageController,
             OpenLineageController,
-            *health_handlers([database_answers]),
-            *metrics,
         ],
         dependencies=dependencies(c),
         # Pipelines, executions and lineage belong to no data source: a `limited_to_source` principal sees none.
         guards=[refuse_limited_to_source],
-        exception_handlers={
-            **EXCEPTION_HANDLERS,
-            DBAPIError: database_rejected,
-        },
-        plugins=plugins,
-        middleware=middleware,
-        on_startup=[c.open, freeze_startup_objects],
-        on_shutdown=[c.close],
-        openapi_config=None,
-        logging_config=None,  # structlog (configured in bootstrap) handles every logger
+        exception_handlers={DBAPIError: database_rejected},
     )

@@ -112,8 +112,14 @@ def expected_processes() -> dict[str, tuple[ServiceSpec, str]]:
     return out
 
 
-def dockerfile_instructions(path: Path) -> list[list[tuple[str, str]]]:
-    """The instructions of each stage, continuation lines joined and comments dropped."""
+DOCKERFILE = ROOT / "Dockerfile"
+_BUILD_ARG = re.compile(r"\$\{(SERVICE|PORT)\}")
+
+
+def dockerfile_instructions(path: Path, args: dict[str, str] | None = None) -> list[list[tuple[str, str]]]:
+    """The instructions of each stage, continuation lines joined and comments dropped; the build arguments in
+    `args` (SERVICE, PORT) substituted as `docker build --build-arg` would."""
+    given = args or {}
     logical: list[str] = []
     buf = ""
     for raw in path.read_text().splitlines():
@@ -125,7 +131,7 @@ def dockerfile_instructions(path: Path) -> list[list[tuple[str, str]]]:
         if line.endswith("\\"):
             buf += line[:-1] + " "
             continue
-        logical.append(buf + line)
+        logical.append(_BUILD_ARG.sub(lambda m: given.get(m.group(1), m.group(0)), buf + line))
         buf = ""
     stages: list[list[tuple[str, str]]] = []
     preamble: list[tuple[str, str]] = []
@@ -138,11 +144,33 @@ def dockerfile_instructions(path: Path) -> list[list[tuple[str, str]]]:
     return stages
 
 
+def build_args(service: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in (service["build"].get("args") or {}).items()}
+
+
+def launcher_argv(args: dict[str, str]) -> list[str]:
+    """What the image's `headwater-service` launcher runs, read from the line of the Dockerfile that writes it."""
+    (line,) = [
+        a
+        for stage in dockerfile_instructions(DOCKERFILE, args)
+        for i, a in stage
+        if "headwater-service" in a and i == "RUN"
+    ]
+    template = re.search(
+        r"printf '#!/bin/sh\\nexec (.*?) \"\$@\"\\n' \"\$\(echo \"(\S+)\" \| tr - _\)\"", line
+    )
+    assert template, f"the launcher is not written as expected: {line}"
+    return template.group(1).replace("%s", template.group(2).replace("-", "_")).split()
+
+
 def effective_argv(service: dict[str, Any], dockerfile: Path) -> list[str]:
-    final = dockerfile_instructions(dockerfile)[-1]
+    args = build_args(service)
+    final = dockerfile_instructions(dockerfile, args)[-1]
     entrypoint = [json.loads(a) for i, a in final if i == "ENTRYPOINT"]
     cmd = [json.loads(a) for i, a in final if i == "CMD"]
     assert entrypoint, f"{dockerfile}: the final stage has no exec-form ENTRYPOINT"
+    if entrypoint[-1] == ["headwater-service"]:
+        entrypoint[-1] = launcher_argv(args)
     command = service.get("command", cmd[-1] if cmd else [])
     if isinstance(command, str):
         command = command.split()
@@ -160,8 +188,10 @@ def test_every_headwater_process_has_a_service_with_build_image_and_environment(
         build = svc.get("build")
         assert isinstance(build, dict), f"{name}: `build` must give context and dockerfile"
         assert build.get("context") == ".", f"{name}: the build context is the repository root"
-        assert build.get("dockerfile") == f"services/{spec.name}/Dockerfile", name
-        assert (ROOT / build["dockerfile"]).is_file(), f"{name}: {build['dockerfile']} does not exist"
+        assert build.get("dockerfile") == "Dockerfile", (
+            f"{name}: every image is built from the one Dockerfile"
+        )
+        assert build_args(svc) == {"SERVICE": spec.name, "PORT": str(HTTP_PORTS[spec.name])}, name
         assert svc.get("image") == f"headwater/{spec.name}:latest", name
         assert environment(svc), f"{name}: no environment"
 
@@ -186,7 +216,7 @@ def test_serving_processes_listen_on_all_interfaces_at_their_port() -> None:
     for name, (spec, role) in expected_processes().items():
         if role != "serve":
             continue
-        prefix = "HEADWATER_" + spec.name.upper().replace("-", "_") + "_"
+        prefix = env_prefix(spec)
         env = environment(services[name])
         assert env.get(prefix + "HTTP_HOST") == "0.0.0.0", f"{name} must bind 0.0.0.0 in a container"
         assert env.get(prefix + "HTTP_PORT") == str(HTTP_PORTS[spec.name]), name
@@ -476,15 +506,16 @@ def workspace_members() -> list[Path]:
 
 @pytest.mark.parametrize("spec", [s for s in SERVICES], ids=lambda s: s.name)
 def test_dockerfile_installs_only_its_package_as_non_root(spec: ServiceSpec) -> None:
-    dockerfile = ROOT / "services" / spec.name / "Dockerfile"
-    stages = dockerfile_instructions(dockerfile)
+    dockerfile = DOCKERFILE
+    stages = dockerfile_instructions(dockerfile, {"SERVICE": spec.name})
     assert len(stages) >= 2, "multi-stage: a builder and a runtime stage"
     for stage in stages:
         assert re.match(r"(\$\{PYTHON_IMAGE\}|python:3\.11-slim)", stage[0][1]), stage[0]
     text = dockerfile.read_text()
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
     assert re.search(r"pip install .*uv", text), "uv comes from PyPI through pip"
-    assert f"uv sync --frozen --no-dev --package headwater-{spec.name}" in text
+    runs = " ".join(a for i, a in stages[0] if i == "RUN")
+    assert f'uv sync --frozen --no-dev --package "headwater-{spec.name}" --no-editable' in runs
     assert "UV_PROJECT_ENVIRONMENT=/app/.venv" in text
     final = stages[-1]
     users = [a for i, a in final if i == "USER"]
@@ -509,7 +540,8 @@ def test_migrations_ship_in_the_image(spec: ServiceSpec) -> None:
     migrations = f"services/{spec.name}/src/{spec.module.replace('.', '/')}/adapters/db/migrations"
     for name in ("env.py", "script.py.mako", "versions/0001_initial.py"):
         assert not dockerignored(f"{migrations}/{name}"), f"{migrations}/{name} is excluded by .dockerignore"
-    copies = [a for stage in dockerfile_instructions(package / "Dockerfile") for i, a in stage if i == "COPY"]
+    stages = dockerfile_instructions(DOCKERFILE, {"SERVICE": spec.name})
+    copies = [a for stage in stages for i, a in stage if i == "COPY"]
     assert f"services/{spec.name}/ services/{spec.name}/" in copies, "the package is copied whole"
 
 
@@ -561,7 +593,7 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
 
 @pytest.mark.parametrize("spec", list(SERVICES), ids=lambda s: s.name)
 def test_dockerignore_keeps_what_the_dockerfile_copies(spec: ServiceSpec) -> None:
-    stages = dockerfile_instructions(ROOT / "services" / spec.name / "Dockerfile")
+    stages = dockerfile_instructions(DOCKERFILE, {"SERVICE": spec.name})
     sources = [
         src
         for stage in stages

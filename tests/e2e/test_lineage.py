@@ -252,7 +252,12 @@ async def test_openlineage_http_transport_pointed_at_the_gateway(
     await check_recorded(gateway, events, "airflow-http", tag, run_id, parent_id)
     for e in run_events("airflow-http", tag, run_id, parent_id):  # sent again: nothing changes
         await asyncio.to_thread(client.emit, e)
-    await asyncio.sleep(1)
+    # A later run of the same job: its events share the pipeline's key, so once its end is on the topic, any end
+    # the re-sent events had caused would be there before it.
+    later_run = str(uuid.uuid4())
+    for e in run_events("airflow-http", tag, later_run, str(uuid.uuid4())):
+        await asyncio.to_thread(client.emit, e)
+    await events.wait_for(lambda m: m.topic == "execution.ended" and m.json()["run_id"] == later_run)
     assert (
         len([m for m in events.messages if m.topic == "execution.ended" and m.json()["run_id"] == run_id])
         == 1

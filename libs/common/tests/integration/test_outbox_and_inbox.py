@@ -151,11 +151,17 @@ async def test_running_relay_is_woken_by_notify(stack: Stack, schema: Schema) ->
     relay._poll_interval = 30  # only NOTIFY can wake it in time
     task = asyncio.create_task(relay.run())
     try:
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(relay.listening.wait(), 10)
         async with schema.engine.begin() as conn:
             await enqueue(conn, schema.outbox, [started(7, 1)])
         (m,) = await collector.wait_for(lambda m: m.key == b"7", timeout=5)
         assert m.json()["execution_id"] == 1
+        # The first row may have been taken by the relay's first drain; by now it waits (30 s poll), so only the
+        # NOTIFY of the next commit can wake it in time.
+        async with schema.engine.begin() as conn:
+            await enqueue(conn, schema.outbox, [started(7, 2)])
+        first, second = await collector.wait_for(lambda m: m.key == b"7", count=2, timeout=5)
+        assert (first.json()["execution_id"], second.json()["execution_id"]) == (1, 2)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

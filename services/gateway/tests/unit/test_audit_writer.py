@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+from headwater.common.testing import eventually
 from headwater.gateway.identity.audit import AuditWriter
 
 
 class FlakyStore:
     def __init__(self, failures: int) -> None:
         self.failures = failures
+        self.attempts = 0
         self.batches: list[list[dict[str, Any]]] = []
 
     async def audit(self, entries: list[dict[str, Any]]) -> None:
+        self.attempts += 1
         if self.failures:
             self.failures -= 1
             raise ConnectionError("database down")
@@ -26,7 +28,11 @@ async def test_rows_are_written_in_batches_after_the_linger() -> None:
     await writer.start()
     for i in range(7):
         writer.record({"n": i})
-    await asyncio.sleep(0.2)
+
+    async def all_written() -> None:
+        assert sum(len(b) for b in store.batches) == 7
+
+    await eventually(all_written, timeout=5, interval=0.01)
     assert [len(b) for b in store.batches] == [3, 3, 1]
     assert [e["n"] for b in store.batches for e in b] == list(range(7))
     await writer.close()
@@ -37,8 +43,12 @@ async def test_a_failed_insert_keeps_the_rows_for_the_next_try_and_close_flushes
     writer = AuditWriter(store, linger=0.01)
     await writer.start()
     writer.record({"n": 1})
-    await asyncio.sleep(0.1)
-    assert store.batches == []  # the first insert failed; the row waits for the retry
+
+    async def tried_once() -> None:
+        assert store.attempts == 1
+
+    await eventually(tried_once, timeout=5, interval=0.01)
+    assert store.batches == []  # the first insert failed; the row waits for the retry (a second later)
     writer.record({"n": 2})
     await writer.close()  # no waiting for the retry: close writes what is pending
     assert [e["n"] for b in store.batches for e in b] == [1, 2]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db import create_engine
 from headwater.common.db.migrations import migrate
-from headwater.common.heap import freeze_startup_objects
+from headwater.common.gc_freeze import freeze_startup_objects
 from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
 from headwater.common.logging import configure_logging
 from headwater.common.telemetry import configure_telemetry

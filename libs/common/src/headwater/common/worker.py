@@ -15,7 +15,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import start_http_server
 
 from headwater.common.db.engine import to_asyncpg_dsn
-from headwater.common.heap import freeze_startup_objects
+from headwater.common.gc_freeze import freeze_startup_objects
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import create_broker, create_producer
 from headwater.common.messaging.relay import OutboxRelay

@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 
-from headwater.common.heap import freeze_startup_objects
+from headwater.common.gc_freeze import freeze_startup_objects
 from headwater.common.http import health_handlers, observability
 from headwater.gateway import SERVICE
 from headwater.gateway.bootstrap import Container, bootstrap

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-BIGINT_MAX = 2**63 - 1
-Id = Annotated[int, Meta(ge=1, le=BIGINT_MAX)]
+from headwater.common.contracts.types import Id
+
 ChannelName = Annotated[str, Meta(min_length=1, max_length=150)]
 ChannelKind = Literal["slack", "webhook"]
 ChannelScope = Literal["global", "pipeline_type", "pipeline"]

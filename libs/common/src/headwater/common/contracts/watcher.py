@@ -8,11 +8,10 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from headwater.common.contracts.types import Count, Id
+
 Name = Annotated[str, Meta(min_length=1, max_length=150)]
 Watermark = str | int
-BIGINT_MAX = 2**63 - 1
-Count = Annotated[int, Meta(ge=0, le=BIGINT_MAX)]
-Id = Annotated[int, Meta(ge=1, le=BIGINT_MAX)]
 Number = Annotated[int, Meta(le=2**31 - 1)]
 
 

@@ -65,6 +65,9 @@ class OutboxRelay:
         self._linger = linger
         self._sent_retention = sent_retention_seconds
         self._wake = asyncio.Event()
+        self.listening = (
+            asyncio.Event()
+        )  # set once `run()` hears NOTIFY: what a test of the wake-up waits for
         self._pool: asyncpg.Pool | None = None
         o = f'"{schema}".outbox'
         # Take the oldest unsent rows nobody else holds; then drop those whose key has an earlier unsent row
@@ -152,13 +155,11 @@ class OutboxRelay:
                 )
         await asyncio.gather(*futures)
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def run(self) -> None:
         """Publish forever: on every NOTIFY (after `linger`), and every `poll_interval` seconds in case one was missed."""
         listener = await asyncpg.connect(self._dsn)
         await listener.add_listener(outbox_notify_channel(self._schema), lambda *_: self._wake.set())
+        self.listening.set()
         last_housekeeping = 0.0
         backoff = Backoff(cap=30.0)
         try:

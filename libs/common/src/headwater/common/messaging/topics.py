@@ -23,7 +23,7 @@ CANONICAL_TOPICS = (
     "workflow.changed",
 )
 
-# The consumer group of each service and the topics it consumes (ARCHITECTURE.md, section 1): what queue
+# The consumer group of each service and the topics it consumes: what queue
 # monitoring measures the lag of.
 CONSUMED_TOPICS: dict[str, tuple[str, ...]] = {
     "execution-tracking": (

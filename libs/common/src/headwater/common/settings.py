@@ -28,6 +28,24 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     consumer_fetch_max_wait_ms: int = 100
 
 
+class ServiceSettings(CommonSettings, frozen=True, kw_only=True):
+    """Settings of a service that owns a schema and runs an internal HTTP API and a worker (`python -m
+    headwater.<service> serve|worker`). Each service subclasses it, setting the defaults that are its own (its DSN,
+    port, consumer group, metrics port) and adding its own fields."""
+
+    database_url: str
+    http_host: str = "127.0.0.1"
+    http_port: int
+    http_workers: int = 1
+    db_pool_size: int = 10
+    consumer_group: str
+    relay_batch_size: int = 500  # outbox rows published per claim
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = (
+        0  # Prometheus metrics of the worker (relay, consumers, loops); 0 turns them off
+    )
+
+
 T = TypeVar("T", bound=msgspec.Struct)
 
 

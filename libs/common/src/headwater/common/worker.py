@@ -8,7 +8,6 @@ import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
@@ -19,24 +18,9 @@ from headwater.common.gc_freeze import freeze_startup_objects
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import create_broker, create_producer
 from headwater.common.messaging.relay import OutboxRelay
-from headwater.common.settings import CommonSettings
+from headwater.common.settings import ServiceSettings
 
 log = get_logger(__name__)
-
-
-class WorkerSettings(Protocol):
-    """What the worker reads of a service's settings (every service's Settings has these fields)."""
-
-    @property
-    def database_url(self) -> str: ...
-    @property
-    def topic_prefix(self) -> str: ...
-    @property
-    def relay_batch_size(self) -> int: ...
-    @property
-    def worker_metrics_port(self) -> int: ...
-    @property
-    def worker_metrics_host(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +37,7 @@ class Background:
 class Worker:
     service: str
     schema: str
-    settings: CommonSettings
+    settings: ServiceSettings
     register: Callable[[KafkaBroker, AIOKafkaProducer], None]  # subscribes the service's handlers
     close: Callable[[], Awaitable[None]]  # releases the service's container (engine, pools)
     background: Sequence[Background] = field(default_factory=tuple)
@@ -63,20 +47,19 @@ async def run(worker: Worker) -> None:
     """Start producer and broker (waiting for Kafka), the relay and the background tasks; on SIGTERM/SIGINT stop
     the background tasks, then the consumers, drain the relay and close everything."""
     settings = worker.settings
-    own: WorkerSettings = settings  # type: ignore[assignment]
     producer = create_producer(settings, service=worker.service)
     broker = create_broker(settings, service=worker.service)
     worker.register(broker, producer)
     relay = OutboxRelay(
-        dsn=to_asyncpg_dsn(own.database_url),
+        dsn=to_asyncpg_dsn(settings.database_url),
         schema=worker.schema,
         producer=producer,
         topic_prefix=settings.topic_prefix,
         source=f"headwater/{worker.service}",
-        batch_size=own.relay_batch_size,
+        batch_size=settings.relay_batch_size,
     )
-    if own.worker_metrics_port:
-        start_http_server(own.worker_metrics_port, addr=own.worker_metrics_host)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

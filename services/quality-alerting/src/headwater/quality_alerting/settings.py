@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from headwater.common.settings import CommonSettings
+from headwater.common.settings import ServiceSettings
 
 
-class Settings(CommonSettings, frozen=True, kw_only=True):
+class Settings(ServiceSettings, frozen=True, kw_only=True):
     database_url: str = "postgresql://quality_alerting:quality_alerting@127.0.0.1:5432/headwater"
-    http_host: str = "127.0.0.1"
     http_port: int = 8082
-    http_workers: int = 1
-    db_pool_size: int = 10
     consumer_group: str = "quality-alerting"
     events_batch_size: int = 500  # execution/pipeline events applied per transaction
-    relay_batch_size: int = 500
-    worker_metrics_host: str = "127.0.0.1"
-    worker_metrics_port: int = 9465  # Prometheus metrics of the worker; 0 turns them off
+    worker_metrics_port: int = 9465
     # Notifications: attempts per delivery, the first retry's delay (doubling after each failure), timeout.
     notification_attempts: int = 5
     notification_backoff_seconds: float = 1.0

@@ -178,13 +178,7 @@ class _Gateway:
 
 @contextlib.asynccontextmanager
 async def _gateway(settings: BenchSettings, connections: int) -> AsyncIterator[_Gateway]:
-    connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=60, ttl_dns_cache=None)
-    async with aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=settings.request_timeout),
-        headers=settings.gateway_headers(),
-        skip_auto_headers=("User-Agent",),
-    ) as session:
+    async with settings.gateway_session(connections) as session:
         yield _Gateway(settings.gateway_url, session)
 
 

@@ -105,13 +105,7 @@ class GatewayClient:
 
 @contextlib.asynccontextmanager
 async def open_client(settings: BenchSettings, connections: int) -> AsyncIterator[GatewayClient]:
-    connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=60, ttl_dns_cache=None)
-    async with aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=settings.request_timeout),
-        headers=settings.gateway_headers(),
-        skip_auto_headers=("User-Agent",),
-    ) as session:
+    async with settings.gateway_session(connections) as session:
         yield GatewayClient(settings.gateway_url, session)
 
 

@@ -266,13 +266,7 @@ class _Gateway:
 
 @contextlib.asynccontextmanager
 async def _open_gateway(settings: BenchSettings) -> AsyncIterator[_Gateway]:
-    connector = aiohttp.TCPConnector(limit=1, keepalive_timeout=60, ttl_dns_cache=None)
-    async with aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=settings.request_timeout),
-        headers=settings.gateway_headers(),
-        skip_auto_headers=("User-Agent",),
-    ) as session:
+    async with settings.gateway_session(1) as session:
         yield _Gateway(settings.gateway_url, session)
 
 

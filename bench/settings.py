@@ -6,6 +6,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+import aiohttp
+
 GATEWAY_URL_ENV = "HEADWATER_GATEWAY_URL"
 KAFKA_BOOTSTRAP_ENV = "HEADWATER_KAFKA_BOOTSTRAP_SERVERS"
 TOPIC_PREFIX_ENV = "HEADWATER_TOPIC_PREFIX"
@@ -78,6 +80,15 @@ class BenchSettings:
     def gateway_headers(self) -> dict[str, str]:
         """Headers every request to the gateway carries: each route but /health/* and the logins wants a token."""
         return {"authorization": f"Bearer {self.token}"}
+
+    def gateway_session(self, connections: int) -> aiohttp.ClientSession:
+        """A client session to the gateway: `connections` keep-alive connections, the token on every request."""
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=60, ttl_dns_cache=None),
+            timeout=aiohttp.ClientTimeout(total=self.request_timeout),
+            headers=self.gateway_headers(),
+            skip_auto_headers=("User-Agent",),
+        )
 
     def rejected_token(self) -> str:
         """What to say when the gateway answers 401: the token is not one it knows, so nothing can be measured."""

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db import create_engine
+from headwater.common.db.unit_of_work import UnitOfWorkFactory
 from headwater.common.logging import configure_logging
 from headwater.common.settings import load_settings
 from headwater.common.telemetry import configure_telemetry
 from headwater.quality_alerting import SCHEMA, SERVICE
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.quality_alerting.adapters.db.unit_of_work import SqlUnitOfWork
 from headwater.quality_alerting.settings import Settings
 
 
@@ -40,4 +41,4 @@ def bootstrap(settings: Settings | None = None) -> Container:
         SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
     )
     engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
-    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine))
+    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork))

@@ -1,7 +1,7 @@
 """Use cases of the freshness and timeliness checks: find stale pipelines and late executions, log and alert once.
 
 Each check is one transaction of a few set-based statements, whatever the number of pipelines: log what is new
-(adapters/db/checks.py), raise its alerts (`raise_alerts`: one insert, the `alert.raised` outbox rows, the
+(the `checks` repository), raise its alerts (`raise_alerts`: one insert, the `alert.raised` outbox rows, the
 deliveries), commit. Checks are idempotent without an inbox: the logs' unique keys (pipeline and DML timestamp;
 execution) and the alerts' dedup keys make a repeated or redelivered check log and alert nothing new.
 """
@@ -14,11 +14,10 @@ from datetime import datetime
 
 from prometheus_client import Counter, Histogram
 
+from headwater.common.errors import Invalid
 from headwater.common.logging import get_logger
-from headwater.quality_alerting.adapters.db import checks
 from headwater.quality_alerting.domain.slo import late_execution_alert, stale_pipeline_alert
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
-from headwater.quality_alerting.service_layer.errors import Invalid
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -58,17 +57,17 @@ async def check_freshness(uow: UnitOfWork, now: datetime) -> CheckCounts:
     _require_aware(now)
     began = time.perf_counter()
     async with uow:
-        await checks.lock_check(uow.conn, "freshness")
-        rows = await checks.log_stale_pipelines(uow.conn, now)
+        await uow.checks.lock_check("freshness")
+        rows = await uow.checks.log_stale_pipelines(now)
         drafts = [
             stale_pipeline_alert(
-                pipeline_id=r["pipeline_id"],
-                pipeline_name=r["pipeline_name"],
-                pipeline_type_id=r["pipeline_type_id"],
-                last_dml_at=r["last_dml_at"],
-                due_at=r["due_at"],
-                number=r["freshness_number"],
-                datepart=r["freshness_datepart"],
+                pipeline_id=r.pipeline_id,
+                pipeline_name=r.pipeline_name,
+                pipeline_type_id=r.pipeline_type_id,
+                last_dml_at=r.last_dml_at,
+                due_at=r.due_at,
+                number=r.freshness_number,
+                datepart=r.freshness_datepart,
             )
             for r in rows
         ]
@@ -88,20 +87,20 @@ async def check_timeliness(
         raise Invalid(f"lookback_minutes must be at least 1, not {lookback_minutes}")
     began = time.perf_counter()
     async with uow:
-        await checks.lock_check(uow.conn, "timeliness")
-        rows = await checks.log_late_executions(uow.conn, now, lookback_minutes)
+        await uow.checks.lock_check("timeliness")
+        rows = await uow.checks.log_late_executions(now, lookback_minutes)
         drafts = [
             late_execution_alert(
-                execution_id=r["execution_id"],
-                pipeline_id=r["pipeline_id"],
-                pipeline_name=r["pipeline_name"],
-                pipeline_type_id=r["pipeline_type_id"],
-                status=r["status"],
-                start_date=r["start_date"],
-                end_date=r["end_date"],
-                due_at=r["due_at"],
-                number=r["timeliness_number"],
-                datepart=r["timeliness_datepart"],
+                execution_id=r.execution_id,
+                pipeline_id=r.pipeline_id,
+                pipeline_name=r.pipeline_name,
+                pipeline_type_id=r.pipeline_type_id,
+                status=r.status,
+                start_date=r.start_date,
+                end_date=r.end_date,
+                due_at=r.due_at,
+                number=r.timeliness_number,
+                datepart=r.timeliness_datepart,
             )
             for r in rows
         ]

@@ -69,7 +69,7 @@ async def running_notifier(
 ) -> AsyncIterator[Notifier]:
     notifier = Notifier(
         dsn=dsn,
-        uow=container.uow_factory,
+        uow_factory=container.uow_factory,
         sender=sender or HttpSender(timeout=5),
         max_attempts=ATTEMPTS,
         backoff_seconds=BACKOFF,

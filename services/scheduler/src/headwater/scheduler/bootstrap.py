@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db import create_engine
+from headwater.common.db.unit_of_work import UnitOfWorkFactory
 from headwater.common.logging import configure_logging
 from headwater.common.settings import load_settings
 from headwater.common.telemetry import configure_telemetry
 from headwater.scheduler import SCHEMA, SERVICE
+from headwater.scheduler.adapters.db.unit_of_work import SqlUnitOfWork
 from headwater.scheduler.clock import Clock, system_clock
 from headwater.scheduler.domain.schedules import ScheduleSpec, system_schedules
-from headwater.scheduler.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.scheduler.settings import Settings
 
 
@@ -50,7 +51,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock) 
     return Container(
         settings=settings,
         engine=engine,
-        uow_factory=UnitOfWorkFactory(engine),
+        uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork),
         schedules=schedules,
         clock=clock,
     )

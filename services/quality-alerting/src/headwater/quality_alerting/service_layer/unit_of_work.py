@@ -19,14 +19,31 @@ from headwater.quality_alerting.service_layer.ports import (
 
 
 class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
-    alerts: Alerts
-    anomalies: Anomalies
-    channels: Channels
-    checks: Checks
-    copies: Copies
-    deliveries: Deliveries
-    retention: Retention
-    outbox_messages: OutboxMessages
+    """Repositories are read-only attributes: an implementation may bind any class that satisfies them."""
+
+    @property
+    def alerts(self) -> Alerts: ...
+
+    @property
+    def anomalies(self) -> Anomalies: ...
+
+    @property
+    def channels(self) -> Channels: ...
+
+    @property
+    def checks(self) -> Checks: ...
+
+    @property
+    def copies(self) -> Copies: ...
+
+    @property
+    def deliveries(self) -> Deliveries: ...
+
+    @property
+    def retention(self) -> Retention: ...
+
+    @property
+    def outbox_messages(self) -> OutboxMessages: ...
 
 
 UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

@@ -30,7 +30,7 @@ def create_app(container: Container | None = None) -> Litestar:
     return Litestar(
         route_handlers=[*CONTROLLERS, *health_handlers([database_answers]), *metrics],
         dependencies={
-            "uow": Provide(lambda: c.uow_factory, use_cache=True, sync_to_thread=False),
+            "uow_factory": Provide(lambda: c.uow_factory, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: c.settings, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,

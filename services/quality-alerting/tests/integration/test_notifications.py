@@ -186,7 +186,7 @@ async def test_a_raised_alert_is_delivered_once_and_signed(
     assert payload["event"] == "alert.raised"
     assert payload["delivery_id"] == str(delivery.id)
     assert payload["timestamp"] == int(request.headers["X-Headwater-Timestamp"])
-    assert payload["alert"].id == alert.id
+    assert payload["alert"]["id"] == alert.id
     assert payload["alert"]["severity"] == "critical"
     assert payload["alert"]["pipeline_id"] == pipeline
     assert payload["alert"]["msg"] == alert.msg
@@ -216,7 +216,7 @@ async def test_a_slack_channel_gets_text_and_blocks(
     payload = request.json()
     assert set(payload) == {"text", "blocks"}
     assert payload["text"].startswith(f":rotating_light: [CRITICAL] Stale pipeline: pipeline-{pipeline}")
-    assert [b.type for b in payload["blocks"]] == ["header", "section", "section", "context"]
+    assert [b["type"] for b in payload["blocks"]] == ["header", "section", "section", "context"]
     assert payload["blocks"][1]["text"] == {"type": "mrkdwn", "text": alert.msg}
     assert f"Headwater alert {alert.id}" in payload["blocks"][3]["elements"][0]["text"]
 
@@ -320,7 +320,7 @@ async def test_alerts_below_the_minimum_severity_are_not_sent(
     found = await settled(container, channel.id, 2)
     assert set(found) == {warning.id, critical.id}
     assert info.id not in found
-    sent = {r.json()["alert"].id for r in receiver.requests(channel.name)}
+    sent = {r.json()["alert"]["id"] for r in receiver.requests(channel.name)}
     assert sent == {warning.id, critical.id}
 
 
@@ -419,7 +419,7 @@ async def test_repeats_of_a_condition_are_suppressed_within_the_window(
     (later,) = await raise_now(container, draft(pipeline, condition=condition))
     found = await settled(container, channel.id, 4)
     assert found[later.id].status == "delivered"
-    sent = [r.json()["alert"].id for r in receiver.requests(channel.name)]
+    sent = [r.json()["alert"]["id"] for r in receiver.requests(channel.name)]
     assert sorted(sent) == sorted([first.id, other.id, later.id])
 
 
@@ -495,7 +495,7 @@ async def test_two_notifiers_never_deliver_one_alert_twice(
     assert all(d.attempts == 1 for d in found.values())
     requests = receiver.requests(channel.name)
     assert len(requests) == count
-    assert sorted(r.json()["alert"].id for r in requests) == sorted(a.id for a in alerts)
+    assert sorted(r.json()["alert"]["id"] for r in requests) == sorted(a.id for a in alerts)
     assert len({r.headers["X-Headwater-Delivery"] for r in requests}) == count
     assert one.sent > 0  # both took part
     assert two.sent > 0
@@ -524,12 +524,12 @@ async def test_channels_over_http(container: Container, receiver: WebhookReceive
         assert created.status_code == 201, created.text
         channel = created.json()
         assert "secret" not in channel
-        assert channel.has_secret is True
-        assert (channel.scope, channel.pipeline_id, channel.min_severity) == ("pipeline", 5, "info")
-        assert (channel.suppression_minutes, channel.active, channel.updated_at) == (60, True, None)
-        url = f"{base}/{channel.id}"
+        assert channel["has_secret"] is True
+        assert (channel["scope"], channel["pipeline_id"], channel["min_severity"]) == ("pipeline", 5, "info")
+        assert (channel["suppression_minutes"], channel["active"], channel["updated_at"]) == (60, True, None)
+        url = f"{base}/{channel['id']}"
 
-        duplicate = await client.post(base, json=body(receiver, name=channel.name))
+        duplicate = await client.post(base, json=body(receiver, name=channel["name"]))
         assert duplicate.status_code == 409
 
         assert (await client.get(url)).json() == channel
@@ -543,7 +543,7 @@ async def test_channels_over_http(container: Container, receiver: WebhookReceive
         assert patched.json()["min_severity"] == "critical"
         assert patched.json()["updated_at"] is not None
         other = (await client.post(base, json=body(receiver, active=False))).json()
-        assert (await client.patch(url, json={"name": other.name})).status_code == 409
+        assert (await client.patch(url, json={"name": other["name"]})).status_code == 409
         assert (await client.patch(url, json={"secret": None})).status_code == 422
         assert (await client.patch(url, json={"scope": "pipeline_type"})).status_code == 422
         assert (await client.patch(f"{base}/{new_id()}", json={"active": False})).status_code == 404

@@ -53,8 +53,9 @@ def _missing(channel_id: int) -> NotFound:
     return NotFound(f"Notification channel {channel_id} not found")
 
 
-def _in_range(channel_id: int) -> bool:
-    return 1 <= channel_id <= BIGINT_MAX  # anything else cannot exist (and would overflow a bigint)
+def _require_in_range(channel_id: int) -> None:
+    if not 1 <= channel_id <= BIGINT_MAX:  # cannot exist (and would overflow a bigint)
+        raise _missing(channel_id)
 
 
 # -- channels ------------------------------------------------------------------------------------------------------
@@ -86,8 +87,7 @@ async def list_channels(uow: UnitOfWork) -> list[Channel]:
 
 
 async def get_channel(uow: UnitOfWork, channel_id: int) -> Channel:
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
         row = await uow.channels.get(channel_id)
     if row is None:
@@ -98,8 +98,7 @@ async def get_channel(uow: UnitOfWork, channel_id: int) -> Channel:
 async def update_channel(uow: UnitOfWork, channel_id: int, changes: Mapping[str, Any]) -> Channel:
     """Change the fields sent. Deactivating a channel gives up its pending deliveries (they would otherwise
     go out, perhaps much later, when it is switched back on)."""
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
         locked = await uow.channels.get_with_secret(channel_id, lock=True)
         if locked is None:
@@ -131,8 +130,7 @@ async def update_channel(uow: UnitOfWork, channel_id: int, changes: Mapping[str,
 
 async def delete_channel(uow: UnitOfWork, channel_id: int) -> None:
     """Delete a channel and its delivery history. A delivery being sent right now finishes first."""
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
         if not await uow.channels.delete(channel_id):
             raise _missing(channel_id)
@@ -142,8 +140,7 @@ async def delete_channel(uow: UnitOfWork, channel_id: int) -> None:
 
 async def list_deliveries(uow: UnitOfWork, channel_id: int, limit: int) -> list[Delivery]:
     """The channel's newest `limit` deliveries first."""
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
         if await uow.channels.get(channel_id) is None:
             raise _missing(channel_id)
@@ -153,8 +150,7 @@ async def list_deliveries(uow: UnitOfWork, channel_id: int, limit: int) -> list[
 async def send_test_message(uow: UnitOfWork, sender: Sender, channel_id: int) -> SendResult:
     """Send a test message to the channel now (active or not) and report what the receiver answered.
     Nothing is recorded: a test is not an alert."""
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
         channel = await uow.channels.get_with_secret(channel_id)
     if channel is None:

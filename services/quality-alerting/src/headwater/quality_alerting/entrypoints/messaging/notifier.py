@@ -62,9 +62,6 @@ class Notifier:
             backoff_seconds=settings.notification_backoff_seconds,
         )
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def drain(self) -> int:
         """Deliver rounds until one comes back short; how many deliveries were attempted."""
         total = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
@@ -19,6 +19,7 @@ from headwater.common.contracts.alerting import (
     NotificationDelivery,
     NotificationTestResult,
 )
+from headwater.common.contracts.watcher import sent
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.domain.notifications import Channel
 from headwater.quality_alerting.service_layer import notifications
@@ -34,10 +35,6 @@ Limit = Annotated[
 
 def _channel(channel: Channel) -> NotificationChannel:
     return NotificationChannel(**msgspec.structs.asdict(channel))
-
-
-def _sent(body: msgspec.Struct) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET}
 
 
 class NotificationChannelController(Controller):
@@ -62,7 +59,7 @@ class NotificationChannelController(Controller):
     async def update(
         self, channel_id: FromPath[int], data: JSONBody[NotificationChannelUpdate], uow_factory: UowFactory
     ) -> NotificationChannel:
-        return _channel(await notifications.update_channel(uow_factory(), channel_id, _sent(data)))
+        return _channel(await notifications.update_channel(uow_factory(), channel_id, sent(data)))
 
     @delete("/{channel_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def remove(self, channel_id: FromPath[int], uow_factory: UowFactory) -> None:

@@ -72,7 +72,7 @@ async def raise_alerts(container: Container) -> Raised:
             uow, [draft(0, source), draft(1, source), draft(2, other), draft(3, None)]
         )
         await uow.commit()
-    by_msg = {r["msg"]: r["id"] for r in rows}
+    by_msg = {r.msg: r.id for r in rows}
     return Raised(
         pipeline,
         source,

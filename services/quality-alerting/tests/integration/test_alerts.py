@@ -31,7 +31,7 @@ async def raise_five(container: Container) -> tuple[int, list[int]]:
         again = await alerts.raise_alerts(uow, drafts)  # the same occurrences raise nothing new
         await uow.commit()
     assert again == []
-    return pipeline, sorted(r["id"] for r in rows)
+    return pipeline, sorted(r.id for r in rows)
 
 
 async def page(container: Container, pipeline: int, **kwargs: object) -> alerts.AlertPage:
@@ -40,7 +40,7 @@ async def page(container: Container, pipeline: int, **kwargs: object) -> alerts.
 
 
 def ids(result: alerts.AlertPage) -> list[int]:
-    return [r["id"] for r in result.results]
+    return [r.id for r in result.results]
 
 
 async def test_cursor_pagination_as_qluster_documents_it(container: Container) -> None:
@@ -71,11 +71,11 @@ async def test_cursor_pagination_as_qluster_documents_it(container: Container) -
 async def test_resolve_and_mute_move_alerts_out_of_the_default_list(container: Container) -> None:
     pipeline, a = await raise_five(container)
     resolved = await alerts.resolve_alert(container.uow_factory(), a[0], "mark_data_as_valid")
-    assert (resolved["resolved"], resolved["resolve_action"]) == (True, "mark_data_as_valid")
+    assert (resolved.resolved, resolved.resolve_action) == (True, "mark_data_as_valid")
     again = await alerts.resolve_alert(
         container.uow_factory(), a[0], "hide"
     )  # a second resolve changes nothing
-    assert (again["resolve_action"], again["resolved_at"]) == ("mark_data_as_valid", resolved["resolved_at"])
+    assert (again.resolve_action, again.resolved_at) == ("mark_data_as_valid", resolved.resolved_at)
     await alerts.mute_alert(container.uow_factory(), a[1], True)
 
     assert ids(await page(container, pipeline, limit=10)) == [a[4], a[3], a[2]]

@@ -10,12 +10,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
+from headwater.common.errors import NotFound
 from headwater.common.events import ExecutionEnded, ExecutionStarted
 from headwater.devstack.stack import Stack
 from headwater.quality_alerting.bootstrap import Container, bootstrap
 from headwater.quality_alerting.entrypoints.http.app import create_app
 from headwater.quality_alerting.service_layer.anomalies import unflag_anomaly, upsert_rule
-from headwater.quality_alerting.service_layer.errors import NotFound
 from headwater.quality_alerting.service_layer.facts import apply_facts
 from headwater.quality_alerting.settings import Settings
 

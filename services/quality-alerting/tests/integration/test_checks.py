@@ -16,11 +16,11 @@ import msgspec
 import pytest
 from sqlalchemy import text
 
+from headwater.common.errors import Invalid
 from headwater.quality_alerting.adapters.db.checks import due_at
 from headwater.quality_alerting.bootstrap import Container
 from headwater.quality_alerting.domain.slo import DATEPARTS, add_dateparts
 from headwater.quality_alerting.service_layer.checks import CheckCounts, check_freshness, check_timeliness
-from headwater.quality_alerting.service_layer.errors import Invalid
 
 pytestmark = pytest.mark.integration
 

@@ -47,7 +47,7 @@ async def test_requested_checks_alert_once_across_redeliveries(container: Contai
     register_check_subscribers(
         broker,
         settings=container.settings,
-        uow=container.uow_factory,
+        uow_factory=container.uow_factory,
         producer=NoProducer(),  # type: ignore[arg-type]
         clock=lambda: now,
     )

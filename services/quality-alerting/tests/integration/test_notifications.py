@@ -15,15 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import RowMapping, text
+from sqlalchemy import text
 
 from headwater.common.db.engine import to_asyncpg_dsn
 from headwater.common.testing import eventually
 from headwater.devstack.stack import Stack
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.bootstrap import Container
-from headwater.quality_alerting.domain.alerts import AlertDraft
-from headwater.quality_alerting.domain.notifications import SendResult
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
+from headwater.quality_alerting.domain.notifications import Channel, Delivery, SendResult
 from headwater.quality_alerting.entrypoints.http.app import create_app
 from headwater.quality_alerting.entrypoints.messaging.notifier import Notifier
 from headwater.quality_alerting.service_layer import notifications
@@ -69,7 +69,7 @@ async def running_notifier(
 ) -> AsyncIterator[Notifier]:
     notifier = Notifier(
         dsn=dsn,
-        uow=container.uow_factory,
+        uow_factory=container.uow_factory,
         sender=sender or HttpSender(timeout=5),
         max_attempts=ATTEMPTS,
         backoff_seconds=BACKOFF,
@@ -90,7 +90,7 @@ async def notifier(container: Container, dsn: str) -> AsyncIterator[Notifier]:
         yield n
 
 
-async def make_channel(container: Container, receiver: WebhookReceiver, **fields: Any) -> RowMapping:
+async def make_channel(container: Container, receiver: WebhookReceiver, **fields: Any) -> Channel:
     name = f"channel-{new_id()}"
     defaults: dict[str, Any] = {
         "name": name,
@@ -129,29 +129,29 @@ def draft(
     )
 
 
-async def raise_now(container: Container, *drafts: AlertDraft) -> list[RowMapping]:
+async def raise_now(container: Container, *drafts: AlertDraft) -> list[Alert]:
     uow = container.uow_factory()
     async with uow:
         rows = await raise_alerts(uow, drafts)
         await uow.commit()
     assert len(rows) == len(drafts)
-    by_key = {r["dedup_key"]: r for r in rows}
+    by_key = {r.dedup_key: r for r in rows}
     return [by_key[d.dedup_key] for d in drafts]  # in the order of the drafts
 
 
-async def deliveries(container: Container, channel_id: int) -> dict[int, RowMapping]:
+async def deliveries(container: Container, channel_id: int) -> dict[int, Delivery]:
     """The channel's deliveries by alert id."""
     rows = await notifications.list_deliveries(container.uow_factory(), channel_id, 1000)
-    return {r["alert_id"]: r for r in rows}
+    return {r.alert_id: r for r in rows}
 
 
-async def settled(container: Container, channel_id: int, expected: int) -> dict[int, RowMapping]:
+async def settled(container: Container, channel_id: int, expected: int) -> dict[int, Delivery]:
     """Wait until the channel has `expected` deliveries and none is pending; return them by alert id."""
 
-    async def check() -> dict[int, RowMapping]:
+    async def check() -> dict[int, Delivery]:
         found = await deliveries(container, channel_id)
         assert len(found) == expected, found
-        assert all(d["status"] != "pending" for d in found.values()), [dict(d) for d in found.values()]
+        assert all(d.status != "pending" for d in found.values()), list(found.values())
         return found
 
     return await eventually(check, timeout=30)
@@ -172,33 +172,33 @@ async def test_a_raised_alert_is_delivered_once_and_signed(
     channel = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline)
     (alert,) = await raise_now(container, draft(pipeline, severity="critical"))
 
-    found = await settled(container, channel["id"], 1)
-    delivery = found[alert["id"]]
-    assert delivery["status"] == "delivered"
-    assert (delivery["attempts"], delivery["last_status_code"], delivery["last_error"]) == (1, 200, None)
-    assert delivery["delivered_at"] is not None
+    found = await settled(container, channel.id, 1)
+    delivery = found[alert.id]
+    assert delivery.status == "delivered"
+    assert (delivery.attempts, delivery.last_status_code, delivery.last_error) == (1, 200, None)
+    assert delivery.delivered_at is not None
 
-    (request,) = receiver.requests(channel["name"])
+    (request,) = receiver.requests(channel.name)
     assert receiver_verifies(request.body, request.headers)
     assert request.headers["Content-Type"] == "application/json"
-    assert request.headers["X-Headwater-Delivery"] == str(delivery["id"])
+    assert request.headers["X-Headwater-Delivery"] == str(delivery.id)
     payload = request.json()
     assert payload["event"] == "alert.raised"
-    assert payload["delivery_id"] == str(delivery["id"])
+    assert payload["delivery_id"] == str(delivery.id)
     assert payload["timestamp"] == int(request.headers["X-Headwater-Timestamp"])
-    assert payload["alert"]["id"] == alert["id"]
+    assert payload["alert"]["id"] == alert.id
     assert payload["alert"]["severity"] == "critical"
     assert payload["alert"]["pipeline_id"] == pipeline
-    assert payload["alert"]["msg"] == alert["msg"]
-    assert payload["alert"]["details"] == alert["body"]
+    assert payload["alert"]["msg"] == alert.msg
+    assert payload["alert"]["details"] == alert.body
 
     # Raising the same occurrence again neither raises an alert nor sends anything.
     uow = container.uow_factory()
     async with uow:
-        assert await raise_alerts(uow, [replace(draft(pipeline), dedup_key=alert["dedup_key"])]) == []
+        assert await raise_alerts(uow, [replace(draft(pipeline), dedup_key=alert.dedup_key)]) == []
         await uow.commit()
     await notifier.drain()
-    assert len(receiver.requests(channel["name"])) == 1
+    assert len(receiver.requests(channel.name)) == 1
 
 
 async def test_a_slack_channel_gets_text_and_blocks(
@@ -209,16 +209,16 @@ async def test_a_slack_channel_gets_text_and_blocks(
         container, receiver, kind="slack", secret=None, scope="pipeline", pipeline_id=pipeline
     )
     (alert,) = await raise_now(container, draft(pipeline, severity="critical"))
-    await settled(container, channel["id"], 1)
+    await settled(container, channel.id, 1)
 
-    (request,) = receiver.requests(channel["name"])
+    (request,) = receiver.requests(channel.name)
     assert "X-Headwater-Signature" not in request.headers
     payload = request.json()
     assert set(payload) == {"text", "blocks"}
     assert payload["text"].startswith(f":rotating_light: [CRITICAL] Stale pipeline: pipeline-{pipeline}")
     assert [b["type"] for b in payload["blocks"]] == ["header", "section", "section", "context"]
-    assert payload["blocks"][1]["text"] == {"type": "mrkdwn", "text": alert["msg"]}
-    assert f"Headwater alert {alert['id']}" in payload["blocks"][3]["elements"][0]["text"]
+    assert payload["blocks"][1]["text"] == {"type": "mrkdwn", "text": alert.msg}
+    assert f"Headwater alert {alert.id}" in payload["blocks"][3]["elements"][0]["text"]
 
 
 # -- retries and failures --------------------------------------------------------------------------------------------
@@ -229,14 +229,14 @@ async def test_server_errors_are_retried_with_backoff_until_delivered(
 ) -> None:
     pipeline = new_id()
     channel = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline)
-    receiver.answer(channel["name"], 500, 500)
+    receiver.answer(channel.name, 500, 500)
     (alert,) = await raise_now(container, draft(pipeline))
 
-    delivery = (await settled(container, channel["id"], 1))[alert["id"]]
-    assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == ("delivered", 3, 200)
-    assert delivery["last_error"].startswith("HTTP 500: receiver says 500")  # why it took three attempts
+    delivery = (await settled(container, channel.id, 1))[alert.id]
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 3, 200)
+    assert (delivery.last_error or "").startswith("HTTP 500: receiver says 500")  # why it took three attempts
 
-    requests = receiver.requests(channel["name"])
+    requests = receiver.requests(channel.name)
     assert len(requests) == 3
     assert len({r.headers["X-Headwater-Delivery"] for r in requests}) == 1  # one delivery, three attempts
     assert all(receiver_verifies(r.body, r.headers) for r in requests)  # each attempt signed afresh
@@ -250,19 +250,19 @@ async def test_a_delivery_fails_after_the_last_attempt(
 ) -> None:
     pipeline = new_id()
     channel = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline)
-    receiver.answer(channel["name"], *[503] * ATTEMPTS)
+    receiver.answer(channel.name, *[503] * ATTEMPTS)
     (alert,) = await raise_now(container, draft(pipeline))
 
-    delivery = (await settled(container, channel["id"], 1))[alert["id"]]
-    assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == (
+    delivery = (await settled(container, channel.id, 1))[alert.id]
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
         "failed",
         ATTEMPTS,
         503,
     )
-    assert delivery["last_error"] == "HTTP 503: receiver says 503"
-    assert delivery["delivered_at"] is None
+    assert delivery.last_error == "HTTP 503: receiver says 503"
+    assert delivery.delivered_at is None
     await notifier.drain()
-    assert len(receiver.requests(channel["name"])) == ATTEMPTS  # and nothing after the last
+    assert len(receiver.requests(channel.name)) == ATTEMPTS  # and nothing after the last
 
 
 async def test_a_client_error_fails_at_once_but_429_is_retried(
@@ -271,14 +271,14 @@ async def test_a_client_error_fails_at_once_but_429_is_retried(
     pipeline = new_id()
     gone = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline)
     busy = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline)
-    receiver.answer(gone["name"], 404)
-    receiver.answer(busy["name"], 429)
+    receiver.answer(gone.name, 404)
+    receiver.answer(busy.name, 429)
     (alert,) = await raise_now(container, draft(pipeline))
 
-    failed = (await settled(container, gone["id"], 1))[alert["id"]]
-    assert (failed["status"], failed["attempts"], failed["last_status_code"]) == ("failed", 1, 404)
-    delivered = (await settled(container, busy["id"], 1))[alert["id"]]
-    assert (delivered["status"], delivered["attempts"]) == ("delivered", 2)
+    failed = (await settled(container, gone.id, 1))[alert.id]
+    assert (failed.status, failed.attempts, failed.last_status_code) == ("failed", 1, 404)
+    delivered = (await settled(container, busy.id, 1))[alert.id]
+    assert (delivered.status, delivered.attempts) == ("delivered", 2)
 
 
 async def test_an_unreachable_receiver_is_recorded_as_a_network_error(
@@ -292,13 +292,13 @@ async def test_an_unreachable_receiver_is_recorded_as_a_network_error(
     channel = await make_channel(container, receiver, url=url, scope="pipeline", pipeline_id=pipeline)
     (alert,) = await raise_now(container, draft(pipeline))
 
-    delivery = (await settled(container, channel["id"], 1))[alert["id"]]
-    assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == (
+    delivery = (await settled(container, channel.id, 1))[alert.id]
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
         "failed",
         ATTEMPTS,
         None,
     )
-    assert "Connect" in delivery["last_error"]
+    assert "Connect" in (delivery.last_error or "")
 
 
 # -- what goes where -------------------------------------------------------------------------------------------------
@@ -317,11 +317,11 @@ async def test_alerts_below_the_minimum_severity_are_not_sent(
         draft(pipeline, severity="warning", condition=f"b:{new_id()}"),
         draft(pipeline, severity="critical", condition=f"c:{new_id()}"),
     )
-    found = await settled(container, channel["id"], 2)
-    assert set(found) == {warning["id"], critical["id"]}
-    assert info["id"] not in found
-    sent = {r.json()["alert"]["id"] for r in receiver.requests(channel["name"])}
-    assert sent == {warning["id"], critical["id"]}
+    found = await settled(container, channel.id, 2)
+    assert set(found) == {warning.id, critical.id}
+    assert info.id not in found
+    sent = {r.json()["alert"]["id"] for r in receiver.requests(channel.name)}
+    assert sent == {warning.id, critical.id}
 
 
 async def test_channels_get_the_alerts_of_their_scope(
@@ -339,18 +339,18 @@ async def test_channels_get_the_alerts_of_their_scope(
             draft(sibling, pipeline_type_id=pipeline_type),
             draft(stranger, pipeline_type_id=other_type),
         )
-        assert set(await settled(container, of_type["id"], 2)) == {mine["id"], same_type["id"]}
-        assert set(await settled(container, of_pipeline["id"], 1)) == {mine["id"]}
+        assert set(await settled(container, of_type.id, 2)) == {mine.id, same_type.id}
+        assert set(await settled(container, of_pipeline.id, 1)) == {mine.id}
 
         async def global_got_all() -> None:
-            found = await deliveries(container, everywhere["id"])
-            ids = {mine["id"], same_type["id"], elsewhere["id"]}
+            found = await deliveries(container, everywhere.id)
+            ids = {mine.id, same_type.id, elsewhere.id}
             assert ids <= set(found)
-            assert all(found[i]["status"] == "delivered" for i in ids)
+            assert all(found[i].status == "delivered" for i in ids)
 
         await eventually(global_got_all, timeout=30)
     finally:  # a global channel would catch every later test's alerts
-        await notifications.update_channel(container.uow_factory(), everywhere["id"], {"active": False})
+        await notifications.update_channel(container.uow_factory(), everywhere.id, {"active": False})
 
 
 async def test_an_alert_without_its_type_reaches_the_type_channel_through_the_pipeline_settings(
@@ -373,8 +373,8 @@ async def test_an_alert_without_its_type_reaches_the_type_channel_through_the_pi
     channel = await make_channel(container, receiver, scope="pipeline_type", pipeline_type_id=pipeline_type)
     untyped = replace(draft(pipeline, alert_type="anomaly"), pipeline_type_id=None)
     (alert,) = await raise_now(container, untyped)
-    assert alert["pipeline_type_id"] is None
-    assert (await settled(container, channel["id"], 1))[alert["id"]]["status"] == "delivered"
+    assert alert.pipeline_type_id is None
+    assert (await settled(container, channel.id, 1))[alert.id].status == "delivered"
 
 
 async def test_an_inactive_channel_gets_nothing(
@@ -383,7 +383,7 @@ async def test_an_inactive_channel_gets_nothing(
     pipeline = new_id()
     channel = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline, active=False)
     await raise_now(container, draft(pipeline))
-    assert await deliveries(container, channel["id"]) == {}
+    assert await deliveries(container, channel.id) == {}
 
 
 # -- suppression -----------------------------------------------------------------------------------------------------
@@ -398,14 +398,14 @@ async def test_repeats_of_a_condition_are_suppressed_within_the_window(
     )
     condition = f"freshness:{pipeline}"
     (first,) = await raise_now(container, draft(pipeline, condition=condition))
-    await settled(container, channel["id"], 1)
+    await settled(container, channel.id, 1)
     (repeat,) = await raise_now(container, draft(pipeline, condition=condition))
     (other,) = await raise_now(container, draft(pipeline, condition=f"timeliness:{pipeline}"))
 
-    found = await settled(container, channel["id"], 3)
-    assert found[first["id"]]["status"] == "delivered"
-    assert found[repeat["id"]]["status"] == "suppressed"
-    assert found[other["id"]]["status"] == "delivered"  # another condition is not suppressed
+    found = await settled(container, channel.id, 3)
+    assert found[first.id].status == "delivered"
+    assert found[repeat.id].status == "suppressed"
+    assert found[other.id].status == "delivered"  # another condition is not suppressed
 
     # Once the window has passed (the first delivery is made older than it), the condition is sent again.
     async with container.engine.begin() as conn:
@@ -414,13 +414,13 @@ async def test_repeats_of_a_condition_are_suppressed_within_the_window(
                 "UPDATE notification_delivery SET created_at = created_at - interval '6 minutes' "
                 "WHERE channel_id = :channel AND alert_id = ANY(CAST(:ids AS bigint[]))"
             ),
-            {"channel": channel["id"], "ids": [first["id"], repeat["id"]]},
+            {"channel": channel.id, "ids": [first.id, repeat.id]},
         )
     (later,) = await raise_now(container, draft(pipeline, condition=condition))
-    found = await settled(container, channel["id"], 4)
-    assert found[later["id"]]["status"] == "delivered"
-    sent = [r.json()["alert"]["id"] for r in receiver.requests(channel["name"])]
-    assert sorted(sent) == sorted([first["id"], other["id"], later["id"]])
+    found = await settled(container, channel.id, 4)
+    assert found[later.id].status == "delivered"
+    sent = [r.json()["alert"]["id"] for r in receiver.requests(channel.name)]
+    assert sorted(sent) == sorted([first.id, other.id, later.id])
 
 
 async def test_repeats_within_one_batch_are_suppressed_unless_the_window_is_zero(
@@ -436,13 +436,13 @@ async def test_repeats_within_one_batch_are_suppressed_unless_the_window_is_zero
         await raise_now(
             container, draft(pipeline, condition=condition), draft(pipeline, condition=condition)
         ),
-        key=lambda r: r["id"],
+        key=lambda r: r.id,
     )  # the earlier alert of a batch is the one sent
 
-    found = await settled(container, windowed["id"], 2)
-    assert (found[a["id"]]["status"], found[b["id"]]["status"]) == ("delivered", "suppressed")
-    found = await settled(container, unwindowed["id"], 2)
-    assert (found[a["id"]]["status"], found[b["id"]]["status"]) == ("delivered", "delivered")
+    found = await settled(container, windowed.id, 2)
+    assert (found[a.id].status, found[b.id].status) == ("delivered", "suppressed")
+    found = await settled(container, unwindowed.id, 2)
+    assert (found[a.id].status, found[b.id].status) == ("delivered", "delivered")
 
 
 async def test_concurrent_raises_of_one_condition_notify_once(
@@ -468,8 +468,8 @@ async def test_concurrent_raises_of_one_condition_notify_once(
         await eventually(second_waits_for_the_first, timeout=10)
         await first.commit()
     (b,) = await second
-    found = await deliveries(container, channel["id"])
-    assert (found[a["id"]]["status"], found[b["id"]]["status"]) == ("pending", "suppressed")
+    found = await deliveries(container, channel.id)
+    assert (found[a.id].status, found[b.id].status) == ("pending", "suppressed")
 
 
 # -- concurrency -----------------------------------------------------------------------------------------------------
@@ -481,7 +481,7 @@ async def test_two_notifiers_never_deliver_one_alert_twice(
     pipeline = new_id()
     channel = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline)
     count = 40
-    receiver.answer(channel["name"], *[200] * count, delay=0.02)  # slow enough for the two to overlap
+    receiver.answer(channel.name, *[200] * count, delay=0.02)  # slow enough for the two to overlap
     alerts = await raise_now(
         container, *(draft(pipeline, condition=f"c{i}:{pipeline}") for i in range(count))
     )
@@ -490,12 +490,12 @@ async def test_two_notifiers_never_deliver_one_alert_twice(
         running_notifier(container, dsn, sender=one, batch_size=5),
         running_notifier(container, dsn, sender=two, batch_size=5),
     ):
-        found = await settled(container, channel["id"], count)
-    assert {d["status"] for d in found.values()} == {"delivered"}
-    assert all(d["attempts"] == 1 for d in found.values())
-    requests = receiver.requests(channel["name"])
+        found = await settled(container, channel.id, count)
+    assert {d.status for d in found.values()} == {"delivered"}
+    assert all(d.attempts == 1 for d in found.values())
+    requests = receiver.requests(channel.name)
     assert len(requests) == count
-    assert sorted(r.json()["alert"]["id"] for r in requests) == sorted(a["id"] for a in alerts)
+    assert sorted(r.json()["alert"]["id"] for r in requests) == sorted(a.id for a in alerts)
     assert len({r.headers["X-Headwater-Delivery"] for r in requests}) == count
     assert one.sent > 0  # both took part
     assert two.sent > 0

@@ -67,21 +67,23 @@ async def test_a_backlog_raises_one_alert_per_level_and_hour(container: Containe
         return read
 
     # Other tests leave unsent outbox rows here (no relay runs in integration tests): thresholds sit above them.
-    backlog = (await monitor_queue(container.uow_factory, lag(0), now, warning=10**9, critical=10**9)).pending
+    backlog = (
+        await monitor_queue(container.uow_factory(), lag(0), now, warning=10**9, critical=10**9)
+    ).pending
     warning, critical = backlog + 50, backlog + 100
-    quiet = await monitor_queue(container.uow_factory, lag(3), now, warning=warning, critical=critical)
+    quiet = await monitor_queue(container.uow_factory(), lag(3), now, warning=warning, critical=critical)
     assert quiet.level is None
     assert quiet.alert_id is None
-    warn = await monitor_queue(container.uow_factory, lag(60), now, warning=warning, critical=critical)
+    warn = await monitor_queue(container.uow_factory(), lag(60), now, warning=warning, critical=critical)
     assert warn.level == "warning"
     assert warn.alert_id is not None
     again = await monitor_queue(
-        container.uow_factory, lag(70), now.replace(minute=12), warning=warning, critical=critical
+        container.uow_factory(), lag(70), now.replace(minute=12), warning=warning, critical=critical
     )
     assert again.level == "warning"
     assert again.alert_id is None
     critical = await monitor_queue(
-        container.uow_factory, lag(500), now.replace(minute=17), warning=warning, critical=critical
+        container.uow_factory(), lag(500), now.replace(minute=17), warning=warning, critical=critical
     )
     assert critical.level == "critical"
     assert critical.alert_id is not None

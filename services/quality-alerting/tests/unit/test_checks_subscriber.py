@@ -3,36 +3,23 @@ clock's time, a check without a handler is skipped, and what cannot be run is de
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
+from headwater.common.errors import Invalid
 from headwater.common.events import ChecksRequested, encode_event
+from headwater.common.testing import FakeProducer
 from headwater.quality_alerting.entrypoints.messaging import check_subscribers
 from headwater.quality_alerting.entrypoints.messaging.check_subscribers import (
     CheckContext,
     register_check_subscribers,
 )
-from headwater.quality_alerting.service_layer.errors import Invalid
 from headwater.quality_alerting.settings import Settings
+from headwater.quality_alerting.testing import FakeUnitOfWork
 
 NOW = datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
-
-
-@dataclass
-class FakeProducer:
-    sent: list[dict[str, Any]] = field(default_factory=list)
-
-    async def send(self, topic: str, value: Any = None, key: Any = None, headers: Any = None) -> Any:
-        self.sent.append({"topic": topic, "value": value, "key": key, "headers": dict(headers or ())})
-
-        async def acknowledged() -> None:
-            return None
-
-        return acknowledged()
 
 
 @pytest.fixture
@@ -57,7 +44,7 @@ def _broker(producer: FakeProducer, prefix: str = "") -> KafkaBroker:
     register_check_subscribers(
         broker,
         settings=Settings(topic_prefix=prefix),
-        uow=None,  # type: ignore[arg-type]
+        uow_factory=FakeUnitOfWork().factory,  # the handlers here never reach it
         producer=producer,  # type: ignore[arg-type]
         clock=lambda: NOW,
     )

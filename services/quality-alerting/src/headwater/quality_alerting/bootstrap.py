@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from headwater.common.db.unit_of_work import UnitOfWorkFactory
 from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
 from headwater.quality_alerting import SCHEMA, SERVICE
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.quality_alerting.adapters.db.unit_of_work import SqlUnitOfWork
 from headwater.quality_alerting.settings import Settings
 
 
@@ -18,7 +19,7 @@ from headwater.quality_alerting.settings import Settings
 class Container(ServiceContainer):
     settings: Settings
     engine: AsyncEngine
-    uow_factory: UnitOfWorkFactory
+    uow_factory: UnitOfWorkFactory[SqlUnitOfWork]
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -28,4 +29,4 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or load()
     engine = start_process(SERVICE, SCHEMA, settings)
-    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine))
+    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork))

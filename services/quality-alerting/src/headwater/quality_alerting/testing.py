@@ -1,19 +1,382 @@
-"""A real HTTP receiver of notifications on loopback, for tests and local trials: records every request.
+"""Test doubles of quality-alerting: an in-memory unit of work whose fake repositories run the use cases of
+anomaly detection and alerts without Postgres, and a real HTTP receiver of notifications on loopback.
 
-Each path `/hooks/<name>` answers from its own script of status codes (then 200), optionally after a delay,
-so a test can make a receiver fail, recover, or be slow.
+The fake repositories follow the SQL they stand in for (baselines, results, alert de-duplication); channels,
+checks, retention and the outbox backlog are set-based SQL with nothing to learn from a copy in Python, so the
+fake has none and says so when a use case reaches for one. A webhook receiver path `/hooks/<name>` answers from
+its own script of status codes (then 200), optionally after a delay, so a test can make a receiver fail, recover,
+or be slow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import statistics
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
+import msgspec
 from aiohttp import web
+
+from headwater.common import testing
+from headwater.common.errors import Duplicate
+from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
+from headwater.quality_alerting.domain.anomaly import AnomalyResult, AnomalyRule, RuleSample
+from headwater.quality_alerting.domain.notifications import Attempted, Delivery, DueDelivery
+from headwater.quality_alerting.service_layer import ports
+
+# -- the unit of work ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Metric:
+    """A row of `execution_metric`: what quality-alerting knows of one execution."""
+
+    execution_id: int
+    pipeline_id: int
+    start_date: datetime
+    hour_recorded: int
+    day_of_week: int  # ISO 1..7 of start_date in UTC
+    end_date: datetime | None = None
+    completed_successfully: bool | None = None
+    values: dict[str, float | None] = field(default_factory=dict[str, "float | None"])
+
+
+METRICS = ("duration_seconds", "inserts", "updates", "soft_deletes", "total_rows", "throughput")
+
+
+class FakeCopies:
+    def __init__(self) -> None:
+        self.pipelines: dict[int, PipelineChanged] = {}
+        self.metrics: dict[int, Metric] = {}
+
+    async def upsert_pipelines(self, events: Sequence[PipelineChanged]) -> None:
+        for e in sorted(events, key=lambda e: e.occurred_at):
+            stored = self.pipelines.get(e.pipeline_id)
+            if stored is None or stored.occurred_at <= e.occurred_at:
+                self.pipelines[e.pipeline_id] = e
+
+    async def record_started(self, events: Sequence[ExecutionStarted]) -> None:
+        for e in events:
+            self.metrics.setdefault(
+                e.execution_id,
+                Metric(e.execution_id, e.pipeline_id, e.start_date, e.hour_recorded, _iso_day(e.start_date)),
+            )
+
+    async def record_ended(self, events: Sequence[ExecutionEnded]) -> None:
+        for e in events:
+            self.metrics[e.execution_id] = Metric(
+                e.execution_id,
+                e.pipeline_id,
+                e.start_date,
+                e.hour_recorded,
+                _iso_day(e.start_date),
+                e.end_date,
+                e.completed_successfully,
+                {m: getattr(e, m) for m in METRICS},
+            )
+
+
+def _iso_day(moment: datetime) -> int:
+    return moment.astimezone(UTC).isoweekday()
+
+
+RULE_DEFAULTS: dict[str, Any] = {
+    "z_threshold": 3.0,
+    "lookback_days": 30,
+    "minimum_executions": 30,
+    "active": True,
+    "seasonality": "hour",
+    "direction": "both",
+}
+
+
+class FakeAnomalies:
+    def __init__(self, copies: FakeCopies) -> None:
+        self._copies = copies
+        self._ids = itertools.count(1)
+        self.rules: dict[int, AnomalyRule] = {}
+        self.results: dict[tuple[int, str], AnomalyResult] = {}
+
+    async def insert_rule_if_absent(self, values: Mapping[str, Any]) -> int | None:
+        if await self.rule_id(values["pipeline_id"], values["metric_field"]) is not None:
+            return None
+        rule_id = next(self._ids)
+        fields = RULE_DEFAULTS | dict(values)
+        self.rules[rule_id] = AnomalyRule(id=rule_id, created_at=datetime.now(UTC), updated_at=None, **fields)
+        return rule_id
+
+    async def rule_id(self, pipeline_id: int, metric_field: str) -> int | None:
+        return next(
+            (
+                r.id
+                for r in self.rules.values()
+                if (r.pipeline_id, r.metric_field) == (pipeline_id, metric_field)
+            ),
+            None,
+        )
+
+    async def list_rules(self) -> list[AnomalyRule]:
+        return [self.rules[i] for i in sorted(self.rules)]
+
+    async def get_rule(self, rule_id: int) -> AnomalyRule | None:
+        return self.rules.get(rule_id)
+
+    async def update_rule(self, rule_id: int, values: Mapping[str, Any]) -> AnomalyRule | None:
+        rule = self.rules.get(rule_id)
+        if rule is None:
+            return None
+        updated = msgspec.structs.replace(rule, updated_at=datetime.now(UTC), **values)
+        if any(
+            (r.pipeline_id, r.metric_field) == (updated.pipeline_id, updated.metric_field)
+            for r in self.rules.values()
+            if r.id != rule_id
+        ):
+            raise Duplicate(constraint="uq_anomaly_rule_pipeline_id_metric_field")
+        self.rules[rule_id] = updated
+        return updated
+
+    async def samples(self, execution_ids: Sequence[int]) -> list[RuleSample]:
+        """What the SQL selects: each successful execution's active rules, its value and its baseline."""
+        found: list[RuleSample] = []
+        for execution_id in sorted(set(execution_ids)):
+            m = self._copies.metrics.get(execution_id)
+            if m is None or not m.completed_successfully:
+                continue
+            for rule in sorted(self.rules.values(), key=lambda r: r.id):
+                if rule.pipeline_id == m.pipeline_id and rule.active:
+                    found.append(self._sample(m, rule))
+        return found
+
+    def _sample(self, m: Metric, rule: AnomalyRule) -> RuleSample:
+        field_ = rule.metric_field
+        since = None if m.end_date is None else m.end_date - timedelta(days=rule.lookback_days)
+        sample = [
+            float(v)
+            for h in self._copies.metrics.values()
+            if h.pipeline_id == m.pipeline_id
+            and h.hour_recorded == m.hour_recorded
+            and h.completed_successfully
+            and since is not None
+            and m.end_date is not None
+            and h.end_date is not None
+            and since < h.end_date <= m.end_date
+            and h.execution_id != m.execution_id
+            and (rule.seasonality == "hour" or h.day_of_week == m.day_of_week)
+            and (h.execution_id, field_) not in self.results
+            and (v := h.values.get(field_)) is not None
+        ]
+        value = m.values.get(field_)
+        return RuleSample(
+            rule_id=rule.id,
+            execution_id=m.execution_id,
+            pipeline_id=m.pipeline_id,
+            metric_field=field_,
+            z_threshold=rule.z_threshold,
+            lookback_days=rule.lookback_days,
+            minimum_executions=rule.minimum_executions,
+            seasonality=rule.seasonality,
+            direction=rule.direction,
+            hour_recorded=m.hour_recorded,
+            day_of_week=m.day_of_week,
+            value=None if value is None else float(value),
+            n=len(sample),
+            mean=statistics.fmean(sample) if sample else None,
+            sd=statistics.stdev(sample) if len(sample) > 1 else None,
+        )
+
+    async def insert_results(self, results: Sequence[AnomalyResult]) -> set[tuple[int, str]]:
+        stored: set[tuple[int, str]] = set()
+        for r in results:
+            key = (r.execution_id, r.metric_field)
+            if key not in self.results:
+                self.results[key] = r
+                stored.add(key)
+        return stored
+
+    async def delete_results(
+        self, pipeline_id: int, execution_id: int, metric_fields: Sequence[str]
+    ) -> list[str]:
+        gone = [
+            key
+            for key, r in self.results.items()
+            if (r.pipeline_id, r.execution_id) == (pipeline_id, execution_id)
+            and r.metric_field in metric_fields
+        ]
+        for key in gone:
+            del self.results[key]
+        return sorted({metric for _, metric in gone})
+
+
+class FakeAlerts:
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.alerts: dict[int, Alert] = {}
+
+    async def insert_new(self, drafts: Sequence[AlertDraft]) -> list[Alert]:
+        taken = {a.dedup_key for a in self.alerts.values()}
+        raised: list[Alert] = []
+        for d in sorted(drafts, key=lambda d: d.dedup_key):
+            if d.dedup_key in taken:
+                continue
+            taken.add(d.dedup_key)
+            alert = Alert(
+                id=next(self._ids),
+                alert_type=d.alert_type,
+                severity=d.severity,
+                pipeline_id=d.pipeline_id,
+                pipeline_name=d.pipeline_name,
+                pipeline_type_id=d.pipeline_type_id,
+                execution_id=d.execution_id,
+                data_source_id=d.data_source_id,
+                msg=d.msg,
+                body=d.body,
+                dedup_key=d.dedup_key,
+                condition_key=d.condition_key,
+                resolved=False,
+                resolved_at=None,
+                resolve_action=None,
+                is_muted=False,
+                created_at=datetime.now(UTC),
+            )
+            self.alerts[alert.id] = alert
+            raised.append(alert)
+        return raised
+
+    def _visible(self, alert_id: int, data_sources: Sequence[int] | None) -> Alert | None:
+        alert = self.alerts.get(alert_id)
+        if alert is None or (data_sources is not None and alert.data_source_id not in data_sources):
+            return None
+        return alert
+
+    async def get(self, alert_id: int, data_sources: Sequence[int] | None = None) -> Alert | None:
+        return self._visible(alert_id, data_sources)
+
+    async def walk(
+        self,
+        *,
+        from_id: int | None,
+        ascending: bool,
+        limit: int,
+        resolved: bool | None = None,
+        is_muted: bool | None = None,
+        alert_type: str | None = None,
+        pipeline_id: int | None = None,
+        data_source_id: int | None = None,
+        data_sources: Sequence[int] | None = None,
+    ) -> list[Alert]:
+        wanted = {
+            "resolved": resolved,
+            "is_muted": is_muted,
+            "alert_type": alert_type,
+            "pipeline_id": pipeline_id,
+            "data_source_id": data_source_id,
+        }
+        found = [
+            a
+            for i in sorted(self.alerts, reverse=not ascending)
+            if (a := self._visible(i, data_sources)) is not None
+            and all(v is None or getattr(a, k) == v for k, v in wanted.items())
+            and (from_id is None or (i >= from_id if ascending else i <= from_id))
+        ]
+        return found[:limit]
+
+    async def resolve(
+        self, alert_id: int, action: str | None, data_sources: Sequence[int] | None = None
+    ) -> Alert | None:
+        alert = self._visible(alert_id, data_sources)
+        if alert is None or alert.resolved:
+            return None
+        resolved = msgspec.structs.replace(
+            alert, resolved=True, resolved_at=datetime.now(UTC), resolve_action=action
+        )
+        self.alerts[alert_id] = resolved
+        return resolved
+
+    async def set_muted(
+        self, alert_id: int, muted: bool, data_sources: Sequence[int] | None = None
+    ) -> Alert | None:
+        alert = self._visible(alert_id, data_sources)
+        if alert is None:
+            return None
+        self.alerts[alert_id] = msgspec.structs.replace(alert, is_muted=muted)
+        return self.alerts[alert_id]
+
+
+class FakeDeliveries:
+    """No channel exists in memory, so raising alerts queues nothing; the alerts offered are kept."""
+
+    def __init__(self) -> None:
+        self.offered: list[int] = []
+
+    async def enqueue_for_alerts(self, alert_ids: Sequence[int]) -> int:
+        self.offered.extend(alert_ids)
+        return 0
+
+    async def claim_due(self, limit: int) -> list[DueDelivery]:
+        return []
+
+    async def record(self, outcomes: Sequence[Attempted]) -> None:
+        assert not outcomes, "nothing was claimed"
+
+    async def seconds_until_next_due(self) -> float | None:
+        return None
+
+    async def fail_pending_of_channel(self, channel_id: int, reason: str) -> int:
+        return 0
+
+    async def list_for_channel(self, channel_id: int, limit: int) -> list[Delivery]:
+        return []
+
+    async def count_pending(self) -> int:
+        return 0
+
+
+class NotInMemory:
+    """A repository the fake does not have: any use of it fails the test, naming it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise NotImplementedError(f"the fake unit of work has no {self._name} (used: {attribute})")
+
+
+class FakeUnitOfWork(testing.FakeUnitOfWork):
+    """quality-alerting's unit of work in memory: copies, anomaly rules and results, alerts, deliveries."""
+
+    copies: FakeCopies
+    anomalies: FakeAnomalies
+    alerts: FakeAlerts
+    deliveries: FakeDeliveries
+    channels: ports.Channels
+    checks: ports.Checks
+    retention: ports.Retention
+    outbox_messages: ports.OutboxMessages
+
+    def bind(self) -> None:
+        self.copies = FakeCopies()
+        self.anomalies = FakeAnomalies(self.copies)
+        self.alerts = FakeAlerts()
+        self.deliveries = FakeDeliveries()
+        self.channels = cast(ports.Channels, NotInMemory("channels"))
+        self.checks = cast(ports.Checks, NotInMemory("checks"))
+        self.retention = cast(ports.Retention, NotInMemory("retention"))
+        self.outbox_messages = cast(ports.OutboxMessages, NotInMemory("outbox_messages"))
+
+    def factory(self) -> FakeUnitOfWork:
+        """Use as a `uow_factory`: every unit of work is this one (its repositories are the test's database)."""
+        return self
+
+
+# -- a webhook receiver -------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

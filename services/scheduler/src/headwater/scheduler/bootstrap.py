@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from headwater.common.db.unit_of_work import UnitOfWorkFactory
 from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
 from headwater.scheduler import SCHEMA, SERVICE
+from headwater.scheduler.adapters.db.unit_of_work import SqlUnitOfWork
 from headwater.scheduler.clock import Clock, system_clock
 from headwater.scheduler.domain.schedules import ScheduleSpec, system_schedules
-from headwater.scheduler.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.scheduler.settings import Settings
 
 
@@ -21,7 +22,7 @@ from headwater.scheduler.settings import Settings
 class Container(ServiceContainer):
     settings: Settings
     engine: AsyncEngine
-    uow_factory: UnitOfWorkFactory
+    uow_factory: UnitOfWorkFactory[SqlUnitOfWork]
     schedules: list[ScheduleSpec] = field(default_factory=list[ScheduleSpec])
     clock: Clock = system_clock
 
@@ -38,7 +39,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock) 
     return Container(
         settings=settings,
         engine=engine,
-        uow_factory=UnitOfWorkFactory(engine),
+        uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork),
         schedules=schedules,
         clock=clock,
     )

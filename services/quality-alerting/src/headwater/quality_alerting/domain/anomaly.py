@@ -1,10 +1,14 @@
-"""Anomaly detection rules as the Watcher reference defines them: a z-score range over a baseline sample."""
+"""Anomaly detection rules as the Watcher reference defines them: a z-score range over a baseline sample; the
+stored rules, the sample each is judged on and the anomalous results."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+import msgspec
 
 METRICS = ("duration_seconds", "inserts", "updates", "soft_deletes", "total_rows", "throughput")
 SEASONALITIES = ("hour", "hour_of_week")
@@ -83,3 +87,58 @@ def evaluate(
         threshold_max=high,
         anomalous=anomalous,
     )
+
+
+class AnomalyRule(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored anomaly detection rule: one per (pipeline, metric)."""
+
+    id: int
+    pipeline_id: int
+    metric_field: str
+    z_threshold: float
+    lookback_days: int
+    minimum_executions: int
+    active: bool
+    seasonality: str
+    direction: str
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class RuleSample(msgspec.Struct, frozen=True, kw_only=True):
+    """An active rule of an ended execution: the execution's value of the rule's metric and its baseline (`n`
+    successful runs of the same pipeline at the same hour, and day of week for `hour_of_week`, within the
+    rule's lookback, not flagged for this metric; `sd` their sample standard deviation)."""
+
+    rule_id: int
+    execution_id: int
+    pipeline_id: int
+    metric_field: str
+    z_threshold: float
+    lookback_days: int
+    minimum_executions: int
+    seasonality: str
+    direction: str
+    hour_recorded: int
+    day_of_week: int
+    value: float | None
+    n: int
+    mean: float | None
+    sd: float | None
+
+
+class AnomalyResult(msgspec.Struct, frozen=True, kw_only=True):
+    """An anomalous metric of an execution, as stored (once per execution and metric)."""
+
+    rule_id: int
+    pipeline_id: int
+    execution_id: int
+    metric_field: str
+    value: float
+    mean: float
+    stddev: float
+    z_score: float
+    z_threshold: float
+    threshold_min: float
+    threshold_max: float
+    context: dict[str, Any]

@@ -1,4 +1,5 @@
-"""Notifications, pure: channel rules, Slack and webhook messages, the webhook signature, retries and backoff."""
+"""Notifications, pure: channels and deliveries as stored, channel rules, Slack and webhook messages, the webhook
+signature, retries and backoff."""
 
 from __future__ import annotations
 
@@ -15,8 +16,46 @@ import msgspec
 
 # -- channels ------------------------------------------------------------------------------------------------------
 
+
+class Channel(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored notification channel as the API shows it: whether a secret is set, never the secret."""
+
+    id: int
+    name: str
+    kind: str  # slack | webhook
+    url: str
+    has_secret: bool
+    scope: str
+    pipeline_type_id: int | None
+    pipeline_id: int | None
+    min_severity: str
+    suppression_minutes: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class ChannelWithSecret(Channel, frozen=True, kw_only=True):
+    """A channel with its secret: for sending, and for merging a change."""
+
+    secret: str | None
+
+
 SCOPE_IDS = {"global": (), "pipeline_type": ("pipeline_type_id",), "pipeline": ("pipeline_id",)}
 MIN_SECRET_LENGTH = 16
+# What a channel's creator sets and a change may change.
+CHANNEL_FIELDS = (
+    "name",
+    "kind",
+    "url",
+    "secret",
+    "scope",
+    "pipeline_type_id",
+    "pipeline_id",
+    "min_severity",
+    "suppression_minutes",
+    "active",
+)
 
 
 class InvalidChannel(ValueError):
@@ -191,6 +230,65 @@ def build_request(
         raise InvalidChannel("a webhook channel needs a secret")
     body = webhook_body(alert, delivery_id=delivery_id, timestamp=timestamp)
     return body, webhook_headers(secret, body, delivery_id=delivery_id, timestamp=timestamp)
+
+
+# -- deliveries ----------------------------------------------------------------------------------------------------
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored delivery of an alert to a channel: `pending`, `delivered`, `failed` or `suppressed`."""
+
+    id: int
+    channel_id: int
+    alert_id: int
+    condition_key: str
+    status: str
+    attempts: int
+    last_error: str | None
+    last_status_code: int | None
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class DueDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """A delivery claimed for sending, with its channel and its alert."""
+
+    id: int
+    channel_id: int
+    alert_id: int
+    attempts: int
+    channel_name: str
+    kind: str
+    url: str
+    secret: str | None
+    channel_active: bool
+    alert_type: str
+    severity: str
+    pipeline_id: int | None
+    pipeline_name: str | None
+    pipeline_type_id: int | None
+    execution_id: int | None
+    msg: str
+    body: dict[str, Any]
+    condition_key: str
+    created_at: datetime
+
+    def alert(self) -> dict[str, Any]:
+        """The alert the message is about, as `build_request` reads it."""
+        return {f: self.alert_id if f == "id" else getattr(self, f) for f in ALERT_FIELDS}
+
+
+@dataclass(frozen=True)
+class Attempted:
+    """A claimed delivery after its attempt. `retry_in` (seconds) while it stays pending."""
+
+    delivery_id: int
+    status: str  # delivered | pending | failed
+    attempts: int
+    last_error: str | None
+    last_status_code: int | None
+    retry_in: float | None
 
 
 # -- sending, retrying ---------------------------------------------------------------------------------------------

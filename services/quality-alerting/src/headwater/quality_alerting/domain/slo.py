@@ -9,11 +9,40 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from headwater.quality_alerting.domain.alerts import AlertDraft
 
 DATEPARTS = ("minute", "hour", "day", "week", "month", "year")
 
 SEVERITY = "warning"
+
+
+class StalePipeline(msgspec.Struct, frozen=True, kw_only=True):
+    """A pipeline found stale and logged for the first time at this DML timestamp."""
+
+    pipeline_id: int
+    pipeline_name: str
+    pipeline_type_id: int
+    last_dml_at: datetime
+    due_at: datetime
+    freshness_number: int
+    freshness_datepart: str
+
+
+class LateExecution(msgspec.Struct, frozen=True, kw_only=True):
+    """An execution found late (`running` past its due time, or `succeeded` after it), logged once."""
+
+    execution_id: int
+    pipeline_id: int
+    pipeline_name: str
+    pipeline_type_id: int
+    status: str
+    start_date: datetime
+    end_date: datetime | None
+    due_at: datetime
+    timeliness_number: int
+    timeliness_datepart: str
 
 
 def add_dateparts(moment: datetime, number: int, datepart: str) -> datetime:

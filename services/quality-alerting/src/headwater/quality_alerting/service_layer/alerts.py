@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import RowMapping
 
+from headwater.common.errors import NotFound
 from headwater.common.events import AlertRaised, AlertResolved
 from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
-from headwater.quality_alerting.adapters.db import alerts, deliveries
-from headwater.quality_alerting.domain.alerts import AlertDraft
-from headwater.quality_alerting.service_layer.errors import NotFound
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -26,39 +24,39 @@ log = get_logger(__name__)
 ALERTS_RAISED = Counter("headwater_alerts_raised_total", "Alerts raised", ["alert_type", "severity"])
 
 
-async def raise_alerts(uow: UnitOfWork, drafts: Sequence[AlertDraft]) -> list[RowMapping]:
-    """In the caller's transaction: store the drafts not raised before, publish `alert.raised` for each and
-    queue their notifications. Returns the alerts raised now."""
-    rows = await alerts.insert_new(uow.conn, drafts)
-    for row in rows:
+async def raise_alerts(uow: UnitOfWork, drafts: Sequence[AlertDraft]) -> list[Alert]:
+    """In the caller's open transaction: store the drafts not raised before, publish `alert.raised` for each
+    and queue their notifications. Returns the alerts raised now."""
+    raised = await uow.alerts.insert_new(drafts)
+    for alert in raised:
         uow.publish(
             AlertRaised(
-                alert_id=row["id"],
-                alert_type=row["alert_type"],
-                severity=row["severity"],
-                pipeline_id=row["pipeline_id"],
-                pipeline_name=row["pipeline_name"],
-                execution_id=row["execution_id"],
-                msg=row["msg"],
-                details=row["body"],
-                created_at=row["created_at"],
+                alert_id=alert.id,
+                alert_type=alert.alert_type,
+                severity=alert.severity,
+                pipeline_id=alert.pipeline_id,
+                pipeline_name=alert.pipeline_name,
+                execution_id=alert.execution_id,
+                msg=alert.msg,
+                details=alert.body,
+                created_at=alert.created_at,
             )
         )
-        ALERTS_RAISED.labels(row["alert_type"], row["severity"]).inc()
+        ALERTS_RAISED.labels(alert.alert_type, alert.severity).inc()
         log.info(
             "alert_raised",
-            alert_id=row["id"],
-            alert_type=row["alert_type"],
-            severity=row["severity"],
-            pipeline_id=row["pipeline_id"],
+            alert_id=alert.id,
+            alert_type=alert.alert_type,
+            severity=alert.severity,
+            pipeline_id=alert.pipeline_id,
         )
-    await deliveries.enqueue_for_alerts(uow.conn, [r["id"] for r in rows])
-    return rows
+    await uow.deliveries.enqueue_for_alerts([a.id for a in raised])
+    return raised
 
 
 @dataclass(frozen=True)
 class AlertPage:
-    results: list[RowMapping]
+    results: list[Alert]
     next: dict[str, Any] | None
     previous: dict[str, Any] | None
 
@@ -79,8 +77,7 @@ async def list_alerts(
     ascending = start is not None or (end is None and not reverse)
     filters = {**filters, "data_sources": principal.visible_data_sources}
     async with uow:
-        rows = await alerts.walk(
-            uow.conn,
+        rows = await uow.alerts.walk(
             from_id=start if start is not None else end,
             ascending=ascending,
             limit=limit + 1,
@@ -88,19 +85,18 @@ async def list_alerts(
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        before: list[RowMapping] = []
+        before: list[Alert] = []
         if rows:  # is there anything on the other side of where this page began?
-            edge = rows[0]["id"]
-            before = await alerts.walk(
-                uow.conn,
+            edge = rows[0].id
+            before = await uow.alerts.walk(
                 from_id=edge - 1 if ascending else edge + 1,
                 ascending=not ascending,
                 limit=1,
                 **filters,
             )
-    ids = [r["id"] for r in rows]
+    ids = [r.id for r in rows]
     # In display order, "next" continues away from the newest when reverse, towards it otherwise.
-    results = sorted(rows, key=lambda r: r["id"], reverse=reverse)
+    results = sorted(rows, key=lambda r: r.id, reverse=reverse)
     higher = (more if ascending else bool(before)) and ids
     lower = (bool(before) if ascending else more) and ids
     up = {"start": max(ids) + 1, "limit": limit, "reverse": reverse} if higher else None
@@ -108,9 +104,9 @@ async def list_alerts(
     return AlertPage(results=results, next=down if reverse else up, previous=up if reverse else down)
 
 
-async def get_alert(uow: UnitOfWork, alert_id: int, principal: Principal = SYSTEM) -> RowMapping:
+async def get_alert(uow: UnitOfWork, alert_id: int, principal: Principal = SYSTEM) -> Alert:
     async with uow:
-        row = await alerts.get(uow.conn, alert_id, principal.visible_data_sources)
+        row = await uow.alerts.get(alert_id, principal.visible_data_sources)
     if row is None:
         raise NotFound(f"Alert {alert_id} not found")
     return row
@@ -118,23 +114,24 @@ async def get_alert(uow: UnitOfWork, alert_id: int, principal: Principal = SYSTE
 
 async def resolve_alert(
     uow: UnitOfWork, alert_id: int, action: str | None, principal: Principal = SYSTEM
-) -> RowMapping:
+) -> Alert:
     """Resolve the alert and publish `alert.resolved`; resolving it again changes nothing."""
     visible = principal.visible_data_sources
     async with uow:
-        row = await alerts.resolve(uow.conn, alert_id, action, visible)
+        row = await uow.alerts.resolve(alert_id, action, visible)
         if row is None:
-            existing = await alerts.get(uow.conn, alert_id, visible)
+            existing = await uow.alerts.get(alert_id, visible)
             if existing is None:
                 raise NotFound(f"Alert {alert_id} not found")
             return existing
+        assert row.resolved_at is not None  # set by resolving
         uow.publish(
             AlertResolved(
-                alert_id=row["id"],
-                alert_type=row["alert_type"],
-                pipeline_id=row["pipeline_id"],
+                alert_id=row.id,
+                alert_type=row.alert_type,
+                pipeline_id=row.pipeline_id,
                 action=action,
-                resolved_at=row["resolved_at"],
+                resolved_at=row.resolved_at,
             )
         )
         await uow.commit()
@@ -142,11 +139,9 @@ async def resolve_alert(
     return row
 
 
-async def mute_alert(
-    uow: UnitOfWork, alert_id: int, muted: bool, principal: Principal = SYSTEM
-) -> RowMapping:
+async def mute_alert(uow: UnitOfWork, alert_id: int, muted: bool, principal: Principal = SYSTEM) -> Alert:
     async with uow:
-        row = await alerts.set_muted(uow.conn, alert_id, muted, principal.visible_data_sources)
+        row = await uow.alerts.set_muted(alert_id, muted, principal.visible_data_sources)
         if row is None:
             raise NotFound(f"Alert {alert_id} not found")
         await uow.commit()

@@ -8,22 +8,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import RowMapping
-from sqlalchemy.exc import IntegrityError
 
+from headwater.common.errors import Conflict, Duplicate, Invalid, NotFound
 from headwater.common.events import AnomalousMetric, AnomalyCleared, AnomalyDetected
 from headwater.common.logging import get_logger
-from headwater.quality_alerting.adapters.db import anomalies
 from headwater.quality_alerting.domain.alerts import AlertDraft
 from headwater.quality_alerting.domain.anomaly import (
+    AnomalyResult,
+    AnomalyRule,
     Baseline,
+    RuleSample,
     RuleViolation,
     evaluate,
     metric_fields,
     normalise_rule,
 )
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
-from headwater.quality_alerting.service_layer.errors import Conflict, Invalid, NotFound
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -50,10 +50,10 @@ async def upsert_rule(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, boo
     """Get-or-create on (pipeline, metric): (id, created). An existing rule is returned unchanged."""
     values = _checked(fields)
     async with uow:
-        rule_id = await anomalies.insert_rule_if_absent(uow.conn, values)
+        rule_id = await uow.anomalies.insert_rule_if_absent(values)
         created = rule_id is not None
         if rule_id is None:
-            rule_id = await anomalies.rule_id(uow.conn, values["pipeline_id"], values["metric_field"])
+            rule_id = await uow.anomalies.rule_id(values["pipeline_id"], values["metric_field"])
             assert rule_id is not None
         await uow.commit()
     if created:
@@ -61,30 +61,30 @@ async def upsert_rule(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, boo
     return rule_id, created
 
 
-async def list_rules(uow: UnitOfWork) -> list[RowMapping]:
+async def list_rules(uow: UnitOfWork) -> list[AnomalyRule]:
     async with uow:
-        return await anomalies.list_rules(uow.conn)
+        return await uow.anomalies.list_rules()
 
 
-async def get_rule(uow: UnitOfWork, rule_id: int) -> RowMapping:
+async def get_rule(uow: UnitOfWork, rule_id: int) -> AnomalyRule:
     async with uow:
-        row = await anomalies.get_rule(uow.conn, rule_id)
+        row = await uow.anomalies.get_rule(rule_id)
     if row is None:
         raise NotFound(f"Anomaly detection rule {rule_id} not found")
     return row
 
 
-async def update_rule(uow: UnitOfWork, rule_id: int, fields: dict[str, Any]) -> RowMapping:
+async def update_rule(uow: UnitOfWork, rule_id: int, fields: dict[str, Any]) -> AnomalyRule:
     """Set every field sent; 404 when the rule is missing, 409 when it would duplicate (pipeline, metric)."""
     values = _checked(fields)
     async with uow:
         try:
             row = (
-                await anomalies.update_rule(uow.conn, rule_id, values)
+                await uow.anomalies.update_rule(rule_id, values)
                 if values
-                else await anomalies.get_rule(uow.conn, rule_id)
+                else await uow.anomalies.get_rule(rule_id)
             )
-        except IntegrityError as exc:
+        except Duplicate as exc:
             raise Conflict("the pipeline already has a rule for that metric") from exc
         if row is None:
             raise NotFound(f"Anomaly detection rule {rule_id} not found")
@@ -95,68 +95,28 @@ async def update_rule(uow: UnitOfWork, rule_id: int, fields: dict[str, Any]) -> 
 async def detect_anomalies(
     uow: UnitOfWork, execution_ids: Sequence[int], pipelines: dict[int, tuple[str, int]]
 ) -> int:
-    """In the caller's transaction: evaluate every active rule on each of these ended executions (only the
+    """In the caller's open transaction: evaluate every active rule on each of these ended executions (only the
     successful ones are evaluated), store the anomalous results, publish `anomaly.detected` and raise one alert
     per anomalous execution. Returns the number of anomalous executions."""
     started = time.perf_counter()
-    rows = await anomalies.baselines(uow.conn, execution_ids)
-    results: list[dict[str, Any]] = []
-    for row in rows:
-        verdict = evaluate(
-            row["value"],
-            Baseline(count=row["n"], mean=row["mean"], stddev=row["sd"]),
-            z_threshold=row["z_threshold"],
-            minimum_executions=row["minimum_executions"],
-            direction=row["direction"],
-        )
-        EVALUATIONS.labels(
-            "skipped" if verdict is None else "anomalous" if verdict.anomalous else "normal"
-        ).inc()
-        if verdict is None or not verdict.anomalous:
-            continue
-        results.append(
-            {
-                "rule_id": row["rule_id"],
-                "pipeline_id": row["pipeline_id"],
-                "execution_id": row["execution_id"],
-                "metric_field": row["metric_field"],
-                "value": verdict.value,
-                "mean": verdict.mean,
-                "stddev": verdict.stddev,
-                "z_score": verdict.z_score,
-                "z_threshold": row["z_threshold"],
-                "threshold_min": verdict.threshold_min,
-                "threshold_max": verdict.threshold_max,
-                "context": {
-                    "lookback_days": row["lookback_days"],
-                    "minimum_executions": row["minimum_executions"],
-                    "baseline_executions": row["n"],
-                    "hour_recorded": row["hour_recorded"],
-                    "day_of_week": row["day_of_week"] if row["seasonality"] == "hour_of_week" else None,
-                    "seasonality": row["seasonality"],
-                    "direction": row["direction"],
-                },
-            }
-        )
-    stored = {
-        (r["execution_id"], r["metric_field"]) for r in await anomalies.insert_results(uow.conn, results)
-    }
+    results = [r for r in map(judge, await uow.anomalies.samples(execution_ids)) if r is not None]
+    stored = await uow.anomalies.insert_results(results)
     by_execution: dict[tuple[int, int], list[AnomalousMetric]] = defaultdict(list)
     for r in results:
-        if (r["execution_id"], r["metric_field"]) not in stored:
+        if (r.execution_id, r.metric_field) not in stored:
             continue  # found before (a redelivered end): already published
-        ANOMALIES.labels(r["metric_field"]).inc()
-        by_execution[(r["pipeline_id"], r["execution_id"])].append(
+        ANOMALIES.labels(r.metric_field).inc()
+        by_execution[(r.pipeline_id, r.execution_id)].append(
             AnomalousMetric(
-                metric_field=r["metric_field"],
-                value=r["value"],
-                mean=r["mean"],
-                stddev=r["stddev"],
-                z_score=r["z_score"],
-                z_threshold=r["z_threshold"],
-                threshold_min=r["threshold_min"],
-                threshold_max=r["threshold_max"],
-                baseline_count=r["context"]["baseline_executions"],
+                metric_field=r.metric_field,
+                value=r.value,
+                mean=r.mean,
+                stddev=r.stddev,
+                z_score=r.z_score,
+                z_threshold=r.z_threshold,
+                threshold_min=r.threshold_min,
+                threshold_max=r.threshold_max,
+                baseline_count=r.context["baseline_executions"],
             )
         )
     drafts: list[AlertDraft] = []
@@ -177,6 +137,42 @@ async def detect_anomalies(
     await raise_alerts(uow, drafts)
     DETECTION_SECONDS.observe(time.perf_counter() - started)
     return len(by_execution)
+
+
+def judge(sample: RuleSample) -> AnomalyResult | None:
+    """The anomalous result of a rule on its sample; None when the value is normal or cannot be judged."""
+    verdict = evaluate(
+        sample.value,
+        Baseline(count=sample.n, mean=sample.mean, stddev=sample.sd),
+        z_threshold=sample.z_threshold,
+        minimum_executions=sample.minimum_executions,
+        direction=sample.direction,
+    )
+    EVALUATIONS.labels("skipped" if verdict is None else "anomalous" if verdict.anomalous else "normal").inc()
+    if verdict is None or not verdict.anomalous:
+        return None
+    return AnomalyResult(
+        rule_id=sample.rule_id,
+        pipeline_id=sample.pipeline_id,
+        execution_id=sample.execution_id,
+        metric_field=sample.metric_field,
+        value=verdict.value,
+        mean=verdict.mean,
+        stddev=verdict.stddev,
+        z_score=verdict.z_score,
+        z_threshold=sample.z_threshold,
+        threshold_min=verdict.threshold_min,
+        threshold_max=verdict.threshold_max,
+        context={
+            "lookback_days": sample.lookback_days,
+            "minimum_executions": sample.minimum_executions,
+            "baseline_executions": sample.n,
+            "hour_recorded": sample.hour_recorded,
+            "day_of_week": sample.day_of_week if sample.seasonality == "hour_of_week" else None,
+            "seasonality": sample.seasonality,
+            "direction": sample.direction,
+        },
+    )
 
 
 def _anomaly_alert(
@@ -226,7 +222,7 @@ async def unflag_anomaly(
     except RuleViolation as exc:
         raise Invalid(str(exc)) from exc
     async with uow:
-        cleared = await anomalies.delete_results(uow.conn, pipeline_id, execution_id, wanted)
+        cleared = await uow.anomalies.delete_results(pipeline_id, execution_id, wanted)
         if not cleared:
             raise NotFound(
                 f"No anomaly flagged for execution {execution_id} of pipeline {pipeline_id} "

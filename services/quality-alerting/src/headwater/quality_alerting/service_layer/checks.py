@@ -1,7 +1,7 @@
 """Use cases of the freshness and timeliness checks: find stale pipelines and late executions, log and alert once.
 
 Each check is one transaction of a few set-based statements, whatever the number of pipelines: log what is new
-(adapters/db/checks.py), raise its alerts (`raise_alerts`: one insert, the `alert.raised` outbox rows, the
+(the `checks` repository), raise its alerts (`raise_alerts`: one insert, the `alert.raised` outbox rows, the
 deliveries), commit. Checks are idempotent without an inbox: the logs' unique keys (pipeline and DML timestamp;
 execution) and the alerts' dedup keys make a repeated or redelivered check log and alert nothing new.
 """
@@ -9,21 +9,31 @@ execution) and the alerts' dedup keys make a repeated or redelivered check log a
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from prometheus_client import Counter, Histogram
 
+from headwater.common.errors import Invalid
 from headwater.common.logging import get_logger
-from headwater.quality_alerting.adapters.db import checks
-from headwater.quality_alerting.domain.slo import late_execution_alert, stale_pipeline_alert
+from headwater.quality_alerting.domain.alerts import AlertDraft
+from headwater.quality_alerting.domain.slo import (
+    LateExecution,
+    StalePipeline,
+    late_execution_alert,
+    stale_pipeline_alert,
+)
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
-from headwater.quality_alerting.service_layer.errors import Invalid
+from headwater.quality_alerting.service_layer.ports import Checks
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
 DEFAULT_LOOKBACK_MINUTES = 60
+
+V = TypeVar("V")  # a violation a check logs
 
 # Labelled by check (`freshness`, `timeliness`; other checks may observe theirs here too).
 CHECK_DURATION = Histogram(
@@ -57,24 +67,10 @@ async def check_freshness(uow: UnitOfWork, now: datetime) -> CheckCounts:
     interval is before `now`, once per stale DML timestamp. Pipelines without a DML are never stale."""
     _require_aware(now)
     began = time.perf_counter()
-    async with uow:
-        await checks.lock_check(uow.conn, "freshness")
-        rows = await checks.log_stale_pipelines(uow.conn, now)
-        drafts = [
-            stale_pipeline_alert(
-                pipeline_id=r["pipeline_id"],
-                pipeline_name=r["pipeline_name"],
-                pipeline_type_id=r["pipeline_type_id"],
-                last_dml_at=r["last_dml_at"],
-                due_at=r["due_at"],
-                number=r["freshness_number"],
-                datepart=r["freshness_datepart"],
-            )
-            for r in rows
-        ]
-        raised = await raise_alerts(uow, drafts)
-        await uow.commit()
-    return _finished("freshness", began, CheckCounts(found=len(rows), alerts_raised=len(raised)), now=now)
+    counts = await _log_and_alert(
+        uow, "freshness", lambda checks: checks.log_stale_pipelines(now), _stale_alert
+    )
+    return _finished("freshness", began, counts, now=now)
 
 
 async def check_timeliness(
@@ -87,32 +83,51 @@ async def check_timeliness(
     if lookback_minutes < 1:
         raise Invalid(f"lookback_minutes must be at least 1, not {lookback_minutes}")
     began = time.perf_counter()
+    counts = await _log_and_alert(
+        uow, "timeliness", lambda checks: checks.log_late_executions(now, lookback_minutes), _late_alert
+    )
+    return _finished("timeliness", began, counts, now=now, lookback_minutes=lookback_minutes)
+
+
+async def _log_and_alert(
+    uow: UnitOfWork,
+    check: str,
+    log_new: Callable[[Checks], Awaitable[Sequence[V]]],
+    alert: Callable[[V], AlertDraft],
+) -> CheckCounts:
+    """One transaction: take the check's lock, log the violations not logged before, raise their alerts."""
     async with uow:
-        await checks.lock_check(uow.conn, "timeliness")
-        rows = await checks.log_late_executions(uow.conn, now, lookback_minutes)
-        drafts = [
-            late_execution_alert(
-                execution_id=r["execution_id"],
-                pipeline_id=r["pipeline_id"],
-                pipeline_name=r["pipeline_name"],
-                pipeline_type_id=r["pipeline_type_id"],
-                status=r["status"],
-                start_date=r["start_date"],
-                end_date=r["end_date"],
-                due_at=r["due_at"],
-                number=r["timeliness_number"],
-                datepart=r["timeliness_datepart"],
-            )
-            for r in rows
-        ]
-        raised = await raise_alerts(uow, drafts)
+        await uow.checks.lock_check(check)
+        found = await log_new(uow.checks)
+        raised = await raise_alerts(uow, [alert(v) for v in found])
         await uow.commit()
-    return _finished(
-        "timeliness",
-        began,
-        CheckCounts(found=len(rows), alerts_raised=len(raised)),
-        now=now,
-        lookback_minutes=lookback_minutes,
+    return CheckCounts(found=len(found), alerts_raised=len(raised))
+
+
+def _stale_alert(p: StalePipeline) -> AlertDraft:
+    return stale_pipeline_alert(
+        pipeline_id=p.pipeline_id,
+        pipeline_name=p.pipeline_name,
+        pipeline_type_id=p.pipeline_type_id,
+        last_dml_at=p.last_dml_at,
+        due_at=p.due_at,
+        number=p.freshness_number,
+        datepart=p.freshness_datepart,
+    )
+
+
+def _late_alert(e: LateExecution) -> AlertDraft:
+    return late_execution_alert(
+        execution_id=e.execution_id,
+        pipeline_id=e.pipeline_id,
+        pipeline_name=e.pipeline_name,
+        pipeline_type_id=e.pipeline_type_id,
+        status=e.status,
+        start_date=e.start_date,
+        end_date=e.end_date,
+        due_at=e.due_at,
+        number=e.timeliness_number,
+        datepart=e.timeliness_datepart,
     )
 
 

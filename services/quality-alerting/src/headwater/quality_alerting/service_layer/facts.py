@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
-from headwater.quality_alerting.adapters.db import copies
 from headwater.quality_alerting.service_layer.anomalies import detect_anomalies
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
@@ -24,9 +23,9 @@ async def apply_facts(uow: UnitOfWork, facts: Sequence[Fact]) -> int:
         pipelines = [f for f in fresh if isinstance(f, PipelineChanged)]
         starts = [f for f in fresh if isinstance(f, ExecutionStarted)]
         ends = [f for f in fresh if isinstance(f, ExecutionEnded)]
-        await copies.upsert_pipelines(uow.conn, pipelines)
-        await copies.record_started(uow.conn, starts)
-        await copies.record_ended(uow.conn, ends)
+        await uow.copies.upsert_pipelines(pipelines)
+        await uow.copies.record_started(starts)
+        await uow.copies.record_ended(ends)
         succeeded = [e for e in ends if e.completed_successfully]
         anomalous = await detect_anomalies(
             uow,

@@ -6,14 +6,20 @@ import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
+import msgspec
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import RowMapping
 
+from headwater.common.contracts.types import BIGINT_MAX
+from headwater.common.errors import Conflict, Duplicate, Invalid, NotFound
 from headwater.common.logging import get_logger
-from headwater.quality_alerting.adapters.db import channels, deliveries
 from headwater.quality_alerting.domain.notifications import (
+    CHANNEL_FIELDS,
+    Attempted,
+    Channel,
+    Delivery,
+    DueDelivery,
     InvalidChannel,
     SendResult,
     after_attempt,
@@ -22,12 +28,10 @@ from headwater.quality_alerting.domain.notifications import (
     merge_channel,
     sample_alert,
 )
-from headwater.quality_alerting.service_layer.errors import Conflict, Invalid, NotFound
+from headwater.quality_alerting.service_layer.ports import Sender
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
-
-BIGINT_MAX = 2**63 - 1
 
 ATTEMPTS = Counter(
     "headwater_notification_attempts_total",
@@ -42,77 +46,78 @@ SEND_SECONDS = Histogram(
 )
 PENDING = Gauge("headwater_notification_pending", "Notification deliveries waiting to be sent or retried")
 
-
-class Sender(Protocol):
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult: ...
+DEACTIVATED = "channel was deactivated before delivery"
 
 
 def _missing(channel_id: int) -> NotFound:
     return NotFound(f"Notification channel {channel_id} not found")
 
 
-def _in_range(channel_id: int) -> bool:
-    return 1 <= channel_id <= BIGINT_MAX  # anything else cannot exist (and would overflow a bigint)
+def _require_in_range(channel_id: int) -> None:
+    if not 1 <= channel_id <= BIGINT_MAX:  # cannot exist (and would overflow a bigint)
+        raise _missing(channel_id)
 
 
 # -- channels ------------------------------------------------------------------------------------------------------
 
 
-async def create_channel(uow: UnitOfWork, fields: Mapping[str, Any]) -> RowMapping:
+def _name_taken(name: object) -> Conflict:
+    return Conflict(f"A notification channel named {name!r} already exists")
+
+
+async def create_channel(uow: UnitOfWork, fields: Mapping[str, Any]) -> Channel:
     """Create a channel; Invalid when its fields do not fit together, Conflict when the name is taken."""
     try:
         check_channel(fields)
     except InvalidChannel as exc:
         raise Invalid(str(exc)) from exc
     async with uow:
-        row = await channels.insert(uow.conn, fields)
-        if row is None:
-            raise Conflict(f"A notification channel named {fields['name']!r} already exists")
+        try:
+            channel = await uow.channels.insert(fields)
+        except Duplicate as exc:
+            raise _name_taken(fields["name"]) from exc
         await uow.commit()
-    log.info("notification_channel_created", channel_id=row["id"], kind=row["kind"], scope=row["scope"])
-    return row
+    log.info("notification_channel_created", channel_id=channel.id, kind=channel.kind, scope=channel.scope)
+    return channel
 
 
-async def list_channels(uow: UnitOfWork) -> list[RowMapping]:
+async def list_channels(uow: UnitOfWork) -> list[Channel]:
     async with uow:
-        return await channels.list_all(uow.conn)
+        return await uow.channels.list_all()
 
 
-async def get_channel(uow: UnitOfWork, channel_id: int) -> RowMapping:
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+async def get_channel(uow: UnitOfWork, channel_id: int) -> Channel:
+    _require_in_range(channel_id)
     async with uow:
-        row = await channels.get(uow.conn, channel_id)
+        row = await uow.channels.get(channel_id)
     if row is None:
         raise _missing(channel_id)
     return row
 
 
-async def update_channel(uow: UnitOfWork, channel_id: int, changes: Mapping[str, Any]) -> RowMapping:
+async def update_channel(uow: UnitOfWork, channel_id: int, changes: Mapping[str, Any]) -> Channel:
     """Change the fields sent. Deactivating a channel gives up its pending deliveries (they would otherwise
     go out, perhaps much later, when it is switched back on)."""
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
-        current = await channels.get_with_secret(uow.conn, channel_id, lock=True)
-        if current is None:
+        locked = await uow.channels.get_with_secret(channel_id, lock=True)
+        if locked is None:
             raise _missing(channel_id)
+        current = msgspec.structs.asdict(locked)
         try:
-            merged = merge_channel(dict(current), changes)
+            merged = merge_channel(current, changes)
         except InvalidChannel as exc:
             raise Invalid(str(exc)) from exc
-        changed = {f: merged[f] for f in channels.WRITABLE if merged[f] != current[f]}
+        changed = {f: merged[f] for f in CHANNEL_FIELDS if merged[f] != current[f]}
         try:
-            row = await channels.update(uow.conn, channel_id, changed)
-        except channels.DuplicateName as exc:
-            raise Conflict(f"A notification channel named {changes.get('name')!r} already exists") from exc
+            row = await uow.channels.update(channel_id, changed)
+        except Duplicate as exc:
+            raise _name_taken(changes.get("name")) from exc
         if row is None:
             raise _missing(channel_id)
         given_up = 0
         if changed.get("active") is False:
-            given_up = await deliveries.fail_pending_of_channel(
-                uow.conn, channel_id, "channel was deactivated before delivery"
-            )
+            given_up = await uow.deliveries.fail_pending_of_channel(channel_id, DEACTIVATED)
         await uow.commit()
     log.info(
         "notification_channel_updated",
@@ -125,46 +130,43 @@ async def update_channel(uow: UnitOfWork, channel_id: int, changes: Mapping[str,
 
 async def delete_channel(uow: UnitOfWork, channel_id: int) -> None:
     """Delete a channel and its delivery history. A delivery being sent right now finishes first."""
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
-        if not await channels.delete(uow.conn, channel_id):
+        if not await uow.channels.delete(channel_id):
             raise _missing(channel_id)
         await uow.commit()
     log.info("notification_channel_deleted", channel_id=channel_id)
 
 
-async def list_deliveries(uow: UnitOfWork, channel_id: int, limit: int) -> list[RowMapping]:
+async def list_deliveries(uow: UnitOfWork, channel_id: int, limit: int) -> list[Delivery]:
     """The channel's newest `limit` deliveries first."""
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
-        if await channels.get(uow.conn, channel_id) is None:
+        if await uow.channels.get(channel_id) is None:
             raise _missing(channel_id)
-        return await deliveries.list_for_channel(uow.conn, channel_id, limit)
+        return await uow.deliveries.list_for_channel(channel_id, limit)
 
 
 async def send_test_message(uow: UnitOfWork, sender: Sender, channel_id: int) -> SendResult:
     """Send a test message to the channel now (active or not) and report what the receiver answered.
     Nothing is recorded: a test is not an alert."""
-    if not _in_range(channel_id):
-        raise _missing(channel_id)
+    _require_in_range(channel_id)
     async with uow:
-        channel = await channels.get_with_secret(uow.conn, channel_id)
+        channel = await uow.channels.get_with_secret(channel_id)
     if channel is None:
         raise _missing(channel_id)
     now = datetime.now(UTC)
     try:
         body, headers = build_request(
-            channel["kind"],
-            channel["secret"],
-            sample_alert(channel["name"], now),
+            channel.kind,
+            channel.secret,
+            sample_alert(channel.name, now),
             delivery_id=f"test-{uuid.uuid4()}",
             timestamp=int(now.timestamp()),
         )
     except InvalidChannel as exc:
         raise Invalid(str(exc)) from exc
-    result = await sender.post(channel["url"], body, headers)
+    result = await sender.post(channel.url, body, headers)
     log.info(
         "notification_channel_tested",
         channel_id=channel_id,
@@ -196,75 +198,83 @@ async def deliver_due(
     de-duplicate webhooks by their X-Headwater-Delivery id.
     """
     async with uow:
-        rows = await deliveries.claim_due(uow.conn, batch_size)
-        if not rows:
+        due = await uow.deliveries.claim_due(batch_size)
+        if not due:
             return 0
         gate = asyncio.Semaphore(concurrency)
 
-        async def attempt(row: RowMapping) -> deliveries.Attempted:
-            if not row["channel_active"]:  # deactivated while this delivery was being queued
-                ATTEMPTS.labels(row["kind"], "failed").inc()
-                return deliveries.Attempted(
-                    row["id"],
-                    "failed",
-                    row["attempts"],
-                    "channel was deactivated before delivery",
-                    None,
-                    None,
-                )
-            now = datetime.now(UTC)
-            try:
-                body, headers = build_request(
-                    row["kind"],
-                    row["secret"],
-                    {**row, "id": row["alert_id"]},
-                    delivery_id=str(row["id"]),
-                    timestamp=int(now.timestamp()),
-                )
-                async with gate:
-                    result = await sender.post(row["url"], body, headers)
-            except Exception as exc:  # never let one delivery stall the round: it is retried, then failed
-                log.exception("notification_send_error", delivery_id=row["id"])
-                result = SendResult(status_code=None, error=f"could not send: {exc!r}")
-            SEND_SECONDS.labels(row["kind"]).observe(result.duration)
-            outcome = after_attempt(
-                row["attempts"], result, max_attempts=max_attempts, backoff_base=backoff_seconds
-            )
-            ATTEMPTS.labels(row["kind"], "retry" if outcome.status == "pending" else outcome.status).inc()
-            log_fields = {
-                "delivery_id": row["id"],
-                "channel_id": row["channel_id"],
-                "alert_id": row["alert_id"],
-                "attempts": outcome.attempts,
-                "status_code": result.status_code,
-            }
-            if outcome.status == "delivered":
-                log.info("notification_delivered", **log_fields)
-            else:
-                log.warning(
-                    "notification_failed" if outcome.status == "failed" else "notification_retry",
-                    error=outcome.last_error,
-                    retry_in=outcome.retry_in,
-                    **log_fields,
-                )
-            return deliveries.Attempted(
-                row["id"],
-                outcome.status,
-                outcome.attempts,
-                outcome.last_error,
-                outcome.last_status_code,
-                outcome.retry_in,
+        async def attempt(delivery: DueDelivery) -> Attempted:
+            if not delivery.channel_active:  # deactivated while this delivery was being queued
+                ATTEMPTS.labels(delivery.kind, "failed").inc()
+                return Attempted(delivery.id, "failed", delivery.attempts, DEACTIVATED, None, None)
+            async with gate:
+                result = await send(sender, delivery)
+            return record_attempt(
+                delivery, result, max_attempts=max_attempts, backoff_seconds=backoff_seconds
             )
 
-        outcomes = await asyncio.gather(*(attempt(r) for r in rows))
-        await deliveries.record(uow.conn, outcomes)
+        outcomes = await asyncio.gather(*(attempt(d) for d in due))
+        await uow.deliveries.record(outcomes)
         await uow.commit()
-    return len(rows)
+    return len(due)
+
+
+async def send(sender: Sender, delivery: DueDelivery) -> SendResult:
+    """Post the delivery's message; an error building or sending it is a failed attempt, never raised (one
+    delivery must not stall the round: it is retried, then failed)."""
+    now = datetime.now(UTC)
+    try:
+        body, headers = build_request(
+            delivery.kind,
+            delivery.secret,
+            delivery.alert(),
+            delivery_id=str(delivery.id),
+            timestamp=int(now.timestamp()),
+        )
+        return await sender.post(delivery.url, body, headers)
+    except Exception as exc:
+        log.exception("notification_send_error", delivery_id=delivery.id)
+        return SendResult(status_code=None, error=f"could not send: {exc!r}")
+
+
+def record_attempt(
+    delivery: DueDelivery, result: SendResult, *, max_attempts: int, backoff_seconds: float
+) -> Attempted:
+    """What the attempt makes of the delivery (delivered, pending again, failed), counted and logged."""
+    SEND_SECONDS.labels(delivery.kind).observe(result.duration)
+    outcome = after_attempt(
+        delivery.attempts, result, max_attempts=max_attempts, backoff_base=backoff_seconds
+    )
+    ATTEMPTS.labels(delivery.kind, "retry" if outcome.status == "pending" else outcome.status).inc()
+    log_fields = {
+        "delivery_id": delivery.id,
+        "channel_id": delivery.channel_id,
+        "alert_id": delivery.alert_id,
+        "attempts": outcome.attempts,
+        "status_code": result.status_code,
+    }
+    if outcome.status == "delivered":
+        log.info("notification_delivered", **log_fields)
+    else:
+        log.warning(
+            "notification_failed" if outcome.status == "failed" else "notification_retry",
+            error=outcome.last_error,
+            retry_in=outcome.retry_in,
+            **log_fields,
+        )
+    return Attempted(
+        delivery.id,
+        outcome.status,
+        outcome.attempts,
+        outcome.last_error,
+        outcome.last_status_code,
+        outcome.retry_in,
+    )
 
 
 async def next_due_in(uow: UnitOfWork) -> float | None:
     """Seconds until the earliest pending delivery is due (<= 0: now), None when none is pending; also
     refreshes the pending-deliveries gauge."""
     async with uow:
-        PENDING.set(await deliveries.count_pending(uow.conn))
-        return await deliveries.seconds_until_next_due(uow.conn)
+        PENDING.set(await uow.deliveries.count_pending())
+        return await uow.deliveries.seconds_until_next_due()

@@ -6,26 +6,22 @@ above the warning threshold (50) a WARNING alert is raised, at or above the crit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import Gauge
-from sqlalchemy import text
 
 from headwater.common.logging import get_logger
 from headwater.quality_alerting.domain.alerts import AlertDraft
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.quality_alerting.service_layer.ports import LagReader
+from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
 PENDING = Gauge(
     "headwater_pending_work", "Consumer lag and outbox backlog seen by queue monitoring", ["source"]
 )
-
-LagReader = Callable[[], Awaitable[dict[str, int]]]
-OUTBOX_BACKLOG = text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
 
 
 @dataclass(frozen=True)
@@ -46,13 +42,13 @@ def level_of(pending: int, *, warning: int, critical: int) -> str | None:
 
 
 async def monitor_queue(
-    uow_factory: UnitOfWorkFactory, read_lag: LagReader, now: datetime, *, warning: int, critical: int
+    uow: UnitOfWork, read_lag: LagReader, now: datetime, *, warning: int, critical: int
 ) -> QueueReport:
     """Measure pending work and raise an alert at the warning or critical level (at most one per level per
     hour: the check runs every 5 minutes and a lasting backlog is one condition, not twelve)."""
     lag = await read_lag()
-    async with uow_factory() as uow:
-        backlog = {"quality-alerting": int(await uow.conn.scalar(OUTBOX_BACKLOG) or 0)}
+    async with uow:
+        backlog = {"quality-alerting": await uow.outbox_messages.count_unsent()}
         pending = sum(lag.values()) + sum(backlog.values())
         level = level_of(pending, warning=warning, critical=critical)
         alert_id = None
@@ -77,7 +73,7 @@ async def monitor_queue(
                     )
                 ],
             )
-            alert_id = rows[0]["id"] if rows else None
+            alert_id = rows[0].id if rows else None
         await uow.commit()
     for group, value in lag.items():
         PENDING.labels(f"lag:{group}").set(value)

@@ -10,11 +10,13 @@ from headwater.common.contracts.watcher import LogCleanupCounts
 from headwater.common.events import RetentionRequested
 from headwater.common.logging import get_logger
 from headwater.common.metrics import RETENTION_DELETED as DELETED
-from headwater.quality_alerting.adapters.db.retention import OLD_ROWS, delete_batch
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
+
+# What is deleted, in this order. Deliveries go with their alerts; unresolved alerts are kept whatever their age.
+TABLES = ("anomaly_result", "freshness_log", "timeliness_log", "execution_metric", "alert")
 
 # Which of the six documented counts each table adds to.
 COUNTED = {
@@ -28,10 +30,10 @@ async def delete_old_data(uow: UnitOfWork, *, cutoff: datetime, batch_size: int)
     """Delete what is older than `cutoff`, table by table in batches of `batch_size`, each batch committed."""
     counts = LogCleanupCounts()
     deleted: dict[str, int] = {}
-    for table in OLD_ROWS:
+    for table in TABLES:
         while True:
             async with uow:
-                n = await delete_batch(uow.conn, table, cutoff, batch_size)
+                n = await uow.retention.delete_batch(table, cutoff, batch_size)
                 await uow.commit()
             deleted[table] = deleted.get(table, 0) + n
             DELETED.labels(table).inc(n)

@@ -1,26 +1,49 @@
-"""The unit of work: one connection, one transaction, the events to publish through the outbox."""
+"""The unit of work as quality-alerting's use cases see it (a port): a transaction, its events, the inbox and the
+repositories bound to it. Postgres implements it in `adapters/db/unit_of_work.py`, memory in `testing.py`."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import Protocol
 
-from headwater.common.db.unit_of_work import BaseUnitOfWork
-from headwater.quality_alerting.adapters.db.tables import inbox, outbox
+from headwater.common import unit_of_work
+from headwater.quality_alerting.service_layer.ports import (
+    Alerts,
+    Anomalies,
+    Channels,
+    Checks,
+    Copies,
+    Deliveries,
+    OutboxMessages,
+    Retention,
+)
 
 
-class UnitOfWork(BaseUnitOfWork):
-    """Repositories are plain functions of `uow.conn` in `adapters/db`; the unit of work owns the connection,
-    the outbox and the inbox."""
+class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
+    """Repositories are read-only attributes: an implementation may bind any class that satisfies them."""
 
-    outbox = outbox
-    inbox = inbox
+    @property
+    def alerts(self) -> Alerts: ...
+
+    @property
+    def anomalies(self) -> Anomalies: ...
+
+    @property
+    def channels(self) -> Channels: ...
+
+    @property
+    def checks(self) -> Checks: ...
+
+    @property
+    def copies(self) -> Copies: ...
+
+    @property
+    def deliveries(self) -> Deliveries: ...
+
+    @property
+    def retention(self) -> Retention: ...
+
+    @property
+    def outbox_messages(self) -> OutboxMessages: ...
 
 
-class UnitOfWorkFactory:
-    """Makes a fresh unit of work per use case call; built once in the composition root."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-
-    def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

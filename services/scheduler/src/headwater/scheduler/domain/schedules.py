@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+import msgspec
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 from headwater.common.events import ChecksRequested, Event, RetentionRequested
@@ -254,3 +255,21 @@ class Firing:
     event_id: str
     next_due_at: datetime
     missed: int = 0  # later slots that fell due meanwhile and were folded into this one firing
+
+
+class LeasedSchedule(msgspec.Struct, frozen=True, kw_only=True):
+    """A schedule row locked for firing while this replica still holds its lease."""
+
+    kind: Kind
+    cron: str
+    params: Mapping[str, int]
+
+
+class ListedSchedule(msgspec.Struct, frozen=True, kw_only=True):
+    """A schedule as `GET /schedules` lists it."""
+
+    name: str
+    cron: str
+    enabled: bool
+    next_due_at: datetime
+    last_fired_at: datetime | None

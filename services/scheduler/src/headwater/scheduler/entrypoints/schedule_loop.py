@@ -52,7 +52,7 @@ class ScheduleLoop:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow_factory: UnitOfWorkFactory,
         *,
         schedules: Sequence[ScheduleSpec],
         clock: Clock,
@@ -61,7 +61,7 @@ class ScheduleLoop:
         poll_seconds: float = 1.0,
         claim_batch: int = 100,
     ) -> None:
-        self.uow = uow
+        self.uow_factory = uow_factory
         self.schedules = list(schedules)
         self.clock = clock
         self.owner = owner or replica_id()
@@ -70,7 +70,7 @@ class ScheduleLoop:
         self.claim_batch = claim_batch
 
     async def reconcile(self) -> None:
-        changes = await reconcile_schedules(self.uow(), self.schedules, self.clock())
+        changes = await reconcile_schedules(self.uow_factory(), self.schedules, self.clock())
         for change in changes:
             log.info(
                 "schedule_reconciled",
@@ -83,7 +83,7 @@ class ScheduleLoop:
     async def run_once(self) -> list[Firing]:
         """Fire every schedule due now that no live replica holds; the firings made."""
         claims = await claim_due_schedules(
-            self.uow(), owner=self.owner, now=self.clock(), lease=self.lease, limit=self.claim_batch
+            self.uow_factory(), owner=self.owner, now=self.clock(), lease=self.lease, limit=self.claim_batch
         )
         fired: list[Firing] = []
         for claim in claims:
@@ -96,7 +96,7 @@ class ScheduleLoop:
                     previous_owner=claim.previous_owner,
                     owner=self.owner,
                 )
-            firing = await fire_claim(self.uow(), claim, owner=self.owner, now=self.clock())
+            firing = await fire_claim(self.uow_factory(), claim, owner=self.owner, now=self.clock())
             if firing is None:
                 log.warning("schedule_lease_lost", schedule=claim.name, due_at=claim.due_at, owner=self.owner)
                 continue

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from headwater.scheduler.adapters.db import schedules as db
 from headwater.scheduler.domain.schedules import (
     Claim,
     Firing,
     Kind,
+    ListedSchedule,
     Reconciliation,
     ScheduleSpec,
     event_for,
@@ -26,9 +25,9 @@ async def reconcile_schedules(
 ) -> list[Reconciliation]:
     """Make the `schedule` table match the configured schedules; the changes made (for the log)."""
     async with uow:
-        stored = await db.lock_all(uow.conn)
+        stored = await uow.schedules.lock_all()
         plan = reconcile(stored, list(wanted), now)
-        await db.apply(uow.conn, plan, now)
+        await uow.schedules.apply(plan, now)
         await uow.commit()
     return plan
 
@@ -42,7 +41,7 @@ async def claim_due_schedules(
     schedule until the lease expires, then another replica takes it over.
     """
     async with uow:
-        claims = await db.claim_due(uow.conn, owner=owner, now=now, expires=now + lease, limit=limit)
+        claims = await uow.schedules.claim_due(owner=owner, now=now, expires=now + lease, limit=limit)
         await uow.commit()
     return claims
 
@@ -54,16 +53,14 @@ async def fire_claim(uow: UnitOfWork, claim: Claim, *, owner: str, now: datetime
     meanwhile (taken over after expiry, or the schedule rescheduled), in which case nothing is written.
     """
     async with uow:
-        row = await db.lock_claim(uow.conn, claim, owner)
-        if row is None:
+        leased = await uow.schedules.lock_claim(claim, owner)
+        if leased is None:
             return None
-        kind = Kind(row["kind"])
-        params: Mapping[str, int] = row["params"]
+        kind, params = leased.kind, leased.params
         event = event_for(claim.name, kind, params, claim.due_at)
         # missed slots after downtime fold into this one firing: the next due time is the first after now
-        upcoming = next_due(row["cron"], max(now, claim.due_at))
-        recorded = await db.record_firing(
-            uow.conn,
+        upcoming = next_due(leased.cron, max(now, claim.due_at))
+        recorded = await uow.schedules.record_firing(
             name=claim.name,
             due_at=claim.due_at,
             fired_at=now,
@@ -73,12 +70,11 @@ async def fire_claim(uow: UnitOfWork, claim: Claim, *, owner: str, now: datetime
         if recorded:
             uow.publish(event)
             if kind is Kind.RETENTION:
-                await db.prune_firings(
-                    uow.conn,
+                await uow.schedules.prune_firings(
                     before=claim.due_at - timedelta(days=params["retention_days"]),
                     limit=params["batch_size"],
                 )
-        await db.advance(uow.conn, name=claim.name, due_at=claim.due_at, fired_at=now, next_due_at=upcoming)
+        await uow.schedules.advance(name=claim.name, due_at=claim.due_at, fired_at=now, next_due_at=upcoming)
         await uow.commit()
     if not recorded:
         return None
@@ -89,10 +85,10 @@ async def fire_claim(uow: UnitOfWork, claim: Claim, *, owner: str, now: datetime
         fired_at=now,
         event_id=str(event.event_id),
         next_due_at=upcoming,
-        missed=missed_slots(row["cron"], claim.due_at, now),
+        missed=missed_slots(leased.cron, claim.due_at, now),
     )
 
 
-async def list_schedules(uow: UnitOfWork) -> list[Mapping[str, Any]]:
+async def list_schedules(uow: UnitOfWork) -> list[ListedSchedule]:
     async with uow:
-        return await db.list_all(uow.conn)
+        return await uow.schedules.list_all()

@@ -1,26 +1,19 @@
-"""The unit of work: one connection, one transaction, the events to publish through the outbox."""
+"""The unit of work as the scheduler's use cases see it (a port): a transaction, its events, the inbox and the
+schedules repository bound to it. Postgres implements it in `adapters/db/unit_of_work.py`."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import Protocol
 
-from headwater.common.db.unit_of_work import BaseUnitOfWork
-from headwater.scheduler.adapters.db.tables import inbox, outbox
-
-
-class UnitOfWork(BaseUnitOfWork):
-    """Repositories are plain functions of `uow.conn` in `adapters/db`; the unit of work owns the connection,
-    the outbox and the inbox."""
-
-    outbox = outbox
-    inbox = inbox
+from headwater.common import unit_of_work
+from headwater.scheduler.service_layer.ports import Schedules
 
 
-class UnitOfWorkFactory:
-    """Makes a fresh unit of work per use case call; built once in the composition root."""
+class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
+    """Repositories are read-only attributes: an implementation may bind any class that satisfies them."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    @property
+    def schedules(self) -> Schedules: ...
 
-    def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+
+UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

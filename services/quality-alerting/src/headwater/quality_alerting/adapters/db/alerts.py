@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import RowMapping, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import CursorResult, text
 
-from headwater.quality_alerting.domain.alerts import AlertDraft
+from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
 
 ALERT_COLUMNS = (
     "id, alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, data_source_id, "
@@ -22,57 +22,11 @@ ALERT_COLUMNS = (
 )
 
 
-async def insert_new(conn: AsyncConnection, drafts: Sequence[AlertDraft]) -> list[RowMapping]:
-    """Insert the drafts whose `dedup_key` is new, in one statement; return the rows inserted."""
-    if not drafts:
-        return []
-    columns: dict[str, list[Any]] = {
-        "alert_type": [d.alert_type for d in drafts],
-        "severity": [d.severity for d in drafts],
-        "pipeline_id": [d.pipeline_id for d in drafts],
-        "pipeline_name": [d.pipeline_name for d in drafts],
-        "pipeline_type_id": [d.pipeline_type_id for d in drafts],
-        "execution_id": [d.execution_id for d in drafts],
-        "data_source_id": [d.data_source_id for d in drafts],
-        "msg": [d.msg for d in drafts],
-        "body": [msgspec.json.encode(d.body).decode() for d in drafts],
-        "dedup_key": [d.dedup_key for d in drafts],
-        "condition_key": [d.condition_key for d in drafts],
-    }
-    result = await conn.execute(
-        text(
-            "INSERT INTO alert (alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, "
-            "execution_id, data_source_id, msg, body, dedup_key, condition_key) "
-            "SELECT a.alert_type, a.severity, a.pipeline_id, a.pipeline_name, a.pipeline_type_id, "
-            "a.execution_id, a.data_source_id, a.msg, a.body::jsonb, a.dedup_key, a.condition_key FROM unnest("
-            "CAST(:alert_type AS text[]), CAST(:severity AS text[]), CAST(:pipeline_id AS bigint[]), "
-            "CAST(:pipeline_name AS text[]), CAST(:pipeline_type_id AS bigint[]), "
-            "CAST(:execution_id AS bigint[]), CAST(:data_source_id AS bigint[]), CAST(:msg AS text[]), "
-            "CAST(:body AS text[]), CAST(:dedup_key AS text[]), CAST(:condition_key AS text[])"
-            ") AS a(alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, "
-            "data_source_id, msg, body, dedup_key, condition_key) "
-            f"ORDER BY a.dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING {ALERT_COLUMNS}"
-        ),
-        columns,
-    )
-    return list(result.mappings())
-
-
 def _within(data_sources: Sequence[int] | None) -> tuple[str, dict[str, Any]]:
     """The condition (and its parameter) that keeps only the alerts of `data_sources`; none when None."""
     if data_sources is None:
         return "TRUE", {}
     return "data_source_id = ANY(CAST(:data_sources AS bigint[]))", {"data_sources": list(data_sources)}
-
-
-async def get(
-    conn: AsyncConnection, alert_id: int, data_sources: Sequence[int] | None = None
-) -> RowMapping | None:
-    within, params = _within(data_sources)
-    result = await conn.execute(
-        text(f"SELECT {ALERT_COLUMNS} FROM alert WHERE id = :id AND {within}"), {"id": alert_id, **params}
-    )
-    return result.mappings().first()
 
 
 def _filters(
@@ -102,57 +56,109 @@ def _filters(
     return where, params
 
 
-async def walk(
-    conn: AsyncConnection,
-    *,
-    from_id: int | None,
-    ascending: bool,
-    limit: int,
-    resolved: bool | None = None,
-    is_muted: bool | None = None,
-    alert_type: str | None = None,
-    pipeline_id: int | None = None,
-    data_source_id: int | None = None,
-    data_sources: Sequence[int] | None = None,
-) -> list[RowMapping]:
-    """Up to `limit` alerts matching the filters, walking the ids up (or down) from `from_id` inclusive
-    (from the oldest or the newest without it), in walk order."""
-    where, params = _filters(resolved, is_muted, alert_type, pipeline_id, data_source_id, data_sources)
-    if from_id is not None:
-        where.append("id >= :from_id" if ascending else "id <= :from_id")
-        params["from_id"] = from_id
-    params["limit"] = limit
-    result = await conn.execute(
-        text(
-            f"SELECT {ALERT_COLUMNS} FROM alert WHERE {' AND '.join(where) or 'TRUE'} "
-            f"ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT :limit"
-        ),
-        params,
-    )
-    return list(result.mappings())
+def _alerts(result: CursorResult[Any]) -> list[Alert]:
+    return [Alert(**row) for row in result.mappings()]
 
 
-async def resolve(
-    conn: AsyncConnection, alert_id: int, action: str | None, data_sources: Sequence[int] | None = None
-) -> RowMapping | None:
-    """Resolve an unresolved alert; None when it is missing or was already resolved (then nothing changes)."""
-    within, params = _within(data_sources)
-    result = await conn.execute(
-        text(
-            "UPDATE alert SET resolved = TRUE, resolved_at = now(), resolve_action = :action "
-            f"WHERE id = :id AND NOT resolved AND {within} RETURNING {ALERT_COLUMNS}"
-        ),
-        {"id": alert_id, "action": action, **params},
-    )
-    return result.mappings().first()
+def _first(result: CursorResult[Any]) -> Alert | None:
+    row = result.mappings().first()
+    return None if row is None else Alert(**row)
 
 
-async def set_muted(
-    conn: AsyncConnection, alert_id: int, muted: bool, data_sources: Sequence[int] | None = None
-) -> RowMapping | None:
-    within, params = _within(data_sources)
-    result = await conn.execute(
-        text(f"UPDATE alert SET is_muted = :muted WHERE id = :id AND {within} RETURNING {ALERT_COLUMNS}"),
-        {"id": alert_id, "muted": muted, **params},
-    )
-    return result.mappings().first()
+class Alerts(Repository):
+    """Alerts, raised once per occurrence, listed with cursor pagination, resolved and muted."""
+
+    async def insert_new(self, drafts: Sequence[AlertDraft]) -> list[Alert]:
+        """Insert the drafts whose `dedup_key` is new, in one statement; return the alerts inserted."""
+        if not drafts:
+            return []
+        columns: dict[str, list[Any]] = {
+            "alert_type": [d.alert_type for d in drafts],
+            "severity": [d.severity for d in drafts],
+            "pipeline_id": [d.pipeline_id for d in drafts],
+            "pipeline_name": [d.pipeline_name for d in drafts],
+            "pipeline_type_id": [d.pipeline_type_id for d in drafts],
+            "execution_id": [d.execution_id for d in drafts],
+            "data_source_id": [d.data_source_id for d in drafts],
+            "msg": [d.msg for d in drafts],
+            "body": [msgspec.json.encode(d.body).decode() for d in drafts],
+            "dedup_key": [d.dedup_key for d in drafts],
+            "condition_key": [d.condition_key for d in drafts],
+        }
+        result = await self._conn.execute(
+            text(
+                "INSERT INTO alert (alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, "
+                "execution_id, data_source_id, msg, body, dedup_key, condition_key) "
+                "SELECT a.alert_type, a.severity, a.pipeline_id, a.pipeline_name, a.pipeline_type_id, "
+                "a.execution_id, a.data_source_id, a.msg, a.body::jsonb, a.dedup_key, a.condition_key FROM unnest("
+                "CAST(:alert_type AS text[]), CAST(:severity AS text[]), CAST(:pipeline_id AS bigint[]), "
+                "CAST(:pipeline_name AS text[]), CAST(:pipeline_type_id AS bigint[]), "
+                "CAST(:execution_id AS bigint[]), CAST(:data_source_id AS bigint[]), CAST(:msg AS text[]), "
+                "CAST(:body AS text[]), CAST(:dedup_key AS text[]), CAST(:condition_key AS text[])"
+                ") AS a(alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, "
+                "data_source_id, msg, body, dedup_key, condition_key) "
+                f"ORDER BY a.dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING {ALERT_COLUMNS}"
+            ),
+            columns,
+        )
+        return _alerts(result)
+
+    async def get(self, alert_id: int, data_sources: Sequence[int] | None = None) -> Alert | None:
+        within, params = _within(data_sources)
+        result = await self._conn.execute(
+            text(f"SELECT {ALERT_COLUMNS} FROM alert WHERE id = :id AND {within}"), {"id": alert_id, **params}
+        )
+        return _first(result)
+
+    async def walk(
+        self,
+        *,
+        from_id: int | None,
+        ascending: bool,
+        limit: int,
+        resolved: bool | None = None,
+        is_muted: bool | None = None,
+        alert_type: str | None = None,
+        pipeline_id: int | None = None,
+        data_source_id: int | None = None,
+        data_sources: Sequence[int] | None = None,
+    ) -> list[Alert]:
+        """Up to `limit` alerts matching the filters, walking the ids up (or down) from `from_id` inclusive
+        (from the oldest or the newest without it), in walk order."""
+        where, params = _filters(resolved, is_muted, alert_type, pipeline_id, data_source_id, data_sources)
+        if from_id is not None:
+            where.append("id >= :from_id" if ascending else "id <= :from_id")
+            params["from_id"] = from_id
+        params["limit"] = limit
+        result = await self._conn.execute(
+            text(
+                f"SELECT {ALERT_COLUMNS} FROM alert WHERE {' AND '.join(where) or 'TRUE'} "
+                f"ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT :limit"
+            ),
+            params,
+        )
+        return _alerts(result)
+
+    async def resolve(
+        self, alert_id: int, action: str | None, data_sources: Sequence[int] | None = None
+    ) -> Alert | None:
+        """Resolve an unresolved alert; None when it is missing or was already resolved (then nothing changes)."""
+        within, params = _within(data_sources)
+        result = await self._conn.execute(
+            text(
+                "UPDATE alert SET resolved = TRUE, resolved_at = now(), resolve_action = :action "
+                f"WHERE id = :id AND NOT resolved AND {within} RETURNING {ALERT_COLUMNS}"
+            ),
+            {"id": alert_id, "action": action, **params},
+        )
+        return _first(result)
+
+    async def set_muted(
+        self, alert_id: int, muted: bool, data_sources: Sequence[int] | None = None
+    ) -> Alert | None:
+        within, params = _within(data_sources)
+        result = await self._conn.execute(
+            text(f"UPDATE alert SET is_muted = :muted WHERE id = :id AND {within} RETURNING {ALERT_COLUMNS}"),
+            {"id": alert_id, "muted": muted, **params},
+        )
+        return _first(result)

@@ -6,59 +6,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import RowMapping, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from headwater.common.db.errors import integrity_errors_as_domain_errors
+from headwater.quality_alerting.adapters.db.repository import Repository
 from headwater.quality_alerting.adapters.db.tables import anomaly_rule
+from headwater.quality_alerting.domain.anomaly import AnomalyResult, AnomalyRule, RuleSample
 
 RULE_COLUMNS = tuple(anomaly_rule.c)
-
-
-async def insert_rule_if_absent(conn: AsyncConnection, values: Mapping[str, Any]) -> int | None:
-    """Insert a rule; None when the pipeline already has one for that metric (it is not updated)."""
-    stmt = (
-        insert(anomaly_rule)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["pipeline_id", "metric_field"])
-        .returning(anomaly_rule.c.id)
-    )
-    return (await conn.execute(stmt)).scalar()
-
-
-async def rule_id(conn: AsyncConnection, pipeline_id: int, metric_field: str) -> int | None:
-    return (
-        await conn.execute(
-            select(anomaly_rule.c.id).where(
-                anomaly_rule.c.pipeline_id == pipeline_id, anomaly_rule.c.metric_field == metric_field
-            )
-        )
-    ).scalar()
-
-
-async def list_rules(conn: AsyncConnection) -> list[RowMapping]:
-    return list((await conn.execute(select(*RULE_COLUMNS).order_by(anomaly_rule.c.id))).mappings())
-
-
-async def get_rule(conn: AsyncConnection, rule_id_: int) -> RowMapping | None:
-    return (await conn.execute(select(*RULE_COLUMNS).where(anomaly_rule.c.id == rule_id_))).mappings().first()
-
-
-async def update_rule(conn: AsyncConnection, rule_id_: int, values: Mapping[str, Any]) -> RowMapping | None:
-    stmt = (
-        update(anomaly_rule)
-        .where(anomaly_rule.c.id == rule_id_)
-        .values(**values, updated_at=text("now()"))
-        .returning(*RULE_COLUMNS)
-    )
-    return (await conn.execute(stmt)).mappings().first()
 
 
 # Every active rule of each execution under test, with the execution's value and its baseline: successful runs
 # of the same pipeline at the same UTC start hour (and day of week for `hour_of_week`), ended within the rule's
 # lookback before the execution ended, not the execution itself, not already flagged for this metric, values
 # not null. One statement for the whole batch; the (pipeline, hour, end) partial index serves each baseline.
-BASELINES = text(
+SAMPLES = text(
     """
     WITH under_test AS (
         SELECT m.*, r.id AS rule_id, r.metric_field, r.z_threshold, r.lookback_days, r.minimum_executions,
@@ -100,62 +63,108 @@ BASELINES = text(
 )
 
 
-async def baselines(conn: AsyncConnection, execution_ids: Sequence[int]) -> list[RowMapping]:
-    if not execution_ids:
-        return []
-    return list((await conn.execute(BASELINES, {"execution_ids": list(execution_ids)})).mappings())
+INSERT_RESULTS = text(
+    """
+        INSERT INTO anomaly_result (rule_id, pipeline_id, execution_id, metric_field, value, mean, stddev,
+            z_score, z_threshold, threshold_min, threshold_max, context)
+        SELECT r, p, x, m, v, mean, sd, z, zt, lo, hi, CAST(c AS jsonb)
+        FROM unnest(CAST(:rule_id AS bigint[]), CAST(:pipeline_id AS bigint[]),
+                    CAST(:execution_id AS bigint[]), CAST(:metric_field AS text[]), CAST(:value AS float8[]),
+                    CAST(:mean AS float8[]), CAST(:stddev AS float8[]), CAST(:z_score AS float8[]),
+                    CAST(:z_threshold AS float8[]), CAST(:threshold_min AS float8[]),
+                    CAST(:threshold_max AS float8[]), CAST(:context AS text[]))
+             AS t(r, p, x, m, v, mean, sd, z, zt, lo, hi, c)
+        ORDER BY x, m
+        ON CONFLICT (execution_id, metric_field) DO NOTHING
+        RETURNING execution_id, metric_field
+"""
+)
+
+RESULT_KEYS = (
+    "rule_id",
+    "pipeline_id",
+    "execution_id",
+    "metric_field",
+    "value",
+    "mean",
+    "stddev",
+    "z_score",
+    "z_threshold",
+    "threshold_min",
+    "threshold_max",
+)
 
 
-async def insert_results(conn: AsyncConnection, results: Sequence[Mapping[str, Any]]) -> list[RowMapping]:
-    """Store results; one that exists for (execution, metric) is kept. Returns the rows inserted."""
-    if not results:
-        return []
-    keys = (
-        "rule_id",
-        "pipeline_id",
-        "execution_id",
-        "metric_field",
-        "value",
-        "mean",
-        "stddev",
-        "z_score",
-        "z_threshold",
-        "threshold_min",
-        "threshold_max",
-    )
-    columns: dict[str, list[Any]] = {k: [r[k] for r in results] for k in keys}
-    columns["context"] = [msgspec.json.encode(r["context"]).decode() for r in results]
-    result = await conn.execute(
-        text(
-            """
-            INSERT INTO anomaly_result (rule_id, pipeline_id, execution_id, metric_field, value, mean, stddev,
-                z_score, z_threshold, threshold_min, threshold_max, context)
-            SELECT r, p, x, m, v, mean, sd, z, zt, lo, hi, CAST(c AS jsonb)
-            FROM unnest(CAST(:rule_id AS bigint[]), CAST(:pipeline_id AS bigint[]),
-                        CAST(:execution_id AS bigint[]), CAST(:metric_field AS text[]), CAST(:value AS float8[]),
-                        CAST(:mean AS float8[]), CAST(:stddev AS float8[]), CAST(:z_score AS float8[]),
-                        CAST(:z_threshold AS float8[]), CAST(:threshold_min AS float8[]),
-                        CAST(:threshold_max AS float8[]), CAST(:context AS text[]))
-                 AS t(r, p, x, m, v, mean, sd, z, zt, lo, hi, c)
-            ORDER BY x, m
-            ON CONFLICT (execution_id, metric_field) DO NOTHING
-            RETURNING execution_id, metric_field
-            """
-        ),
-        columns,
-    )
-    return list(result.mappings())
+class Anomalies(Repository):
+    """Anomaly rules, the samples they judge (each execution's value and baseline) and anomalous results."""
 
+    async def insert_rule_if_absent(self, values: Mapping[str, Any]) -> int | None:
+        """Insert a rule; None when the pipeline already has one for that metric (it is not updated)."""
+        stmt = (
+            insert(anomaly_rule)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["pipeline_id", "metric_field"])
+            .returning(anomaly_rule.c.id)
+        )
+        return (await self._conn.execute(stmt)).scalar()
 
-async def delete_results(
-    conn: AsyncConnection, pipeline_id: int, execution_id: int, metric_fields: Sequence[str]
-) -> list[str]:
-    """Delete the execution's results for `metric_fields`; the metrics whose results were deleted."""
-    result = await conn.execute(
-        text(
-            "DELETE FROM anomaly_result WHERE pipeline_id = :p AND execution_id = :x "
-            "AND metric_field = ANY(CAST(:m AS text[])) RETURNING metric_field"
-        ),
-        {"p": pipeline_id, "x": execution_id, "m": list(metric_fields)},
-    )
-    return sorted(set(result.scalars()))
+    async def rule_id(self, pipeline_id: int, metric_field: str) -> int | None:
+        return (
+            await self._conn.execute(
+                select(anomaly_rule.c.id).where(
+                    anomaly_rule.c.pipeline_id == pipeline_id, anomaly_rule.c.metric_field == metric_field
+                )
+            )
+        ).scalar()
+
+    async def list_rules(self) -> list[AnomalyRule]:
+        rows = await self._conn.execute(select(*RULE_COLUMNS).order_by(anomaly_rule.c.id))
+        return [AnomalyRule(**row) for row in rows.mappings()]
+
+    async def get_rule(self, rule_id: int) -> AnomalyRule | None:
+        row = (
+            (await self._conn.execute(select(*RULE_COLUMNS).where(anomaly_rule.c.id == rule_id)))
+            .mappings()
+            .first()
+        )
+        return None if row is None else AnomalyRule(**row)
+
+    async def update_rule(self, rule_id: int, values: Mapping[str, Any]) -> AnomalyRule | None:
+        """Set `values`; None when the rule is missing; Duplicate when it would repeat (pipeline, metric)."""
+        stmt = (
+            update(anomaly_rule)
+            .where(anomaly_rule.c.id == rule_id)
+            .values(**values, updated_at=text("now()"))
+            .returning(*RULE_COLUMNS)
+        )
+        with integrity_errors_as_domain_errors():
+            row = (await self._conn.execute(stmt)).mappings().first()
+        return None if row is None else AnomalyRule(**row)
+
+    async def samples(self, execution_ids: Sequence[int]) -> list[RuleSample]:
+        if not execution_ids:
+            return []
+        rows = await self._conn.execute(SAMPLES, {"execution_ids": list(execution_ids)})
+        return [RuleSample(**row) for row in rows.mappings()]
+
+    async def insert_results(self, results: Sequence[AnomalyResult]) -> set[tuple[int, str]]:
+        """Store results; one that exists for (execution, metric) is kept. The (execution, metric) inserted."""
+        if not results:
+            return set()
+        columns: dict[str, list[Any]] = {k: [getattr(r, k) for r in results] for k in RESULT_KEYS}
+        columns["context"] = [msgspec.json.encode(r.context).decode() for r in results]
+        rows = await self._conn.execute(INSERT_RESULTS, columns)
+        return {(r.execution_id, r.metric_field) for r in rows}
+
+    async def delete_results(
+        self, pipeline_id: int, execution_id: int, metric_fields: Sequence[str]
+    ) -> list[str]:
+        """Delete the execution's results for `metric_fields`; the metrics whose results were deleted."""
+        result = await self._conn.execute(
+            text(
+                "DELETE FROM anomaly_result WHERE pipeline_id = :p AND execution_id = :x "
+                "AND metric_field = ANY(CAST(:m AS text[])) RETURNING metric_field"
+            ),
+            {"p": pipeline_id, "x": execution_id, "m": list(metric_fields)},
+        )
+        return sorted(set(result.scalars()))

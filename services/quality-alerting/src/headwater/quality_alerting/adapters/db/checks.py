@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import RowMapping, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import text
+
+from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.quality_alerting.domain.slo import LateExecution, StalePipeline
 
 # Serialises each check: two checks of one kind at once would otherwise wait on each other's unique keys row by
 # row (and could deadlock on the order); the second one now starts after the first commits and finds nothing new.
@@ -106,19 +108,19 @@ _TIMELINESS = text(
 )
 
 
-async def lock_check(conn: AsyncConnection, check: str) -> None:
-    """Hold the check's advisory lock until the transaction ends."""
-    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEYS[check]})
+class Checks(Repository):
+    """Freshness and timeliness violations found, logged once and returned with what an alert needs."""
 
+    async def lock_check(self, check: str) -> None:
+        """Hold the check's advisory lock until the transaction ends."""
+        await self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEYS[check]})
 
-async def log_stale_pipelines(conn: AsyncConnection, now: datetime) -> list[RowMapping]:
-    """Log every pipeline stale at `now` whose last DML timestamp was not logged stale before; return those."""
-    return list((await conn.execute(_FRESHNESS, {"now": now})).mappings())
+    async def log_stale_pipelines(self, now: datetime) -> list[StalePipeline]:
+        """Log every pipeline stale at `now` whose last DML timestamp was not logged stale before; return those."""
+        result = await self._conn.execute(_FRESHNESS, {"now": now})
+        return [StalePipeline(**row) for row in result.mappings()]
 
-
-async def log_late_executions(
-    conn: AsyncConnection, now: datetime, lookback_minutes: int
-) -> list[RowMapping]:
-    """Log every execution started within the lookback that is late at `now` and was not logged before."""
-    result = await conn.execute(_TIMELINESS, {"now": now, "lookback": lookback_minutes})
-    return list(result.mappings())
+    async def log_late_executions(self, now: datetime, lookback_minutes: int) -> list[LateExecution]:
+        """Log every execution started within the lookback that is late at `now` and was not logged before."""
+        result = await self._conn.execute(_TIMELINESS, {"now": now, "lookback": lookback_minutes})
+        return [LateExecution(**row) for row in result.mappings()]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import RowMapping, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import text
+
+from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.quality_alerting.domain.notifications import Attempted, Delivery, DueDelivery
 
 DELIVERIES_CHANNEL = "quality_alerting_deliveries"  # NOTIFY wakes the notifiers when deliveries are queued
 
@@ -64,19 +65,6 @@ ENQUEUE = text(
 )
 
 
-async def enqueue_for_alerts(conn: AsyncConnection, alert_ids: Sequence[int]) -> int:
-    """Queue the deliveries of the new alerts `alert_ids`; the number queued as `pending`."""
-    if not alert_ids:
-        return 0
-    ids = {"ids": list(alert_ids)}
-    await conn.execute(LOCK_CONDITIONS, ids)
-    rows = (await conn.execute(ENQUEUE, ids)).all()
-    pending = sum(1 for r in rows if r.status == "pending")
-    if pending:
-        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": DELIVERIES_CHANNEL})
-    return pending
-
-
 # The due deliveries nobody else holds, with their channel and alert. The row locks are held while they are
 # sent and until their outcomes are committed, so a second notifier skips them instead of sending them again.
 CLAIM_DUE = text(
@@ -94,22 +82,6 @@ CLAIM_DUE = text(
     FOR UPDATE OF d SKIP LOCKED
     """
 )
-
-
-async def claim_due(conn: AsyncConnection, limit: int) -> list[RowMapping]:
-    return list((await conn.execute(CLAIM_DUE, {"limit": limit})).mappings())
-
-
-@dataclass(frozen=True)
-class Attempted:
-    """A claimed delivery after its attempt. `retry_in` (seconds) while it stays pending."""
-
-    delivery_id: int
-    status: str  # delivered | pending | failed
-    attempts: int
-    last_error: str | None
-    last_status_code: int | None
-    retry_in: float | None
 
 
 # A success keeps the error of the failed attempt before it (why it took several attempts).
@@ -132,65 +104,83 @@ RECORD = text(
 )
 
 
-async def record(conn: AsyncConnection, outcomes: Sequence[Attempted]) -> None:
-    if not outcomes:
-        return
-    await conn.execute(
-        RECORD,
-        {
-            "ids": [o.delivery_id for o in outcomes],
-            "statuses": [o.status for o in outcomes],
-            "attempts": [o.attempts for o in outcomes],
-            "errors": [o.last_error for o in outcomes],
-            "codes": [o.last_status_code for o in outcomes],
-            "retry_in": [o.retry_in for o in outcomes],
-        },
-    )
-
-
-async def seconds_until_next_due(conn: AsyncConnection) -> float | None:
-    """How long until the earliest pending delivery is due (<= 0: due now); None when nothing is pending."""
-    value = (
-        await conn.execute(
-            text(
-                "SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - clock_timestamp())) "
-                "FROM notification_delivery WHERE status = 'pending'"
-            )
-        )
-    ).scalar()
-    return None if value is None else float(value)
-
-
-async def fail_pending_of_channel(conn: AsyncConnection, channel_id: int, reason: str) -> int:
-    """Give up the channel's pending deliveries (it was deactivated); how many."""
-    result = await conn.execute(
-        text(
-            "UPDATE notification_delivery SET status = 'failed', last_error = :reason "
-            "WHERE channel_id = :channel_id AND status = 'pending'"
-        ),
-        {"channel_id": channel_id, "reason": reason},
-    )
-    return result.rowcount
-
-
 DELIVERY_COLUMNS = (
     "id, channel_id, alert_id, condition_key, status, attempts, last_error, last_status_code, "
     "next_attempt_at, delivered_at, created_at"
 )
 
 
-async def list_for_channel(conn: AsyncConnection, channel_id: int, limit: int) -> list[RowMapping]:
-    """The channel's newest deliveries first."""
-    result = await conn.execute(
-        text(
-            f"SELECT {DELIVERY_COLUMNS} FROM notification_delivery WHERE channel_id = :channel_id "
-            "ORDER BY id DESC LIMIT :limit"
-        ),
-        {"channel_id": channel_id, "limit": limit},
-    )
-    return list(result.mappings())
+class Deliveries(Repository):
+    """Notification deliveries: queued with their alerts, claimed by notifiers, their outcomes recorded."""
 
+    async def enqueue_for_alerts(self, alert_ids: Sequence[int]) -> int:
+        """Queue the deliveries of the new alerts `alert_ids`; the number queued as `pending`."""
+        if not alert_ids:
+            return 0
+        ids = {"ids": list(alert_ids)}
+        await self._conn.execute(LOCK_CONDITIONS, ids)
+        rows = (await self._conn.execute(ENQUEUE, ids)).all()
+        pending = sum(1 for r in rows if r.status == "pending")
+        if pending:
+            await self._conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": DELIVERIES_CHANNEL})
+        return pending
 
-async def count_pending(conn: AsyncConnection) -> int:
-    result = await conn.execute(text("SELECT count(*) FROM notification_delivery WHERE status = 'pending'"))
-    return int(result.scalar_one())
+    async def claim_due(self, limit: int) -> list[DueDelivery]:
+        """The due deliveries nobody else holds, locked until the transaction ends."""
+        result = await self._conn.execute(CLAIM_DUE, {"limit": limit})
+        return [DueDelivery(**row) for row in result.mappings()]
+
+    async def record(self, outcomes: Sequence[Attempted]) -> None:
+        if not outcomes:
+            return
+        await self._conn.execute(
+            RECORD,
+            {
+                "ids": [o.delivery_id for o in outcomes],
+                "statuses": [o.status for o in outcomes],
+                "attempts": [o.attempts for o in outcomes],
+                "errors": [o.last_error for o in outcomes],
+                "codes": [o.last_status_code for o in outcomes],
+                "retry_in": [o.retry_in for o in outcomes],
+            },
+        )
+
+    async def seconds_until_next_due(self) -> float | None:
+        """How long until the earliest pending delivery is due (<= 0: due now); None when nothing is pending."""
+        value = (
+            await self._conn.execute(
+                text(
+                    "SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - clock_timestamp())) "
+                    "FROM notification_delivery WHERE status = 'pending'"
+                )
+            )
+        ).scalar()
+        return None if value is None else float(value)
+
+    async def fail_pending_of_channel(self, channel_id: int, reason: str) -> int:
+        """Give up the channel's pending deliveries (it was deactivated); how many."""
+        result = await self._conn.execute(
+            text(
+                "UPDATE notification_delivery SET status = 'failed', last_error = :reason "
+                "WHERE channel_id = :channel_id AND status = 'pending'"
+            ),
+            {"channel_id": channel_id, "reason": reason},
+        )
+        return result.rowcount
+
+    async def list_for_channel(self, channel_id: int, limit: int) -> list[Delivery]:
+        """The channel's newest deliveries first."""
+        result = await self._conn.execute(
+            text(
+                f"SELECT {DELIVERY_COLUMNS} FROM notification_delivery WHERE channel_id = :channel_id "
+                "ORDER BY id DESC LIMIT :limit"
+            ),
+            {"channel_id": channel_id, "limit": limit},
+        )
+        return [Delivery(**row) for row in result.mappings()]
+
+    async def count_pending(self) -> int:
+        result = await self._conn.execute(
+            text("SELECT count(*) FROM notification_delivery WHERE status = 'pending'")
+        )
+        return int(result.scalar_one())

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from headwater.quality_alerting.adapters.db.repository import Repository
 
 # table -> (its key, the condition that makes a row old). Deliveries go with their alerts (ON DELETE CASCADE);
 # unresolved alerts are kept whatever their age.
@@ -18,14 +19,17 @@ OLD_ROWS: dict[str, tuple[str, str]] = {
 }
 
 
-async def delete_batch(conn: AsyncConnection, table: str, cutoff: datetime, batch_size: int) -> int:
-    """Delete up to `batch_size` old rows of `table` in the caller's transaction; how many were deleted."""
-    key, old = OLD_ROWS[table]
-    result = await conn.execute(
-        text(
-            f"DELETE FROM {table} WHERE {key} IN ("
-            f"SELECT {key} FROM {table} WHERE {old} ORDER BY {key} LIMIT :batch_size FOR UPDATE SKIP LOCKED)"
-        ),
-        {"cutoff": cutoff, "batch_size": batch_size},
-    )
-    return result.rowcount
+class Retention(Repository):
+    """Old rows deleted in batches, table by table."""
+
+    async def delete_batch(self, table: str, cutoff: datetime, batch_size: int) -> int:
+        """Delete up to `batch_size` old rows of `table` in the caller's transaction; how many were deleted."""
+        key, old = OLD_ROWS[table]
+        result = await self._conn.execute(
+            text(
+                f"DELETE FROM {table} WHERE {key} IN ("
+                f"SELECT {key} FROM {table} WHERE {old} ORDER BY {key} LIMIT :batch_size FOR UPDATE SKIP LOCKED)"
+            ),
+            {"cutoff": cutoff, "batch_size": batch_size},
+        )
+        return result.rowcount

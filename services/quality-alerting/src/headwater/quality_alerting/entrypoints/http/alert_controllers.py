@@ -8,28 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy import RowMapping
 
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
 from headwater.common.http import caller
 from headwater.common.principal import Principal
+from headwater.quality_alerting.domain import alerts as records
 from headwater.quality_alerting.service_layer import alerts
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 
-Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 Caller = NamedDependency[SkipValidation[Principal]]
 
 ALERT_FIELDS = frozenset(Alert.__struct_fields__)
 QLUSTER_NAMES = {"data_source_id": "data_source_model_id"}  # column → Qluster's name for it
 
 
-def _alert(row: RowMapping) -> Alert:
-    fields = {QLUSTER_NAMES.get(k, k): v for k, v in row.items()}
+def _alert(alert: records.Alert) -> Alert:
+    fields = {QLUSTER_NAMES.get(k, k): v for k, v in msgspec.structs.asdict(alert).items()}
     return Alert(**{k: v for k, v in fields.items() if k in ALERT_FIELDS})
 
 
@@ -40,7 +41,7 @@ class AlertController(Controller):
     @get("/")
     async def list_page(
         self,
-        uow: Uow,
+        uow_factory: UowFactory,
         principal: Caller,
         start: FromQuery[int | None] = None,
         end: FromQuery[int | None] = None,
@@ -69,25 +70,41 @@ class AlertController(Controller):
         if dataset_id is not None:
             return AlertPage(next=None, previous=None, results=[], filters=echoed)
         page = await alerts.list_alerts(
-            uow(), start=start, end=end, limit=limit, reverse=reverse, filters=filters, principal=principal
+            uow_factory(),
+            start=start,
+            end=end,
+            limit=limit,
+            reverse=reverse,
+            filters=filters,
+            principal=principal,
         )
         return AlertPage(
             next=page.next, previous=page.previous, results=[_alert(r) for r in page.results], filters=echoed
         )
 
     @get("/{alert_item_id:int}")
-    async def get_one(self, alert_item_id: FromPath[int], uow: Uow, principal: Caller) -> Alert:
-        return _alert(await alerts.get_alert(uow(), alert_item_id, principal))
+    async def get_one(
+        self, alert_item_id: FromPath[int], uow_factory: UowFactory, principal: Caller
+    ) -> Alert:
+        return _alert(await alerts.get_alert(uow_factory(), alert_item_id, principal))
 
     @post("/{alert_item_id:int}/resolve", status_code=HTTP_200_OK)
     async def resolve(
-        self, alert_item_id: FromPath[int], data: JSONBody[AlertResolve], uow: Uow, principal: Caller
+        self,
+        alert_item_id: FromPath[int],
+        data: JSONBody[AlertResolve],
+        uow_factory: UowFactory,
+        principal: Caller,
     ) -> AlertResolved:
-        await alerts.resolve_alert(uow(), alert_item_id, data.action, principal)
+        await alerts.resolve_alert(uow_factory(), alert_item_id, data.action, principal)
         return AlertResolved()
 
     @post("/{alert_item_id:int}/mute", status_code=HTTP_200_OK)
     async def mute(
-        self, alert_item_id: FromPath[int], data: JSONBody[AlertMute], uow: Uow, principal: Caller
+        self,
+        alert_item_id: FromPath[int],
+        data: JSONBody[AlertMute],
+        uow_factory: UowFactory,
+        principal: Caller,
     ) -> Alert:
-        return _alert(await alerts.mute_alert(uow(), alert_item_id, data.is_muted, principal))
+        return _alert(await alerts.mute_alert(uow_factory(), alert_item_id, data.is_muted, principal))

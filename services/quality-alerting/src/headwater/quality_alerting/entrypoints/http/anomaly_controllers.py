@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy import RowMapping
 
 from headwater.common.contracts.watcher import (
     AnomalyDetectionRule,
@@ -16,42 +16,51 @@ from headwater.common.contracts.watcher import (
     UnflagAnomaly,
     sent,
 )
+from headwater.quality_alerting.domain.anomaly import AnomalyRule
 from headwater.quality_alerting.service_layer import anomalies
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 
-Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 
 
-def _rule(row: RowMapping) -> AnomalyDetectionRule:
-    return AnomalyDetectionRule(**row)
+def _rule(rule: AnomalyRule) -> AnomalyDetectionRule:
+    return AnomalyDetectionRule(**msgspec.structs.asdict(rule))
 
 
 class AnomalyDetectionRuleController(Controller):
     path = "/anomaly_detection_rule"
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def upsert(self, data: JSONBody[AnomalyDetectionRuleCreate], uow: Uow) -> Response[Created]:
-        rule_id, created = await anomalies.upsert_rule(uow(), sent(data))
+    async def upsert(
+        self, data: JSONBody[AnomalyDetectionRuleCreate], uow_factory: UowFactory
+    ) -> Response[Created]:
+        rule_id, created = await anomalies.upsert_rule(uow_factory(), sent(data))
         return Response(Created(rule_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/")
-    async def list_all(self, uow: Uow) -> list[AnomalyDetectionRule]:
-        return [_rule(r) for r in await anomalies.list_rules(uow())]
+    async def list_all(self, uow_factory: UowFactory) -> list[AnomalyDetectionRule]:
+        return [_rule(r) for r in await anomalies.list_rules(uow_factory())]
 
     @get("/{anomaly_detection_rule_id:int}")
-    async def get_one(self, anomaly_detection_rule_id: FromPath[int], uow: Uow) -> AnomalyDetectionRule:
-        return _rule(await anomalies.get_rule(uow(), anomaly_detection_rule_id))
+    async def get_one(
+        self, anomaly_detection_rule_id: FromPath[int], uow_factory: UowFactory
+    ) -> AnomalyDetectionRule:
+        return _rule(await anomalies.get_rule(uow_factory(), anomaly_detection_rule_id))
 
     @patch("/")
-    async def update(self, data: JSONBody[AnomalyDetectionRuleUpdate], uow: Uow) -> AnomalyDetectionRule:
+    async def update(
+        self, data: JSONBody[AnomalyDetectionRuleUpdate], uow_factory: UowFactory
+    ) -> AnomalyDetectionRule:
         fields = sent(data)
         rule_id = fields.pop("id")
-        return _rule(await anomalies.update_rule(uow(), rule_id, fields))
+        return _rule(await anomalies.update_rule(uow_factory(), rule_id, fields))
 
 
 class UnflagAnomalyController(Controller):
     path = "/unflag_anomaly"
 
     @post("/", status_code=HTTP_204_NO_CONTENT)
-    async def unflag(self, data: JSONBody[UnflagAnomaly], uow: Uow) -> None:
-        await anomalies.unflag_anomaly(uow(), data.pipeline_id, data.pipeline_execution_id, data.metric_field)
+    async def unflag(self, data: JSONBody[UnflagAnomaly], uow_factory: UowFactory) -> None:
+        await anomalies.unflag_anomaly(
+            uow_factory(), data.pipeline_id, data.pipeline_execution_id, data.metric_field
+        )

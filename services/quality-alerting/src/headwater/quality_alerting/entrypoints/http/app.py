@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.di import Provide
 
 from headwater.common.service import create_service_app
 from headwater.quality_alerting import SERVICE
@@ -18,5 +17,4 @@ def create_app(container: Container | None = None) -> Litestar:
         SERVICE,
         c,
         CONTROLLERS,
-        dependencies={"uow": Provide(lambda: c.uow_factory, use_cache=True, sync_to_thread=False)},
     )

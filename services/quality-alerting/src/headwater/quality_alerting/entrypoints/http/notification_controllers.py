@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy import RowMapping
 
 from headwater.common.contracts.alerting import (
     DEFAULT_DELIVERIES_LIMIT,
@@ -20,24 +19,22 @@ from headwater.common.contracts.alerting import (
     NotificationDelivery,
     NotificationTestResult,
 )
+from headwater.common.contracts.watcher import sent
 from headwater.quality_alerting.adapters.http_sender import HttpSender
+from headwater.quality_alerting.domain.notifications import Channel
 from headwater.quality_alerting.service_layer import notifications
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
 
-Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 AppSettings = NamedDependency[SkipValidation[Settings]]
 Limit = Annotated[
     int, QueryParameter(ge=1, le=MAX_DELIVERIES_LIMIT, description="newest deliveries returned")
 ]
 
 
-def _channel(row: RowMapping) -> NotificationChannel:
-    return NotificationChannel(**{k: v for k, v in row.items() if k != "secret"})
-
-
-def _sent(body: msgspec.Struct) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET}
+def _channel(channel: Channel) -> NotificationChannel:
+    return NotificationChannel(**msgspec.structs.asdict(channel))
 
 
 class NotificationChannelController(Controller):
@@ -45,40 +42,42 @@ class NotificationChannelController(Controller):
     tags = ["notifications"]
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create(self, data: JSONBody[NotificationChannelCreate], uow: Uow) -> NotificationChannel:
-        return _channel(await notifications.create_channel(uow(), msgspec.structs.asdict(data)))
+    async def create(
+        self, data: JSONBody[NotificationChannelCreate], uow_factory: UowFactory
+    ) -> NotificationChannel:
+        return _channel(await notifications.create_channel(uow_factory(), msgspec.structs.asdict(data)))
 
     @get("/")
-    async def list_all(self, uow: Uow) -> list[NotificationChannel]:
-        return [_channel(r) for r in await notifications.list_channels(uow())]
+    async def list_all(self, uow_factory: UowFactory) -> list[NotificationChannel]:
+        return [_channel(r) for r in await notifications.list_channels(uow_factory())]
 
     @get("/{channel_id:int}")
-    async def get_one(self, channel_id: FromPath[int], uow: Uow) -> NotificationChannel:
-        return _channel(await notifications.get_channel(uow(), channel_id))
+    async def get_one(self, channel_id: FromPath[int], uow_factory: UowFactory) -> NotificationChannel:
+        return _channel(await notifications.get_channel(uow_factory(), channel_id))
 
     @patch("/{channel_id:int}")
     async def update(
-        self, channel_id: FromPath[int], data: JSONBody[NotificationChannelUpdate], uow: Uow
+        self, channel_id: FromPath[int], data: JSONBody[NotificationChannelUpdate], uow_factory: UowFactory
     ) -> NotificationChannel:
-        return _channel(await notifications.update_channel(uow(), channel_id, _sent(data)))
+        return _channel(await notifications.update_channel(uow_factory(), channel_id, sent(data)))
 
     @delete("/{channel_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def remove(self, channel_id: FromPath[int], uow: Uow) -> None:
-        await notifications.delete_channel(uow(), channel_id)
+    async def remove(self, channel_id: FromPath[int], uow_factory: UowFactory) -> None:
+        await notifications.delete_channel(uow_factory(), channel_id)
 
     @get("/{channel_id:int}/deliveries")
     async def deliveries(
-        self, channel_id: FromPath[int], uow: Uow, limit: Limit = DEFAULT_DELIVERIES_LIMIT
+        self, channel_id: FromPath[int], uow_factory: UowFactory, limit: Limit = DEFAULT_DELIVERIES_LIMIT
     ) -> list[NotificationDelivery]:
-        rows = await notifications.list_deliveries(uow(), channel_id, limit)
-        return [NotificationDelivery(**r) for r in rows]
+        rows = await notifications.list_deliveries(uow_factory(), channel_id, limit)
+        return [NotificationDelivery(**msgspec.structs.asdict(r)) for r in rows]
 
     @post("/{channel_id:int}/test", status_code=HTTP_200_OK)
     async def send_test(
-        self, channel_id: FromPath[int], uow: Uow, settings: AppSettings
+        self, channel_id: FromPath[int], uow_factory: UowFactory, settings: AppSettings
     ) -> NotificationTestResult:
         async with HttpSender(timeout=settings.notification_timeout_seconds, connections=1) as sender:
-            result = await notifications.send_test_message(uow(), sender, channel_id)
+            result = await notifications.send_test_message(uow_factory(), sender, channel_id)
         return NotificationTestResult(
             delivered=result.status_code is not None and 200 <= result.status_code < 300,
             status_code=result.status_code,

@@ -11,12 +11,12 @@ from headwater.common.contracts.watcher import LogCleanup, LogCleanupCounts
 from headwater.quality_alerting.service_layer import retention
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 
-Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 
 
 class RetentionController(Controller):
     @post("/log_cleanup", status_code=HTTP_200_OK)
-    async def log_cleanup(self, data: JSONBody[LogCleanup], uow: Uow) -> LogCleanupCounts:
+    async def log_cleanup(self, data: JSONBody[LogCleanup], uow_factory: UowFactory) -> LogCleanupCounts:
         return await retention.clean_up_logs(
-            uow(), retention_days=data.retention_days, batch_size=data.batch_size
+            uow_factory(), retention_days=data.retention_days, batch_size=data.batch_size
         )

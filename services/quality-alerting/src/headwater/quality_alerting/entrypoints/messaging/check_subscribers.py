@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
 import msgspec
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from faststream import AckPolicy
+from faststream import AckPolicy, Context
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 
 from headwater.common.db.errors import is_transient
+from headwater.common.errors import UseCaseError
 from headwater.common.events import ChecksRequested, decode_event
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import raw_body
 from headwater.common.messaging.dlq import dead_letter
 from headwater.common.messaging.topics import CONSUMED_TOPICS, prefixed
+from headwater.common.retry import retry
 from headwater.quality_alerting.adapters.kafka_lag import consumer_lag
 from headwater.quality_alerting.service_layer.checks import (
     DEFAULT_LOOKBACK_MINUTES,
     check_freshness,
     check_timeliness,
 )
-from headwater.quality_alerting.service_layer.errors import UseCaseError
 from headwater.quality_alerting.service_layer.queue_monitor import monitor_queue
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
@@ -35,6 +35,7 @@ from headwater.quality_alerting.settings import Settings
 log = get_logger(__name__)
 
 CONSUMER = "quality-alerting.checks"
+RAW_MESSAGE = "message.raw_message"  # the Kafka record(s) a subscriber handles, as aiokafka gave them
 RETRIES = 5
 
 CHECKS_REQUESTED = Counter(
@@ -47,7 +48,7 @@ class CheckContext:
     """What a check handler may need besides the request: the service's settings, units of work, a producer."""
 
     settings: Settings
-    uow: UnitOfWorkFactory
+    uow_factory: UnitOfWorkFactory
     producer: AIOKafkaProducer
 
 
@@ -56,12 +57,12 @@ CheckHandler = Callable[[CheckContext, ChecksRequested, datetime], Awaitable[obj
 
 
 async def run_freshness_check(context: CheckContext, request: ChecksRequested, now: datetime) -> object:
-    return await check_freshness(context.uow(), now)
+    return await check_freshness(context.uow_factory(), now)
 
 
 async def run_timeliness_check(context: CheckContext, request: ChecksRequested, now: datetime) -> object:
     lookback = DEFAULT_LOOKBACK_MINUTES if request.lookback_minutes is None else request.lookback_minutes
-    return await check_timeliness(context.uow(), now, lookback)
+    return await check_timeliness(context.uow_factory(), now, lookback)
 
 
 async def run_queue_monitor(context: CheckContext, request: ChecksRequested, now: datetime) -> object:
@@ -76,7 +77,7 @@ async def run_queue_monitor(context: CheckContext, request: ChecksRequested, now
         )
 
     return await monitor_queue(
-        context.uow,
+        context.uow_factory(),
         read_lag,
         now,
         warning=settings.queue_warning_threshold,
@@ -120,27 +121,24 @@ async def handle_checks_requested(
             CHECKS_REQUESTED.labels(request.check[:40], "not_handled").inc()
             log.info("check_not_handled", schedule=request.schedule)
             return
-        attempt = 0
-        while True:
-            try:
-                outcome = await handler(context, request, clock())
-                break
-            except Exception as exc:
-                attempt += 1
-                if is_transient(exc) and attempt < RETRIES:
-                    log.warning("check_retry", attempt=attempt, error=repr(exc))
-                    await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
-                    continue
-                if is_transient(exc):
-                    raise  # the database is away: leave the message to be redelivered
-                CHECKS_REQUESTED.labels(request.check, "dead_lettered").inc()
-                reason = exc.detail if isinstance(exc, UseCaseError) else repr(exc)
-                if not isinstance(exc, UseCaseError):
-                    log.exception("check_failed")
-                await dead_letter(
-                    context.producer, record, consumer=CONSUMER, reason=reason, error=type(exc).__name__
-                )
-                return
+        try:
+            outcome = await retry(
+                lambda: handler(context, request, clock()),
+                attempts=RETRIES,
+                retry_if=is_transient,
+                event="check_retry",
+            )
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the database is away: leave the message to be redelivered
+            CHECKS_REQUESTED.labels(request.check, "dead_lettered").inc()
+            reason = exc.detail if isinstance(exc, UseCaseError) else repr(exc)
+            if not isinstance(exc, UseCaseError):
+                log.exception("check_failed")
+            await dead_letter(
+                context.producer, record, consumer=CONSUMER, reason=reason, error=type(exc).__name__
+            )
+            return
         CHECKS_REQUESTED.labels(request.check, "checked").inc()
         log.info("check_requested_done", schedule=request.schedule, outcome=repr(outcome))
 
@@ -149,11 +147,11 @@ def register_check_subscribers(
     broker: KafkaBroker,
     *,
     settings: Settings,
-    uow: UnitOfWorkFactory,
+    uow_factory: UnitOfWorkFactory,
     producer: AIOKafkaProducer,
     clock: Callable[[], datetime] = _utc_now,
 ) -> None:
-    context = CheckContext(settings=settings, uow=uow, producer=producer)
+    context = CheckContext(settings=settings, uow_factory=uow_factory, producer=producer)
 
     @broker.subscriber(
         prefixed(settings.topic_prefix, "checks.requested"),
@@ -163,7 +161,7 @@ def register_check_subscribers(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=raw_body,
     )
-    async def on_checks_requested_run_check(body: bytes, message: KafkaMessage) -> None:
+    async def on_checks_requested_run_check(record: Annotated[ConsumerRecord, Context(RAW_MESSAGE)]) -> None:
         """Run the requested check (freshness, timeliness, ...); the offset is committed after it. No inbox is
         needed: a check logs and alerts each violation once, so a redelivered request changes nothing."""
-        await handle_checks_requested(message.raw_message, context, clock)  # type: ignore[arg-type]
+        await handle_checks_requested(record, context, clock)

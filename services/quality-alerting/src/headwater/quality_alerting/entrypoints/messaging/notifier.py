@@ -13,10 +13,11 @@ import contextlib
 import asyncpg
 
 from headwater.common.logging import get_logger
+from headwater.common.retry import Backoff
 from headwater.quality_alerting.adapters.db.deliveries import DELIVERIES_CHANNEL
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.service_layer import notifications
-from headwater.quality_alerting.service_layer.notifications import Sender
+from headwater.quality_alerting.service_layer.ports import Sender
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
 
@@ -32,7 +33,7 @@ class Notifier:
         self,
         *,
         dsn: str,
-        uow: UnitOfWorkFactory,
+        uow_factory: UnitOfWorkFactory,
         sender: Sender,
         max_attempts: int,
         backoff_seconds: float,
@@ -41,7 +42,7 @@ class Notifier:
         poll_interval: float = 5.0,
     ) -> None:
         self._dsn = dsn
-        self._uow = uow
+        self._uow_factory = uow_factory
         self._sender = sender
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
@@ -52,24 +53,21 @@ class Notifier:
         self._stopping = asyncio.Event()
 
     @classmethod
-    def from_settings(cls, settings: Settings, uow: UnitOfWorkFactory, dsn: str) -> Notifier:
+    def from_settings(cls, settings: Settings, uow_factory: UnitOfWorkFactory, dsn: str) -> Notifier:
         return cls(
             dsn=dsn,
-            uow=uow,
+            uow_factory=uow_factory,
             sender=HttpSender(timeout=settings.notification_timeout_seconds),
             max_attempts=settings.notification_attempts,
             backoff_seconds=settings.notification_backoff_seconds,
         )
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def drain(self) -> int:
         """Deliver rounds until one comes back short; how many deliveries were attempted."""
         total = 0
         while not self._stopping.is_set():
             n = await notifications.deliver_due(
-                self._uow(),
+                self._uow_factory(),
                 self._sender,
                 max_attempts=self._max_attempts,
                 backoff_seconds=self._backoff,
@@ -83,7 +81,7 @@ class Notifier:
 
     async def run(self) -> None:
         listener: asyncpg.Connection | None = None
-        failures = 0
+        backoff = Backoff(cap=30.0)  # while rounds fail (Postgres away, say)
         log.info("notifier_started")
         try:
             while not self._stopping.is_set():
@@ -92,17 +90,16 @@ class Notifier:
                     if listener is None or listener.is_closed():
                         listener = await self._listen()
                     attempted = await self.drain()
-                    due_in = await notifications.next_due_in(self._uow())
+                    due_in = await notifications.next_due_in(self._uow_factory())
                     wait = self._poll_interval if due_in is None else min(self._poll_interval, due_in)
                     if not attempted:
                         # Nothing claimed, so whatever is due now is held by another notifier: look again
                         # a moment later rather than in a busy loop.
                         wait = max(wait, BUSY_WAIT)
-                    failures = 0
+                    backoff.succeeded()
                 except Exception as exc:
                     # Postgres away, say: keep trying; the deliveries wait in their table meanwhile.
-                    failures += 1
-                    wait = min(30.0, 0.2 * 2 ** min(failures, 8))
+                    wait = backoff.failed()
                     log.warning("notifier_round_failed", error=repr(exc), retry_in=wait)
                     if listener is not None:
                         with contextlib.suppress(Exception):

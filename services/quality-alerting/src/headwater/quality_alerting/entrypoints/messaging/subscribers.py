@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from faststream import Context
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 
 from headwater.common.events import RetentionRequested, decode_event
@@ -15,11 +15,16 @@ from headwater.common.messaging.batch import IngressBatch
 from headwater.common.messaging.broker import batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.common.metrics import RETENTION_REQUESTS
-from headwater.quality_alerting.entrypoints.messaging.check_subscribers import register_check_subscribers
+from headwater.quality_alerting.entrypoints.messaging.check_subscribers import (
+    RAW_MESSAGE,
+    register_check_subscribers,
+)
 from headwater.quality_alerting.service_layer.facts import CONSUMER, Fact, apply_facts
 from headwater.quality_alerting.service_layer.retention import apply_retention_requests
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
+
+Records = Annotated[tuple[ConsumerRecord, ...], Context(RAW_MESSAGE)]  # a batch subscriber's records
 
 FACTS = Counter(
     "headwater_execution_facts_total", "pipeline.changed / execution.* events applied", ["outcome"]
@@ -55,7 +60,7 @@ def batch_options(settings: Settings, max_records: int) -> dict[str, Any]:
 
 
 def register_subscribers(
-    broker: KafkaBroker, *, settings: Settings, uow: UnitOfWorkFactory, producer: AIOKafkaProducer
+    broker: KafkaBroker, *, settings: Settings, uow_factory: UnitOfWorkFactory, producer: AIOKafkaProducer
 ) -> None:
     @broker.subscriber(
         prefixed(settings.topic_prefix, "pipeline.changed"),
@@ -63,15 +68,15 @@ def register_subscribers(
         prefixed(settings.topic_prefix, "execution.ended"),
         **batch_options(settings, settings.events_batch_size),
     )
-    async def on_execution_facts_detect_anomalies(body: list[bytes], message: KafkaMessage) -> None:
+    async def on_execution_facts_detect_anomalies(records: Records) -> None:
         """Keep the copies of pipeline settings and execution metrics, and run anomaly detection on every
         successful end, in one transaction per batch; offsets are committed after it (the inbox makes a
         replayed batch a no-op)."""
-        await EXECUTION_FACTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await EXECUTION_FACTS.handle(records, uow_factory, producer)
 
     @broker.subscriber(prefixed(settings.topic_prefix, "retention.requested"), **batch_options(settings, 10))
-    async def on_retention_requested_delete_old_data(body: list[bytes], message: KafkaMessage) -> None:
+    async def on_retention_requested_delete_old_data(records: Records) -> None:
         """The daily retention schedule: old results, logs, metric copies and resolved alerts are deleted."""
-        await RETENTION.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await RETENTION.handle(records, uow_factory, producer)
 
-    register_check_subscribers(broker, settings=settings, uow=uow, producer=producer)
+    register_check_subscribers(broker, settings=settings, uow_factory=uow_factory, producer=producer)

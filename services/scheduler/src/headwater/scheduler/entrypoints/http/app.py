@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.di import Provide
 
 from headwater.common.http import refuse_limited_to_source
 from headwater.common.service import create_service_app
@@ -19,7 +18,6 @@ def create_app(container: Container | None = None) -> Litestar:
         SERVICE,
         c,
         CONTROLLERS,
-        dependencies={"uow": Provide(lambda: c.uow_factory, use_cache=True, sync_to_thread=False)},
         # Schedules and checks belong to no data source: a `limited_to_source` principal may use none of them.
         guards=[refuse_limited_to_source],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, SkipValidation
@@ -20,7 +21,7 @@ from headwater.scheduler.domain.schedules import Kind
 from headwater.scheduler.service_layer import checks, schedules
 from headwater.scheduler.service_layer.unit_of_work import UnitOfWorkFactory
 
-Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 
 
 class CheckController(Controller):
@@ -29,20 +30,22 @@ class CheckController(Controller):
     tags = ["checks"]
 
     @post("/freshness", status_code=HTTP_200_OK)
-    async def freshness(self, uow: Uow) -> CheckQueued:
-        await checks.request_check(uow(), Kind.FRESHNESS)
+    async def freshness(self, uow_factory: UowFactory) -> CheckQueued:
+        await checks.request_check(uow_factory(), Kind.FRESHNESS)
         return CheckQueued()
 
     @post("/timeliness", status_code=HTTP_200_OK)
-    async def timeliness(self, uow: Uow, data: JSONBody[TimelinessCheck | None] = None) -> CheckQueued:
+    async def timeliness(
+        self, uow_factory: UowFactory, data: JSONBody[TimelinessCheck | None] = None
+    ) -> CheckQueued:
         # an empty body means the documented default lookback
         lookback = data.lookback_minutes if data is not None else DEFAULT_LOOKBACK_MINUTES
-        await checks.request_check(uow(), Kind.TIMELINESS, lookback_minutes=lookback)
+        await checks.request_check(uow_factory(), Kind.TIMELINESS, lookback_minutes=lookback)
         return CheckQueued()
 
     @post("/celery/monitor-queue", status_code=HTTP_200_OK)
-    async def monitor_queue(self, uow: Uow) -> QueueMonitorStatus:
-        await checks.request_check(uow(), Kind.QUEUE)
+    async def monitor_queue(self, uow_factory: UowFactory) -> QueueMonitorStatus:
+        await checks.request_check(uow_factory(), Kind.QUEUE)
         return QueueMonitorStatus()
 
 
@@ -51,8 +54,8 @@ class ScheduleController(Controller):
     tags = ["schedules"]
 
     @get("/")
-    async def list_all(self, uow: Uow) -> list[Schedule]:
-        return [Schedule(**row) for row in await schedules.list_schedules(uow())]
+    async def list_all(self, uow_factory: UowFactory) -> list[Schedule]:
+        return [Schedule(**msgspec.structs.asdict(s)) for s in await schedules.list_schedules(uow_factory())]
 
 
 CONTROLLERS: list[Any] = [CheckController, ScheduleController]

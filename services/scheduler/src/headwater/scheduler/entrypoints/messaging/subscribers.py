@@ -1,4 +1,5 @@
-"""Subscribers of scheduler: each named for the reaction it performs."""
+"""Subscribers of the scheduler: none. It only produces (through its outbox); `register_subscribers` is the hook
+the worker calls, kept so a subscriber added later has its place."""
 
 from __future__ import annotations
 
@@ -10,6 +11,6 @@ from headwater.scheduler.settings import Settings
 
 
 def register_subscribers(
-    broker: KafkaBroker, *, settings: Settings, uow: UnitOfWorkFactory, producer: AIOKafkaProducer
+    broker: KafkaBroker, *, settings: Settings, uow_factory: UnitOfWorkFactory, producer: AIOKafkaProducer
 ) -> None:
-    """Nothing is subscribed yet."""
+    """Subscribe nothing: the scheduler consumes no topic."""

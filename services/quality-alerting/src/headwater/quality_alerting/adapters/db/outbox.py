@@ -1,0 +1,14 @@
+"""quality-alerting's outbox as queue monitoring reads it: how many events wait to be published."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from headwater.quality_alerting.adapters.db.repository import Repository
+
+UNSENT = text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+
+
+class OutboxMessages(Repository):
+    async def count_unsent(self) -> int:
+        return int(await self._conn.scalar(UNSENT) or 0)

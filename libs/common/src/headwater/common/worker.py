@@ -8,6 +8,7 @@ import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
@@ -18,6 +19,7 @@ from headwater.common.gc_freeze import freeze_startup_objects
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import create_broker, create_producer
 from headwater.common.messaging.relay import OutboxRelay
+from headwater.common.service import ServiceContainer
 from headwater.common.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -33,23 +35,35 @@ class Background:
     shutdown: Callable[[asyncio.Task[None]], Awaitable[None]] | None = None
 
 
+class Subscribers(Protocol):
+    """A service's `register_subscribers`: subscribes its handlers to the broker."""
+
+    def __call__(
+        self, broker: KafkaBroker, *, settings: Any, uow_factory: Any, producer: AIOKafkaProducer
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class Worker:
+    """One service's worker: its container (settings, unit-of-work factory, what to close), its subscribers
+    (none for a service that consumes nothing) and its background loops."""
+
     service: str
     schema: str
-    settings: ServiceSettings
-    register: Callable[[KafkaBroker, AIOKafkaProducer], None]  # subscribes the service's handlers
-    close: Callable[[], Awaitable[None]]  # releases the service's container (engine, pools)
+    container: ServiceContainer
+    subscribers: Subscribers | None = None
     background: Sequence[Background] = field(default_factory=tuple)
 
 
 async def run(worker: Worker) -> None:
     """Start producer and broker (waiting for Kafka), the relay and the background tasks; on SIGTERM/SIGINT stop
     the background tasks, then the consumers, drain the relay and close everything."""
-    settings = worker.settings
+    container = worker.container
+    settings: ServiceSettings = container.settings
     producer = create_producer(settings, service=worker.service)
     broker = create_broker(settings, service=worker.service)
-    worker.register(broker, producer)
+    if worker.subscribers is not None:
+        worker.subscribers(broker, settings=settings, uow_factory=container.uow_factory, producer=producer)
     relay = OutboxRelay(
         dsn=to_asyncpg_dsn(settings.database_url),
         schema=worker.schema,
@@ -69,7 +83,7 @@ async def run(worker: Worker) -> None:
         with contextlib.suppress(Exception):  # asked to stop while Kafka was still away
             await broker.stop()
             await producer.stop()
-        await worker.close()
+        await container.close()
         return
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
     tasks = [(b, asyncio.create_task(b.run(stop), name=b.name)) for b in worker.background]
@@ -96,7 +110,7 @@ async def run(worker: Worker) -> None:
         with contextlib.suppress(Exception):
             await relay.drain()
         await producer.stop()
-        await worker.close()
+        await container.close()
 
 
 async def _retry(

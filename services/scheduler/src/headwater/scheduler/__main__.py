@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         "headwater.scheduler",
         SERVICE,
         argv,
-        worker_does="the Kafka subscribers, the schedule loop and the outbox relay",
+        worker_does="the schedule loop and the outbox relay",
         check=invalid_schedules,
     )
 

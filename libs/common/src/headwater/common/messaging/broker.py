@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from aiokafka import AIOKafkaProducer
-from faststream import AckPolicy
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from faststream import AckPolicy, Context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -52,6 +52,12 @@ def create_producer(settings: CommonSettings, *, service: str) -> AIOKafkaProduc
         acks="all",
         linger_ms=2,
     )
+
+
+# What a subscriber handles, as aiokafka gave it: `async def on_x_do_y(records: Records)` for a batch subscription,
+# `(record: Record)` for a single one; the decoding is the subscriber's (into the typed events of its topic).
+Records = Annotated[tuple[ConsumerRecord, ...], Context("message.raw_message")]
+Record = Annotated[ConsumerRecord, Context("message.raw_message")]
 
 
 def batch_subscription(

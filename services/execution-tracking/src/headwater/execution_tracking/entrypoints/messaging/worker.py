@@ -9,16 +9,4 @@ from headwater.execution_tracking.entrypoints.messaging.subscribers import regis
 
 
 async def run_worker() -> None:
-    container = bootstrap()
-    settings = container.settings
-    await worker.run(
-        worker.Worker(
-            service=SERVICE,
-            schema=SCHEMA,
-            settings=settings,
-            register=lambda broker, producer: register_subscribers(
-                broker, settings=settings, uow=container.uow_factory, producer=producer
-            ),
-            close=container.close,
-        )
-    )
+    await worker.run(worker.Worker(SERVICE, SCHEMA, bootstrap(), subscribers=register_subscribers))

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import CursorResult, text
 
-from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.common.db.repository import Repository
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
 
 ALERT_COLUMNS = (

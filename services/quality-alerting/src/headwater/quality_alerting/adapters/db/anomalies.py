@@ -10,7 +10,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from headwater.common.db.errors import integrity_errors_as_domain_errors
-from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.common.db.repository import Repository
 from headwater.quality_alerting.adapters.db.tables import anomaly_rule
 from headwater.quality_alerting.domain.anomaly import AnomalyResult, AnomalyRule, RuleSample
 

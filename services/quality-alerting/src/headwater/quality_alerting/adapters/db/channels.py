@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import text
 
 from headwater.common.db.errors import integrity_errors_as_domain_errors
+from headwater.common.db.repository import Repository
 from headwater.common.errors import Duplicate
-from headwater.quality_alerting.adapters.db.repository import Repository
 from headwater.quality_alerting.domain.notifications import CHANNEL_FIELDS, Channel, ChannelWithSecret
 
 NAME_CONSTRAINT = "uq_notification_channel_name"

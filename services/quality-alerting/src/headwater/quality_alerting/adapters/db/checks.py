@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.common.db.repository import Repository
 from headwater.quality_alerting.domain.slo import LateExecution, StalePipeline
 
 # Serialises each check: two checks of one kind at once would otherwise wait on each other's unique keys row by

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from headwater.common.db.repository import Repository
 from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
-from headwater.quality_alerting.adapters.db.repository import Repository
 
 
 def _last(items: Sequence[Any], key: str) -> list[Any]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import text
 
-from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.common.db.repository import Repository
 from headwater.quality_alerting.domain.notifications import Attempted, Delivery, DueDelivery
 
 DELIVERIES_CHANNEL = "quality_alerting_deliveries"  # NOTIFY wakes the notifiers when deliveries are queued

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.common.db.repository import Repository
 
 UNSENT = text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from headwater.quality_alerting.adapters.db.repository import Repository
+from headwater.common.db.repository import Repository
 
 # table -> (its key, the condition that makes a row old). Deliveries go with their alerts (ON DELETE CASCADE);
 # unresolved alerts are kept whatever their age.

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
 
 import msgspec
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from faststream import AckPolicy, Context
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
@@ -18,7 +17,7 @@ from headwater.common.db.errors import is_transient
 from headwater.common.errors import UseCaseError
 from headwater.common.events import ChecksRequested, decode_event
 from headwater.common.logging import get_logger
-from headwater.common.messaging.broker import raw_body
+from headwater.common.messaging.broker import Record, raw_body
 from headwater.common.messaging.dlq import dead_letter
 from headwater.common.messaging.topics import CONSUMED_TOPICS, prefixed
 from headwater.common.retry import retry
@@ -35,7 +34,6 @@ from headwater.quality_alerting.settings import Settings
 log = get_logger(__name__)
 
 CONSUMER = "quality-alerting.checks"
-RAW_MESSAGE = "message.raw_message"  # the Kafka record(s) a subscriber handles, as aiokafka gave them
 RETRIES = 5
 
 CHECKS_REQUESTED = Counter(
@@ -161,7 +159,7 @@ def register_check_subscribers(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=raw_body,
     )
-    async def on_checks_requested_run_check(record: Annotated[ConsumerRecord, Context(RAW_MESSAGE)]) -> None:
+    async def on_checks_requested_run_check(record: Record) -> None:
         """Run the requested check (freshness, timeliness, ...); the offset is committed after it. No inbox is
         needed: a check logs and alerts each violation once, so a redelivered request changes nothing."""
         await handle_checks_requested(record, context, clock)

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
-from faststream import Context
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
 from headwater.common.events import RetentionRequested, decode_event
 from headwater.common.messaging.batch import IngressBatch
-from headwater.common.messaging.broker import batch_subscription
+from headwater.common.messaging.broker import Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.common.metrics import RETENTION_REQUESTS
-from headwater.quality_alerting.entrypoints.messaging.check_subscribers import (
-    RAW_MESSAGE,
-    register_check_subscribers,
-)
+from headwater.quality_alerting.entrypoints.messaging.check_subscribers import register_check_subscribers
 from headwater.quality_alerting.service_layer.facts import CONSUMER, Fact, apply_facts
 from headwater.quality_alerting.service_layer.retention import apply_retention_requests
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
-
-Records = Annotated[tuple[ConsumerRecord, ...], Context(RAW_MESSAGE)]  # a batch subscriber's records
 
 FACTS = Counter(
     "headwater_execution_facts_total", "pipeline.changed / execution.* events applied", ["outcome"]

@@ -26,13 +26,10 @@ async def run_worker() -> None:
 
     await worker.run(
         worker.Worker(
-            service=SERVICE,
-            schema=SCHEMA,
-            settings=settings,
-            register=lambda broker, producer: register_subscribers(
-                broker, settings=settings, uow_factory=container.uow_factory, producer=producer
-            ),
-            close=container.close,
+            SERVICE,
+            SCHEMA,
+            container,
+            subscribers=register_subscribers,
             background=[worker.Background("notifier", notify, stop_notifying)],
         )
     )

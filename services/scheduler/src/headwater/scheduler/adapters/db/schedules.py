@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from headwater.scheduler.adapters.db.repository import Repository
+from headwater.common.db.repository import Repository
 from headwater.scheduler.adapters.db.tables import schedule, schedule_firing
 from headwater.scheduler.domain.schedules import (
     Change,

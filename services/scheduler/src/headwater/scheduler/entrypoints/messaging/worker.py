@@ -1,4 +1,4 @@
-"""The `worker` process: Kafka subscribers, the schedule loop and the outbox relay, until SIGTERM."""
+"""The `worker` process: the schedule loop and the outbox relay, until SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import timedelta
 from headwater.common import worker
 from headwater.scheduler import SCHEMA, SERVICE
 from headwater.scheduler.bootstrap import bootstrap
-from headwater.scheduler.entrypoints.messaging.subscribers import register_subscribers
 from headwater.scheduler.entrypoints.schedule_loop import ScheduleLoop
 
 
@@ -34,14 +33,6 @@ async def run_worker() -> None:
 
         background.append(worker.Background("schedule-loop", schedule_loop.run, finish_firing))
     await worker.run(
-        worker.Worker(
-            service=SERVICE,
-            schema=SCHEMA,
-            settings=settings,
-            register=lambda broker, producer: register_subscribers(
-                broker, settings=settings, uow_factory=container.uow_factory, producer=producer
-            ),
-            close=container.close,
-            background=background,
-        )
+        # The scheduler consumes no topic: it only produces, through its outbox.
+        worker.Worker(SERVICE, SCHEMA, container, background=background)
     )

@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import RowMapping
 
+from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
 from headwater.common.http import caller
 from headwater.common.principal import Principal
@@ -34,10 +35,9 @@ def _alert(row: RowMapping) -> Alert:
 
 
 class AlertController(Controller):
-    path = "/alerts"
     dependencies = {"principal": Provide(caller, sync_to_thread=False)}
 
-    @get("/")
+    @get(QualityAlertingPaths.ALERTS)
     async def list_page(
         self,
         uow: Uow,
@@ -75,18 +75,18 @@ class AlertController(Controller):
             next=page.next, previous=page.previous, results=[_alert(r) for r in page.results], filters=echoed
         )
 
-    @get("/{alert_item_id:int}")
+    @get(QualityAlertingPaths.ALERT)
     async def get_one(self, alert_item_id: FromPath[int], uow: Uow, principal: Caller) -> Alert:
         return _alert(await alerts.get_alert(uow(), alert_item_id, principal))
 
-    @post("/{alert_item_id:int}/resolve", status_code=HTTP_200_OK)
+    @post(QualityAlertingPaths.RESOLVE_ALERT, status_code=HTTP_200_OK)
     async def resolve(
         self, alert_item_id: FromPath[int], data: JSONBody[AlertResolve], uow: Uow, principal: Caller
     ) -> AlertResolved:
         await alerts.resolve_alert(uow(), alert_item_id, data.action, principal)
         return AlertResolved()
 
-    @post("/{alert_item_id:int}/mute", status_code=HTTP_200_OK)
+    @post(QualityAlertingPaths.MUTE_ALERT, status_code=HTTP_200_OK)
     async def mute(
         self, alert_item_id: FromPath[int], data: JSONBody[AlertMute], uow: Uow, principal: Caller
     ) -> Alert:

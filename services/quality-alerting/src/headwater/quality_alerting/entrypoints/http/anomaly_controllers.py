@@ -8,6 +8,7 @@ from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import RowMapping
 
+from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.watcher import (
     AnomalyDetectionRule,
     AnomalyDetectionRuleCreate,
@@ -27,22 +28,20 @@ def _rule(row: RowMapping) -> AnomalyDetectionRule:
 
 
 class AnomalyDetectionRuleController(Controller):
-    path = "/anomaly_detection_rule"
-
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(QualityAlertingPaths.ANOMALY_DETECTION_RULES, status_code=HTTP_201_CREATED)
     async def upsert(self, data: JSONBody[AnomalyDetectionRuleCreate], uow: Uow) -> Response[Created]:
         rule_id, created = await anomalies.upsert_rule(uow(), sent(data))
         return Response(Created(rule_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/")
+    @get(QualityAlertingPaths.ANOMALY_DETECTION_RULES)
     async def list_all(self, uow: Uow) -> list[AnomalyDetectionRule]:
         return [_rule(r) for r in await anomalies.list_rules(uow())]
 
-    @get("/{anomaly_detection_rule_id:int}")
+    @get(QualityAlertingPaths.ANOMALY_DETECTION_RULE)
     async def get_one(self, anomaly_detection_rule_id: FromPath[int], uow: Uow) -> AnomalyDetectionRule:
         return _rule(await anomalies.get_rule(uow(), anomaly_detection_rule_id))
 
-    @patch("/")
+    @patch(QualityAlertingPaths.ANOMALY_DETECTION_RULES)
     async def update(self, data: JSONBody[AnomalyDetectionRuleUpdate], uow: Uow) -> AnomalyDetectionRule:
         fields = sent(data)
         rule_id = fields.pop("id")
@@ -50,8 +49,6 @@ class AnomalyDetectionRuleController(Controller):
 
 
 class UnflagAnomalyController(Controller):
-    path = "/unflag_anomaly"
-
-    @post("/", status_code=HTTP_204_NO_CONTENT)
+    @post(QualityAlertingPaths.UNFLAG_ANOMALY, status_code=HTTP_204_NO_CONTENT)
     async def unflag(self, data: JSONBody[UnflagAnomaly], uow: Uow) -> None:
         await anomalies.unflag_anomaly(uow(), data.pipeline_id, data.pipeline_execution_id, data.metric_field)

@@ -20,6 +20,7 @@ from headwater.common.contracts.alerting import (
     NotificationDelivery,
     NotificationTestResult,
 )
+from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.service_layer import notifications
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
@@ -41,39 +42,38 @@ def _sent(body: msgspec.Struct) -> dict[str, Any]:
 
 
 class NotificationChannelController(Controller):
-    path = "/api/v1/notification_channels"
     tags = ["notifications"]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(QualityAlertingPaths.NOTIFICATION_CHANNELS, status_code=HTTP_201_CREATED)
     async def create(self, data: JSONBody[NotificationChannelCreate], uow: Uow) -> NotificationChannel:
         return _channel(await notifications.create_channel(uow(), msgspec.structs.asdict(data)))
 
-    @get("/")
+    @get(QualityAlertingPaths.NOTIFICATION_CHANNELS)
     async def list_all(self, uow: Uow) -> list[NotificationChannel]:
         return [_channel(r) for r in await notifications.list_channels(uow())]
 
-    @get("/{channel_id:int}")
+    @get(QualityAlertingPaths.NOTIFICATION_CHANNEL)
     async def get_one(self, channel_id: FromPath[int], uow: Uow) -> NotificationChannel:
         return _channel(await notifications.get_channel(uow(), channel_id))
 
-    @patch("/{channel_id:int}")
+    @patch(QualityAlertingPaths.NOTIFICATION_CHANNEL)
     async def update(
         self, channel_id: FromPath[int], data: JSONBody[NotificationChannelUpdate], uow: Uow
     ) -> NotificationChannel:
         return _channel(await notifications.update_channel(uow(), channel_id, _sent(data)))
 
-    @delete("/{channel_id:int}", status_code=HTTP_204_NO_CONTENT)
+    @delete(QualityAlertingPaths.NOTIFICATION_CHANNEL, status_code=HTTP_204_NO_CONTENT)
     async def remove(self, channel_id: FromPath[int], uow: Uow) -> None:
         await notifications.delete_channel(uow(), channel_id)
 
-    @get("/{channel_id:int}/deliveries")
+    @get(QualityAlertingPaths.NOTIFICATION_DELIVERIES)
     async def deliveries(
         self, channel_id: FromPath[int], uow: Uow, limit: Limit = DEFAULT_DELIVERIES_LIMIT
     ) -> list[NotificationDelivery]:
         rows = await notifications.list_deliveries(uow(), channel_id, limit)
         return [NotificationDelivery(**r) for r in rows]
 
-    @post("/{channel_id:int}/test", status_code=HTTP_200_OK)
+    @post(QualityAlertingPaths.TEST_NOTIFICATION_CHANNEL, status_code=HTTP_200_OK)
     async def send_test(
         self, channel_id: FromPath[int], uow: Uow, settings: AppSettings
     ) -> NotificationTestResult:

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 
+from headwater.common.contracts.paths import SchedulerPaths
 from headwater.common.contracts.scheduler import (
     DEFAULT_LOOKBACK_MINUTES,
     CheckQueued,
@@ -28,29 +29,28 @@ class CheckController(Controller):
 
     tags = ["checks"]
 
-    @post("/freshness", status_code=HTTP_200_OK)
+    @post(SchedulerPaths.FRESHNESS, status_code=HTTP_200_OK)
     async def freshness(self, uow: Uow) -> CheckQueued:
         await checks.request_check(uow(), Kind.FRESHNESS)
         return CheckQueued()
 
-    @post("/timeliness", status_code=HTTP_200_OK)
+    @post(SchedulerPaths.TIMELINESS, status_code=HTTP_200_OK)
     async def timeliness(self, uow: Uow, data: JSONBody[TimelinessCheck | None] = None) -> CheckQueued:
         # an empty body means the documented default lookback
         lookback = data.lookback_minutes if data is not None else DEFAULT_LOOKBACK_MINUTES
         await checks.request_check(uow(), Kind.TIMELINESS, lookback_minutes=lookback)
         return CheckQueued()
 
-    @post("/celery/monitor-queue", status_code=HTTP_200_OK)
+    @post(SchedulerPaths.MONITOR_QUEUE, status_code=HTTP_200_OK)
     async def monitor_queue(self, uow: Uow) -> QueueMonitorStatus:
         await checks.request_check(uow(), Kind.QUEUE)
         return QueueMonitorStatus()
 
 
 class ScheduleController(Controller):
-    path = "/schedules"
     tags = ["schedules"]
 
-    @get("/")
+    @get(SchedulerPaths.SCHEDULES)
     async def list_all(self, uow: Uow) -> list[Schedule]:
         return [Schedule(**row) for row in await schedules.list_schedules(uow())]
 

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency
-from litestar.params import JSONBody, SkipValidation
+from litestar.params import JSONBody
 from msgspec import Struct
 
-from headwater.common.principal import Principal
+from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
 from headwater.gateway.identity.guard import SESSION_COOKIE
-from headwater.gateway.identity.service import Identity
 
-AnyRequest = Request[Any, Any, Any]
-Caller = NamedDependency[SkipValidation[Principal]]
-Identities = NamedDependency[SkipValidation[Identity]]
 PUBLIC = {"permission": "public"}
 SELF = {"permission": "self"}
 

@@ -11,13 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, delete, get, put
-from litestar.di import NamedDependency
-from litestar.params import FromPath, SkipValidation
+from litestar.params import FromPath
 
+from headwater.gateway.dialects.deps import Identities
 from headwater.gateway.dialects.olake.auth_routes import envelope
-from headwater.gateway.identity.service import Identity
-
-Identities = NamedDependency[SkipValidation[Identity]]
 
 
 class ProjectMemberController(Controller):

@@ -12,22 +12,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
-from litestar.di import NamedDependency
+from litestar import Controller, get, patch, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody, SkipValidation
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from msgspec import UNSET, Struct, UnsetType
 from sqlalchemy import RowMapping
 
 from headwater.common.errors import Invalid
-from headwater.common.principal import Principal, Role
+from headwater.common.principal import Role
+from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
 from headwater.gateway.dialects.olake.auth_routes import client_address
 from headwater.gateway.identity.service import Forbidden, Identity, NewUser
 
-AnyRequest = Request[Any, Any, Any]
-Caller = NamedDependency[SkipValidation[Principal]]
-Identities = NamedDependency[SkipValidation[Identity]]
 OBFUSCATED = "**********"
 
 

@@ -11,17 +11,12 @@ import uuid
 from datetime import datetime
 
 from litestar import Controller, delete, get, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, SkipValidation
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Struct
 from sqlalchemy import RowMapping
 
-from headwater.common.principal import Principal
-from headwater.gateway.identity.service import Identity
-
-Caller = NamedDependency[SkipValidation[Principal]]
-Identities = NamedDependency[SkipValidation[Identity]]
+from headwater.gateway.dialects.deps import Caller, Identities
 
 
 class TokenCreate(Struct, kw_only=True):

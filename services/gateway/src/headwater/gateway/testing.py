@@ -62,11 +62,20 @@ class FakeIdentityStore:
 
 @dataclass
 class FakeIdentity:
-    """Authenticates every request as `principal` (None: refuses every request) and lets it into any project."""
+    """Authenticates every request as `principal` (None: refuses every request) and lets it into any project:
+    it plays both parts the guard asks for (`authentication` and `projects`)."""
 
     principal: Principal | None = EDITOR
     settings: Settings = field(default_factory=lambda: Settings(log_json=False))
     store: FakeIdentityStore = field(default_factory=FakeIdentityStore)
+
+    @property
+    def authentication(self) -> FakeIdentity:
+        return self
+
+    @property
+    def projects(self) -> FakeIdentity:
+        return self
 
     async def authenticate(self, bearer: str | None, session_id: str | None) -> Principal | None:
         return self.principal

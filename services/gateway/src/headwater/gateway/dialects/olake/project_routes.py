@@ -23,7 +23,7 @@ class ProjectMemberController(Controller):
 
     @get("/", summary="Members of the project")
     async def list_members(self, project_id: FromPath[str], identity: Identities) -> Response[Any]:
-        rows = await identity.members(project_id)
+        rows = await identity.projects.members(project_id)
         members = [
             {"id": str(r["id"]), "username": r["username"], "email": r["email"], "user_type": r["user_type"]}
             for r in rows
@@ -34,7 +34,7 @@ class ProjectMemberController(Controller):
     async def add(
         self, project_id: FromPath[str], user_id: FromPath[str], identity: Identities
     ) -> Response[Any]:
-        user = await identity.add_member(project_id, user_id)
+        user = await identity.projects.add_member(project_id, user_id)
         return envelope("member added", {"id": str(user["id"]), "username": user["username"]})
 
     @delete(
@@ -46,7 +46,7 @@ class ProjectMemberController(Controller):
     async def remove(
         self, project_id: FromPath[str], user_id: FromPath[str], identity: Identities
     ) -> Response[Any]:
-        await identity.remove_member(project_id, user_id)
+        await identity.projects.remove_member(project_id, user_id)
         return envelope("member removed", None)
 
 

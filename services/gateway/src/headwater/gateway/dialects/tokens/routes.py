@@ -57,18 +57,16 @@ class TokenController(Controller):
     async def create(
         self, data: JSONBody[TokenCreate], principal: Caller, identity: Identities
     ) -> CreatedToken:
-        row, secret = await identity.create_api_token(
-            principal, data.name, expires_in_days=data.expires_in_days
-        )
+        row, secret = await identity.tokens.create(principal, data.name, expires_in_days=data.expires_in_days)
         return CreatedToken(**{f: getattr(_token(row), f) for f in Token.__struct_fields__}, token=secret)
 
     @get("/", summary="List my API tokens (never the tokens themselves)")
     async def list_mine(self, principal: Caller, identity: Identities) -> list[Token]:
-        return [_token(r) for r in await identity.api_tokens(principal)]
+        return [_token(r) for r in await identity.tokens.of_owner(principal)]
 
     @delete("/{token_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Revoke an API token")
     async def revoke(self, token_id: FromPath[str], principal: Caller, identity: Identities) -> None:
-        await identity.revoke_api_token(principal, token_id)
+        await identity.tokens.revoke(principal, token_id)
 
 
 ROUTES = [TokenController]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -10,8 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from headwater.common.contracts.watcher import LogCleanupCounts
-from headwater.gateway.app import create_app
-from headwater.gateway.testing import FakeUpstream, fake_container
+from headwater.gateway.testing import FakeUpstream
 from headwater.gateway.upstream import UpstreamResponse
 
 
@@ -41,13 +39,6 @@ def quality_alerting() -> FakeUpstream:
             total_timeliness_pipeline_execution_logs_deleted=5,
         ),
     )
-
-
-@pytest.fixture
-def client(execution_tracking: FakeUpstream, quality_alerting: FakeUpstream) -> Iterator[TestClient[Any]]:
-    app = create_app(fake_container(execution_tracking=execution_tracking, quality_alerting=quality_alerting))
-    with TestClient(app) as c:
-        yield c
 
 
 def test_log_cleanup_asks_every_service_and_sums_the_six_counts(

@@ -47,6 +47,16 @@ class FakeUpstream:
         return None
 
 
+def assert_refused(response: Any, upstream: FakeUpstream, where: str = "") -> None:
+    """The gateway answered 422 (naming `where`, a field or a word of the message, when given) and forwarded
+    nothing."""
+    assert response.status_code == 422, response.text
+    if where:
+        detail = response.json()["detail"]
+        assert any(where in str(d["loc"]) or where in d["msg"] for d in detail), detail
+    assert upstream.calls == []
+
+
 EDITOR = Principal(
     subject="00000000-0000-0000-0000-000000000001", username="tester", role="editor", via="api_token"
 )

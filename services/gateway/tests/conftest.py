@@ -13,7 +13,8 @@ from headwater.common.principal import ROLES, Role
 from headwater.devstack.stack import Stack
 from headwater.gateway.app import create_app
 from headwater.gateway.bootstrap import Container, bootstrap, identity_for
-from headwater.gateway.identity.service import NewUser, principal_of
+from headwater.gateway.identity.authentication import principal_of
+from headwater.gateway.identity.users import NewUser
 from headwater.gateway.settings import Settings
 from headwater.gateway.testing import FakeUpstream
 
@@ -53,7 +54,7 @@ async def gateway_on(stack: Stack, **overrides: object) -> AsyncIterator[Gateway
     # Set-up on an engine of its own: the app's engine belongs to the test client's event loop.
     identity, engine = identity_for(settings)
     for role in ROLES:
-        user = await identity.create_user(
+        user = await identity.users.create(
             NewUser(
                 username=f"{role}-{tag}",
                 email=f"{role}-{tag}@example.com",
@@ -62,7 +63,7 @@ async def gateway_on(stack: Stack, **overrides: object) -> AsyncIterator[Gateway
                 data_source_ids=(7,) if role == "limited_to_source" else (),
             )
         )
-        _, tokens[role] = await identity.create_api_token(principal_of(user, "api_token"), "tests")
+        _, tokens[role] = await identity.tokens.create(principal_of(user, "api_token"), "tests")
         users[role] = str(user["id"])
     await engine.dispose()
     c = bootstrap(settings)

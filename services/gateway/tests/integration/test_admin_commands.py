@@ -34,7 +34,7 @@ def command(
 async def logs_in(stack: Stack, login: str, password: str) -> bool:
     identity, engine = identity_for(gateway_settings(stack))
     try:
-        await identity.check_password(login, password, "127.0.0.1")
+        await identity.logins.check_password(login, password, "127.0.0.1")
         return True
     except Exception:
         return False

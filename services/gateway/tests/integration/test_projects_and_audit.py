@@ -121,7 +121,7 @@ async def test_housekeeping_prunes_expired_sessions_and_old_login_attempts(stack
         )
         identity, engine = identity_for(gateway_settings(stack))
         try:
-            sessions, attempts = await identity.prune()
+            sessions, attempts = await identity.housekeeping.prune()
         finally:
             await engine.dispose()
         assert sessions >= 1

@@ -5,14 +5,12 @@ Each is validated here and forwarded to the scheduler, whose answer is relayed; 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from headwater.gateway.app import create_app
-from headwater.gateway.testing import FakeUpstream, fake_container
+from headwater.gateway.testing import FakeUpstream
 from headwater.gateway.upstream import UpstreamResponse
 
 QUEUED = UpstreamResponse(200, b'{"status":"queued"}', "application/json")
@@ -21,12 +19,6 @@ QUEUED = UpstreamResponse(200, b'{"status":"queued"}', "application/json")
 @pytest.fixture
 def scheduler() -> FakeUpstream:
     return FakeUpstream("scheduler", answer=QUEUED)
-
-
-@pytest.fixture
-def client(scheduler: FakeUpstream) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(fake_container(scheduler=scheduler))) as c:
-        yield c
 
 
 def test_freshness_is_forwarded_and_answers_200_queued(

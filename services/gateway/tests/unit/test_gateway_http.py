@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from litestar.testing import TestClient
 
-from headwater.gateway.app import create_app
-from headwater.gateway.testing import EDITOR, FakeUpstream, fake_container
+from headwater.gateway.testing import EDITOR, FakeUpstream, assert_refused
 from headwater.gateway.upstream import UpstreamResponse
-
-
-@pytest.fixture
-def upstream() -> FakeUpstream:
-    return FakeUpstream()
-
-
-@pytest.fixture
-def client(upstream: FakeUpstream) -> Iterator[TestClient]:
-    with TestClient(create_app(fake_container(execution_tracking=upstream))) as c:
-        yield c
 
 
 def test_root_answers_ok(client: TestClient) -> None:
@@ -30,22 +16,22 @@ def test_root_answers_ok(client: TestClient) -> None:
 
 
 def test_valid_request_is_forwarded_byte_for_byte_and_answer_relayed(
-    client: TestClient, upstream: FakeUpstream
+    client: TestClient, execution_tracking: FakeUpstream
 ) -> None:
-    upstream.answer = UpstreamResponse(
+    execution_tracking.answer = UpstreamResponse(
         201, b'{"id":1,"active":true,"load_lineage":true,"watermark":null}', "application/json"
     )
     body = b'{"name": "P", "pipeline_type_name": "T", "unknown_field": 1}'
     r = client.post("/pipeline", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 201
     assert r.json() == {"id": 1, "active": True, "load_lineage": True, "watermark": None}
-    (call,) = upstream.calls
+    (call,) = execution_tracking.calls
     assert (call.method, call.path, call.body) == ("POST", "/pipeline", body)
     assert call.principal == EDITOR
 
 
-def test_no_content_is_relayed(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.answer = UpstreamResponse(204, b"", "application/json")
+def test_no_content_is_relayed(client: TestClient, execution_tracking: FakeUpstream) -> None:
+    execution_tracking.answer = UpstreamResponse(204, b"", "application/json")
     r = client.post(
         "/end_pipeline_execution",
         json={"id": 1, "end_date": "2024-01-01T10:05:00Z", "completed_successfully": True},
@@ -54,12 +40,14 @@ def test_no_content_is_relayed(client: TestClient, upstream: FakeUpstream) -> No
     assert r.content == b""
 
 
-def test_upstream_errors_are_relayed(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.answer = UpstreamResponse(404, b'{"detail":"pipeline 9 not found"}', "application/json")
+def test_upstream_errors_are_relayed(client: TestClient, execution_tracking: FakeUpstream) -> None:
+    execution_tracking.answer = UpstreamResponse(
+        404, b'{"detail":"pipeline 9 not found"}', "application/json"
+    )
     r = client.get("/pipeline/9")
     assert r.status_code == 404
     assert r.json() == {"detail": "pipeline 9 not found"}
-    assert upstream.calls[0].path == "/pipeline/9"
+    assert execution_tracking.calls[0].path == "/pipeline/9"
 
 
 @pytest.mark.parametrize(
@@ -79,28 +67,24 @@ def test_upstream_errors_are_relayed(client: TestClient, upstream: FakeUpstream)
     ],
 )
 def test_invalid_bodies_get_422_with_the_field_named_and_are_not_forwarded(
-    client: TestClient, upstream: FakeUpstream, path: str, body: dict[str, object], where: str
+    client: TestClient, execution_tracking: FakeUpstream, path: str, body: dict[str, object], where: str
 ) -> None:
-    r = client.post(path, json=body)
-    assert r.status_code == 422
-    detail = r.json()["detail"]
-    assert any(where in str(d["loc"]) or where in d["msg"] for d in detail), detail
-    assert upstream.calls == []
+    assert_refused(client.post(path, json=body), execution_tracking, where)
 
 
-def test_malformed_json_is_a_client_error(client: TestClient, upstream: FakeUpstream) -> None:
+def test_malformed_json_is_a_client_error(client: TestClient, execution_tracking: FakeUpstream) -> None:
     r = client.post("/pipeline", content=b'{"name": ', headers={"content-type": "application/json"})
     assert 400 <= r.status_code < 500
     assert r.json()["detail"]
-    assert upstream.calls == []
+    assert execution_tracking.calls == []
 
 
 def test_non_integer_path_id_is_a_client_error(client: TestClient) -> None:
     assert client.get("/pipeline/abc").status_code in (400, 404, 422)
 
 
-def test_service_down_is_503_not_500(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.down = True
+def test_service_down_is_503_not_500(client: TestClient, execution_tracking: FakeUpstream) -> None:
+    execution_tracking.down = True
     r = client.get("/pipeline")
     assert r.status_code == 503
     assert client.get("/health/ready").status_code == 503

@@ -6,15 +6,13 @@ Each is validated here and forwarded unchanged to execution-tracking, whose answ
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from headwater.gateway.app import create_app
-from headwater.gateway.testing import FakeUpstream, fake_container
+from headwater.gateway.testing import FakeUpstream, assert_refused
 from headwater.gateway.upstream import UpstreamResponse
 
 JSON = {"content-type": "application/json"}
@@ -43,17 +41,6 @@ RUN_EVENT: dict[str, Any] = {
         }
     ],
 }
-
-
-@pytest.fixture
-def upstream() -> FakeUpstream:
-    return FakeUpstream()
-
-
-@pytest.fixture
-def client(upstream: FakeUpstream) -> Iterator[TestClient]:
-    with TestClient(create_app(fake_container(execution_tracking=upstream))) as c:
-        yield c
 
 
 def _event(**changes: Any) -> bytes:
@@ -87,19 +74,19 @@ ADDRESS = (
     ],
 )
 def test_valid_watcher_lineage_requests_are_forwarded_byte_for_byte(
-    client: TestClient, upstream: FakeUpstream, path: str, body: bytes
+    client: TestClient, execution_tracking: FakeUpstream, path: str, body: bytes
 ) -> None:
-    upstream.answer = UpstreamResponse(201, b'{"id":1}', "application/json")
+    execution_tracking.answer = UpstreamResponse(201, b'{"id":1}', "application/json")
     r = client.post(path, content=body, headers=JSON)
     assert r.status_code == 201
     assert r.json() == {"id": 1}
-    (call,) = upstream.calls
+    (call,) = execution_tracking.calls
     assert (call.method, call.path, call.body) == ("POST", path, body)
 
 
-def test_the_address_lineage_answer_is_relayed(client: TestClient, upstream: FakeUpstream) -> None:
+def test_the_address_lineage_answer_is_relayed(client: TestClient, execution_tracking: FakeUpstream) -> None:
     answer = b'{"pipeline_id":1,"lineage_relationships_created":0,"message":"no lineage loaded"}'
-    upstream.answer = UpstreamResponse(200, answer, "application/json")
+    execution_tracking.answer = UpstreamResponse(200, answer, "application/json")
     r = client.post("/address_lineage", json={"pipeline_id": 1})
     assert r.status_code == 200
     assert r.content == answer
@@ -150,30 +137,26 @@ def test_the_address_lineage_answer_is_relayed(client: TestClient, upstream: Fak
     ],
 )
 def test_invalid_watcher_lineage_bodies_get_422_and_are_not_forwarded(
-    client: TestClient, upstream: FakeUpstream, path: str, body: dict[str, Any], where: str
+    client: TestClient, execution_tracking: FakeUpstream, path: str, body: dict[str, Any], where: str
 ) -> None:
-    r = client.post(path, json=body)
-    assert r.status_code == 422
-    detail = r.json()["detail"]
-    assert any(where in str(d["loc"]) or where in d["msg"] for d in detail), detail
-    assert upstream.calls == []
+    assert_refused(client.post(path, json=body), execution_tracking, where)
 
 
 def test_a_database_name_of_the_longest_allowed_length_is_forwarded(
-    client: TestClient, upstream: FakeUpstream
+    client: TestClient, execution_tracking: FakeUpstream
 ) -> None:
     body = {"name": "a", "address_type_name": "t", "address_type_group_name": "g", "database_name": "d" * 50}
     assert client.post("/address", json=body).status_code == 200
-    assert len(upstream.calls) == 1
+    assert len(execution_tracking.calls) == 1
 
 
 @pytest.mark.parametrize("path", ["/address", "/address/3", "/address_type", "/address_type/2"])
-def test_address_reads_are_forwarded(client: TestClient, upstream: FakeUpstream, path: str) -> None:
-    upstream.answer = UpstreamResponse(404, b'{"detail":"not found"}', "application/json")
+def test_address_reads_are_forwarded(client: TestClient, execution_tracking: FakeUpstream, path: str) -> None:
+    execution_tracking.answer = UpstreamResponse(404, b'{"detail":"not found"}', "application/json")
     r = client.get(path)
     assert r.status_code == 404
     assert r.json() == {"detail": "not found"}
-    (call,) = upstream.calls
+    (call,) = execution_tracking.calls
     assert (call.method, call.path, call.body) == ("GET", path, None)
 
 
@@ -181,22 +164,22 @@ def test_address_reads_are_forwarded(client: TestClient, upstream: FakeUpstream,
 
 
 def test_an_address_graph_query_is_forwarded_with_its_query_string(
-    client: TestClient, upstream: FakeUpstream
+    client: TestClient, execution_tracking: FakeUpstream
 ) -> None:
     answer = b'{"direction":"upstream","depth":5,"address_id":1,"nodes":[],"edges":[],"truncated":false}'
-    upstream.answer = UpstreamResponse(200, answer, "application/json")
+    execution_tracking.answer = UpstreamResponse(200, answer, "application/json")
     r = client.get("/lineage/address/1?direction=upstream&depth=5")
     assert r.status_code == 200
     assert r.content == answer
-    (call,) = upstream.calls
+    (call,) = execution_tracking.calls
     assert (call.method, call.path, call.query) == ("GET", "/lineage/address/1", "direction=upstream&depth=5")
 
 
 def test_an_address_graph_query_without_parameters_is_forwarded(
-    client: TestClient, upstream: FakeUpstream
+    client: TestClient, execution_tracking: FakeUpstream
 ) -> None:
     assert client.get("/lineage/address/1").status_code == 200
-    (call,) = upstream.calls
+    (call,) = execution_tracking.calls
     assert (call.path, call.query) == ("/lineage/address/1", "")
 
 
@@ -214,75 +197,81 @@ def test_an_address_graph_query_without_parameters_is_forwarded(
     ],
 )
 def test_invalid_address_graph_queries_are_client_errors_and_not_forwarded(
-    client: TestClient, upstream: FakeUpstream, query: str
+    client: TestClient, execution_tracking: FakeUpstream, query: str
 ) -> None:
     r = client.get(f"/lineage/address/1?{query}")
     assert 400 <= r.status_code < 500, r.text
-    assert upstream.calls == []
+    assert execution_tracking.calls == []
 
 
 @pytest.mark.parametrize("query", ["depth=0", "depth=100", "limit=1"])
 def test_a_pipeline_graph_query_allows_depth_zero(
-    client: TestClient, upstream: FakeUpstream, query: str
+    client: TestClient, execution_tracking: FakeUpstream, query: str
 ) -> None:
     r = client.get(f"/lineage/pipeline/1?{query}")
     assert r.status_code == 200
-    (call,) = upstream.calls
+    (call,) = execution_tracking.calls
     assert (call.path, call.query) == ("/lineage/pipeline/1", query)
 
 
 @pytest.mark.parametrize("query", ["depth=-1", "depth=101", "direction=upstream&depth=x"])
 def test_invalid_pipeline_graph_queries_are_client_errors_and_not_forwarded(
-    client: TestClient, upstream: FakeUpstream, query: str
+    client: TestClient, execution_tracking: FakeUpstream, query: str
 ) -> None:
     assert 400 <= client.get(f"/lineage/pipeline/1?{query}").status_code < 500
-    assert upstream.calls == []
+    assert execution_tracking.calls == []
 
 
 @pytest.mark.parametrize("path", ["/lineage/address/abc", "/lineage/pipeline/abc"])
 def test_non_integer_graph_ids_are_client_errors(
-    client: TestClient, upstream: FakeUpstream, path: str
+    client: TestClient, execution_tracking: FakeUpstream, path: str
 ) -> None:
     assert 400 <= client.get(path).status_code < 500
-    assert upstream.calls == []
+    assert execution_tracking.calls == []
 
 
 # -- OpenLineage ------------------------------------------------------------------------------------------------
 
 
-def test_a_valid_run_event_is_forwarded_and_201_relayed(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.answer = UpstreamResponse(201, b"", "application/json")
+def test_a_valid_run_event_is_forwarded_and_201_relayed(
+    client: TestClient, execution_tracking: FakeUpstream
+) -> None:
+    execution_tracking.answer = UpstreamResponse(201, b"", "application/json")
     body = _event()
     r = client.post("/api/v1/lineage", content=body, headers=JSON)
     assert r.status_code == 201
-    (call,) = upstream.calls
+    (call,) = execution_tracking.calls
     assert (call.method, call.path, call.body) == ("POST", "/api/v1/lineage", body)
 
 
 def test_a_run_event_without_event_type_and_with_unknown_facets_is_forwarded(
-    client: TestClient, upstream: FakeUpstream
+    client: TestClient, execution_tracking: FakeUpstream
 ) -> None:
     event = {k: v for k, v in RUN_EVENT.items() if k != "eventType"}
     event["job"] = {**RUN_EVENT["job"], "facets": {"sql": {"query": "select 1"}}}
     body = msgspec.json.encode({**event, "somethingNew": [1, 2]})
-    upstream.answer = UpstreamResponse(201, b"", "application/json")
+    execution_tracking.answer = UpstreamResponse(201, b"", "application/json")
     assert client.post("/api/v1/lineage", content=body, headers=JSON).status_code == 201
-    assert upstream.calls[0].body == body
+    assert execution_tracking.calls[0].body == body
 
 
-def test_a_gzip_body_is_forwarded_decompressed(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.answer = UpstreamResponse(201, b"", "application/json")
+def test_a_gzip_body_is_forwarded_decompressed(client: TestClient, execution_tracking: FakeUpstream) -> None:
+    execution_tracking.answer = UpstreamResponse(201, b"", "application/json")
     body = _event()
     r = client.post(
         "/api/v1/lineage", content=gzip.compress(body), headers={**JSON, "content-encoding": "gzip"}
     )
     assert r.status_code == 201
-    (call,) = upstream.calls
+    (call,) = execution_tracking.calls
     assert call.body == body
 
 
-def test_execution_tracking_refusing_an_event_is_relayed(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.answer = UpstreamResponse(400, b'{"detail":"job `namespace/name` too long"}', "application/json")
+def test_execution_tracking_refusing_an_event_is_relayed(
+    client: TestClient, execution_tracking: FakeUpstream
+) -> None:
+    execution_tracking.answer = UpstreamResponse(
+        400, b'{"detail":"job `namespace/name` too long"}', "application/json"
+    )
     r = client.post("/api/v1/lineage", content=_event(), headers=JSON)
     assert r.status_code == 400
     assert r.json() == {"detail": "job `namespace/name` too long"}
@@ -352,12 +341,12 @@ DATASET_EVENT = msgspec.json.encode(
     ],
 )
 def test_invalid_run_events_are_400_with_the_reason_and_not_forwarded(
-    client: TestClient, upstream: FakeUpstream, body: bytes, headers: dict[str, str], reason: str
+    client: TestClient, execution_tracking: FakeUpstream, body: bytes, headers: dict[str, str], reason: str
 ) -> None:
     r = client.post("/api/v1/lineage", content=body, headers=headers)
     assert r.status_code == 400
     assert reason in r.json()["detail"]
-    assert upstream.calls == []
+    assert execution_tracking.calls == []
 
 
 def test_openapi_documents_the_lineage_paths(client: TestClient) -> None:

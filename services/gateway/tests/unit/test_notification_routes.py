@@ -3,14 +3,12 @@ quality-alerting at the same paths, answers relayed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from headwater.gateway.app import create_app
-from headwater.gateway.testing import FakeUpstream, fake_container
+from headwater.gateway.testing import FakeUpstream, assert_refused
 from headwater.gateway.upstream import UpstreamResponse
 
 BASE = "/api/v1/notification_channels"
@@ -20,17 +18,6 @@ WEBHOOK: dict[str, Any] = {
     "url": "https://hooks.example.com/headwater",
     "secret": "0123456789abcdef",
 }
-
-
-@pytest.fixture
-def upstream() -> FakeUpstream:
-    return FakeUpstream("quality-alerting")
-
-
-@pytest.fixture
-def client(upstream: FakeUpstream) -> Iterator[TestClient]:
-    with TestClient(create_app(fake_container(quality_alerting=upstream))) as c:
-        yield c
 
 
 @pytest.mark.parametrize(
@@ -49,13 +36,13 @@ def client(upstream: FakeUpstream) -> Iterator[TestClient]:
     ],
 )
 def test_a_valid_channel_is_forwarded_as_sent(
-    client: TestClient, upstream: FakeUpstream, body: dict[str, Any]
+    client: TestClient, quality_alerting: FakeUpstream, body: dict[str, Any]
 ) -> None:
-    upstream.answer = UpstreamResponse(201, b'{"id":1}', "application/json")
+    quality_alerting.answer = UpstreamResponse(201, b'{"id":1}', "application/json")
     r = client.post(BASE, json=body)
     assert r.status_code == 201
     assert r.json() == {"id": 1}
-    (call,) = upstream.calls
+    (call,) = quality_alerting.calls
     assert (call.method, call.path) == ("POST", BASE)
 
 
@@ -74,18 +61,16 @@ def test_a_valid_channel_is_forwarded_as_sent(
     ],
 )
 def test_a_bad_channel_is_refused_before_reaching_the_service(
-    client: TestClient, upstream: FakeUpstream, changes: dict[str, Any], where: str
+    client: TestClient, quality_alerting: FakeUpstream, changes: dict[str, Any], where: str
 ) -> None:
     r = client.post(BASE, json={**WEBHOOK, **changes})
     assert r.status_code == 422
     assert where in r.text
-    assert upstream.calls == []
+    assert quality_alerting.calls == []
 
 
-def test_a_missing_kind_is_refused(client: TestClient, upstream: FakeUpstream) -> None:
-    r = client.post(BASE, json={"name": "x", "url": "https://example.com"})
-    assert r.status_code == 422
-    assert upstream.calls == []
+def test_a_missing_kind_is_refused(client: TestClient, quality_alerting: FakeUpstream) -> None:
+    assert_refused(client.post(BASE, json={"name": "x", "url": "https://example.com"}), quality_alerting)
 
 
 @pytest.mark.parametrize(
@@ -101,35 +86,37 @@ def test_a_missing_kind_is_refused(client: TestClient, upstream: FakeUpstream) -
 )
 def test_the_other_routes_forward_to_the_same_path(
     client: TestClient,
-    upstream: FakeUpstream,
+    quality_alerting: FakeUpstream,
     method: str,
     path: str,
     json: dict[str, Any] | None,
     status: int,
 ) -> None:
-    upstream.answer = UpstreamResponse(status, b"" if status == 204 else b"[]", "application/json")
+    quality_alerting.answer = UpstreamResponse(status, b"" if status == 204 else b"[]", "application/json")
     r = client.request(method, path, json=json)
     assert r.status_code == status
-    (call,) = upstream.calls
+    (call,) = quality_alerting.calls
     assert (call.method, call.path) == (method, path)
 
 
-def test_deliveries_limit_is_validated_and_forwarded(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.answer = UpstreamResponse(200, b"[]", "application/json")
+def test_deliveries_limit_is_validated_and_forwarded(
+    client: TestClient, quality_alerting: FakeUpstream
+) -> None:
+    quality_alerting.answer = UpstreamResponse(200, b"[]", "application/json")
     assert client.get(f"{BASE}/7/deliveries", params={"limit": 0}).status_code == 422
     assert client.get(f"{BASE}/7/deliveries", params={"limit": 5000}).status_code == 422
     assert client.get(f"{BASE}/7/deliveries", params={"limit": 10}).status_code == 200
-    (call,) = upstream.calls
+    (call,) = quality_alerting.calls
     assert call.query == "limit=10"
 
 
-def test_a_bad_patch_is_refused(client: TestClient, upstream: FakeUpstream) -> None:
+def test_a_bad_patch_is_refused(client: TestClient, quality_alerting: FakeUpstream) -> None:
     assert client.patch(f"{BASE}/7", json={"kind": "sms"}).status_code == 422
     assert client.patch(f"{BASE}/7", json={"nonsense": 1}).status_code == 422
-    assert upstream.calls == []
+    assert quality_alerting.calls == []
 
 
-def test_service_errors_are_relayed(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.answer = UpstreamResponse(409, b'{"detail":"taken"}', "application/json")
+def test_service_errors_are_relayed(client: TestClient, quality_alerting: FakeUpstream) -> None:
+    quality_alerting.answer = UpstreamResponse(409, b'{"detail":"taken"}', "application/json")
     r = client.post(BASE, json=WEBHOOK)
     assert (r.status_code, r.json()) == (409, {"detail": "taken"})

@@ -14,7 +14,9 @@ from headwater.common.errors import UseCaseError
 from headwater.gateway import SERVICE
 from headwater.gateway.bootstrap import identity_for
 from headwater.gateway.identity import credentials
-from headwater.gateway.identity.service import Identity, NewUser
+from headwater.gateway.identity.service import Identity
+from headwater.gateway.identity.superuser import bootstrap_superuser
+from headwater.gateway.identity.users import NewUser
 from headwater.gateway.settings import Settings
 
 
@@ -34,7 +36,7 @@ async def _with_identity(settings: Settings, work: Callable[[Identity], Awaitabl
 
 async def bootstrap(settings: Settings) -> int:
     async def work(identity: Identity) -> int:
-        for line in await identity.bootstrap():
+        for line in await bootstrap_superuser(identity):
             print(line)
         return 0
 
@@ -44,7 +46,7 @@ async def bootstrap(settings: Settings) -> int:
 async def create_user(settings: Settings, username: str, email: str, role: Any, password: str | None) -> int:
     async def work(identity: Identity) -> int:
         secret = password or credentials.generate_password()
-        await identity.create_user(NewUser(username=username, email=email, password=secret, user_type=role))
+        await identity.users.create(NewUser(username=username, email=email, password=secret, user_type=role))
         print(f"created {role} {username!r}")
         if not password:
             print(f"one-time password of {username!r}: {secret}  (shown only now)")
@@ -60,7 +62,7 @@ async def set_password(settings: Settings, username: str, password: str | None) 
             print(f"headwater.gateway: no user {username!r}", file=sys.stderr)
             return 1
         secret = password or credentials.generate_password()
-        await identity.update_user(str(user["id"]), {"password": secret})
+        await identity.users.update(str(user["id"]), {"password": secret})
         print(f"password of {username!r} set")
         if not password:
             print(f"one-time password of {username!r}: {secret}  (shown only now)")

@@ -18,6 +18,7 @@ from headwater.gateway import SERVICE
 from headwater.gateway.bootstrap import Container, bootstrap
 from headwater.gateway.dialects.admin.audit_routes import ROUTES as AUDIT_ROUTES
 from headwater.gateway.dialects.alerting.notification_routes import ROUTES as NOTIFICATION_ROUTES
+from headwater.gateway.dialects.deps import to_execution_tracking, to_quality_alerting, to_scheduler
 from headwater.gateway.dialects.errors import EXCEPTION_HANDLERS_BY_DIALECT, is_olake, olake_error
 from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
 from headwater.gateway.dialects.olake.auth_routes import ROUTES as OLAKE_AUTH_ROUTES
@@ -86,6 +87,9 @@ def create_app(container: Container | None = None) -> Litestar:
             "execution_tracking": Provide(lambda: c.execution_tracking, use_cache=True, sync_to_thread=False),
             "quality_alerting": Provide(lambda: c.quality_alerting, use_cache=True, sync_to_thread=False),
             "scheduler": Provide(lambda: c.scheduler, use_cache=True, sync_to_thread=False),
+            "to_execution_tracking": Provide(to_execution_tracking, sync_to_thread=False),
+            "to_quality_alerting": Provide(to_quality_alerting, sync_to_thread=False),
+            "to_scheduler": Provide(to_scheduler, sync_to_thread=False),
         },
         state=State({"identity": c.identity, "audit": c.audit}),
         exception_handlers={**EXCEPTION_HANDLERS_BY_DIALECT, UpstreamUnavailable: upstream_unavailable},

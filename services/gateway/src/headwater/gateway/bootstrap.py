@@ -46,7 +46,9 @@ class Container:
     async def open(self) -> None:
         await self.audit.start()
         if self.engine is not None:
-            self._housekeeping = asyncio.create_task(self.identity.keep_tidy(), name="identity-housekeeping")
+            self._housekeeping = asyncio.create_task(
+                self.identity.housekeeping.keep_tidy(), name="identity-housekeeping"
+            )
 
     async def close(self) -> None:
         if self._housekeeping is not None:

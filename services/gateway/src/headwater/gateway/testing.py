@@ -47,6 +47,16 @@ class FakeUpstream:
         return None
 
 
+def assert_refused(response: Any, upstream: FakeUpstream, where: str = "") -> None:
+    """The gateway answered 422 (naming `where`, a field or a word of the message, when given) and forwarded
+    nothing."""
+    assert response.status_code == 422, response.text
+    if where:
+        detail = response.json()["detail"]
+        assert any(where in str(d["loc"]) or where in d["msg"] for d in detail), detail
+    assert upstream.calls == []
+
+
 EDITOR = Principal(
     subject="00000000-0000-0000-0000-000000000001", username="tester", role="editor", via="api_token"
 )
@@ -62,11 +72,20 @@ class FakeIdentityStore:
 
 @dataclass
 class FakeIdentity:
-    """Authenticates every request as `principal` (None: refuses every request) and lets it into any project."""
+    """Authenticates every request as `principal` (None: refuses every request) and lets it into any project:
+    it plays both parts the guard asks for (`authentication` and `projects`)."""
 
     principal: Principal | None = EDITOR
     settings: Settings = field(default_factory=lambda: Settings(log_json=False))
     store: FakeIdentityStore = field(default_factory=FakeIdentityStore)
+
+    @property
+    def authentication(self) -> FakeIdentity:
+        return self
+
+    @property
+    def projects(self) -> FakeIdentity:
+        return self
 
     async def authenticate(self, bearer: str | None, session_id: str | None) -> Principal | None:
         return self.principal

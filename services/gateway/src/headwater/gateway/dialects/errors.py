@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from headwater.common.errors import UseCaseError
 from headwater.common.http import EXCEPTION_HANDLERS
 from headwater.common.logging import get_logger
+from headwater.gateway.dialects.deps import AnyRequest
 
 OLAKE_PATHS = frozenset({"/login", "/signup", "/auth", "/auth/check", "/logout"})
 OLAKE_PREFIX = "/api/v1/project/"
@@ -28,7 +29,6 @@ OLAKE_MESSAGES = {
 
 log = get_logger(__name__)
 
-AnyRequest = Request[Any, Any, Any]
 Handler = Callable[[AnyRequest, Any], Response[Any]]
 
 

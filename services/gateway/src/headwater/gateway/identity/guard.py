@@ -48,7 +48,9 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if permission == "public":
         return
     identity: Identity = connection.app.state.identity
-    principal = await identity.authenticate(bearer_token(connection), connection.cookies.get(SESSION_COOKIE))
+    principal = await identity.authentication.authenticate(
+        bearer_token(connection), connection.cookies.get(SESSION_COOKIE)
+    )
     if principal is None:
         REFUSED.labels("unauthenticated").inc()
         raise NotAuthorizedException("Not authenticated", headers={"WWW-Authenticate": "Bearer"})
@@ -60,7 +62,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         )
     project_id = connection.path_params.get("project_id")
     if project_id is not None:
-        if not await identity.may_enter(principal, str(project_id)):
+        if not await identity.projects.may_enter(principal, str(project_id)):
             REFUSED.labels("not_a_member").inc()
             raise PermissionDeniedException(f"not a member of project {project_id}")
         principal = msgspec.structs.replace(principal, project=str(project_id))

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from headwater.common.contracts.paths import ExecutionTrackingPaths
 from headwater.common.contracts.watcher import (
     Created,
     Execution,
@@ -43,32 +44,30 @@ def _pipeline(row: Row) -> Pipeline:
 
 
 class PipelineTypeController(Controller):
-    path = "/pipeline_type"
     tags = ["pipeline types"]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(ExecutionTrackingPaths.PIPELINE_TYPES, status_code=HTTP_201_CREATED)
     async def upsert(self, data: JSONBody[PipelineTypeCreate], uow: Uow) -> Response[Created]:
         type_id, created = await pipelines.upsert_pipeline_type(uow(), sent(data))
         return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/")
+    @get(ExecutionTrackingPaths.PIPELINE_TYPES)
     async def list_all(self, uow: Uow) -> list[PipelineType]:
         return [_pipeline_type(r) for r in await pipelines.list_pipeline_types(uow())]
 
-    @get("/{pipeline_type_id:int}")
+    @get(ExecutionTrackingPaths.PIPELINE_TYPE)
     async def get_one(self, pipeline_type_id: FromPath[int], uow: Uow) -> PipelineType:
         return _pipeline_type(await pipelines.get_pipeline_type(uow(), pipeline_type_id))
 
-    @patch("/")
+    @patch(ExecutionTrackingPaths.PIPELINE_TYPES)
     async def update(self, data: JSONBody[PipelineTypeUpdate], uow: Uow) -> PipelineType:
         return _pipeline_type(await pipelines.patch_pipeline_type(uow(), sent(data)))
 
 
 class PipelineController(Controller):
-    path = "/pipeline"
     tags = ["pipelines"]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(ExecutionTrackingPaths.PIPELINES, status_code=HTTP_201_CREATED)
     async def upsert(self, data: JSONBody[PipelineCreate], uow: Uow) -> Response[PipelineUpserted]:
         result = await pipelines.upsert_pipeline(uow(), sent(data))
         body = PipelineUpserted(
@@ -76,15 +75,15 @@ class PipelineController(Controller):
         )
         return Response(body, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
 
-    @get("/")
+    @get(ExecutionTrackingPaths.PIPELINES)
     async def list_all(self, uow: Uow) -> list[Pipeline]:
         return [_pipeline(r) for r in await pipelines.list_pipelines(uow())]
 
-    @get("/{pipeline_id:int}")
+    @get(ExecutionTrackingPaths.PIPELINE)
     async def get_one(self, pipeline_id: FromPath[int], uow: Uow) -> Pipeline:
         return _pipeline(await pipelines.get_pipeline(uow(), pipeline_id))
 
-    @patch("/")
+    @patch(ExecutionTrackingPaths.PIPELINES)
     async def update(self, data: JSONBody[PipelineUpdate], uow: Uow) -> Pipeline:
         return _pipeline(await pipelines.patch_pipeline(uow(), sent(data)))
 
@@ -92,16 +91,16 @@ class PipelineController(Controller):
 class ExecutionController(Controller):
     tags = ["executions"]
 
-    @post("/start_pipeline_execution", status_code=HTTP_201_CREATED)
+    @post(ExecutionTrackingPaths.START_EXECUTION, status_code=HTTP_201_CREATED)
     async def start(self, data: JSONBody[ExecutionStart], runs: Runs) -> Created:
         return Created(await executions.start_execution(runs, **msgspec.structs.asdict(data)))
 
-    @post("/end_pipeline_execution", status_code=HTTP_204_NO_CONTENT)
+    @post(ExecutionTrackingPaths.END_EXECUTION, status_code=HTTP_204_NO_CONTENT)
     async def end(self, data: JSONBody[ExecutionEnd], runs: Runs) -> None:
         fields = msgspec.structs.asdict(data)
         await executions.end_execution(runs, execution_id=fields.pop("id"), **fields)
 
-    @get("/pipeline_execution/{pipeline_execution_id:int}")
+    @get(ExecutionTrackingPaths.EXECUTION)
     async def get_one(self, pipeline_execution_id: FromPath[int], uow: Uow) -> Execution:
         tree = await executions.get_execution_tree(uow(), pipeline_execution_id)
         return msgspec.convert(tree, Execution, from_attributes=False)
@@ -110,7 +109,7 @@ class ExecutionController(Controller):
 class RetentionController(Controller):
     tags = ["retention"]
 
-    @post("/log_cleanup", status_code=HTTP_200_OK)
+    @post(ExecutionTrackingPaths.LOG_CLEANUP, status_code=HTTP_200_OK)
     async def log_cleanup(self, data: JSONBody[LogCleanup], uow: Uow) -> LogCleanupCounts:
         return await retention.clean_up_logs(
             uow(), retention_days=data.retention_days, batch_size=data.batch_size

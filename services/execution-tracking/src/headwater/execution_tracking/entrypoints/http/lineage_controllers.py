@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from headwater.common.contracts.lineage import DEFAULT_DEPTH, DEFAULT_NODE_LIMIT, Direction, LineageGraph
 from headwater.common.contracts.openlineage import decode_run_event
+from headwater.common.contracts.paths import ExecutionTrackingPaths
 from headwater.common.contracts.watcher import (
     Address,
     AddressCreate,
@@ -40,45 +41,43 @@ class BadEvent(UseCaseError):
 
 
 class AddressTypeController(Controller):
-    path = "/address_type"
     tags = ["address types"]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(ExecutionTrackingPaths.ADDRESS_TYPES, status_code=HTTP_201_CREATED)
     async def upsert(self, data: JSONBody[AddressTypeCreate], uow: Uow) -> Response[Created]:
         type_id, created = await addresses.upsert_address_type(uow(), sent(data))
         return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/")
+    @get(ExecutionTrackingPaths.ADDRESS_TYPES)
     async def list_all(self, uow: Uow) -> list[AddressType]:
         return [AddressType(**r) for r in await addresses.list_address_types(uow())]
 
-    @get("/{address_type_id:int}")
+    @get(ExecutionTrackingPaths.ADDRESS_TYPE)
     async def get_one(self, address_type_id: FromPath[int], uow: Uow) -> AddressType:
         return AddressType(**await addresses.get_address_type(uow(), address_type_id))
 
-    @patch("/")
+    @patch(ExecutionTrackingPaths.ADDRESS_TYPES)
     async def update(self, data: JSONBody[AddressTypeUpdate], uow: Uow) -> AddressType:
         return AddressType(**await addresses.patch_address_type(uow(), sent(data)))
 
 
 class AddressController(Controller):
-    path = "/address"
     tags = ["addresses"]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(ExecutionTrackingPaths.ADDRESSES, status_code=HTTP_201_CREATED)
     async def upsert(self, data: JSONBody[AddressCreate], uow: Uow) -> Response[Created]:
         address_id, created = await addresses.upsert_address(uow(), sent(data))
         return Response(Created(address_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/")
+    @get(ExecutionTrackingPaths.ADDRESSES)
     async def list_all(self, uow: Uow) -> list[Address]:
         return [Address(**r) for r in await addresses.list_addresses(uow())]
 
-    @get("/{address_id:int}")
+    @get(ExecutionTrackingPaths.ADDRESS)
     async def get_one(self, address_id: FromPath[int], uow: Uow) -> Address:
         return Address(**await addresses.get_address(uow(), address_id))
 
-    @patch("/")
+    @patch(ExecutionTrackingPaths.ADDRESSES)
     async def update(self, data: JSONBody[AddressUpdate], uow: Uow) -> Address:
         return Address(**await addresses.patch_address(uow(), sent(data)))
 
@@ -86,7 +85,7 @@ class AddressController(Controller):
 class LineageController(Controller):
     tags = ["lineage"]
 
-    @post("/address_lineage", status_code=HTTP_201_CREATED)
+    @post(ExecutionTrackingPaths.ADDRESS_LINEAGE, status_code=HTTP_201_CREATED)
     async def record(self, data: JSONBody[AddressLineageCreate], uow: Uow) -> Response[AddressLineageCreated]:
         loaded = await addresses.record_address_lineage(
             uow(),
@@ -101,7 +100,7 @@ class LineageController(Controller):
         )
         return Response(body, status_code=HTTP_201_CREATED if loaded.loaded else HTTP_200_OK)
 
-    @get("/lineage/address/{address_id:int}")
+    @get(ExecutionTrackingPaths.LINEAGE_OF_ADDRESS)
     async def around_address(
         self,
         address_id: FromPath[int],
@@ -114,7 +113,7 @@ class LineageController(Controller):
             graph, address_id, direction=direction, depth=depth, limit=limit
         )
 
-    @get("/lineage/pipeline/{pipeline_id:int}")
+    @get(ExecutionTrackingPaths.LINEAGE_OF_PIPELINE)
     async def of_pipeline(
         self,
         pipeline_id: FromPath[int],
@@ -128,7 +127,7 @@ class LineageController(Controller):
 class OpenLineageController(Controller):
     tags = ["openlineage"]
 
-    @post("/api/v1/lineage", status_code=HTTP_201_CREATED)
+    @post(ExecutionTrackingPaths.OPENLINEAGE, status_code=HTTP_201_CREATED)
     async def record(self, request: Request[Any, Any, Any], uow: Uow) -> Response[bytes]:
         try:
             event = decode_run_event(await request.body())

@@ -5,16 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar import get
-from litestar.di import NamedDependency
-from litestar.params import FromQuery, SkipValidation
+from litestar.params import FromQuery
 from msgspec import Struct
 
 from headwater.common.errors import Invalid
-from headwater.gateway.identity.audit import AuditWriter
-from headwater.gateway.identity.service import Identity
-
-Identities = NamedDependency[SkipValidation[Identity]]
-Writer = NamedDependency[SkipValidation[AuditWriter]]
+from headwater.gateway.dialects.deps import Audit, Identities
 
 
 class AuditEntry(Struct, kw_only=True):
@@ -35,7 +30,7 @@ class AuditEntry(Struct, kw_only=True):
 )
 async def audit_log(
     identity: Identities,
-    audit: Writer,
+    audit: Audit,
     limit: FromQuery[int] = 100,
     subject: FromQuery[str | None] = None,
 ) -> list[AuditEntry]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from headwater.common.contracts.alerting import (
     DEFAULT_DELIVERIES_LIMIT,
@@ -17,21 +16,15 @@ from headwater.common.contracts.alerting import (
     NotificationDelivery,
     NotificationTestResult,
 )
-from headwater.common.principal import Principal
-from headwater.gateway.dialects.forward import forward
-from headwater.gateway.upstream import Upstream
-
-AnyRequest = Request[Any, Any, Any]
-Caller = NamedDependency[SkipValidation[Principal]]
-QualityAlerting = NamedDependency[SkipValidation[Upstream]]
+from headwater.common.contracts.paths import QualityAlertingPaths
+from headwater.gateway.dialects.deps import ToQualityAlerting
 
 
 class NotificationChannelRoutes(Controller):
-    path = "/api/v1/notification_channels"
     tags = ["Notifications"]
 
     @post(
-        "/",
+        QualityAlertingPaths.NOTIFICATION_CHANNELS,
         summary="Create a notification channel",
         status_code=201,
         description="`kind` `slack` posts to a Slack-compatible incoming webhook; `webhook` posts the alert as "
@@ -42,32 +35,22 @@ class NotificationChannelRoutes(Controller):
         "never returned (`has_secret`).",
     )
     async def create(
-        self,
-        data: JSONBody[NotificationChannelCreate],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        self, data: JSONBody[NotificationChannelCreate], to_quality_alerting: ToQualityAlerting
     ) -> Response[NotificationChannel]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
-    @get("/", summary="List notification channels")
-    async def list_all(
-        self, request: AnyRequest, principal: Caller, quality_alerting: QualityAlerting
-    ) -> Response[list[NotificationChannel]]:
-        return await forward(quality_alerting, request, principal)
+    @get(QualityAlertingPaths.NOTIFICATION_CHANNELS, summary="List notification channels")
+    async def list_all(self, to_quality_alerting: ToQualityAlerting) -> Response[list[NotificationChannel]]:
+        return await to_quality_alerting()
 
-    @get("/{channel_id:int}", summary="Get a notification channel")
+    @get(QualityAlertingPaths.NOTIFICATION_CHANNEL, summary="Get a notification channel")
     async def get_one(
-        self,
-        channel_id: FromPath[int],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        self, channel_id: FromPath[int], to_quality_alerting: ToQualityAlerting
     ) -> Response[NotificationChannel]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
     @patch(
-        "/{channel_id:int}",
+        QualityAlertingPaths.NOTIFICATION_CHANNEL,
         summary="Change a notification channel",
         description="Only the fields sent change. A new `scope` clears the ids it does not use. Deactivating a "
         "channel gives up its pending deliveries.",
@@ -76,24 +59,22 @@ class NotificationChannelRoutes(Controller):
         self,
         channel_id: FromPath[int],
         data: JSONBody[NotificationChannelUpdate],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        to_quality_alerting: ToQualityAlerting,
     ) -> Response[NotificationChannel]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
-    @delete("/{channel_id:int}", summary="Delete a notification channel and its deliveries", status_code=204)
+    @delete(
+        QualityAlertingPaths.NOTIFICATION_CHANNEL,
+        summary="Delete a notification channel and its deliveries",
+        status_code=204,
+    )
     async def remove(
-        self,
-        channel_id: FromPath[int],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        self, channel_id: FromPath[int], to_quality_alerting: ToQualityAlerting
     ) -> Response[None]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
     @get(
-        "/{channel_id:int}/deliveries",
+        QualityAlertingPaths.NOTIFICATION_DELIVERIES,
         summary="Deliveries of a notification channel",
         description="Newest first: `status` (pending, delivered, failed, suppressed), `attempts`, `last_error`, "
         "`last_status_code`, `delivered_at`, `alert_id`.",
@@ -101,28 +82,22 @@ class NotificationChannelRoutes(Controller):
     async def deliveries(
         self,
         channel_id: FromPath[int],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        to_quality_alerting: ToQualityAlerting,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_DELIVERIES_LIMIT)] = DEFAULT_DELIVERIES_LIMIT,
     ) -> Response[list[NotificationDelivery]]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
     @post(
-        "/{channel_id:int}/test",
+        QualityAlertingPaths.TEST_NOTIFICATION_CHANNEL,
         summary="Send a test message",
         status_code=200,
         description="Sends a test message to the channel now and answers with the receiver's status code, or "
         "the error when it did not answer 2xx. Nothing is recorded.",
     )
     async def send_test(
-        self,
-        channel_id: FromPath[int],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        self, channel_id: FromPath[int], to_quality_alerting: ToQualityAlerting
     ) -> Response[NotificationTestResult]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
 
 ROUTES = [NotificationChannelRoutes]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter, SkipValidation
+from litestar import Controller, Response, get
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from headwater.common.contracts.lineage import (
     DEFAULT_DEPTH,
@@ -16,13 +15,9 @@ from headwater.common.contracts.lineage import (
     Direction,
     LineageGraph,
 )
-from headwater.common.principal import Principal
-from headwater.gateway.dialects.forward import forward
-from headwater.gateway.upstream import Upstream
+from headwater.common.contracts.paths import ExecutionTrackingPaths
+from headwater.gateway.dialects.deps import ToExecutionTracking
 
-AnyRequest = Request[Any, Any, Any]
-Caller = NamedDependency[SkipValidation[Principal]]
-ExecutionTracking = NamedDependency[SkipValidation[Upstream]]
 Limit = Annotated[
     int,
     QueryParameter(
@@ -34,11 +29,10 @@ Limit = Annotated[
 
 
 class LineageGraphRoutes(Controller):
-    path = "/lineage"
     tags = ["Lineage Graph"]
 
     @get(
-        "/address/{address_id:int}",
+        ExecutionTrackingPaths.LINEAGE_OF_ADDRESS,
         summary="Lineage around an address",
         description="Addresses up to `depth` hops upstream (what feeds it), downstream (what it feeds) or both, "
         "with the edges between them and the pipelines that declare each edge. Cycles and diamonds are "
@@ -47,17 +41,15 @@ class LineageGraphRoutes(Controller):
     async def around_address(
         self,
         address_id: FromPath[int],
-        request: AnyRequest,
-        principal: Caller,
-        execution_tracking: ExecutionTracking,
+        to_execution_tracking: ToExecutionTracking,
         direction: FromQuery[Direction] = Direction.BOTH,
         depth: Annotated[int, QueryParameter(ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH,
         limit: Limit = DEFAULT_NODE_LIMIT,
     ) -> Response[LineageGraph]:
-        return await forward(execution_tracking, request, principal)
+        return await to_execution_tracking()
 
     @get(
-        "/pipeline/{pipeline_id:int}",
+        ExecutionTrackingPaths.LINEAGE_OF_PIPELINE,
         summary="Lineage of a pipeline",
         description="The pipeline's own edges, then `depth` hops upstream of its sources and downstream of its "
         "targets (0 for its own edges only).",
@@ -65,13 +57,11 @@ class LineageGraphRoutes(Controller):
     async def of_pipeline(
         self,
         pipeline_id: FromPath[int],
-        request: AnyRequest,
-        principal: Caller,
-        execution_tracking: ExecutionTracking,
+        to_execution_tracking: ToExecutionTracking,
         depth: Annotated[int, QueryParameter(ge=0, le=MAX_DEPTH)] = DEFAULT_DEPTH,
         limit: Limit = DEFAULT_NODE_LIMIT,
     ) -> Response[LineageGraph]:
-        return await forward(execution_tracking, request, principal)
+        return await to_execution_tracking()
 
 
 ROUTES = [LineageGraphRoutes]

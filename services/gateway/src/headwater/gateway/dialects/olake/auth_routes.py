@@ -9,19 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency
-from litestar.params import JSONBody, SkipValidation
+from litestar.params import JSONBody
 from msgspec import Struct
 
-from headwater.common.principal import Principal
+from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
 from headwater.gateway.identity.guard import SESSION_COOKIE
-from headwater.gateway.identity.service import Identity
 
-AnyRequest = Request[Any, Any, Any]
-Caller = NamedDependency[SkipValidation[Principal]]
-Identities = NamedDependency[SkipValidation[Identity]]
 PUBLIC = {"permission": "public"}
 SELF = {"permission": "self"}
 
@@ -51,8 +46,8 @@ def _secure(request: AnyRequest) -> bool:
 
 @post("/login", opt=PUBLIC, tags=["Auth (OLake)"], summary="Log in; sets the session cookie")
 async def login(data: JSONBody[Login], request: AnyRequest, identity: Identities) -> Response[Any]:
-    user = await identity.check_password(data.username, data.password, client_address(request))
-    session_id, expires = await identity.open_session(user)
+    user = await identity.logins.check_password(data.username, data.password, client_address(request))
+    session_id, expires = await identity.logins.open_session(user)
     response = envelope("login successful", {"username": user["username"]})
     response.set_cookie(
         Cookie(
@@ -71,7 +66,7 @@ async def login(data: JSONBody[Login], request: AnyRequest, identity: Identities
 
 @post("/signup", opt=PUBLIC, tags=["Auth (OLake)"], summary="Register a new user")
 async def signup(data: JSONBody[Signup], identity: Identities) -> Response[Any]:
-    user = await identity.signup(data.username, data.email, data.password)
+    user = await identity.users.signup(data.username, data.email, data.password)
     message = "user created successfully"
     if not user["is_active"]:
         message += "; a superuser must activate the account before it can log in"
@@ -86,7 +81,7 @@ async def check(principal: Caller) -> Response[Any]:
 @post("/logout", opt=SELF, tags=["Auth (OLake)"], summary="End the session and clear its cookie")
 async def logout(request: AnyRequest, identity: Identities) -> Response[Any]:
     if session_id := request.cookies.get(SESSION_COOKIE):
-        await identity.close_session(session_id)
+        await identity.logins.close_session(session_id)
     response = envelope("logged out", None)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

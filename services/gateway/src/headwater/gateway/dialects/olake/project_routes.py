@@ -11,13 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, delete, get, put
-from litestar.di import NamedDependency
-from litestar.params import FromPath, SkipValidation
+from litestar.params import FromPath
 
+from headwater.gateway.dialects.deps import Identities
 from headwater.gateway.dialects.olake.auth_routes import envelope
-from headwater.gateway.identity.service import Identity
-
-Identities = NamedDependency[SkipValidation[Identity]]
 
 
 class ProjectMemberController(Controller):
@@ -26,7 +23,7 @@ class ProjectMemberController(Controller):
 
     @get("/", summary="Members of the project")
     async def list_members(self, project_id: FromPath[str], identity: Identities) -> Response[Any]:
-        rows = await identity.members(project_id)
+        rows = await identity.projects.members(project_id)
         members = [
             {"id": str(r["id"]), "username": r["username"], "email": r["email"], "user_type": r["user_type"]}
             for r in rows
@@ -37,7 +34,7 @@ class ProjectMemberController(Controller):
     async def add(
         self, project_id: FromPath[str], user_id: FromPath[str], identity: Identities
     ) -> Response[Any]:
-        user = await identity.add_member(project_id, user_id)
+        user = await identity.projects.add_member(project_id, user_id)
         return envelope("member added", {"id": str(user["id"]), "username": user["username"]})
 
     @delete(
@@ -49,7 +46,7 @@ class ProjectMemberController(Controller):
     async def remove(
         self, project_id: FromPath[str], user_id: FromPath[str], identity: Identities
     ) -> Response[Any]:
-        await identity.remove_member(project_id, user_id)
+        await identity.projects.remove_member(project_id, user_id)
         return envelope("member removed", None)
 
 

@@ -10,17 +10,12 @@ import zlib
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, post
-from litestar.di import NamedDependency
-from litestar.params import SkipValidation
+from litestar import Controller, Response, post
 
 from headwater.common.contracts.openlineage import decode_run_event
-from headwater.common.principal import Principal
-from headwater.gateway.dialects.forward import forward
-from headwater.gateway.upstream import Upstream
+from headwater.common.contracts.paths import ExecutionTrackingPaths
+from headwater.gateway.dialects.deps import AnyRequest, ToExecutionTracking
 
-Caller = NamedDependency[SkipValidation[Principal]]
-ExecutionTracking = NamedDependency[SkipValidation[Upstream]]
 MAX_BODY = 10 * 1024 * 1024
 
 
@@ -41,7 +36,7 @@ class OpenLineageRoutes(Controller):
     tags = ["OpenLineage"]
 
     @post(
-        "/api/v1/lineage",
+        ExecutionTrackingPaths.OPENLINEAGE,
         summary="Record an OpenLineage RunEvent",
         description="As Marquez serves it. A job becomes a pipeline `namespace/name`, a run an execution (run id "
         "kept, parent run facet -> parent execution, COMPLETE -> success, FAIL/ABORT -> failure), datasets "
@@ -49,9 +44,7 @@ class OpenLineageRoutes(Controller):
         "that is not a valid RunEvent.",
         status_code=201,
     )
-    async def record(
-        self, request: Request[Any, Any, Any], principal: Caller, execution_tracking: ExecutionTracking
-    ) -> Response[None]:
+    async def record(self, request: AnyRequest, to_execution_tracking: ToExecutionTracking) -> Response[None]:
         body = await request.body()
         if request.headers.get("content-encoding", "").lower() == "gzip":
             try:
@@ -64,7 +57,7 @@ class OpenLineageRoutes(Controller):
             decode_run_event(body)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             return _bad(f"invalid OpenLineage RunEvent: {exc}")
-        return await forward(execution_tracking, request, principal, body=body)
+        return await to_execution_tracking(body=body)
 
 
 ROUTES = [OpenLineageRoutes]

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, get, post
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, SkipValidation
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
-from headwater.common.principal import Principal
-from headwater.gateway.dialects.forward import forward
-from headwater.gateway.upstream import Upstream
+from headwater.gateway.dialects.deps import ToQualityAlerting
 
-AnyRequest = Request[Any, Any, Any]
-Caller = NamedDependency[SkipValidation[Principal]]
-QualityAlerting = NamedDependency[SkipValidation[Upstream]]
 AlertId = Annotated[int | None, QueryParameter(ge=1)]
 
 
 class AlertRoutes(Controller):
-    path = "/alerts"
     tags = ["Alerts"]
 
     @get(
-        "/",
+        QualityAlertingPaths.ALERTS,
         summary="Get alerts",
         description="Cursor pagination: `start` (walk up from an id) or `end` (down to one), not both; `limit` "
         "(20); `reverse` (true: newest first). Filters: `resolved` (false), `is_muted` (false), and beyond "
@@ -34,9 +28,7 @@ class AlertRoutes(Controller):
     )
     async def list_page(
         self,
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        to_quality_alerting: ToQualityAlerting,
         start: AlertId = None,
         end: AlertId = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 20,
@@ -50,44 +42,33 @@ class AlertRoutes(Controller):
     ) -> Response[AlertPage]:
         if start is not None and end is not None:
             raise ValidationException("pass either `start` or `end`, not both")
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
-    @get("/{alert_item_id:int}", summary="Get alert")
+    @get(QualityAlertingPaths.ALERT, summary="Get alert")
     async def get_one(
-        self,
-        alert_item_id: FromPath[int],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        self, alert_item_id: FromPath[int], to_quality_alerting: ToQualityAlerting
     ) -> Response[Alert]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
-    @post("/{alert_item_id:int}/resolve", summary="Resolve alert", status_code=200)
+    @post(QualityAlertingPaths.RESOLVE_ALERT, summary="Resolve alert", status_code=200)
     async def resolve(
         self,
         alert_item_id: FromPath[int],
         data: JSONBody[AlertResolve],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        to_quality_alerting: ToQualityAlerting,
     ) -> Response[AlertResolved]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
     @post(
-        "/{alert_item_id:int}/mute",
+        QualityAlertingPaths.MUTE_ALERT,
         summary="Mute or unmute alert",
         description='`{"is_muted": true}` (the default) hides the alert from the default list.',
         status_code=200,
     )
     async def mute(
-        self,
-        alert_item_id: FromPath[int],
-        data: JSONBody[AlertMute],
-        request: AnyRequest,
-        principal: Caller,
-        quality_alerting: QualityAlerting,
+        self, alert_item_id: FromPath[int], data: JSONBody[AlertMute], to_quality_alerting: ToQualityAlerting
     ) -> Response[Alert]:
-        return await forward(quality_alerting, request, principal)
+        return await to_quality_alerting()
 
 
 ROUTES = [AlertRoutes]

@@ -12,22 +12,20 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
-from litestar.di import NamedDependency
+from litestar import Controller, get, patch, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody, SkipValidation
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from msgspec import UNSET, Struct, UnsetType
 from sqlalchemy import RowMapping
 
 from headwater.common.errors import Invalid
-from headwater.common.principal import Principal, Role
+from headwater.common.principal import Role
+from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
 from headwater.gateway.dialects.olake.auth_routes import client_address
-from headwater.gateway.identity.service import Forbidden, Identity, NewUser
+from headwater.gateway.identity.service import Identity
+from headwater.gateway.identity.users import Forbidden, NewUser
 
-AnyRequest = Request[Any, Any, Any]
-Caller = NamedDependency[SkipValidation[Principal]]
-Identities = NamedDependency[SkipValidation[Identity]]
 OBFUSCATED = "**********"
 
 
@@ -99,8 +97,8 @@ class UserPage(Struct, kw_only=True):
 
 
 async def _users(identity: Identity, rows: list[RowMapping]) -> list[User]:
-    failures = await identity.failed_logins(rows)
-    creators = await identity.creators(rows)
+    failures = await identity.users.failed_logins(rows)
+    creators = await identity.users.creators(rows)
     out = []
     for r in rows:
         creator = creators.get(r["created_by_user_id"]) if r["created_by_user_id"] else None
@@ -144,13 +142,13 @@ async def token(
 ) -> AccessToken:
     if data.grant_type not in (None, "", "password"):
         raise Invalid("grant_type must be password")
-    user = await identity.check_password(data.username, data.password, client_address(request))
-    return AccessToken(access_token=identity.access_token(user))
+    user = await identity.logins.check_password(data.username, data.password, client_address(request))
+    return AccessToken(access_token=identity.logins.access_token(user))
 
 
 @get("/users/me", opt={"permission": "self"}, tags=["Users (Qluster)"], summary="Read Users Me")
 async def me(principal: Caller, identity: Identities) -> User:
-    return await _user(identity, await identity.user(principal.subject))
+    return await _user(identity, await identity.users.get(principal.subject))
 
 
 class UserController(Controller):
@@ -169,7 +167,7 @@ class UserController(Controller):
         """Newest first by default; `start` is the position of the page's first user in that order."""
         if not 1 <= limit <= 1000 or start < 0:
             raise Invalid("`limit` must be between 1 and 1000 and `start` at least 0")
-        rows = await identity.users(offset=start, limit=limit + 1, newest_first=reverse)
+        rows = await identity.users.page(offset=start, limit=limit + 1, newest_first=reverse)
         more = len(rows) > limit
         return UserPage(
             next={"start": start + limit, "limit": limit, "reverse": reverse} if more else None,
@@ -182,7 +180,7 @@ class UserController(Controller):
     async def create(self, data: JSONBody[UserCreate], principal: Caller, identity: Identities) -> User:
         if data.raw_password != data.raw_password2:
             raise Invalid("raw_password and raw_password2 do not match")
-        row = await identity.create_user(
+        row = await identity.users.create(
             NewUser(
                 username=data.email,
                 email=data.email,
@@ -208,14 +206,14 @@ class UserController(Controller):
             given["password"] = password
         if "data_source_model_ids" in given:
             given["data_source_ids"] = given.pop("data_source_model_ids")
-        return await _user(identity, await identity.update_user(str(data.id), given))
+        return await _user(identity, await identity.users.update(str(data.id), given))
 
     @get("/{user_id:str}", opt={"permission": "self"}, summary="Get One User")
     async def get_one(self, user_id: FromPath[str], principal: Caller, identity: Identities) -> User:
         """A superuser reads anyone; every user reads themself."""
         if user_id != principal.subject and principal.role != "superuser":
             raise Forbidden("only a superuser reads other users")
-        return await _user(identity, await identity.user(user_id))
+        return await _user(identity, await identity.users.get(user_id))
 
 
 ROUTES = [token, me, UserController]

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from litestar import Controller, delete, get, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, SkipValidation
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Struct
 from sqlalchemy import RowMapping
 
-from headwater.common.principal import Principal
-from headwater.gateway.identity.service import Identity
-
-Caller = NamedDependency[SkipValidation[Principal]]
-Identities = NamedDependency[SkipValidation[Identity]]
+from headwater.gateway.dialects.deps import Caller, Identities
 
 
 class TokenCreate(Struct, kw_only=True):
@@ -42,15 +38,8 @@ class CreatedToken(Token, kw_only=True):
     token: str  # shown only in this answer
 
 
-def _token(row: RowMapping) -> Token:
-    return Token(
-        id=row["id"],
-        name=row["name"],
-        prefix=row["prefix"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        last_used_at=row["last_used_at"],
-    )
+def _token_fields(row: RowMapping) -> dict[str, Any]:
+    return {f: row[f] for f in Token.__struct_fields__}
 
 
 class TokenController(Controller):
@@ -62,18 +51,16 @@ class TokenController(Controller):
     async def create(
         self, data: JSONBody[TokenCreate], principal: Caller, identity: Identities
     ) -> CreatedToken:
-        row, secret = await identity.create_api_token(
-            principal, data.name, expires_in_days=data.expires_in_days
-        )
-        return CreatedToken(**{f: getattr(_token(row), f) for f in Token.__struct_fields__}, token=secret)
+        row, secret = await identity.tokens.create(principal, data.name, expires_in_days=data.expires_in_days)
+        return CreatedToken(**_token_fields(row), token=secret)
 
     @get("/", summary="List my API tokens (never the tokens themselves)")
     async def list_mine(self, principal: Caller, identity: Identities) -> list[Token]:
-        return [_token(r) for r in await identity.api_tokens(principal)]
+        return [Token(**_token_fields(r)) for r in await identity.tokens.of_owner(principal)]
 
     @delete("/{token_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Revoke an API token")
     async def revoke(self, token_id: FromPath[str], principal: Caller, identity: Identities) -> None:
-        await identity.revoke_api_token(principal, token_id)
+        await identity.tokens.revoke(principal, token_id)
 
 
 ROUTES = [TokenController]

@@ -6,17 +6,12 @@ import asyncio
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody, SkipValidation
+from litestar import Controller, Response, post
+from litestar.params import JSONBody
 
+from headwater.common.contracts.paths import ExecutionTrackingPaths, QualityAlertingPaths
 from headwater.common.contracts.watcher import LogCleanup, LogCleanupCounts
-from headwater.common.principal import Principal
-from headwater.gateway.upstream import Upstream
-
-AnyRequest = Request[Any, Any, Any]
-Caller = NamedDependency[SkipValidation[Principal]]
-Service = NamedDependency[SkipValidation[Upstream]]
+from headwater.gateway.dialects.deps import Caller, Service
 
 
 class LogCleanupRoutes(Controller):
@@ -34,7 +29,6 @@ class LogCleanupRoutes(Controller):
     async def log_cleanup(
         self,
         data: JSONBody[LogCleanup],
-        request: AnyRequest,
         principal: Caller,
         execution_tracking: Service,
         quality_alerting: Service,
@@ -42,8 +36,11 @@ class LogCleanupRoutes(Controller):
         body = msgspec.json.encode(data)
         answers = await asyncio.gather(
             *(
-                service.call("POST", "/log_cleanup", body=body, principal=principal)
-                for service in (execution_tracking, quality_alerting)
+                service.call("POST", path, body=body, principal=principal)
+                for service, path in (
+                    (execution_tracking, ExecutionTrackingPaths.LOG_CLEANUP),
+                    (quality_alerting, QualityAlertingPaths.LOG_CLEANUP),
+                )
             )
         )
         for answer in answers:

@@ -15,6 +15,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 
+from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
 from headwater.common.http import caller
 from headwater.common.principal import Principal
@@ -35,10 +36,9 @@ def _alert(alert: records.Alert) -> Alert:
 
 
 class AlertController(Controller):
-    path = "/alerts"
     dependencies = {"principal": Provide(caller, sync_to_thread=False)}
 
-    @get("/")
+    @get(QualityAlertingPaths.ALERTS)
     async def list_page(
         self,
         uow_factory: UowFactory,
@@ -82,13 +82,13 @@ class AlertController(Controller):
             next=page.next, previous=page.previous, results=[_alert(r) for r in page.results], filters=echoed
         )
 
-    @get("/{alert_item_id:int}")
+    @get(QualityAlertingPaths.ALERT)
     async def get_one(
         self, alert_item_id: FromPath[int], uow_factory: UowFactory, principal: Caller
     ) -> Alert:
         return _alert(await alerts.get_alert(uow_factory(), alert_item_id, principal))
 
-    @post("/{alert_item_id:int}/resolve", status_code=HTTP_200_OK)
+    @post(QualityAlertingPaths.RESOLVE_ALERT, status_code=HTTP_200_OK)
     async def resolve(
         self,
         alert_item_id: FromPath[int],
@@ -99,7 +99,7 @@ class AlertController(Controller):
         await alerts.resolve_alert(uow_factory(), alert_item_id, data.action, principal)
         return AlertResolved()
 
-    @post("/{alert_item_id:int}/mute", status_code=HTTP_200_OK)
+    @post(QualityAlertingPaths.MUTE_ALERT, status_code=HTTP_200_OK)
     async def mute(
         self,
         alert_item_id: FromPath[int],

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.watcher import (
     AnomalyDetectionRule,
     AnomalyDetectionRuleCreate,
@@ -28,26 +29,24 @@ def _rule(rule: AnomalyRule) -> AnomalyDetectionRule:
 
 
 class AnomalyDetectionRuleController(Controller):
-    path = "/anomaly_detection_rule"
-
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(QualityAlertingPaths.ANOMALY_DETECTION_RULES, status_code=HTTP_201_CREATED)
     async def upsert(
         self, data: JSONBody[AnomalyDetectionRuleCreate], uow_factory: UowFactory
     ) -> Response[Created]:
         rule_id, created = await anomalies.upsert_rule(uow_factory(), sent(data))
         return Response(Created(rule_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/")
+    @get(QualityAlertingPaths.ANOMALY_DETECTION_RULES)
     async def list_all(self, uow_factory: UowFactory) -> list[AnomalyDetectionRule]:
         return [_rule(r) for r in await anomalies.list_rules(uow_factory())]
 
-    @get("/{anomaly_detection_rule_id:int}")
+    @get(QualityAlertingPaths.ANOMALY_DETECTION_RULE)
     async def get_one(
         self, anomaly_detection_rule_id: FromPath[int], uow_factory: UowFactory
     ) -> AnomalyDetectionRule:
         return _rule(await anomalies.get_rule(uow_factory(), anomaly_detection_rule_id))
 
-    @patch("/")
+    @patch(QualityAlertingPaths.ANOMALY_DETECTION_RULES)
     async def update(
         self, data: JSONBody[AnomalyDetectionRuleUpdate], uow_factory: UowFactory
     ) -> AnomalyDetectionRule:
@@ -57,9 +56,7 @@ class AnomalyDetectionRuleController(Controller):
 
 
 class UnflagAnomalyController(Controller):
-    path = "/unflag_anomaly"
-
-    @post("/", status_code=HTTP_204_NO_CONTENT)
+    @post(QualityAlertingPaths.UNFLAG_ANOMALY, status_code=HTTP_204_NO_CONTENT)
     async def unflag(self, data: JSONBody[UnflagAnomaly], uow_factory: UowFactory) -> None:
         await anomalies.unflag_anomaly(
             uow_factory(), data.pipeline_id, data.pipeline_execution_id, data.metric_field

@@ -19,6 +19,7 @@ from headwater.common.contracts.alerting import (
     NotificationDelivery,
     NotificationTestResult,
 )
+from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.watcher import sent
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.domain.notifications import Channel
@@ -38,41 +39,40 @@ def _channel(channel: Channel) -> NotificationChannel:
 
 
 class NotificationChannelController(Controller):
-    path = "/api/v1/notification_channels"
     tags = ["notifications"]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(QualityAlertingPaths.NOTIFICATION_CHANNELS, status_code=HTTP_201_CREATED)
     async def create(
         self, data: JSONBody[NotificationChannelCreate], uow_factory: UowFactory
     ) -> NotificationChannel:
         return _channel(await notifications.create_channel(uow_factory(), msgspec.structs.asdict(data)))
 
-    @get("/")
+    @get(QualityAlertingPaths.NOTIFICATION_CHANNELS)
     async def list_all(self, uow_factory: UowFactory) -> list[NotificationChannel]:
         return [_channel(r) for r in await notifications.list_channels(uow_factory())]
 
-    @get("/{channel_id:int}")
+    @get(QualityAlertingPaths.NOTIFICATION_CHANNEL)
     async def get_one(self, channel_id: FromPath[int], uow_factory: UowFactory) -> NotificationChannel:
         return _channel(await notifications.get_channel(uow_factory(), channel_id))
 
-    @patch("/{channel_id:int}")
+    @patch(QualityAlertingPaths.NOTIFICATION_CHANNEL)
     async def update(
         self, channel_id: FromPath[int], data: JSONBody[NotificationChannelUpdate], uow_factory: UowFactory
     ) -> NotificationChannel:
         return _channel(await notifications.update_channel(uow_factory(), channel_id, sent(data)))
 
-    @delete("/{channel_id:int}", status_code=HTTP_204_NO_CONTENT)
+    @delete(QualityAlertingPaths.NOTIFICATION_CHANNEL, status_code=HTTP_204_NO_CONTENT)
     async def remove(self, channel_id: FromPath[int], uow_factory: UowFactory) -> None:
         await notifications.delete_channel(uow_factory(), channel_id)
 
-    @get("/{channel_id:int}/deliveries")
+    @get(QualityAlertingPaths.NOTIFICATION_DELIVERIES)
     async def deliveries(
         self, channel_id: FromPath[int], uow_factory: UowFactory, limit: Limit = DEFAULT_DELIVERIES_LIMIT
     ) -> list[NotificationDelivery]:
         rows = await notifications.list_deliveries(uow_factory(), channel_id, limit)
         return [NotificationDelivery(**msgspec.structs.asdict(r)) for r in rows]
 
-    @post("/{channel_id:int}/test", status_code=HTTP_200_OK)
+    @post(QualityAlertingPaths.TEST_NOTIFICATION_CHANNEL, status_code=HTTP_200_OK)
     async def send_test(
         self, channel_id: FromPath[int], uow_factory: UowFactory, settings: AppSettings
     ) -> NotificationTestResult:

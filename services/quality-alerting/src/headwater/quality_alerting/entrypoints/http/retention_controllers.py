@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 
+from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.watcher import LogCleanup, LogCleanupCounts
 from headwater.quality_alerting.service_layer import retention
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
@@ -15,7 +16,7 @@ UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 
 
 class RetentionController(Controller):
-    @post("/log_cleanup", status_code=HTTP_200_OK)
+    @post(QualityAlertingPaths.LOG_CLEANUP, status_code=HTTP_200_OK)
     async def log_cleanup(self, data: JSONBody[LogCleanup], uow_factory: UowFactory) -> LogCleanupCounts:
         return await retention.clean_up_logs(
             uow_factory(), retention_days=data.retention_days, batch_size=data.batch_size

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 
+from headwater.common.contracts.paths import SchedulerPaths
 from headwater.common.contracts.scheduler import (
     DEFAULT_LOOKBACK_MINUTES,
     CheckQueued,
@@ -29,12 +30,12 @@ class CheckController(Controller):
 
     tags = ["checks"]
 
-    @post("/freshness", status_code=HTTP_200_OK)
+    @post(SchedulerPaths.FRESHNESS, status_code=HTTP_200_OK)
     async def freshness(self, uow_factory: UowFactory) -> CheckQueued:
         await checks.request_check(uow_factory(), Kind.FRESHNESS)
         return CheckQueued()
 
-    @post("/timeliness", status_code=HTTP_200_OK)
+    @post(SchedulerPaths.TIMELINESS, status_code=HTTP_200_OK)
     async def timeliness(
         self, uow_factory: UowFactory, data: JSONBody[TimelinessCheck | None] = None
     ) -> CheckQueued:
@@ -43,17 +44,16 @@ class CheckController(Controller):
         await checks.request_check(uow_factory(), Kind.TIMELINESS, lookback_minutes=lookback)
         return CheckQueued()
 
-    @post("/celery/monitor-queue", status_code=HTTP_200_OK)
+    @post(SchedulerPaths.MONITOR_QUEUE, status_code=HTTP_200_OK)
     async def monitor_queue(self, uow_factory: UowFactory) -> QueueMonitorStatus:
         await checks.request_check(uow_factory(), Kind.QUEUE)
         return QueueMonitorStatus()
 
 
 class ScheduleController(Controller):
-    path = "/schedules"
     tags = ["schedules"]
 
-    @get("/")
+    @get(SchedulerPaths.SCHEDULES)
     async def list_all(self, uow_factory: UowFactory) -> list[Schedule]:
         return [Schedule(**msgspec.structs.asdict(s)) for s in await schedules.list_schedules(uow_factory())]
 

@@ -1,0 +1,54 @@
+"""The internal HTTP paths of each service, spelled once: the service's controllers serve them and the gateway
+forwards to them (most public paths are the same as the internal ones, so `forward()` passes the request's own
+path on). Full paths in Litestar's syntax; several methods may share one path."""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class ExecutionTrackingPaths:
+    """Pipelines, executions, addresses and lineage (Watcher spec 000, our lineage queries, OpenLineage)."""
+
+    PIPELINE_TYPES: Final = "/pipeline_type"
+    PIPELINE_TYPE: Final = "/pipeline_type/{pipeline_type_id:int}"
+    PIPELINES: Final = "/pipeline"
+    PIPELINE: Final = "/pipeline/{pipeline_id:int}"
+    START_EXECUTION: Final = "/start_pipeline_execution"
+    END_EXECUTION: Final = "/end_pipeline_execution"
+    EXECUTION: Final = "/pipeline_execution/{pipeline_execution_id:int}"
+    ADDRESS_TYPES: Final = "/address_type"
+    ADDRESS_TYPE: Final = "/address_type/{address_type_id:int}"
+    ADDRESSES: Final = "/address"
+    ADDRESS: Final = "/address/{address_id:int}"
+    ADDRESS_LINEAGE: Final = "/address_lineage"
+    LINEAGE_OF_ADDRESS: Final = "/lineage/address/{address_id:int}"
+    LINEAGE_OF_PIPELINE: Final = "/lineage/pipeline/{pipeline_id:int}"
+    OPENLINEAGE: Final = "/api/v1/lineage"
+    LOG_CLEANUP: Final = "/log_cleanup"
+
+
+class QualityAlertingPaths:
+    """Alerts (Qluster spec 003), anomaly detection rules (Watcher spec 000) and notification channels."""
+
+    ALERTS: Final = "/alerts"
+    ALERT: Final = "/alerts/{alert_item_id:int}"
+    RESOLVE_ALERT: Final = "/alerts/{alert_item_id:int}/resolve"
+    MUTE_ALERT: Final = "/alerts/{alert_item_id:int}/mute"
+    ANOMALY_DETECTION_RULES: Final = "/anomaly_detection_rule"
+    ANOMALY_DETECTION_RULE: Final = "/anomaly_detection_rule/{anomaly_detection_rule_id:int}"
+    UNFLAG_ANOMALY: Final = "/unflag_anomaly"
+    NOTIFICATION_CHANNELS: Final = "/api/v1/notification_channels"
+    NOTIFICATION_CHANNEL: Final = "/api/v1/notification_channels/{channel_id:int}"
+    NOTIFICATION_DELIVERIES: Final = "/api/v1/notification_channels/{channel_id:int}/deliveries"
+    TEST_NOTIFICATION_CHANNEL: Final = "/api/v1/notification_channels/{channel_id:int}/test"
+    LOG_CLEANUP: Final = "/log_cleanup"
+
+
+class SchedulerPaths:
+    """The Watcher checks (spec 000, Monitoring & Health) and the schedule listing."""
+
+    FRESHNESS: Final = "/freshness"
+    TIMELINESS: Final = "/timeliness"
+    MONITOR_QUEUE: Final = "/celery/monitor-queue"
+    SCHEDULES: Final = "/schedules"  # public at /api/v1/schedules

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import aiohttp
 from prometheus_client import Histogram
 
+from headwater.common.http_client import PooledSession
 from headwater.common.principal import HEADER, Principal
 from headwater.common.telemetry import inject_headers
 
@@ -35,20 +36,7 @@ class Upstream:
     def __init__(self, name: str, base_url: str, *, timeout: float, connections: int) -> None:
         self.name = name
         self._base = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=self._connections, keepalive_timeout=60, ttl_dns_cache=300
-                ),
-                timeout=self._timeout,
-                skip_auto_headers=("User-Agent",),
-            )
-        return self._session
+        self._session = PooledSession(timeout=timeout, connections=connections, keepalive_timeout=60)
 
     async def call(
         self, method: str, path: str, *, body: bytes | None = None, principal: Principal, query: str = ""
@@ -59,7 +47,7 @@ class Upstream:
         url = f"{self._base}{path}" + (f"?{query}" if query else "")
         with UPSTREAM_LATENCY.labels(self.name).time():
             try:
-                async with self._client().request(method, url, data=body, headers=headers) as resp:
+                async with self._session.get().request(method, url, data=body, headers=headers) as resp:
                     payload = await resp.read()
                     return UpstreamResponse(
                         resp.status, payload, resp.headers.get("content-type", "application/json")
@@ -68,10 +56,9 @@ class Upstream:
                 raise UpstreamUnavailable(f"{self.name} is unavailable: {exc!r}") from exc
 
     async def ready(self) -> None:
-        async with self._client().get(f"{self._base}/health/ready") as resp:
+        async with self._session.get().get(f"{self._base}/health/ready") as resp:
             if resp.status != 200:
                 raise UpstreamUnavailable(f"{self.name} answered {resp.status}")
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._session.close()

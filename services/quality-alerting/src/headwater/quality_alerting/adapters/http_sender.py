@@ -8,6 +8,7 @@ from types import TracebackType
 
 import aiohttp
 
+from headwater.common.http_client import PooledSession
 from headwater.quality_alerting.domain.notifications import SendResult
 
 USER_AGENT = "Headwater-Notifier/1"
@@ -22,23 +23,16 @@ class HttpSender:
     """
 
     def __init__(self, *, timeout: float, connections: int = 50) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300),
-                timeout=self._timeout,
-                headers={"User-Agent": USER_AGENT},
-            )
-        return self._session
+        self._session = PooledSession(
+            timeout=timeout, connections=connections, headers={"User-Agent": USER_AGENT}
+        )
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         started = time.perf_counter()
         try:
-            async with self._client().post(url, data=body, headers=headers, allow_redirects=False) as resp:
+            async with self._session.get().post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as resp:
                 error = None
                 if not 200 <= resp.status < 300:
                     error = (await resp.content.read(ERROR_BODY_BYTES)).decode("utf-8", "replace").strip()
@@ -49,7 +43,7 @@ class HttpSender:
                     duration=time.perf_counter() - started,
                 )
         except TimeoutError:
-            error = f"timed out after {self._timeout.total:g} s"
+            error = f"timed out after {self._session.timeout.total:g} s"
         except aiohttp.ClientError as exc:
             error = f"{type(exc).__name__}: {exc}"
         except ValueError as exc:  # an URL aiohttp cannot use
@@ -57,9 +51,7 @@ class HttpSender:
         return SendResult(status_code=None, error=error, duration=time.perf_counter() - started)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._session.close()
 
     async def __aenter__(self) -> HttpSender:
         return self

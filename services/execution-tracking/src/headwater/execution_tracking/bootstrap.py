@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db import create_engine
 from headwater.common.db.engine import to_asyncpg_dsn
+from headwater.common.db.unit_of_work import UnitOfWorkFactory
 from headwater.common.logging import configure_logging
 from headwater.common.settings import load_settings
 from headwater.common.telemetry import configure_telemetry
 from headwater.execution_tracking import SCHEMA, SERVICE
 from headwater.execution_tracking.adapters.db.lineage_graph import LineageGraphReader
 from headwater.execution_tracking.adapters.db.run_writer import RunWriter, create_pool
-from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.execution_tracking.adapters.db.unit_of_work import SqlUnitOfWork
 from headwater.execution_tracking.settings import Settings
 
 
@@ -66,4 +67,4 @@ def bootstrap(settings: Settings | None = None) -> Container:
         SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
     )
     engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
-    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine))
+    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork))

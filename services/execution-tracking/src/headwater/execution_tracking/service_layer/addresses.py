@@ -6,18 +6,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import RowMapping
-from sqlalchemy.exc import IntegrityError
-
+from headwater.common.errors import NotFound
 from headwater.common.events import LineageAddress, LineageChanged, LineageEdge
-from headwater.execution_tracking.adapters.db.addresses import EdgeChange, StoredAddress
-from headwater.execution_tracking.adapters.db.repositories import (
-    Row,
-    is_foreign_key_violation,
-    is_unique_violation,
+from headwater.execution_tracking.domain.records import (
+    AddressRecord,
+    AddressTypeRecord,
+    EdgeChange,
+    PipelineRecord,
+    StoredAddress,
 )
 from headwater.execution_tracking.domain.rules import normalise
-from headwater.execution_tracking.service_layer.errors import Conflict, Invalid, NotFound
+from headwater.execution_tracking.service_layer.editing import identify, insert_or_find, not_found, refused_as
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 DATABASE_GROUP = "database"
@@ -38,41 +37,30 @@ async def upsert_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[
     """Get-or-create by name: (id, created). An existing type is returned unchanged."""
     fields = normalise(fields)
     async with uow:
-        created = await uow.address_types.insert_if_absent(fields)
-        if created is not None:
+        type_id, created = await insert_or_find(uow.address_types, fields)
+        if created:
             await uow.commit()
-            return created, True
-        existing = await uow.address_types.id_by_name(fields["name"])
-        assert existing is not None
-        return existing, False
+        return type_id, created
 
 
-async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
+async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> AddressTypeRecord:
     """Set every field sent on the type found by `id` (or by `name` when no id is sent)."""
     type_id = fields.pop("id", None)
     fields = normalise(fields)
-    name = fields.get("name") if type_id is None else None
-    if type_id is None and name is None:
-        raise Invalid("send the address type's `id` or `name`")
-    if type_id is None:
-        fields.pop("name")
+    type_id, name = identify(type_id, fields, "address type")
     async with uow:
         current = await uow.address_types.find(type_id=type_id, name=name)
         if current is None:
-            raise NotFound(f"address type {type_id if type_id is not None else name!r} not found")
+            raise not_found("address type", type_id, name)
         if not fields:
             return current
-        try:
-            row = await uow.address_types.update(current["id"], fields)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Conflict(f"an address type named {fields.get('name')!r} already exists") from exc
-            raise
+        with refused_as(f"an address type named {fields.get('name')!r} already exists"):
+            row = await uow.address_types.update(current.id, fields)
         await uow.commit()
         return row
 
 
-async def get_address_type(uow: UnitOfWork, type_id: int) -> RowMapping:
+async def get_address_type(uow: UnitOfWork, type_id: int) -> AddressTypeRecord:
     async with uow:
         row = await uow.address_types.get(type_id)
     if row is None:
@@ -80,7 +68,7 @@ async def get_address_type(uow: UnitOfWork, type_id: int) -> RowMapping:
     return row
 
 
-async def list_address_types(uow: UnitOfWork) -> Sequence[RowMapping]:
+async def list_address_types(uow: UnitOfWork) -> Sequence[AddressTypeRecord]:
     async with uow:
         return await uow.address_types.list()
 
@@ -126,7 +114,7 @@ async def upsert_address(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, 
         return stored.id, stored.created
 
 
-async def patch_address(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
+async def patch_address(uow: UnitOfWork, fields: dict[str, Any]) -> AddressRecord:
     address_id = fields.pop("id")
     fields = normalise(fields)
     async with uow:
@@ -135,19 +123,16 @@ async def patch_address(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
             raise NotFound(f"address {address_id} not found")
         if not fields:
             return current
-        try:
+        with refused_as(
+            f"an address named {fields.get('name')!r} already exists",
+            missing=f"address type {fields.get('address_type_id')} not found",
+        ):
             row = await uow.addresses.update(address_id, fields)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Conflict(f"an address named {fields.get('name')!r} already exists") from exc
-            if is_foreign_key_violation(exc):
-                raise NotFound(f"address type {fields.get('address_type_id')} not found") from exc
-            raise
         await uow.commit()
         return row
 
 
-async def get_address(uow: UnitOfWork, address_id: int) -> RowMapping:
+async def get_address(uow: UnitOfWork, address_id: int) -> AddressRecord:
     async with uow:
         row = await uow.addresses.get(address_id)
     if row is None:
@@ -155,7 +140,7 @@ async def get_address(uow: UnitOfWork, address_id: int) -> RowMapping:
     return row
 
 
-async def list_addresses(uow: UnitOfWork) -> Sequence[RowMapping]:
+async def list_addresses(uow: UnitOfWork) -> Sequence[AddressRecord]:
     async with uow:
         return await uow.addresses.list()
 
@@ -191,7 +176,7 @@ async def record_address_lineage(
         pipeline = await uow.pipelines.find_for_update(pipeline_id=pipeline_id)
         if pipeline is None:
             raise NotFound(f"pipeline {pipeline_id} not found")
-        if not pipeline["load_lineage"]:
+        if not pipeline.load_lineage:
             return LineageLoaded(pipeline_id, 0, loaded=False)
         stored = await store_addresses(uow, [*sources, *targets])
         source_ids = {stored[a["name"]].id for a in sources}
@@ -203,13 +188,14 @@ async def record_address_lineage(
 
 
 async def replace_edges(
-    uow: UnitOfWork, pipeline: Row, edges: Sequence[tuple[int, int]], *, origin: str
+    uow: UnitOfWork, pipeline: PipelineRecord, edges: Sequence[tuple[int, int]], *, origin: str
 ) -> EdgeChange:
-    """Make the pipeline's edges exactly `edges`; publishes `lineage.changed` when that changes anything.
+    """Inside the caller's open `uow`: make the pipeline's edges exactly `edges`; publishes `lineage.changed`
+    when that changes anything.
 
     The caller holds the pipeline's row lock, so concurrent replaces of one pipeline's edges take turns.
     """
-    change = await uow.lineage.replace(pipeline["id"], edges)
+    change = await uow.lineage.replace(pipeline.id, edges)
     if change.changed:
         uow.publish(await lineage_changed(uow, pipeline, change, origin=origin))
     return change
@@ -220,15 +206,24 @@ def _edges(pairs: Iterable[tuple[int, int]]) -> list[LineageEdge]:
 
 
 async def lineage_changed(
-    uow: UnitOfWork, pipeline: Row, change: EdgeChange, *, origin: str
+    uow: UnitOfWork, pipeline: PipelineRecord, change: EdgeChange, *, origin: str
 ) -> LineageChanged:
+    """The `lineage.changed` event of a replace, with the addresses its edges touch."""
     touched = {a for pair in (*change.edges, *change.removed) for a in pair}
     described = await uow.addresses.described(sorted(touched)) if touched else []
     return LineageChanged(
-        pipeline_id=pipeline["id"],
-        pipeline_name=pipeline["name"],
+        pipeline_id=pipeline.id,
+        pipeline_name=pipeline.name,
         origin=origin,
-        addresses=[LineageAddress(**row) for row in described],
+        addresses=[
+            LineageAddress(
+                id=a.id,
+                name=a.name,
+                address_type_name=a.address_type_name,
+                address_type_group_name=a.address_type_group_name,
+            )
+            for a in described
+        ],
         edges=_edges(change.edges),
         added=_edges(change.added),
         removed=_edges(change.removed),

@@ -70,7 +70,7 @@ RETENTION = IngressBatch[RetentionRequested](
 
 
 def register_subscribers(
-    broker: KafkaBroker, *, settings: Settings, uow: UnitOfWorkFactory, producer: AIOKafkaProducer
+    broker: KafkaBroker, *, settings: Settings, uow_factory: UnitOfWorkFactory, producer: AIOKafkaProducer
 ) -> None:
     def batch(max_records: int) -> dict[str, Any]:
         return batch_subscription(settings, group_id=settings.consumer_group, max_records=max_records)
@@ -82,7 +82,7 @@ def register_subscribers(
         The offsets are committed only after the transaction; a crash before it replays the batch, which the
         inbox turns into a no-op for every report already recorded.
         """
-        await RUN_REPORTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await RUN_REPORTS.handle(message.raw_message, uow_factory, producer)  # type: ignore[arg-type]
 
     @broker.subscriber(
         prefixed(settings.topic_prefix, "ingress.lineage"), **batch(settings.lineage_batch_size)
@@ -93,7 +93,7 @@ def register_subscribers(
         Offsets are committed after the transaction; merging is idempotent, so a replayed batch changes
         nothing that was already recorded.
         """
-        await LINEAGE.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await LINEAGE.handle(message.raw_message, uow_factory, producer)  # type: ignore[arg-type]
 
     @broker.subscriber(
         prefixed(settings.topic_prefix, "anomaly.detected"),
@@ -102,9 +102,9 @@ def register_subscribers(
     )
     async def on_anomaly_verdicts_set_flags(body: list[bytes], message: KafkaMessage) -> None:
         """quality-alerting's verdicts become the executions' `anomaly_flags` (what GET /pipeline_execution shows)."""
-        await ANOMALY_VERDICTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await ANOMALY_VERDICTS.handle(message.raw_message, uow_factory, producer)  # type: ignore[arg-type]
 
     @broker.subscriber(prefixed(settings.topic_prefix, "retention.requested"), **batch(10))
     async def on_retention_requested_delete_old_runs(body: list[bytes], message: KafkaMessage) -> None:
         """The daily retention schedule: old runs are deleted in committed batches, children first."""
-        await RETENTION.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await RETENTION.handle(message.raw_message, uow_factory, producer)  # type: ignore[arg-type]

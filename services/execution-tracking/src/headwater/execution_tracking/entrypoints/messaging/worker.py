@@ -17,7 +17,7 @@ async def run_worker() -> None:
             schema=SCHEMA,
             settings=settings,
             register=lambda broker, producer: register_subscribers(
-                broker, settings=settings, uow=container.uow_factory, producer=producer
+                broker, settings=settings, uow_factory=container.uow_factory, producer=producer
             ),
             close=container.close,
         )

@@ -1,0 +1,157 @@
+"""Repositories of pipeline types and pipelines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from headwater.execution_tracking.adapters.db.base import Repository
+from headwater.execution_tracking.adapters.db.tables import TYPE_SETTINGS, pipeline, pipeline_type
+from headwater.execution_tracking.domain.records import (
+    PipelineRecord,
+    PipelineTypeRecord,
+    PipelineWithType,
+    SloSettings,
+)
+
+PIPELINE_TYPE_COLUMNS = tuple(pipeline_type.c)
+PIPELINE_COLUMNS = tuple(c for c in pipeline.c if c.name != "request_digest")
+STAMPS = ("last_target_insert", "last_target_update", "last_target_soft_delete")
+
+
+def pipeline_with_type(**row: Any) -> PipelineWithType:
+    """A pipeline row with its type's name and settings (columns `type_name` and `type_<setting>`)."""
+    settings = SloSettings(**{name: row.pop(f"type_{name}") for name in TYPE_SETTINGS})
+    return PipelineWithType(**row, type_settings=settings)
+
+
+def _with_type() -> Select[Any]:
+    return select(
+        *pipeline.c,
+        pipeline_type.c.name.label("type_name"),
+        *(pipeline_type.c[name].label(f"type_{name}") for name in TYPE_SETTINGS),
+    ).join(pipeline_type, pipeline_type.c.id == pipeline.c.pipeline_type_id)
+
+
+class PipelineTypes(Repository):
+    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
+        stmt = (
+            insert(pipeline_type)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(pipeline_type.c.id)
+        )
+        return (await self.write(stmt)).scalar()
+
+    async def id_by_name(self, name: str) -> int | None:
+        return (
+            await self.conn.execute(select(pipeline_type.c.id).where(pipeline_type.c.name == name))
+        ).scalar()
+
+    async def get_or_create(self, name: str) -> int:
+        created = await self.insert_if_absent({"name": name})
+        if created is not None:
+            return created
+        existing = await self.id_by_name(name)
+        assert existing is not None
+        return existing
+
+    async def get(self, type_id: int) -> PipelineTypeRecord | None:
+        stmt = select(*PIPELINE_TYPE_COLUMNS).where(pipeline_type.c.id == type_id)
+        return await self.first(stmt, PipelineTypeRecord)
+
+    async def find(self, *, type_id: int | None, name: str | None) -> PipelineTypeRecord | None:
+        cond = pipeline_type.c.id == type_id if type_id is not None else pipeline_type.c.name == name
+        stmt = select(*PIPELINE_TYPE_COLUMNS).where(cond).with_for_update()
+        return await self.first(stmt, PipelineTypeRecord)
+
+    async def list(self) -> list[PipelineTypeRecord]:
+        return await self.all(select(*PIPELINE_TYPE_COLUMNS).order_by(pipeline_type.c.id), PipelineTypeRecord)
+
+    async def update(self, type_id: int, values: Mapping[str, Any]) -> PipelineTypeRecord:
+        stmt = (
+            update(pipeline_type)
+            .where(pipeline_type.c.id == type_id)
+            .values(**values, updated_at=func.now())
+            .returning(*PIPELINE_TYPE_COLUMNS)
+        )
+        return await self.written(stmt, PipelineTypeRecord)
+
+
+class Pipelines(Repository):
+    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
+        stmt = (
+            insert(pipeline)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(pipeline.c.id)
+        )
+        return (await self.write(stmt)).scalar()
+
+    async def find_for_update(
+        self, *, pipeline_id: int | None = None, name: str | None = None
+    ) -> PipelineRecord | None:
+        cond = pipeline.c.id == pipeline_id if pipeline_id is not None else pipeline.c.name == name
+        return await self.first(select(*pipeline.c).where(cond).with_for_update(), PipelineRecord)
+
+    async def get(self, pipeline_id: int) -> PipelineRecord | None:
+        return await self.first(select(*PIPELINE_COLUMNS).where(pipeline.c.id == pipeline_id), PipelineRecord)
+
+    async def list(self) -> list[PipelineRecord]:
+        return await self.all(select(*PIPELINE_COLUMNS).order_by(pipeline.c.id), PipelineRecord)
+
+    async def update(self, pipeline_id: int, values: Mapping[str, Any]) -> PipelineRecord:
+        stmt = (
+            update(pipeline)
+            .where(pipeline.c.id == pipeline_id)
+            .values(**values, updated_at=func.now())
+            .returning(*pipeline.c)
+        )
+        return await self.written(stmt, PipelineRecord)
+
+    async def with_type(self, pipeline_ids: Sequence[int]) -> list[PipelineWithType]:
+        stmt = _with_type().where(pipeline.c.id.in_(pipeline_ids)).order_by(pipeline.c.id)
+        return await self.all(stmt, pipeline_with_type)
+
+    async def with_type_by(self, ids: Sequence[int], names: Sequence[str]) -> list[PipelineWithType]:
+        cond: ColumnElement[bool] = pipeline.c.id.in_(ids) | pipeline.c.name.in_(names)
+        return await self.all(_with_type().where(cond), pipeline_with_type)
+
+    async def lock_with_type(self, name: str) -> PipelineWithType | None:
+        stmt = _with_type().where(pipeline.c.name == name).with_for_update(of=pipeline)
+        return await self.first(stmt, pipeline_with_type)
+
+    async def ids_of_type(self, type_id: int) -> list[int]:
+        stmt = select(pipeline.c.id).where(pipeline.c.pipeline_type_id == type_id)
+        return list((await self.conn.execute(stmt)).scalars())
+
+    async def record_success(self, pipeline_id: int, stamps: Mapping[str, datetime]) -> None:
+        await self.write(
+            update(pipeline)
+            .where(pipeline.c.id == pipeline_id)
+            .values(watermark=pipeline.c.next_watermark, load_lineage=False, **stamps)
+        )
+
+    async def record_successes(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        params = {c: [r[c] for r in rows] for c in ("pipeline_id", *STAMPS)}
+        await self.write(
+            text(
+                """
+                UPDATE pipeline AS p SET
+                    watermark = p.next_watermark, load_lineage = false,
+                    last_target_insert = COALESCE(v.lti, p.last_target_insert),
+                    last_target_update = COALESCE(v.ltu, p.last_target_update),
+                    last_target_soft_delete = COALESCE(v.ltsd, p.last_target_soft_delete)
+                FROM unnest(
+                    CAST(:pipeline_id AS bigint[]), CAST(:last_target_insert AS timestamptz[]),
+                    CAST(:last_target_update AS timestamptz[]), CAST(:last_target_soft_delete AS timestamptz[])
+                ) AS v(id, lti, ltu, ltsd)
+                WHERE p.id = v.id
+                """
+            ),
+            params,
+        )

@@ -32,6 +32,21 @@ from headwater.execution_tracking.service_layer import ports
 
 TYPE_SETTINGS = SloSettings.__struct_fields__
 STAMPS = ("last_target_insert", "last_target_update", "last_target_soft_delete")
+# What a new pipeline type or pipeline holds unless given (the columns' defaults).
+NO_SLO: dict[str, Any] = {
+    "freshness_number": None,
+    "freshness_datepart": None,
+    "mute_freshness_check": False,
+    "timeliness_number": None,
+    "timeliness_datepart": None,
+    "mute_timeliness_check": False,
+}
+NEW_PIPELINE: dict[str, Any] = {
+    **NO_SLO,
+    **dict.fromkeys(("watermark", "next_watermark", "pipeline_metadata", "request_digest", *STAMPS)),
+    "load_lineage": True,
+    "active": True,
+}
 
 
 class FakeDatabase:
@@ -73,16 +88,8 @@ class FakePipelineTypes:
         if await self.id_by_name(values["name"]) is not None:
             return None
         type_id = self.db.next_id()
-        defaults: dict[str, Any] = {
-            "freshness_number": None,
-            "freshness_datepart": None,
-            "mute_freshness_check": False,
-            "timeliness_number": None,
-            "timeliness_datepart": None,
-            "mute_timeliness_check": False,
-        }
         self.db.pipeline_types[type_id] = PipelineTypeRecord(
-            **{**defaults, **values}, id=type_id, created_at=_now(), updated_at=None
+            **{**NO_SLO, **values}, id=type_id, created_at=_now(), updated_at=None
         )
         return type_id
 
@@ -119,6 +126,9 @@ class FakePipelines:
     def _id_by_name(self, name: str) -> int | None:
         return next((p.id for p in self.db.pipelines.values() if p.name == name), None)
 
+    async def id_by_name(self, name: str) -> int | None:
+        return self._id_by_name(name)
+
     def _check_type(self, values: Mapping[str, Any]) -> None:
         if "pipeline_type_id" in values and values["pipeline_type_id"] not in self.db.pipeline_types:
             raise MissingReference(constraint="pipeline_pipeline_type_id_fkey")
@@ -128,25 +138,8 @@ class FakePipelines:
             return None
         self._check_type(values)
         pipeline_id = self.db.next_id()
-        defaults: dict[str, Any] = {
-            "watermark": None,
-            "next_watermark": None,
-            "pipeline_metadata": None,
-            "last_target_insert": None,
-            "last_target_update": None,
-            "last_target_soft_delete": None,
-            "freshness_number": None,
-            "freshness_datepart": None,
-            "mute_freshness_check": False,
-            "timeliness_number": None,
-            "timeliness_datepart": None,
-            "mute_timeliness_check": False,
-            "load_lineage": True,
-            "active": True,
-            "request_digest": None,
-        }
         self.db.pipelines[pipeline_id] = PipelineRecord(
-            **{**defaults, **values}, id=pipeline_id, created_at=_now(), updated_at=None
+            **{**NEW_PIPELINE, **values}, id=pipeline_id, created_at=_now(), updated_at=None
         )
         return pipeline_id
 
@@ -307,14 +300,6 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
     `committed_events` is the outbox: what committed blocks published, and what the run writer of
     `run_writer()` wrote.
     """
-
-    pipeline_types: ports.PipelineTypes
-    pipelines: ports.Pipelines
-    executions: ports.Executions
-    address_types: ports.AddressTypes
-    addresses: ports.Addresses
-    lineage: ports.Lineage
-    run_datasets: ports.RunDatasets
 
     def __init__(self, db: FakeDatabase | None = None) -> None:
         self.db = db or FakeDatabase()

@@ -16,7 +16,14 @@ from headwater.execution_tracking.domain.records import (
     StoredAddress,
 )
 from headwater.execution_tracking.domain.rules import normalise
-from headwater.execution_tracking.service_layer.editing import identify, insert_or_find, not_found, refused_as
+from headwater.execution_tracking.service_layer.editing import (
+    get_by_id,
+    identify,
+    list_all,
+    not_found,
+    refused_as,
+    upsert_by_name,
+)
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 DATABASE_GROUP = "database"
@@ -35,12 +42,7 @@ def address_parts(name: str, group_name: str) -> dict[str, str]:
 
 async def upsert_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, bool]:
     """Get-or-create by name: (id, created). An existing type is returned unchanged."""
-    fields = normalise(fields)
-    async with uow:
-        type_id, created = await insert_or_find(uow.address_types, fields)
-        if created:
-            await uow.commit()
-        return type_id, created
+    return await upsert_by_name(uow, lambda u: u.address_types, normalise(fields))
 
 
 async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> AddressTypeRecord:
@@ -61,16 +63,11 @@ async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> Address
 
 
 async def get_address_type(uow: UnitOfWork, type_id: int) -> AddressTypeRecord:
-    async with uow:
-        row = await uow.address_types.get(type_id)
-    if row is None:
-        raise NotFound(f"address type {type_id} not found")
-    return row
+    return await get_by_id(uow, lambda u: u.address_types, type_id, "address type")
 
 
 async def list_address_types(uow: UnitOfWork) -> Sequence[AddressTypeRecord]:
-    async with uow:
-        return await uow.address_types.list()
+    return await list_all(uow, lambda u: u.address_types)
 
 
 # -- addresses --------------------------------------------------------------------------------------------------
@@ -133,16 +130,11 @@ async def patch_address(uow: UnitOfWork, fields: dict[str, Any]) -> AddressRecor
 
 
 async def get_address(uow: UnitOfWork, address_id: int) -> AddressRecord:
-    async with uow:
-        row = await uow.addresses.get(address_id)
-    if row is None:
-        raise NotFound(f"address {address_id} not found")
-    return row
+    return await get_by_id(uow, lambda u: u.addresses, address_id, "address")
 
 
 async def list_addresses(uow: UnitOfWork) -> Sequence[AddressRecord]:
-    async with uow:
-        return await uow.addresses.list()
+    return await list_all(uow, lambda u: u.addresses)
 
 
 # -- lineage ----------------------------------------------------------------------------------------------------

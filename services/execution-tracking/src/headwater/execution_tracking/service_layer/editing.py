@@ -1,31 +1,47 @@
-"""Steps the get-or-create and PATCH use cases of pipeline types, pipelines, address types and addresses share."""
+"""Steps the upsert, read and PATCH use cases of pipeline types, pipelines, address types and addresses share.
+
+`rows` picks the repository from the unit of work once it is open (`lambda u: u.pipeline_types`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
 from headwater.common.errors import Conflict, Duplicate, Invalid, MissingReference, NotFound
+from headwater.execution_tracking.service_layer.ports import NamedRows
+from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
+
+R = TypeVar("R")
 
 
-class Named(Protocol):
-    """A repository of rows unique by name."""
+async def upsert_by_name(
+    uow: UnitOfWork, rows: Callable[[UnitOfWork], NamedRows[Any]], fields: dict[str, Any]
+) -> tuple[int, bool]:
+    """Get-or-create by `fields["name"]`: (id, created). An existing row is returned unchanged."""
+    async with uow:
+        created = await rows(uow).insert_if_absent(fields)
+        if created is not None:
+            await uow.commit()
+            return created, True
+        existing = await rows(uow).id_by_name(fields["name"])
+        assert existing is not None  # the insert found it
+        return existing, False
 
-    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None: ...
 
-    async def id_by_name(self, name: str) -> int | None: ...
+async def get_by_id(uow: UnitOfWork, rows: Callable[[UnitOfWork], NamedRows[R]], row_id: int, what: str) -> R:
+    """The row with this id; `NotFound` naming `what` when there is none."""
+    async with uow:
+        row = await rows(uow).get(row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found")
+    return row
 
 
-async def insert_or_find(rows: Named, fields: Mapping[str, Any]) -> tuple[int, bool]:
-    """Get-or-create by `fields["name"]` inside the caller's transaction: (id, created). An existing row is
-    returned unchanged."""
-    created = await rows.insert_if_absent(fields)
-    if created is not None:
-        return created, True
-    existing = await rows.id_by_name(fields["name"])
-    assert existing is not None  # the insert found it
-    return existing, False
+async def list_all(uow: UnitOfWork, rows: Callable[[UnitOfWork], NamedRows[R]]) -> Sequence[R]:
+    """Every row, in id order."""
+    async with uow:
+        return await rows(uow).list()
 
 
 def identify(record_id: int | None, fields: dict[str, Any], what: str) -> tuple[int | None, str | None]:

@@ -136,19 +136,13 @@ async def end_execution(
 ) -> None:
     """End an execution: metrics, and on success the watermark handshake, in one transaction."""
     counts = {"total_rows": total_rows, "inserts": inserts, "updates": updates, "soft_deletes": soft_deletes}
+    end = End(end_date, completed_successfully, counts, execution_metadata)
     async with runs.ending() as ending:
         locked = await ending.lock(execution_id, with_pipeline=completed_successfully)
         if locked is None:
             raise NotFound(f"pipeline execution {execution_id} not found")
         current, pipeline = locked
-        plan = plan_end(
-            current,
-            pipeline,
-            end_date=end_date,
-            completed_successfully=completed_successfully,
-            counts=counts,
-            execution_metadata=execution_metadata,
-        )
+        plan = plan_end(current, pipeline, end)
         await ending.write(
             execution_id,
             plan.values,
@@ -156,6 +150,17 @@ async def end_execution(
             success_stamps=plan.stamps,
             events=plan.events(pipeline),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """What an end says: when, whether the execution succeeded, its counts (`COUNTS`, each may be None) and
+    its metadata."""
+
+    end_date: datetime
+    completed_successfully: bool
+    counts: Mapping[str, int | None]
+    execution_metadata: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -174,17 +179,10 @@ class EndPlan:
         return [self.event, pipeline_changed(after_success(pipeline, self.stamps))]
 
 
-def plan_end(
-    current: StartedExecution,
-    pipeline: PipelineWithType,
-    *,
-    end_date: datetime,
-    completed_successfully: bool,
-    counts: Mapping[str, int | None],
-    execution_metadata: dict[str, Any] | None,
-) -> EndPlan:
+def plan_end(current: StartedExecution, pipeline: PipelineWithType, ending: End) -> EndPlan:
     """Duration, throughput and the watermark handshake of an end, as SEMANTICS.md states them."""
-    end = as_utc(end_date)
+    end = as_utc(ending.end_date)
+    completed_successfully, counts = ending.completed_successfully, ending.counts
     start = current.start_date
     if end < start:
         raise EndBeforeStart.of(start, end)
@@ -199,7 +197,7 @@ def plan_end(
         "completed_successfully": completed_successfully,
         "duration_seconds": duration,
         "throughput": rate,
-        "execution_metadata": execution_metadata,
+        "execution_metadata": ending.execution_metadata,
         **{count: counts.get(count) for count in COUNTS},
     }
     event = ExecutionEnded(
@@ -233,27 +231,13 @@ def after_success(pipeline: PipelineWithType, stamps: Mapping[str, datetime]) ->
 
 
 async def record_end(
-    uow: UnitOfWork,
-    current: StartedExecution,
-    *,
-    end_date: datetime,
-    completed_successfully: bool,
-    counts: Mapping[str, int | None],
-    execution_metadata: dict[str, Any] | None,
-    pipeline: PipelineWithType | None = None,
+    uow: UnitOfWork, current: StartedExecution, end: End, *, pipeline: PipelineWithType | None = None
 ) -> None:
     """Inside the caller's open `uow`: end an execution (again, for a re-end), with the watermark handshake on
     success, and publish its events. `pipeline` (with its type's settings) is read when not given."""
     if pipeline is None:
         (pipeline,) = await uow.pipelines.with_type([current.pipeline_id])
-    plan = plan_end(
-        current,
-        pipeline,
-        end_date=end_date,
-        completed_successfully=completed_successfully,
-        counts=counts,
-        execution_metadata=execution_metadata,
-    )
+    plan = plan_end(current, pipeline, end)
     await uow.executions.update(current.id, plan.values)
     if plan.stamps is not None:
         await uow.pipelines.record_success(current.pipeline_id, plan.stamps)

@@ -43,6 +43,7 @@ from headwater.execution_tracking.domain.records import ExecutionRecord, Pipelin
 from headwater.execution_tracking.domain.rules import duration_seconds, recorded_at, throughput
 from headwater.execution_tracking.service_layer.addresses import replace_edges, store_addresses
 from headwater.execution_tracking.service_layer.executions import (
+    End,
     record_end,
     record_start,
     start_values,
@@ -230,15 +231,8 @@ async def _reend(
 ) -> None:
     """End an ended run again as it ended (after its start or its row count changed)."""
     assert run.end_date is not None
-    await record_end(
-        uow,
-        run,
-        end_date=run.end_date,
-        completed_successfully=bool(run.completed_successfully),
-        counts=_counts(rows),
-        execution_metadata=run.execution_metadata,
-        pipeline=pipeline,
-    )
+    end = End(run.end_date, bool(run.completed_successfully), _counts(rows), run.execution_metadata)
+    await record_end(uow, run, end, pipeline=pipeline)
 
 
 async def _maybe_end(
@@ -252,16 +246,9 @@ async def _maybe_end(
         if total is not None and total != run.total_rows:
             await _more_rows(uow, run, pipeline, total)
         return
+    metadata = {"openlineage": {"event_type": terminal.event_type, "producer": terminal.producer or None}}
     await record_end(
-        uow,
-        run,
-        end_date=terminal.at,
-        completed_successfully=not terminal.failed,
-        counts=_counts(total),
-        execution_metadata={
-            "openlineage": {"event_type": terminal.event_type, "producer": terminal.producer or None}
-        },
-        pipeline=pipeline,
+        uow, run, End(terminal.at, not terminal.failed, _counts(total), metadata), pipeline=pipeline
     )
 
 

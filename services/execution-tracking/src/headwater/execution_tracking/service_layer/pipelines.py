@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.common.errors import Invalid, NotFound
+from headwater.common.errors import Invalid
 from headwater.common.events import PipelineChanged, PipelineSlo
 from headwater.execution_tracking.domain.records import PipelineRecord, PipelineTypeRecord, PipelineWithType
 from headwater.execution_tracking.domain.rules import Datepart, normalise, request_digest, watermark_text
-from headwater.execution_tracking.service_layer.editing import identify, insert_or_find, not_found, refused_as
+from headwater.execution_tracking.service_layer.editing import (
+    get_by_id,
+    identify,
+    list_all,
+    not_found,
+    refused_as,
+    upsert_by_name,
+)
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 SLO_PAIRS = (("freshness_number", "freshness_datepart"), ("timeliness_number", "timeliness_datepart"))
@@ -51,12 +58,7 @@ def checked_watermark(name: str, value: str | int | None) -> str | None:
 
 async def upsert_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, bool]:
     """Get-or-create by name: (id, created). An existing type is returned unchanged."""
-    fields = check_settings(fields)
-    async with uow:
-        type_id, created = await insert_or_find(uow.pipeline_types, fields)
-        if created:
-            await uow.commit()
-        return type_id, created
+    return await upsert_by_name(uow, lambda u: u.pipeline_types, check_settings(fields))
 
 
 async def patch_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineTypeRecord:
@@ -78,16 +80,11 @@ async def patch_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> Pipeli
 
 
 async def get_pipeline_type(uow: UnitOfWork, type_id: int) -> PipelineTypeRecord:
-    async with uow:
-        row = await uow.pipeline_types.get(type_id)
-    if row is None:
-        raise NotFound(f"pipeline type {type_id} not found")
-    return row
+    return await get_by_id(uow, lambda u: u.pipeline_types, type_id, "pipeline type")
 
 
 async def list_pipeline_types(uow: UnitOfWork) -> Sequence[PipelineTypeRecord]:
-    async with uow:
-        return await uow.pipeline_types.list()
+    return await list_all(uow, lambda u: u.pipeline_types)
 
 
 # -- pipelines --------------------------------------------------------------------------------------------------
@@ -160,16 +157,11 @@ async def patch_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineRec
 
 
 async def get_pipeline(uow: UnitOfWork, pipeline_id: int) -> PipelineRecord:
-    async with uow:
-        row = await uow.pipelines.get(pipeline_id)
-    if row is None:
-        raise NotFound(f"pipeline {pipeline_id} not found")
-    return row
+    return await get_by_id(uow, lambda u: u.pipelines, pipeline_id, "pipeline")
 
 
 async def list_pipelines(uow: UnitOfWork) -> Sequence[PipelineRecord]:
-    async with uow:
-        return await uow.pipelines.list()
+    return await list_all(uow, lambda u: u.pipelines)
 
 
 # -- events -----------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from headwater.common.events import Event
 from headwater.execution_tracking.domain.records import (
@@ -33,44 +33,41 @@ from headwater.execution_tracking.domain.records import (
 # -- repositories (reached as `uow.<name>`) ---------------------------------------------------------------------
 
 
-class PipelineTypes(Protocol):
-    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
-        """Insert a type; None when one of that name exists (it is not updated)."""
+R_co = TypeVar("R_co", covariant=True)
+
+
+class NamedRows(Protocol[R_co]):
+    """Rows with an id and a unique name, read as records of one kind."""
+
+    async def insert_if_absent(self, values: Mapping[str, Any], /) -> int | None:
+        """Insert a row; None when one of that name exists (it is not updated)."""
         ...
 
-    async def id_by_name(self, name: str) -> int | None: ...
+    async def id_by_name(self, name: str, /) -> int | None: ...
 
+    async def get(self, row_id: int, /) -> R_co | None: ...
+
+    async def list(self) -> Sequence[R_co]: ...
+
+    async def update(self, row_id: int, values: Mapping[str, Any], /) -> R_co: ...
+
+
+class PipelineTypes(NamedRows[PipelineTypeRecord], Protocol):
     async def get_or_create(self, name: str) -> int:
         """The id of the type named so, created with default settings when missing."""
         ...
-
-    async def get(self, type_id: int) -> PipelineTypeRecord | None: ...
 
     async def find(self, *, type_id: int | None, name: str | None) -> PipelineTypeRecord | None:
         """The type with this id (or, without one, this name), locked."""
         ...
 
-    async def list(self) -> Sequence[PipelineTypeRecord]: ...
 
-    async def update(self, type_id: int, values: Mapping[str, Any]) -> PipelineTypeRecord: ...
-
-
-class Pipelines(Protocol):
-    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
-        """Insert a pipeline; None when one of that name exists (it is not updated)."""
-        ...
-
+class Pipelines(NamedRows[PipelineRecord], Protocol):
     async def find_for_update(
         self, *, pipeline_id: int | None = None, name: str | None = None
     ) -> PipelineRecord | None:
         """The pipeline with this id (or name), its `request_digest` included, locked."""
         ...
-
-    async def get(self, pipeline_id: int) -> PipelineRecord | None: ...
-
-    async def list(self) -> Sequence[PipelineRecord]: ...
-
-    async def update(self, pipeline_id: int, values: Mapping[str, Any]) -> PipelineRecord: ...
 
     async def with_type(self, pipeline_ids: Sequence[int]) -> Sequence[PipelineWithType]:
         """These pipelines with their types' settings, in id order (for building events)."""
@@ -138,36 +135,20 @@ class Executions(Protocol):
         ...
 
 
-class AddressTypes(Protocol):
-    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None: ...
-
+class AddressTypes(NamedRows[AddressTypeRecord], Protocol):
     async def get_or_create_many(self, types: Mapping[str, str]) -> dict[str, int]:
         """Ids of the types named (name -> group); missing ones are created with that group."""
         ...
 
     async def find(self, *, type_id: int | None, name: str | None) -> AddressTypeRecord | None: ...
 
-    async def id_by_name(self, name: str) -> int | None: ...
 
-    async def get(self, type_id: int) -> AddressTypeRecord | None: ...
-
-    async def list(self) -> Sequence[AddressTypeRecord]: ...
-
-    async def update(self, type_id: int, values: Mapping[str, Any]) -> AddressTypeRecord: ...
-
-
-class Addresses(Protocol):
+class Addresses(NamedRows[AddressRecord], Protocol):
     async def get_or_create_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, StoredAddress]:
         """Get-or-create by name, set-based; an existing address is left as it is. Keyed by name."""
         ...
 
     async def find_for_update(self, address_id: int) -> AddressRecord | None: ...
-
-    async def get(self, address_id: int) -> AddressRecord | None: ...
-
-    async def list(self) -> Sequence[AddressRecord]: ...
-
-    async def update(self, address_id: int, values: Mapping[str, Any]) -> AddressRecord: ...
 
     async def described(self, address_ids: Sequence[int]) -> Sequence[DescribedAddress]:
         """Addresses with their type's name and group, in id order."""

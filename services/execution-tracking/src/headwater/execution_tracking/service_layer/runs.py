@@ -19,6 +19,7 @@ from headwater.common.logging import get_logger
 from headwater.execution_tracking.domain.records import PipelineWithType, StartedExecution
 from headwater.execution_tracking.domain.rules import as_utc, normalise
 from headwater.execution_tracking.service_layer.executions import (
+    End,
     EndBeforeStart,
     plan_end,
     start_values,
@@ -63,13 +64,14 @@ def report_start_values(r: Report, pipeline_id: int, parent_id: int | None) -> d
     )
 
 
-def report_counts(r: RunEnded) -> dict[str, int | None]:
-    return {
+def report_end(r: RunEnded) -> End:
+    counts = {
         "total_rows": r.total_rows,
         "inserts": r.inserts,
         "updates": r.updates,
         "soft_deletes": r.soft_deletes,
     }
+    return End(r.end_date, r.completed_successfully, counts, r.execution_metadata)
 
 
 def pipeline_name_of(report: Report) -> str:
@@ -302,14 +304,7 @@ class _Batch:
                 self.reject(index, EndBeforeStart.of(start, as_utc(r.end_date)))
                 continue
             pipeline_id = current.pipeline_id
-            plan = plan_end(
-                current,
-                self.pipelines[pipeline_id],
-                end_date=r.end_date,
-                completed_successfully=r.completed_successfully,
-                counts=report_counts(r),
-                execution_metadata=r.execution_metadata,
-            )
+            plan = plan_end(current, self.pipelines[pipeline_id], report_end(r))
             rows.append({"id": current.id, **plan.values})
             self.uow.publish(plan.event)
             if plan.stamps is not None:

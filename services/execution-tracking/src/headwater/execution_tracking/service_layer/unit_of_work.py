@@ -20,16 +20,29 @@ from headwater.execution_tracking.service_layer.ports import (
 
 
 class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
-    """`async with uow:` opens a transaction with these repositories bound to it; `commit()` writes the
-    published events to the outbox and commits."""
+    """`async with uow:` opens a transaction with these repositories bound to it (read-only to use cases);
+    `commit()` writes the published events to the outbox and commits."""
 
-    pipeline_types: PipelineTypes
-    pipelines: Pipelines
-    executions: Executions
-    address_types: AddressTypes
-    addresses: Addresses
-    lineage: Lineage
-    run_datasets: RunDatasets
+    @property
+    def pipeline_types(self) -> PipelineTypes: ...
+
+    @property
+    def pipelines(self) -> Pipelines: ...
+
+    @property
+    def executions(self) -> Executions: ...
+
+    @property
+    def address_types(self) -> AddressTypes: ...
+
+    @property
+    def addresses(self) -> Addresses: ...
+
+    @property
+    def lineage(self) -> Lineage: ...
+
+    @property
+    def run_datasets(self) -> RunDatasets: ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 
-from headwater.execution_tracking.adapters.db.base import Repository
+from headwater.execution_tracking.adapters.db.base import Repository, Rows
 from headwater.execution_tracking.adapters.db.tables import address, address_type
 from headwater.execution_tracking.domain.records import (
     AddressRecord,
@@ -20,20 +19,13 @@ from headwater.execution_tracking.domain.records import (
     StoredAddress,
 )
 
-ADDRESS_TYPE_COLUMNS = tuple(address_type.c)
-ADDRESS_COLUMNS = tuple(address.c)
 ADDRESS_FIELDS = ("database_name", "schema_name", "table_name", "primary_key", "address_metadata")
 
 
-class AddressTypes(Repository):
-    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
-        stmt = (
-            insert(address_type)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["name"])
-            .returning(address_type.c.id)
-        )
-        return (await self.write(stmt)).scalar()
+class AddressTypes(Rows[AddressTypeRecord]):
+    table = address_type
+    columns = tuple(address_type.c)
+    record = AddressTypeRecord
 
     async def get_or_create_many(self, types: Mapping[str, str]) -> dict[str, int]:
         """Ids of the types named (name -> group); missing ones are created with that group."""
@@ -58,33 +50,14 @@ class AddressTypes(Repository):
         return {name: type_id for name, type_id in rows}
 
     async def find(self, *, type_id: int | None, name: str | None) -> AddressTypeRecord | None:
-        cond = address_type.c.id == type_id if type_id is not None else address_type.c.name == name
-        stmt = select(*ADDRESS_TYPE_COLUMNS).where(cond).with_for_update()
-        return await self.first(stmt, AddressTypeRecord)
-
-    async def id_by_name(self, name: str) -> int | None:
-        return (
-            await self.conn.execute(select(address_type.c.id).where(address_type.c.name == name))
-        ).scalar()
-
-    async def get(self, type_id: int) -> AddressTypeRecord | None:
-        stmt = select(*ADDRESS_TYPE_COLUMNS).where(address_type.c.id == type_id)
-        return await self.first(stmt, AddressTypeRecord)
-
-    async def list(self) -> list[AddressTypeRecord]:
-        return await self.all(select(*ADDRESS_TYPE_COLUMNS).order_by(address_type.c.id), AddressTypeRecord)
-
-    async def update(self, type_id: int, values: Mapping[str, Any]) -> AddressTypeRecord:
-        stmt = (
-            update(address_type)
-            .where(address_type.c.id == type_id)
-            .values(**values, updated_at=func.now())
-            .returning(*ADDRESS_TYPE_COLUMNS)
-        )
-        return await self.written(stmt, AddressTypeRecord)
+        return await self.locked(type_id, name)
 
 
-class Addresses(Repository):
+class Addresses(Rows[AddressRecord]):
+    table = address
+    columns = tuple(address.c)
+    record = AddressRecord
+
     async def get_or_create_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, StoredAddress]:
         """Get-or-create by name, set-based; an existing address is left as it is. Keyed by name."""
         by_name = {r["name"]: r for r in reversed(rows)}  # the first mention of a name wins
@@ -132,23 +105,7 @@ class Addresses(Repository):
         return stored
 
     async def find_for_update(self, address_id: int) -> AddressRecord | None:
-        stmt = select(*ADDRESS_COLUMNS).where(address.c.id == address_id).with_for_update()
-        return await self.first(stmt, AddressRecord)
-
-    async def get(self, address_id: int) -> AddressRecord | None:
-        return await self.first(select(*ADDRESS_COLUMNS).where(address.c.id == address_id), AddressRecord)
-
-    async def list(self) -> list[AddressRecord]:
-        return await self.all(select(*ADDRESS_COLUMNS).order_by(address.c.id), AddressRecord)
-
-    async def update(self, address_id: int, values: Mapping[str, Any]) -> AddressRecord:
-        stmt = (
-            update(address)
-            .where(address.c.id == address_id)
-            .values(**values, updated_at=func.now())
-            .returning(*ADDRESS_COLUMNS)
-        )
-        return await self.written(stmt, AddressRecord)
+        return await self.locked(address_id, None)
 
     async def described(self, address_ids: Sequence[int]) -> list[DescribedAddress]:
         """Addresses with their type's name and group, for events."""

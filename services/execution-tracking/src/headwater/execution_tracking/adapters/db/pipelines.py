@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Select, select, text, update
 
-from headwater.execution_tracking.adapters.db.base import Repository
+from headwater.execution_tracking.adapters.db.base import Rows
 from headwater.execution_tracking.adapters.db.tables import TYPE_SETTINGS, pipeline, pipeline_type
 from headwater.execution_tracking.domain.records import (
     PipelineRecord,
@@ -18,8 +17,6 @@ from headwater.execution_tracking.domain.records import (
     SloSettings,
 )
 
-PIPELINE_TYPE_COLUMNS = tuple(pipeline_type.c)
-PIPELINE_COLUMNS = tuple(c for c in pipeline.c if c.name != "request_digest")
 STAMPS = ("last_target_insert", "last_target_update", "last_target_soft_delete")
 
 
@@ -37,20 +34,10 @@ def _with_type() -> Select[Any]:
     ).join(pipeline_type, pipeline_type.c.id == pipeline.c.pipeline_type_id)
 
 
-class PipelineTypes(Repository):
-    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
-        stmt = (
-            insert(pipeline_type)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["name"])
-            .returning(pipeline_type.c.id)
-        )
-        return (await self.write(stmt)).scalar()
-
-    async def id_by_name(self, name: str) -> int | None:
-        return (
-            await self.conn.execute(select(pipeline_type.c.id).where(pipeline_type.c.name == name))
-        ).scalar()
+class PipelineTypes(Rows[PipelineTypeRecord]):
+    table = pipeline_type
+    columns = tuple(pipeline_type.c)
+    record = PipelineTypeRecord
 
     async def get_or_create(self, name: str) -> int:
         created = await self.insert_if_absent({"name": name})
@@ -60,58 +47,21 @@ class PipelineTypes(Repository):
         assert existing is not None
         return existing
 
-    async def get(self, type_id: int) -> PipelineTypeRecord | None:
-        stmt = select(*PIPELINE_TYPE_COLUMNS).where(pipeline_type.c.id == type_id)
-        return await self.first(stmt, PipelineTypeRecord)
-
     async def find(self, *, type_id: int | None, name: str | None) -> PipelineTypeRecord | None:
-        cond = pipeline_type.c.id == type_id if type_id is not None else pipeline_type.c.name == name
-        stmt = select(*PIPELINE_TYPE_COLUMNS).where(cond).with_for_update()
-        return await self.first(stmt, PipelineTypeRecord)
-
-    async def list(self) -> list[PipelineTypeRecord]:
-        return await self.all(select(*PIPELINE_TYPE_COLUMNS).order_by(pipeline_type.c.id), PipelineTypeRecord)
-
-    async def update(self, type_id: int, values: Mapping[str, Any]) -> PipelineTypeRecord:
-        stmt = (
-            update(pipeline_type)
-            .where(pipeline_type.c.id == type_id)
-            .values(**values, updated_at=func.now())
-            .returning(*PIPELINE_TYPE_COLUMNS)
-        )
-        return await self.written(stmt, PipelineTypeRecord)
+        return await self.locked(type_id, name)
 
 
-class Pipelines(Repository):
-    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
-        stmt = (
-            insert(pipeline)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["name"])
-            .returning(pipeline.c.id)
-        )
-        return (await self.write(stmt)).scalar()
+class Pipelines(Rows[PipelineRecord]):
+    table = pipeline
+    columns = tuple(c for c in pipeline.c if c.name != "request_digest")
+    record = PipelineRecord
 
     async def find_for_update(
         self, *, pipeline_id: int | None = None, name: str | None = None
     ) -> PipelineRecord | None:
+        """The pipeline, its `request_digest` included, locked."""
         cond = pipeline.c.id == pipeline_id if pipeline_id is not None else pipeline.c.name == name
         return await self.first(select(*pipeline.c).where(cond).with_for_update(), PipelineRecord)
-
-    async def get(self, pipeline_id: int) -> PipelineRecord | None:
-        return await self.first(select(*PIPELINE_COLUMNS).where(pipeline.c.id == pipeline_id), PipelineRecord)
-
-    async def list(self) -> list[PipelineRecord]:
-        return await self.all(select(*PIPELINE_COLUMNS).order_by(pipeline.c.id), PipelineRecord)
-
-    async def update(self, pipeline_id: int, values: Mapping[str, Any]) -> PipelineRecord:
-        stmt = (
-            update(pipeline)
-            .where(pipeline.c.id == pipeline_id)
-            .values(**values, updated_at=func.now())
-            .returning(*pipeline.c)
-        )
-        return await self.written(stmt, PipelineRecord)
 
     async def with_type(self, pipeline_ids: Sequence[int]) -> list[PipelineWithType]:
         stmt = _with_type().where(pipeline.c.id.in_(pipeline_ids)).order_by(pipeline.c.id)

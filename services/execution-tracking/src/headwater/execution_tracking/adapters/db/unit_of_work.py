@@ -6,7 +6,6 @@ from __future__ import annotations
 from headwater.common.db.unit_of_work import BaseUnitOfWork
 from headwater.execution_tracking.adapters.db import addresses, executions, pipelines
 from headwater.execution_tracking.adapters.db.tables import inbox, outbox
-from headwater.execution_tracking.service_layer import ports
 
 
 class SqlUnitOfWork(BaseUnitOfWork):
@@ -15,13 +14,6 @@ class SqlUnitOfWork(BaseUnitOfWork):
 
     outbox = outbox
     inbox = inbox
-    pipeline_types: ports.PipelineTypes
-    pipelines: ports.Pipelines
-    executions: ports.Executions
-    address_types: ports.AddressTypes
-    addresses: ports.Addresses
-    lineage: ports.Lineage
-    run_datasets: ports.RunDatasets
 
     def bind(self) -> None:
         self.pipeline_types = pipelines.PipelineTypes(self.conn)

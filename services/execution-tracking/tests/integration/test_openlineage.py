@@ -93,8 +93,8 @@ async def outcome(c: Container, names: dict[str, str]) -> dict[str, Any]:
     tag = names["tag"]
     async with c.uow_factory() as uow:
         runs = {k: await uow.executions.run_state(names[k]) for k in ("dag", "task", "old")}
-        task_pipeline = await uow.pipelines.find_for_update(name=f"airflow/{names['task_job']}")
-        dag_pipeline = await uow.pipelines.find_for_update(name=f"airflow/{names['dag_job']}")
+        task_pipeline = await uow.pipelines.locked(None, f"airflow/{names['task_job']}")
+        dag_pipeline = await uow.pipelines.locked(None, f"airflow/{names['dag_job']}")
         assert task_pipeline is not None
         assert dag_pipeline is not None
         types = {
@@ -247,7 +247,7 @@ async def test_dataset_addresses_carry_their_type_group_and_parts(container: Con
         ],
     )
     async with container.uow_factory() as uow:
-        pipeline = await uow.pipelines.find_for_update(name=f"airflow/{job}")
+        pipeline = await uow.pipelines.locked(None, f"airflow/{job}")
     assert pipeline is not None
     assert pipeline.pipeline_metadata == {"openlineage": {"namespace": "airflow", "name": job}}
     graph = await lineage_graph.pipeline_lineage(container.graph, pipeline.id, depth=0, limit=10)

@@ -103,10 +103,10 @@ class FakePipelineTypes:
     async def get(self, type_id: int) -> PipelineTypeRecord | None:
         return self.db.pipeline_types.get(type_id)
 
-    async def find(self, *, type_id: int | None, name: str | None) -> PipelineTypeRecord | None:
-        if type_id is None and name is not None:
-            type_id = await self.id_by_name(name)
-        return None if type_id is None else self.db.pipeline_types.get(type_id)
+    async def locked(self, row_id: int | None, name: str | None) -> PipelineTypeRecord | None:
+        if row_id is None and name is not None:
+            row_id = await self.id_by_name(name)
+        return None if row_id is None else self.db.pipeline_types.get(row_id)
 
     async def list(self) -> list[PipelineTypeRecord]:
         return [self.db.pipeline_types[i] for i in sorted(self.db.pipeline_types)]
@@ -143,22 +143,16 @@ class FakePipelines:
         )
         return pipeline_id
 
-    async def find_for_update(
-        self, *, pipeline_id: int | None = None, name: str | None = None
-    ) -> PipelineRecord | None:
-        if pipeline_id is None and name is not None:
-            pipeline_id = self._id_by_name(name)
-        return None if pipeline_id is None else self.db.pipelines.get(pipeline_id)
+    async def locked(self, row_id: int | None, name: str | None) -> PipelineRecord | None:
+        if row_id is None and name is not None:
+            row_id = self._id_by_name(name)
+        return None if row_id is None else self.db.pipelines.get(row_id)
 
     async def get(self, pipeline_id: int) -> PipelineRecord | None:
-        row = self.db.pipelines.get(pipeline_id)
-        return None if row is None else msgspec.structs.replace(row, request_digest=None)
+        return self.db.pipelines.get(pipeline_id)
 
     async def list(self) -> list[PipelineRecord]:
-        return [
-            msgspec.structs.replace(self.db.pipelines[i], request_digest=None)
-            for i in sorted(self.db.pipelines)
-        ]
+        return [self.db.pipelines[i] for i in sorted(self.db.pipelines)]
 
     async def update(self, pipeline_id: int, values: Mapping[str, Any]) -> PipelineRecord:
         if "name" in values and self._id_by_name(values["name"]) not in (None, pipeline_id):

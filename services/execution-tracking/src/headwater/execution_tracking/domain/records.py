@@ -44,7 +44,7 @@ class PipelineRecord(SloSettings, frozen=True, kw_only=True):
     active: bool
     created_at: datetime
     updated_at: datetime | None
-    # The digest of the last upsert request (only read where an upsert compares it; None elsewhere).
+    # The digest of the last upsert request, to tell whether a new one differs (not part of any answer).
     request_digest: str | None = None
 
 

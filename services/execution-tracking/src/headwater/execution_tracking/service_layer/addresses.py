@@ -20,8 +20,7 @@ from headwater.execution_tracking.service_layer.editing import (
     get_by_id,
     identify,
     list_all,
-    not_found,
-    refused_as,
+    patch_row,
     upsert_by_name,
 )
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
@@ -49,17 +48,15 @@ async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> Address
     """Set every field sent on the type found by `id` (or by `name` when no id is sent)."""
     type_id = fields.pop("id", None)
     fields = normalise(fields)
-    type_id, name = identify(type_id, fields, "address type")
-    async with uow:
-        current = await uow.address_types.find(type_id=type_id, name=name)
-        if current is None:
-            raise not_found("address type", type_id, name)
-        if not fields:
-            return current
-        with refused_as(f"an address type named {fields.get('name')!r} already exists"):
-            row = await uow.address_types.update(current.id, fields)
-        await uow.commit()
-        return row
+    target = identify(type_id, fields, "address type")
+    return await patch_row(
+        uow,
+        lambda u: u.address_types,
+        target,
+        fields,
+        what="address type",
+        duplicate=f"an address type named {fields.get('name')!r} already exists",
+    )
 
 
 async def get_address_type(uow: UnitOfWork, type_id: int) -> AddressTypeRecord:
@@ -112,21 +109,18 @@ async def upsert_address(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, 
 
 
 async def patch_address(uow: UnitOfWork, fields: dict[str, Any]) -> AddressRecord:
+    """Set every field sent on the address found by `id`."""
     address_id = fields.pop("id")
     fields = normalise(fields)
-    async with uow:
-        current = await uow.addresses.find_for_update(address_id)
-        if current is None:
-            raise NotFound(f"address {address_id} not found")
-        if not fields:
-            return current
-        with refused_as(
-            f"an address named {fields.get('name')!r} already exists",
-            missing=f"address type {fields.get('address_type_id')} not found",
-        ):
-            row = await uow.addresses.update(address_id, fields)
-        await uow.commit()
-        return row
+    return await patch_row(
+        uow,
+        lambda u: u.addresses,
+        (address_id, None),
+        fields,
+        what="address",
+        duplicate=f"an address named {fields.get('name')!r} already exists",
+        missing=f"address type {fields.get('address_type_id')} not found",
+    )
 
 
 async def get_address(uow: UnitOfWork, address_id: int) -> AddressRecord:
@@ -165,7 +159,7 @@ async def record_address_lineage(
     sources = [normalise(dict(a)) for a in sources]
     targets = [normalise(dict(a)) for a in targets]
     async with uow:
-        pipeline = await uow.pipelines.find_for_update(pipeline_id=pipeline_id)
+        pipeline = await uow.pipelines.locked(pipeline_id, None)
         if pipeline is None:
             raise NotFound(f"pipeline {pipeline_id} not found")
         if not pipeline.load_lineage:

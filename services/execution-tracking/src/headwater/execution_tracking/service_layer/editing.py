@@ -4,15 +4,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from headwater.common.errors import Conflict, Duplicate, Invalid, MissingReference, NotFound
 from headwater.execution_tracking.service_layer.ports import NamedRows
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 R = TypeVar("R")
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+RowT = TypeVar("RowT", bound=Identified)
 
 
 async def upsert_by_name(
@@ -42,6 +50,37 @@ async def list_all(uow: UnitOfWork, rows: Callable[[UnitOfWork], NamedRows[R]]) 
     """Every row, in id order."""
     async with uow:
         return await rows(uow).list()
+
+
+async def patch_row(
+    uow: UnitOfWork,
+    rows: Callable[[UnitOfWork], NamedRows[RowT]],
+    target: tuple[int | None, str | None],
+    fields: dict[str, Any],
+    *,
+    what: str,
+    duplicate: str,
+    missing: str | None = None,
+    changed: Callable[[UnitOfWork, RowT], Awaitable[None]] | None = None,
+    even_unchanged: bool = False,
+) -> RowT:
+    """A PATCH: set `fields` on the row `target` names (its id, or its name without one), locked; `NotFound`
+    naming `what` when there is none, and `refused_as(duplicate, missing)` on the write. `changed(uow, row)`
+    publishes what the change means. Without a field to set nothing is written, unless `even_unchanged`."""
+    row_id, name = target
+    async with uow:
+        row = await rows(uow).locked(row_id, name)
+        if row is None:
+            raise not_found(what, row_id, name)
+        if not fields and not even_unchanged:
+            return row
+        if fields:
+            with refused_as(duplicate, missing):
+                row = await rows(uow).update(row.id, fields)
+        if changed is not None:
+            await changed(uow, row)
+        await uow.commit()
+        return row
 
 
 def identify(record_id: int | None, fields: dict[str, Any], what: str) -> tuple[int | None, str | None]:

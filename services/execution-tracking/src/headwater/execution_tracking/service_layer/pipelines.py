@@ -14,8 +14,7 @@ from headwater.execution_tracking.service_layer.editing import (
     get_by_id,
     identify,
     list_all,
-    not_found,
-    refused_as,
+    patch_row,
     upsert_by_name,
 )
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
@@ -65,18 +64,21 @@ async def patch_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> Pipeli
     """Set every field sent on the type found by `id` (or by `name` when no id is sent)."""
     type_id = fields.pop("id", None)
     fields = check_settings(fields)
-    type_id, name = identify(type_id, fields, "pipeline type")
-    async with uow:
-        current = await uow.pipeline_types.find(type_id=type_id, name=name)
-        if current is None:
-            raise not_found("pipeline type", type_id, name)
-        row = current
-        if fields:
-            with refused_as(f"a pipeline type named {fields.get('name')!r} already exists"):
-                row = await uow.pipeline_types.update(current.id, fields)
+    target = identify(type_id, fields, "pipeline type")
+
+    async def changed(uow: UnitOfWork, row: PipelineTypeRecord) -> None:
         await publish_pipeline_changes(uow, await uow.pipelines.ids_of_type(row.id))
-        await uow.commit()
-        return row
+
+    return await patch_row(
+        uow,
+        lambda u: u.pipeline_types,
+        target,
+        fields,
+        what="pipeline type",
+        duplicate=f"a pipeline type named {fields.get('name')!r} already exists",
+        changed=changed,
+        even_unchanged=True,  # its pipelines' events are published again all the same
+    )
 
 
 async def get_pipeline_type(uow: UnitOfWork, type_id: int) -> PipelineTypeRecord:
@@ -119,7 +121,7 @@ async def upsert_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineUp
             await publish_pipeline_changes(uow, [created])
             await uow.commit()
             return PipelineUpsert(id=created, created=True, active=True, load_lineage=True, watermark=None)
-        current = await uow.pipelines.find_for_update(name=fields["name"])
+        current = await uow.pipelines.locked(None, fields["name"])
         assert current is not None
         row = current
         if current.request_digest != digest:
@@ -139,21 +141,21 @@ async def patch_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineRec
     """Set every field sent on the pipeline found by `id` (or by `name` when no id is sent)."""
     pipeline_id = fields.pop("id", None)
     fields = check_settings(fields)
-    pipeline_id, name = identify(pipeline_id, fields, "pipeline")
-    async with uow:
-        current = await uow.pipelines.find_for_update(pipeline_id=pipeline_id, name=name)
-        if current is None:
-            raise not_found("pipeline", pipeline_id, name)
-        if not fields:
-            return current
-        with refused_as(
-            f"a pipeline named {fields.get('name')!r} already exists",
-            missing=f"pipeline type {fields.get('pipeline_type_id')} not found",
-        ):
-            row = await uow.pipelines.update(current.id, fields)
+    target = identify(pipeline_id, fields, "pipeline")
+
+    async def changed(uow: UnitOfWork, row: PipelineRecord) -> None:
         await publish_pipeline_changes(uow, [row.id])
-        await uow.commit()
-        return row
+
+    return await patch_row(
+        uow,
+        lambda u: u.pipelines,
+        target,
+        fields,
+        what="pipeline",
+        duplicate=f"a pipeline named {fields.get('name')!r} already exists",
+        missing=f"pipeline type {fields.get('pipeline_type_id')} not found",
+        changed=changed,
+    )
 
 
 async def get_pipeline(uow: UnitOfWork, pipeline_id: int) -> PipelineRecord:

@@ -47,6 +47,10 @@ class NamedRows(Protocol[R_co]):
 
     async def get(self, row_id: int, /) -> R_co | None: ...
 
+    async def locked(self, row_id: int | None, name: str | None, /) -> R_co | None:
+        """The row with this id (or, without one, this name), locked for the rest of the transaction."""
+        ...
+
     async def list(self) -> Sequence[R_co]: ...
 
     async def update(self, row_id: int, values: Mapping[str, Any], /) -> R_co: ...
@@ -57,18 +61,8 @@ class PipelineTypes(NamedRows[PipelineTypeRecord], Protocol):
         """The id of the type named so, created with default settings when missing."""
         ...
 
-    async def find(self, *, type_id: int | None, name: str | None) -> PipelineTypeRecord | None:
-        """The type with this id (or, without one, this name), locked."""
-        ...
-
 
 class Pipelines(NamedRows[PipelineRecord], Protocol):
-    async def find_for_update(
-        self, *, pipeline_id: int | None = None, name: str | None = None
-    ) -> PipelineRecord | None:
-        """The pipeline with this id (or name), its `request_digest` included, locked."""
-        ...
-
     async def with_type(self, pipeline_ids: Sequence[int]) -> Sequence[PipelineWithType]:
         """These pipelines with their types' settings, in id order (for building events)."""
         ...
@@ -140,15 +134,11 @@ class AddressTypes(NamedRows[AddressTypeRecord], Protocol):
         """Ids of the types named (name -> group); missing ones are created with that group."""
         ...
 
-    async def find(self, *, type_id: int | None, name: str | None) -> AddressTypeRecord | None: ...
-
 
 class Addresses(NamedRows[AddressRecord], Protocol):
     async def get_or_create_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, StoredAddress]:
         """Get-or-create by name, set-based; an existing address is left as it is. Keyed by name."""
         ...
-
-    async def find_for_update(self, address_id: int) -> AddressRecord | None: ...
 
     async def described(self, address_ids: Sequence[int]) -> Sequence[DescribedAddress]:
         """Addresses with their type's name and group, in id order."""

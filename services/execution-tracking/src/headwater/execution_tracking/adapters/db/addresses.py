@@ -49,9 +49,6 @@ class AddressTypes(Rows[AddressTypeRecord]):
         )
         return {name: type_id for name, type_id in rows}
 
-    async def find(self, *, type_id: int | None, name: str | None) -> AddressTypeRecord | None:
-        return await self.locked(type_id, name)
-
 
 class Addresses(Rows[AddressRecord]):
     table = address
@@ -103,9 +100,6 @@ class Addresses(Rows[AddressRecord]):
         if raced:
             stored.update(await self._existing(raced))
         return stored
-
-    async def find_for_update(self, address_id: int) -> AddressRecord | None:
-        return await self.locked(address_id, None)
 
     async def described(self, address_ids: Sequence[int]) -> list[DescribedAddress]:
         """Addresses with their type's name and group, for events."""

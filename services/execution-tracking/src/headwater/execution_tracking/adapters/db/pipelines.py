@@ -47,21 +47,11 @@ class PipelineTypes(Rows[PipelineTypeRecord]):
         assert existing is not None
         return existing
 
-    async def find(self, *, type_id: int | None, name: str | None) -> PipelineTypeRecord | None:
-        return await self.locked(type_id, name)
-
 
 class Pipelines(Rows[PipelineRecord]):
     table = pipeline
-    columns = tuple(c for c in pipeline.c if c.name != "request_digest")
+    columns = tuple(pipeline.c)
     record = PipelineRecord
-
-    async def find_for_update(
-        self, *, pipeline_id: int | None = None, name: str | None = None
-    ) -> PipelineRecord | None:
-        """The pipeline, its `request_digest` included, locked."""
-        cond = pipeline.c.id == pipeline_id if pipeline_id is not None else pipeline.c.name == name
-        return await self.first(select(*pipeline.c).where(cond).with_for_update(), PipelineRecord)
 
     async def with_type(self, pipeline_ids: Sequence[int]) -> list[PipelineWithType]:
         stmt = _with_type().where(pipeline.c.id.in_(pipeline_ids)).order_by(pipeline.c.id)

@@ -18,8 +18,8 @@ from headwater.execution_tracking.domain.records import (
 from headwater.execution_tracking.domain.rules import normalise
 from headwater.execution_tracking.service_layer.editing import (
     get_by_id,
-    identify,
     list_all,
+    patch_fields,
     patch_row,
     upsert_by_name,
 )
@@ -46,9 +46,7 @@ async def upsert_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[
 
 async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> AddressTypeRecord:
     """Set every field sent on the type found by `id` (or by `name` when no id is sent)."""
-    type_id = fields.pop("id", None)
-    fields = normalise(fields)
-    target = identify(type_id, fields, "address type")
+    target, fields = patch_fields(fields, normalise, "address type")
     return await patch_row(
         uow,
         lambda u: u.address_types,

@@ -83,14 +83,19 @@ async def patch_row(
         return row
 
 
-def identify(record_id: int | None, fields: dict[str, Any], what: str) -> tuple[int | None, str | None]:
-    """Which row a PATCH means: the `id` sent or, without one, the `name` sent (then not a field to set)."""
-    if record_id is not None:
-        return record_id, None
+def patch_fields(
+    body: dict[str, Any], clean: Callable[[dict[str, Any]], dict[str, Any]], what: str
+) -> tuple[tuple[int | None, str | None], dict[str, Any]]:
+    """A PATCH body as `patch_row` takes it: the row it means (its `id` or, without one, its `name`, then not a
+    field to set) and the fields to set, `clean`ed; `Invalid` when it names no row."""
+    row_id = body.pop("id", None)
+    fields = clean(body)
+    if row_id is not None:
+        return (row_id, None), fields
     name = fields.pop("name", None)
     if name is None:
         raise Invalid(f"send the {what}'s `id` or `name`")
-    return None, name
+    return (None, name), fields
 
 
 def not_found(what: str, record_id: int | None, name: str | None) -> NotFound:

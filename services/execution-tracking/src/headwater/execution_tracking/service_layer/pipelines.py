@@ -12,8 +12,8 @@ from headwater.execution_tracking.domain.records import PipelineRecord, Pipeline
 from headwater.execution_tracking.domain.rules import Datepart, normalise, request_digest, watermark_text
 from headwater.execution_tracking.service_layer.editing import (
     get_by_id,
-    identify,
     list_all,
+    patch_fields,
     patch_row,
     upsert_by_name,
 )
@@ -62,9 +62,7 @@ async def upsert_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> tuple
 
 async def patch_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineTypeRecord:
     """Set every field sent on the type found by `id` (or by `name` when no id is sent)."""
-    type_id = fields.pop("id", None)
-    fields = check_settings(fields)
-    target = identify(type_id, fields, "pipeline type")
+    target, fields = patch_fields(fields, check_settings, "pipeline type")
 
     async def changed(uow: UnitOfWork, row: PipelineTypeRecord) -> None:
         await publish_pipeline_changes(uow, await uow.pipelines.ids_of_type(row.id))
@@ -139,9 +137,7 @@ async def upsert_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineUp
 
 async def patch_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineRecord:
     """Set every field sent on the pipeline found by `id` (or by `name` when no id is sent)."""
-    pipeline_id = fields.pop("id", None)
-    fields = check_settings(fields)
-    target = identify(pipeline_id, fields, "pipeline")
+    target, fields = patch_fields(fields, check_settings, "pipeline")
 
     async def changed(uow: UnitOfWork, row: PipelineRecord) -> None:
         await publish_pipeline_changes(uow, [row.id])

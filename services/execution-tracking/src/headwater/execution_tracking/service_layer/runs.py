@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from headwater.common.db.errors import is_transient
-from headwater.common.errors import NotFound, UseCaseError
+from headwater.common.errors import Duplicate, MissingReference, NotFound, UseCaseError
 from headwater.common.events import RunEnded, RunStarted
 from headwater.common.logging import get_logger
 from headwater.execution_tracking.domain.records import PipelineWithType, StartedExecution
@@ -161,6 +161,11 @@ async def _record_one_by_one(uow: UnitOfWork, reports: Sequence[Report]) -> list
                     batch = _Batch(uow)
                     await batch.record([(index, report)])
                 rejected.extend(batch.rejected)
+            except Duplicate:
+                pass  # stored meanwhile by a concurrent consumer: recorded already
+            except MissingReference as exc:  # what it refers to was deleted meanwhile
+                refusal = getattr(exc.__cause__, "orig", exc.__cause__) or exc  # the database's own words
+                rejected.append(Rejected(index, f"rejected by the database: {refusal}"))
             except Exception as exc:
                 if is_transient(exc):
                     raise

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from headwater.common.contracts.lineage import Direction, LineageGraph
+from headwater.common.errors import Conflict, Invalid, NotFound
 from headwater.execution_tracking.adapters.db.tables import outbox
 from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import addresses, lineage_graph, pipelines
-from headwater.execution_tracking.service_layer.errors import Conflict, Invalid, NotFound
 
 pytestmark = pytest.mark.integration
 
@@ -91,12 +91,12 @@ async def test_address_type_upsert_get_patch(container: Container) -> None:
     )
     assert (created, created_again, again) == (True, False, type_id)
     row = await addresses.get_address_type(container.uow_factory(), type_id)
-    assert (row["name"], row["group_name"]) == (name.lower(), "db")  # not updated by the second upsert
+    assert (row.name, row.group_name) == (name.lower(), "db")  # not updated by the second upsert
     patched = await addresses.patch_address_type(
         container.uow_factory(), {"name": name, "group_name": "database"}
     )
-    assert patched["group_name"] == "database"
-    assert patched["updated_at"] is not None
+    assert patched.group_name == "database"
+    assert patched.updated_at is not None
     with pytest.raises(NotFound):
         await addresses.get_address_type(container.uow_factory(), 10**12)
     with pytest.raises(NotFound):
@@ -116,21 +116,21 @@ async def test_address_upsert_fills_database_parts_from_a_dotted_name(container:
     assert (created, created_again, again) == (True, False, address)
     row = await addresses.get_address(container.uow_factory(), address)
     db = name.split(".")[0].lower()
-    assert (row["name"], row["database_name"], row["schema_name"], row["table_name"]) == (
+    assert (row.name, row.database_name, row.schema_name, row.table_name) == (
         name.lower(),
         db,
         "public",
         "orders",
     )
-    assert row["primary_key"] == "id"
-    assert row["address_metadata"] == {"Owner": "Team A"}  # nested objects keep their case
+    assert row.primary_key == "id"
+    assert row.address_metadata == {"Owner": "Team A"}  # nested objects keep their case
     file_id, _ = await addresses.upsert_address(
         container.uow_factory(), addr(f"{unique('a')}.b.c", "s3", "storage")
     )
     file_row = await addresses.get_address(container.uow_factory(), file_id)
-    assert file_row["database_name"] is None  # only the `database` group splits names
-    assert any(r["id"] == address for r in await addresses.list_addresses(container.uow_factory()))
-    assert any(t["name"] == "s3" for t in await addresses.list_address_types(container.uow_factory()))
+    assert file_row.database_name is None  # only the `database` group splits names
+    assert any(r.id == address for r in await addresses.list_addresses(container.uow_factory()))
+    assert any(t.name == "s3" for t in await addresses.list_address_types(container.uow_factory()))
 
 
 async def test_address_patch_and_its_errors(container: Container) -> None:
@@ -140,7 +140,7 @@ async def test_address_patch_and_its_errors(container: Container) -> None:
     row = await addresses.patch_address(
         container.uow_factory(), {"id": first, "table_name": "T", "primary_key": None}
     )
-    assert (row["table_name"], row["primary_key"], row["updated_at"] is not None) == ("t", None, True)
+    assert (row.table_name, row.primary_key, row.updated_at is not None) == ("t", None, True)
     with pytest.raises(Conflict):
         await addresses.patch_address(container.uow_factory(), {"id": first, "name": second_name})
     with pytest.raises(NotFound):

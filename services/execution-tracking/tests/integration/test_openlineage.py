@@ -93,17 +93,19 @@ async def outcome(c: Container, names: dict[str, str]) -> dict[str, Any]:
     tag = names["tag"]
     async with c.uow_factory() as uow:
         runs = {k: await uow.executions.run_state(names[k]) for k in ("dag", "task", "old")}
-        task_pipeline = await uow.pipelines.find_for_update(name=f"airflow/{names['task_job']}")
-        dag_pipeline = await uow.pipelines.find_for_update(name=f"airflow/{names['dag_job']}")
+        task_pipeline = await uow.pipelines.locked(None, f"airflow/{names['task_job']}")
+        dag_pipeline = await uow.pipelines.locked(None, f"airflow/{names['dag_job']}")
+        assert task_pipeline is not None
+        assert dag_pipeline is not None
         types = {
-            r["id"]: r["name"]
+            r.id: r.name
             for r in await uow.pipeline_types.list()
-            if r["id"] in {task_pipeline["pipeline_type_id"], dag_pipeline["pipeline_type_id"]}  # type: ignore[index]
+            if r.id in {task_pipeline.pipeline_type_id, dag_pipeline.pipeline_type_id}
         }
-        children = await uow.executions.tree(runs["dag"]["id"])  # type: ignore[index]
-    assert task_pipeline is not None
-    assert dag_pipeline is not None
-    graph = await lineage_graph.pipeline_lineage(c.graph, task_pipeline["id"], depth=0, limit=100)
+        dag_run = runs["dag"]
+        assert dag_run is not None
+        children = await uow.executions.tree(dag_run.id)
+    graph = await lineage_graph.pipeline_lineage(c.graph, task_pipeline.id, depth=0, limit=100)
     by_id = {n.id: n.name.replace(tag, "*") for n in graph.nodes}
 
     def run(row: Any) -> dict[str, Any]:
@@ -115,22 +117,22 @@ async def outcome(c: Container, names: dict[str, str]) -> dict[str, Any]:
             "duration_seconds",
             "throughput",
         )
-        return {k: row[k] for k in keep} | {"hour": row["hour_recorded"]}
+        return {k: getattr(row, k) for k in keep} | {"hour": row.hour_recorded}
 
     return {
         "dag": run(runs["dag"]),
         "task": run(runs["task"]),
         "old": run(runs["old"]),
-        "task_parent_is_dag": runs["task"]["parent_id"] == runs["dag"]["id"],  # type: ignore[index]
-        "dag_children": sorted(r["run_id"] == names["task"] for r in children),
-        "types": (types[dag_pipeline["pipeline_type_id"]], types[task_pipeline["pipeline_type_id"]]),
+        "task_parent_is_dag": runs["task"] is not None and runs["task"].parent_id == dag_run.id,
+        "dag_children": sorted(r.run_id == names["task"] for r in children),
+        "types": (types[dag_pipeline.pipeline_type_id], types[task_pipeline.pipeline_type_id]),
         "edges": sorted((by_id[e.source_address_id], by_id[e.target_address_id]) for e in graph.edges),
     }
 
 
 async def record_all(c: Container, events: list[RunEvent]) -> None:
     for e in events:
-        await openlineage.record_run_event(c.uow_factory, e)
+        await openlineage.record_run_event(c.uow_factory(), e)
 
 
 async def test_a_dag_run_with_a_task_becomes_pipelines_runs_and_lineage(container: Container) -> None:
@@ -193,8 +195,9 @@ async def test_fail_and_abort_are_failures_and_a_failure_wins_a_tie(container: C
     )
     async with container.uow_factory() as uow:
         rows = [await uow.executions.run_state(r) for r in (failed, aborted, tied)]
-    assert [r["completed_successfully"] for r in rows] == [False, False, False]  # type: ignore[index]
-    assert rows[0]["duration_seconds"] == 30  # type: ignore[index]
+    assert [r is not None and r.completed_successfully for r in rows] == [False, False, False]
+    assert rows[0] is not None
+    assert rows[0].duration_seconds == 30
 
 
 async def test_a_later_terminal_event_wins_and_an_earlier_one_changes_nothing(container: Container) -> None:
@@ -203,7 +206,8 @@ async def test_a_later_terminal_event_wins_and_an_earlier_one_changes_nothing(co
     await record_all(container, [event("COMPLETE", 50, run, job)])  # older than the failure: ignored
     async with container.uow_factory() as uow:
         row = await uow.executions.run_state(run)
-    assert (row["completed_successfully"], row["end_date"]) == (False, T0 + timedelta(seconds=100))  # type: ignore[index]
+    assert row is not None
+    assert (row.completed_successfully, row.end_date) == (False, T0 + timedelta(seconds=100))
 
 
 async def test_a_batch_keeps_good_events_and_rejects_the_bad_ones(container: Container) -> None:
@@ -221,8 +225,9 @@ async def test_a_batch_keeps_good_events_and_rejects_the_bad_ones(container: Con
     async with container.uow_factory() as uow:
         row = await uow.executions.run_state(good)
         assert await uow.executions.run_state(bad) is None
-    assert row["completed_successfully"] is True  # type: ignore[index]
-    assert row["total_rows"] == 3  # type: ignore[index]
+    assert row is not None
+    assert row.completed_successfully is True
+    assert row.total_rows == 3
 
 
 async def test_dataset_addresses_carry_their_type_group_and_parts(container: Container) -> None:
@@ -242,10 +247,10 @@ async def test_dataset_addresses_carry_their_type_group_and_parts(container: Con
         ],
     )
     async with container.uow_factory() as uow:
-        pipeline = await uow.pipelines.find_for_update(name=f"airflow/{job}")
+        pipeline = await uow.pipelines.locked(None, f"airflow/{job}")
     assert pipeline is not None
-    assert pipeline["pipeline_metadata"] == {"openlineage": {"namespace": "airflow", "name": job}}
-    graph = await lineage_graph.pipeline_lineage(container.graph, pipeline["id"], depth=0, limit=10)
+    assert pipeline.pipeline_metadata == {"openlineage": {"namespace": "airflow", "name": job}}
+    graph = await lineage_graph.pipeline_lineage(container.graph, pipeline.id, depth=0, limit=10)
     nodes = {n.name: n for n in graph.nodes}
     source = nodes[f"{PG}/{table}"]  # names keep their case
     assert (source.address_type.name, source.address_type.group_name) == ("postgres", "database")

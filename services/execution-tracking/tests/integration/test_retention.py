@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from headwater.common.errors import NotFound
 from headwater.common.events import RetentionRequested
 from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import executions, pipelines
-from headwater.execution_tracking.service_layer.errors import NotFound
 from headwater.execution_tracking.service_layer.retention import apply_retention_requests, delete_old_runs
 
 pytestmark = pytest.mark.integration

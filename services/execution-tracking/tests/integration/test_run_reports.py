@@ -157,19 +157,14 @@ async def test_a_report_that_cannot_be_recorded_is_rejected_and_the_rest_kept(
         RunStarted(run_id=f"{tag}-ok", pipeline_name=f"reports {tag}", pipeline_type_name="t", start_date=T0),
         RunStarted(run_id=f"{tag}-poison", pipeline_name=f"reports {tag}", start_date=T0),
     ]
-    real_batch, real_record = runs._Batch.record, runs._record
+    real_record = runs._Batch.record
 
-    async def broken_batch(self: runs._Batch, todo: list[tuple[int, runs.Report]]) -> None:
-        raise RuntimeError("a bug in the set-based path")
-
-    async def record(uow: object, report: runs.Report) -> None:
-        if report.run_id.endswith("poison"):
+    async def record(self: runs._Batch, todo: list[tuple[int, runs.Report]]) -> None:
+        if any(r.run_id.endswith("poison") for _, r in todo):  # the whole batch, then the poison on its own
             raise KeyError("a bug met by one report")
-        await real_record(uow, report)  # type: ignore[arg-type]
+        await real_record(self, todo)
 
-    monkeypatch.setattr(runs._Batch, "record", broken_batch)
-    monkeypatch.setattr(runs, "_record", record)
+    monkeypatch.setattr(runs._Batch, "record", record)
     rejected = await runs.record_run_reports(container.uow_factory(), reports)
     assert [(r.index, "KeyError" in r.reason) for r in rejected] == [(1, True)]
-    monkeypatch.setattr(runs._Batch, "record", real_batch)
     assert set((await state(container, tag))["executions"]) == {"ok"}

@@ -10,10 +10,10 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
+from headwater.common.errors import Conflict, Invalid, NotFound
 from headwater.execution_tracking.adapters.db.tables import outbox, pipeline_execution_closure
 from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import executions, pipelines
-from headwater.execution_tracking.service_layer.errors import Conflict, Invalid, NotFound
 from headwater.execution_tracking.service_layer.executions import EndBeforeStart
 
 pytestmark = pytest.mark.integration
@@ -44,8 +44,8 @@ async def test_pipeline_type_upsert_is_get_or_create(container: Container) -> No
     assert (created, created_again) == (True, False)
     assert first == again
     row = await pipelines.get_pipeline_type(container.uow_factory(), first)
-    assert row["name"] == name.lower()
-    assert row["freshness_number"] == 1  # the second request did not update it
+    assert row.name == name.lower()
+    assert row.freshness_number == 1  # the second request did not update it
 
 
 async def test_pipeline_upsert_create_then_update_only_when_different(container: Container) -> None:
@@ -62,8 +62,8 @@ async def test_pipeline_upsert_create_then_update_only_when_different(container:
     assert not same.created
     assert same.id == created.id
     row = await pipelines.get_pipeline(container.uow_factory(), created.id)
-    assert row["next_watermark"] == "W1"
-    assert row["updated_at"] is None  # identical request: nothing written
+    assert row.next_watermark == "W1"
+    assert row.updated_at is None  # identical request: nothing written
     await pipelines.upsert_pipeline(
         container.uow_factory(),
         {
@@ -74,8 +74,8 @@ async def test_pipeline_upsert_create_then_update_only_when_different(container:
         },
     )
     row = await pipelines.get_pipeline(container.uow_factory(), created.id)
-    assert (row["timeliness_number"], row["timeliness_datepart"]) == (2, "hour")
-    assert row["next_watermark"] == "W1"  # not sent, so not touched
+    assert (row.timeliness_number, row.timeliness_datepart) == (2, "hour")
+    assert row.next_watermark == "W1"  # not sent, so not touched
     events = await outbox_events(container, str(created.id))
     assert [e["type"] for e in events] == ["pipeline.changed.v1", "pipeline.changed.v1"]
 
@@ -90,8 +90,8 @@ async def test_patch_pipeline_sets_fields_and_rejects_duplicates(container: Cont
         container.uow_factory(),
         {"id": a.id, "mute_freshness_check": True, "load_lineage": False, "watermark": 17},
     )
-    assert (row["mute_freshness_check"], row["load_lineage"], row["watermark"]) == (True, False, "17")
-    assert row["updated_at"] is not None
+    assert (row.mute_freshness_check, row.load_lineage, row.watermark) == (True, False, "17")
+    assert row.updated_at is not None
     with pytest.raises(Conflict):
         await pipelines.patch_pipeline(container.uow_factory(), {"id": a.id, "name": b_name})
     with pytest.raises(NotFound):
@@ -116,9 +116,9 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
         inserts=5,
     )
     row = await pipelines.get_pipeline(container.uow_factory(), p.id)
-    assert row["watermark"] is None  # a failed run changes nothing on the pipeline
-    assert row["last_target_insert"] is None
-    assert row["load_lineage"] is True
+    assert row.watermark is None  # a failed run changes nothing on the pipeline
+    assert row.last_target_insert is None
+    assert row.load_lineage is True
 
     again = await pipelines.upsert_pipeline(
         container.uow_factory(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
@@ -137,13 +137,13 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
         soft_deletes=3,
     )
     row = await pipelines.get_pipeline(container.uow_factory(), p.id)
-    assert row["watermark"] == "2024-01-01"
-    assert (row["last_target_insert"], row["last_target_update"], row["last_target_soft_delete"]) == (
+    assert row.watermark == "2024-01-01"
+    assert (row.last_target_insert, row.last_target_update, row.last_target_soft_delete) == (
         end,
         None,
         end,
     )
-    assert row["load_lineage"] is False
+    assert row.load_lineage is False
     nxt = await pipelines.upsert_pipeline(
         container.uow_factory(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-02"}
     )
@@ -247,16 +247,16 @@ async def test_patching_a_type_reaches_its_pipelines_events(container: Container
             "mute_timeliness_check": True,
         },
     )
-    assert (row["freshness_number"], row["freshness_datepart"], row["mute_timeliness_check"]) == (
+    assert (row.freshness_number, row.freshness_datepart, row.mute_timeliness_check) == (
         6,
         "hour",
         True,
     )
-    assert (await pipelines.get_pipeline_type(container.uow_factory(), row["id"]))["updated_at"] is not None
+    assert (await pipelines.get_pipeline_type(container.uow_factory(), row.id)).updated_at is not None
     changed = [e for e in await outbox_events(container, str(p.id)) if e["type"] == "pipeline.changed.v1"][-1]
     assert changed["slo"]["freshness_number"] == 6  # inherited: the pipeline has no setting of its own
     assert changed["slo"]["mute_timeliness_check"] is True
     taken = unique("taken")
     await pipelines.upsert_pipeline_type(container.uow_factory(), {"name": taken})
     with pytest.raises(Conflict):
-        await pipelines.patch_pipeline_type(container.uow_factory(), {"id": row["id"], "name": taken})
+        await pipelines.patch_pipeline_type(container.uow_factory(), {"id": row.id, "name": taken})

@@ -4,59 +4,39 @@ dead-lettered with the reason, without Postgres or Kafka."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from headwater.common.contracts.openlineage import RunEvent
-from headwater.common.events import RunEnded, RunStarted
+from headwater.common.events import ExecutionStarted
+from headwater.common.testing import FakeProducer
 from headwater.execution_tracking.entrypoints.messaging import subscribers
+from headwater.execution_tracking.service_layer import pipelines
 from headwater.execution_tracking.service_layer.runs import Rejected
 from headwater.execution_tracking.settings import Settings
+from headwater.execution_tracking.testing import FakeUnitOfWork, events_of
 
 
-@dataclass
-class FakeProducer:
-    sent: list[dict[str, Any]] = field(default_factory=list)
-
-    async def send(self, topic: str, value: Any = None, key: Any = None, headers: Any = None) -> Any:
-        self.sent.append({"topic": topic, "value": value, "key": key, "headers": dict(headers or ())})
-
-        async def acknowledged() -> None:
-            return None
-
-        return acknowledged()
-
-
-@pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> list[list[RunStarted | RunEnded]]:
-    batches: list[list[RunStarted | RunEnded]] = []
-
-    async def record(uow: object, reports: list[RunStarted | RunEnded]) -> list[Rejected]:
-        batches.append(list(reports))
-        return [Rejected(i, "pipeline 9 not found") for i, r in enumerate(reports) if r.pipeline_id == 9]
-
-    monkeypatch.setattr(
-        subscribers, "RUN_REPORTS", dataclasses.replace(subscribers.RUN_REPORTS, record=record)
-    )
-    return batches
-
-
-async def test_valid_reports_are_recorded_and_the_rest_dead_lettered(
-    recorded: list[list[RunStarted | RunEnded]],
-) -> None:
+async def test_valid_reports_are_recorded_and_the_rest_dead_lettered() -> None:
+    uow = FakeUnitOfWork()
+    known = await pipelines.upsert_pipeline(uow, {"name": "known", "pipeline_type_name": "t"})
     broker = KafkaBroker()
     producer = FakeProducer()
-    subscribers.register_subscribers(broker, settings=Settings(), uow=lambda: None, producer=producer)  # type: ignore[arg-type]
-    good = msgspec.json.encode({"type": "run.started.v1", "run_id": "r1", "pipeline_id": 1})
-    unknown = msgspec.json.encode({"type": "run.started.v1", "run_id": "r2", "pipeline_id": 9})
+    subscribers.register_subscribers(
+        broker,
+        settings=Settings(),
+        uow_factory=lambda: uow,
+        producer=producer,  # pyright: ignore[reportArgumentType]
+    )
+    good = msgspec.json.encode({"type": "run.started.v1", "run_id": "r1", "pipeline_id": known.id})
+    unknown = msgspec.json.encode({"type": "run.started.v1", "run_id": "r2", "pipeline_id": 999})
     async with TestKafkaBroker(broker) as br:
         await br.publish_batch(good, b"{broken", unknown, topic="ingress.runs")
 
-    assert [[r.run_id for r in batch] for batch in recorded] == [["r1", "r2"]]
+    assert [e.run_id for e in events_of(uow.committed_events, ExecutionStarted)] == ["r1"]
+    assert [e.run_id for e in uow.db.executions.values()] == ["r1"]
     assert [m["value"] for m in producer.sent] == [b"{broken", unknown]
     assert {m["topic"] for m in producer.sent} == {"ingress.runs.dlq"}
     malformed, rejected = producer.sent
@@ -64,7 +44,7 @@ async def test_valid_reports_are_recorded_and_the_rest_dead_lettered(
         b"malformed" in malformed["headers"]["x-dlq-reason"].lower()
         or b"json" in malformed["headers"]["x-dlq-reason"].lower()
     )
-    assert rejected["headers"]["x-dlq-reason"] == b"pipeline 9 not found"
+    assert rejected["headers"]["x-dlq-reason"] == b"pipeline 999 not found"
     assert rejected["headers"]["x-dlq-original-topic"] == b"ingress.runs"
 
 
@@ -78,7 +58,12 @@ async def test_lineage_events_are_merged_and_the_rest_dead_lettered(monkeypatch:
     monkeypatch.setattr(subscribers, "LINEAGE", dataclasses.replace(subscribers.LINEAGE, record=record))
     broker = KafkaBroker()
     producer = FakeProducer()
-    subscribers.register_subscribers(broker, settings=Settings(), uow=lambda: None, producer=producer)  # type: ignore[arg-type]
+    subscribers.register_subscribers(
+        broker,
+        settings=Settings(),
+        uow_factory=FakeUnitOfWork,
+        producer=producer,  # pyright: ignore[reportArgumentType]
+    )
 
     def event(job: str) -> bytes:
         return msgspec.json.encode(

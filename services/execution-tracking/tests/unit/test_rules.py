@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from headwater.common.errors import Invalid
+from headwater.execution_tracking.domain.records import ExecutionRecord, PipelineWithType, SloSettings
 from headwater.execution_tracking.domain.rules import (
     duration_seconds,
     normalise,
@@ -12,7 +14,6 @@ from headwater.execution_tracking.domain.rules import (
     throughput,
     watermark_text,
 )
-from headwater.execution_tracking.service_layer.errors import Invalid
 from headwater.execution_tracking.service_layer.executions import nest
 from headwater.execution_tracking.service_layer.pipelines import check_settings, effective_slo
 
@@ -95,34 +96,59 @@ def test_dateparts_are_case_insensitive() -> None:
 
 
 def test_pipeline_settings_win_over_type_settings_and_either_mute_mutes() -> None:
-    row = {
-        "freshness_number": None,
-        "freshness_datepart": None,
-        "mute_freshness_check": False,
-        "type_freshness_number": 24,
-        "type_freshness_datepart": "hour",
-        "type_mute_freshness_check": True,
-        "timeliness_number": 2,
-        "timeliness_datepart": "hour",
-        "mute_timeliness_check": False,
-        "type_timeliness_number": 1,
-        "type_timeliness_datepart": "day",
-        "type_mute_timeliness_check": False,
-    }
-    slo = effective_slo(row)
+    pipeline = PipelineWithType(
+        id=1,
+        name="p",
+        pipeline_type_id=1,
+        watermark=None,
+        next_watermark=None,
+        pipeline_metadata=None,
+        last_target_insert=None,
+        last_target_update=None,
+        last_target_soft_delete=None,
+        load_lineage=True,
+        active=True,
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+        updated_at=None,
+        freshness_number=None,
+        freshness_datepart=None,
+        mute_freshness_check=False,
+        timeliness_number=2,
+        timeliness_datepart="hour",
+        mute_timeliness_check=False,
+        type_name="t",
+        type_settings=SloSettings(
+            freshness_number=24,
+            freshness_datepart="hour",
+            mute_freshness_check=True,
+            timeliness_number=1,
+            timeliness_datepart="day",
+            mute_timeliness_check=False,
+        ),
+    )
+    slo = effective_slo(pipeline)
     assert (slo.freshness_number, slo.freshness_datepart, slo.mute_freshness_check) == (24, "hour", True)
     assert (slo.timeliness_number, slo.timeliness_datepart, slo.mute_timeliness_check) == (2, "hour", False)
 
 
 def test_nest_builds_the_hierarchy_from_closure_rows() -> None:
-    rows = [
-        {"id": 1, "parent_id": None, "depth": 0},
-        {"id": 2, "parent_id": 1, "depth": 1},
-        {"id": 5, "parent_id": 1, "depth": 1},
-        {"id": 3, "parent_id": 2, "depth": 2},
-        {"id": 4, "parent_id": 3, "depth": 3},
-    ]
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def execution(execution_id: int, parent_id: int | None) -> ExecutionRecord:
+        return ExecutionRecord(
+            id=execution_id,
+            pipeline_id=1,
+            parent_id=parent_id,
+            run_id=None,
+            start_date=start,
+            watermark=None,
+            next_watermark=None,
+            hour_recorded=0,
+            date_recorded=start.date(),
+        )
+
+    rows = [execution(1, None), execution(2, 1), execution(5, 1), execution(3, 2), execution(4, 3)]
     tree = nest(rows)
     assert [c["id"] for c in tree["child_executions"]] == [2, 5]
     assert tree["child_executions"][0]["child_executions"][0]["child_executions"][0]["id"] == 4
-    assert "depth" not in tree
+    assert tree["start_date"] == start

@@ -10,12 +10,13 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db.engine import to_asyncpg_dsn
+from headwater.common.db.unit_of_work import UnitOfWorkFactory
 from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
 from headwater.execution_tracking import SCHEMA, SERVICE
 from headwater.execution_tracking.adapters.db.lineage_graph import LineageGraphReader
 from headwater.execution_tracking.adapters.db.run_writer import RunWriter, create_pool
-from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.execution_tracking.adapters.db.unit_of_work import SqlUnitOfWork
 from headwater.execution_tracking.settings import Settings
 
 
@@ -61,4 +62,4 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or load()
     engine = start_process(SERVICE, SCHEMA, settings)
-    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine))
+    return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork))

@@ -6,18 +6,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import RowMapping
-from sqlalchemy.exc import IntegrityError
-
+from headwater.common.errors import NotFound
 from headwater.common.events import LineageAddress, LineageChanged, LineageEdge
-from headwater.execution_tracking.adapters.db.addresses import EdgeChange, StoredAddress
-from headwater.execution_tracking.adapters.db.repositories import (
-    Row,
-    is_foreign_key_violation,
-    is_unique_violation,
+from headwater.execution_tracking.domain.records import (
+    AddressRecord,
+    AddressTypeRecord,
+    EdgeChange,
+    PipelineRecord,
+    StoredAddress,
 )
 from headwater.execution_tracking.domain.rules import normalise
-from headwater.execution_tracking.service_layer.errors import Conflict, Invalid, NotFound
+from headwater.execution_tracking.service_layer.editing import (
+    get_by_id,
+    list_all,
+    patch_fields,
+    patch_row,
+    upsert_by_name,
+)
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 DATABASE_GROUP = "database"
@@ -36,53 +41,28 @@ def address_parts(name: str, group_name: str) -> dict[str, str]:
 
 async def upsert_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, bool]:
     """Get-or-create by name: (id, created). An existing type is returned unchanged."""
-    fields = normalise(fields)
-    async with uow:
-        created = await uow.address_types.insert_if_absent(fields)
-        if created is not None:
-            await uow.commit()
-            return created, True
-        existing = await uow.address_types.id_by_name(fields["name"])
-        assert existing is not None
-        return existing, False
+    return await upsert_by_name(uow, lambda u: u.address_types, normalise(fields))
 
 
-async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
+async def patch_address_type(uow: UnitOfWork, fields: dict[str, Any]) -> AddressTypeRecord:
     """Set every field sent on the type found by `id` (or by `name` when no id is sent)."""
-    type_id = fields.pop("id", None)
-    fields = normalise(fields)
-    name = fields.get("name") if type_id is None else None
-    if type_id is None and name is None:
-        raise Invalid("send the address type's `id` or `name`")
-    if type_id is None:
-        fields.pop("name")
-    async with uow:
-        current = await uow.address_types.find(type_id=type_id, name=name)
-        if current is None:
-            raise NotFound(f"address type {type_id if type_id is not None else name!r} not found")
-        if not fields:
-            return current
-        try:
-            row = await uow.address_types.update(current["id"], fields)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Conflict(f"an address type named {fields.get('name')!r} already exists") from exc
-            raise
-        await uow.commit()
-        return row
+    target, fields = patch_fields(fields, normalise, "address type")
+    return await patch_row(
+        uow,
+        lambda u: u.address_types,
+        target,
+        fields,
+        what="address type",
+        duplicate=f"an address type named {fields.get('name')!r} already exists",
+    )
 
 
-async def get_address_type(uow: UnitOfWork, type_id: int) -> RowMapping:
-    async with uow:
-        row = await uow.address_types.get(type_id)
-    if row is None:
-        raise NotFound(f"address type {type_id} not found")
-    return row
+async def get_address_type(uow: UnitOfWork, type_id: int) -> AddressTypeRecord:
+    return await get_by_id(uow, lambda u: u.address_types, type_id, "address type")
 
 
-async def list_address_types(uow: UnitOfWork) -> Sequence[RowMapping]:
-    async with uow:
-        return await uow.address_types.list()
+async def list_address_types(uow: UnitOfWork) -> Sequence[AddressTypeRecord]:
+    return await list_all(uow, lambda u: u.address_types)
 
 
 # -- addresses --------------------------------------------------------------------------------------------------
@@ -126,38 +106,27 @@ async def upsert_address(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, 
         return stored.id, stored.created
 
 
-async def patch_address(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
+async def patch_address(uow: UnitOfWork, fields: dict[str, Any]) -> AddressRecord:
+    """Set every field sent on the address found by `id`."""
     address_id = fields.pop("id")
     fields = normalise(fields)
-    async with uow:
-        current = await uow.addresses.find_for_update(address_id)
-        if current is None:
-            raise NotFound(f"address {address_id} not found")
-        if not fields:
-            return current
-        try:
-            row = await uow.addresses.update(address_id, fields)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Conflict(f"an address named {fields.get('name')!r} already exists") from exc
-            if is_foreign_key_violation(exc):
-                raise NotFound(f"address type {fields.get('address_type_id')} not found") from exc
-            raise
-        await uow.commit()
-        return row
+    return await patch_row(
+        uow,
+        lambda u: u.addresses,
+        (address_id, None),
+        fields,
+        what="address",
+        duplicate=f"an address named {fields.get('name')!r} already exists",
+        missing=f"address type {fields.get('address_type_id')} not found",
+    )
 
 
-async def get_address(uow: UnitOfWork, address_id: int) -> RowMapping:
-    async with uow:
-        row = await uow.addresses.get(address_id)
-    if row is None:
-        raise NotFound(f"address {address_id} not found")
-    return row
+async def get_address(uow: UnitOfWork, address_id: int) -> AddressRecord:
+    return await get_by_id(uow, lambda u: u.addresses, address_id, "address")
 
 
-async def list_addresses(uow: UnitOfWork) -> Sequence[RowMapping]:
-    async with uow:
-        return await uow.addresses.list()
+async def list_addresses(uow: UnitOfWork) -> Sequence[AddressRecord]:
+    return await list_all(uow, lambda u: u.addresses)
 
 
 # -- lineage ----------------------------------------------------------------------------------------------------
@@ -188,10 +157,10 @@ async def record_address_lineage(
     sources = [normalise(dict(a)) for a in sources]
     targets = [normalise(dict(a)) for a in targets]
     async with uow:
-        pipeline = await uow.pipelines.find_for_update(pipeline_id=pipeline_id)
+        pipeline = await uow.pipelines.locked(pipeline_id, None)
         if pipeline is None:
             raise NotFound(f"pipeline {pipeline_id} not found")
-        if not pipeline["load_lineage"]:
+        if not pipeline.load_lineage:
             return LineageLoaded(pipeline_id, 0, loaded=False)
         stored = await store_addresses(uow, [*sources, *targets])
         source_ids = {stored[a["name"]].id for a in sources}
@@ -203,13 +172,14 @@ async def record_address_lineage(
 
 
 async def replace_edges(
-    uow: UnitOfWork, pipeline: Row, edges: Sequence[tuple[int, int]], *, origin: str
+    uow: UnitOfWork, pipeline: PipelineRecord, edges: Sequence[tuple[int, int]], *, origin: str
 ) -> EdgeChange:
-    """Make the pipeline's edges exactly `edges`; publishes `lineage.changed` when that changes anything.
+    """Inside the caller's open `uow`: make the pipeline's edges exactly `edges`; publishes `lineage.changed`
+    when that changes anything.
 
     The caller holds the pipeline's row lock, so concurrent replaces of one pipeline's edges take turns.
     """
-    change = await uow.lineage.replace(pipeline["id"], edges)
+    change = await uow.lineage.replace(pipeline.id, edges)
     if change.changed:
         uow.publish(await lineage_changed(uow, pipeline, change, origin=origin))
     return change
@@ -220,15 +190,24 @@ def _edges(pairs: Iterable[tuple[int, int]]) -> list[LineageEdge]:
 
 
 async def lineage_changed(
-    uow: UnitOfWork, pipeline: Row, change: EdgeChange, *, origin: str
+    uow: UnitOfWork, pipeline: PipelineRecord, change: EdgeChange, *, origin: str
 ) -> LineageChanged:
+    """The `lineage.changed` event of a replace, with the addresses its edges touch."""
     touched = {a for pair in (*change.edges, *change.removed) for a in pair}
     described = await uow.addresses.described(sorted(touched)) if touched else []
     return LineageChanged(
-        pipeline_id=pipeline["id"],
-        pipeline_name=pipeline["name"],
+        pipeline_id=pipeline.id,
+        pipeline_name=pipeline.name,
         origin=origin,
-        addresses=[LineageAddress(**row) for row in described],
+        addresses=[
+            LineageAddress(
+                id=a.id,
+                name=a.name,
+                address_type_name=a.address_type_name,
+                address_type_group_name=a.address_type_group_name,
+            )
+            for a in described
+        ],
         edges=_edges(change.edges),
         added=_edges(change.added),
         removed=_edges(change.removed),

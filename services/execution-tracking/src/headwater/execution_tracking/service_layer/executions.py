@@ -1,4 +1,5 @@
-"""Use cases for executions: start, end (with the watermark handshake), read the hierarchy."""
+"""Use cases for executions: start, end (with the watermark handshake), read the hierarchy; and the steps of a
+start and an end that run reports and OpenLineage events share."""
 
 from __future__ import annotations
 
@@ -7,34 +8,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+import msgspec
 
+from headwater.common.errors import MissingReference, NotFound, UseCaseError
 from headwater.common.events import Event, ExecutionEnded, ExecutionStarted
-from headwater.execution_tracking.adapters.db.repositories import Row, is_foreign_key_violation
-from headwater.execution_tracking.adapters.db.run_writer import RunWriter
-from headwater.execution_tracking.domain.rules import (
-    as_utc,
-    duration_seconds,
-    recorded_at,
-    throughput,
-    watermark_text,
+from headwater.execution_tracking.domain.records import ExecutionRecord, PipelineWithType, StartedExecution
+from headwater.execution_tracking.domain.rules import as_utc, duration_seconds, recorded_at, throughput
+from headwater.execution_tracking.service_layer.pipelines import (
+    checked_watermark,
+    effective_slo,
+    pipeline_changed,
 )
-from headwater.execution_tracking.service_layer.errors import Invalid, NotFound, UseCaseError
-from headwater.execution_tracking.service_layer.pipelines import effective_slo, pipeline_changed
+from headwater.execution_tracking.service_layer.ports import RunWriter
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 COUNTS = ("total_rows", "inserts", "updates", "soft_deletes")
+# Which count, when above zero in a successful end, stamps which `last_target_*` of the pipeline.
+STAMPED_BY = (
+    ("inserts", "last_target_insert"),
+    ("updates", "last_target_update"),
+    ("soft_deletes", "last_target_soft_delete"),
+)
 
 
 class EndBeforeStart(UseCaseError):
     status = 400
 
-
-def _checked_watermark(name: str, value: str | int | None) -> str | None:
-    text = watermark_text(value)
-    if text is not None and len(text) > 50:
-        raise Invalid(f"`{name}` must be at most 50 characters")
-    return text
+    @classmethod
+    def of(cls, start: datetime, end: datetime) -> EndBeforeStart:
+        return cls(
+            f"end_date must be greater than start_date ({end.isoformat()} is before {start.isoformat()})"
+        )
 
 
 def start_values(
@@ -54,8 +58,8 @@ def start_values(
         "parent_id": parent_id,
         "run_id": run_id,
         "start_date": start,
-        "watermark": _checked_watermark("watermark", watermark),
-        "next_watermark": _checked_watermark("next_watermark", next_watermark),
+        "watermark": checked_watermark("watermark", watermark),
+        "next_watermark": checked_watermark("next_watermark", next_watermark),
         "hour_recorded": hour,
         "date_recorded": day,
     }
@@ -79,39 +83,43 @@ async def start_execution(
         parent_id=parent_id,
         run_id=None,
     )
-    values["id"], pipeline_name = await runs.reserve(pipeline_id)
+    execution_id, pipeline_name = await runs.reserve(pipeline_id)
     if pipeline_name is None:
         raise NotFound(f"pipeline {pipeline_id} not found")
-    if not await runs.insert_started(values, [started_event(values, pipeline_name)]):
+    started = StartedExecution(id=execution_id, **values)
+    if not await runs.insert_started(started, [started_event(started, pipeline_name)]):
         raise NotFound(f"parent execution {parent_id} not found")
-    return values["id"]
+    return execution_id
 
 
-def started_event(values: Row, pipeline_name: str) -> ExecutionStarted:
+def started_event(execution: StartedExecution, pipeline_name: str) -> ExecutionStarted:
     return ExecutionStarted(
-        execution_id=values["id"],
-        pipeline_id=values["pipeline_id"],
+        execution_id=execution.id,
+        pipeline_id=execution.pipeline_id,
         pipeline_name=pipeline_name,
-        parent_id=values["parent_id"],
-        run_id=values["run_id"],
-        start_date=values["start_date"],
-        hour_recorded=values["hour_recorded"],
-        date_recorded=values["date_recorded"],
-        watermark=values["watermark"],
-        next_watermark=values["next_watermark"],
+        parent_id=execution.parent_id,
+        run_id=execution.run_id,
+        start_date=execution.start_date,
+        hour_recorded=execution.hour_recorded,
+        date_recorded=execution.date_recorded,
+        watermark=execution.watermark,
+        next_watermark=execution.next_watermark,
     )
 
 
-async def _start(uow: UnitOfWork, pipeline_name: str, values: Row) -> None:
-    """Start an execution inside `uow` (the one-by-one path of run reports)."""
+async def record_start(
+    uow: UnitOfWork, pipeline_name: str, values: Mapping[str, Any]
+) -> StartedExecution | None:
+    """Inside the caller's open `uow`: start an execution (columns from `start_values`), publish
+    `execution.started` and return it; None (nothing done) when a concurrent writer stored the same run id
+    first. `NotFound` when the parent execution does not exist."""
     try:
-        stored = await uow.batches.start_many([values])
-    except IntegrityError as exc:
-        if is_foreign_key_violation(exc):
-            raise NotFound(f"parent execution {values['parent_id']} not found") from exc
-        raise
-    for row in stored:  # nothing when a concurrent consumer stored the same run first
-        uow.publish(started_event(row, pipeline_name))
+        stored = await uow.executions.start_many([values])
+    except MissingReference as exc:
+        raise NotFound(f"parent execution {values['parent_id']} not found") from exc
+    for execution in stored:
+        uow.publish(started_event(execution, pipeline_name))
+    return stored[0] if stored else None
 
 
 async def end_execution(
@@ -128,29 +136,31 @@ async def end_execution(
 ) -> None:
     """End an execution: metrics, and on success the watermark handshake, in one transaction."""
     counts = {"total_rows": total_rows, "inserts": inserts, "updates": updates, "soft_deletes": soft_deletes}
+    end = End(end_date, completed_successfully, counts, execution_metadata)
     async with runs.ending() as ending:
         locked = await ending.lock(execution_id, with_pipeline=completed_successfully)
         if locked is None:
             raise NotFound(f"pipeline execution {execution_id} not found")
         current, pipeline = locked
-        plan = plan_end(
-            current,
-            pipeline,
-            end_date=end_date,
-            completed_successfully=completed_successfully,
-            counts=counts,
-            execution_metadata=execution_metadata,
-        )
-        events: list[Event] = [plan.event]
-        if plan.stamps is not None:
-            events.append(pipeline_changed(after_success(pipeline, plan.stamps)))
+        plan = plan_end(current, pipeline, end)
         await ending.write(
             execution_id,
             plan.values,
-            pipeline_id=current["pipeline_id"],
+            pipeline_id=current.pipeline_id,
             success_stamps=plan.stamps,
-            events=events,
+            events=plan.events(pipeline),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """What an end says: when, whether the execution succeeded, its counts (`COUNTS`, each may be None) and
+    its metadata."""
+
+    end_date: datetime
+    completed_successfully: bool
+    counts: Mapping[str, int | None]
+    execution_metadata: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -162,107 +172,76 @@ class EndPlan:
     stamps: dict[str, datetime] | None
     event: ExecutionEnded
 
+    def events(self, pipeline: PipelineWithType) -> list[Event]:
+        """`execution.ended`, and after a success the `pipeline.changed` of the pipeline as the end leaves it."""
+        if self.stamps is None:
+            return [self.event]
+        return [self.event, pipeline_changed(after_success(pipeline, self.stamps))]
 
-def plan_end(
-    current: Row,
-    pipeline: Row,
-    *,
-    end_date: datetime,
-    completed_successfully: bool,
-    counts: Mapping[str, int | None],
-    execution_metadata: dict[str, Any] | None,
-) -> EndPlan:
-    """Duration, throughput and the watermark handshake of an end, as SEMANTICS.md states them.
 
-    `current` is the execution, `pipeline` its pipeline with the type's settings as `type_*`.
-    """
-    end = as_utc(end_date)
-    start: datetime = current["start_date"]
+def plan_end(current: StartedExecution, pipeline: PipelineWithType, ending: End) -> EndPlan:
+    """Duration, throughput and the watermark handshake of an end, as SEMANTICS.md states them."""
+    end = as_utc(ending.end_date)
+    completed_successfully, counts = ending.completed_successfully, ending.counts
+    start = current.start_date
     if end < start:
-        raise EndBeforeStart(
-            f"end_date must be greater than start_date ({end.isoformat()} is before {start.isoformat()})"
-        )
+        raise EndBeforeStart.of(start, end)
     duration = duration_seconds(start, end)
-    rate = throughput(counts.get("total_rows"), duration)
+    total_rows = counts.get("total_rows")
+    rate = throughput(total_rows, duration)
     stamps = None
     if completed_successfully:
-        stamps = {
-            column: end
-            for count, column in (
-                ("inserts", "last_target_insert"),
-                ("updates", "last_target_update"),
-                ("soft_deletes", "last_target_soft_delete"),
-            )
-            if (counts.get(count) or 0) > 0
-        }
+        stamps = {column: end for count, column in STAMPED_BY if (counts.get(count) or 0) > 0}
     values = {
         "end_date": end,
         "completed_successfully": completed_successfully,
         "duration_seconds": duration,
         "throughput": rate,
-        "execution_metadata": execution_metadata,
-        "total_rows": counts.get("total_rows"),
-        "inserts": counts.get("inserts"),
-        "updates": counts.get("updates"),
-        "soft_deletes": counts.get("soft_deletes"),
+        "execution_metadata": ending.execution_metadata,
+        **{count: counts.get(count) for count in COUNTS},
     }
     event = ExecutionEnded(
-        execution_id=current["id"],
-        pipeline_id=current["pipeline_id"],
-        pipeline_name=pipeline["name"],
-        pipeline_type_id=pipeline["pipeline_type_id"],
-        parent_id=current["parent_id"],
-        run_id=current["run_id"],
+        execution_id=current.id,
+        pipeline_id=current.pipeline_id,
+        pipeline_name=pipeline.name,
+        pipeline_type_id=pipeline.pipeline_type_id,
+        parent_id=current.parent_id,
+        run_id=current.run_id,
         start_date=start,
         end_date=end,
-        hour_recorded=current["hour_recorded"],
-        date_recorded=current["date_recorded"],
+        hour_recorded=current.hour_recorded,
+        date_recorded=current.date_recorded,
         completed_successfully=completed_successfully,
         duration_seconds=duration,
         throughput=rate,
-        total_rows=values["total_rows"],
-        inserts=values["inserts"],
-        updates=values["updates"],
-        soft_deletes=values["soft_deletes"],
-        watermark=current["watermark"],
-        next_watermark=current["next_watermark"],
+        total_rows=total_rows,
+        inserts=counts.get("inserts"),
+        updates=counts.get("updates"),
+        soft_deletes=counts.get("soft_deletes"),
+        watermark=current.watermark,
+        next_watermark=current.next_watermark,
         slo=effective_slo(pipeline),
     )
     return EndPlan(values, stamps, event)
 
 
-def after_success(pipeline: Row, stamps: Mapping[str, datetime]) -> dict[str, Any]:
+def after_success(pipeline: PipelineWithType, stamps: Mapping[str, datetime]) -> PipelineWithType:
     """The pipeline as a successful end leaves it: watermark moved to next_watermark, lineage loaded."""
-    return {**pipeline, "watermark": pipeline["next_watermark"], "load_lineage": False, **stamps}
+    return msgspec.structs.replace(pipeline, watermark=pipeline.next_watermark, load_lineage=False, **stamps)
 
 
-async def _end(
-    uow: UnitOfWork,
-    current: Row,
-    *,
-    end_date: datetime,
-    completed_successfully: bool,
-    counts: Mapping[str, int | None],
-    execution_metadata: dict[str, Any] | None,
-    pipeline: Row | None = None,
+async def record_end(
+    uow: UnitOfWork, current: StartedExecution, end: End, *, pipeline: PipelineWithType | None = None
 ) -> None:
-    """End an execution inside `uow` (the one-by-one path of run reports); `pipeline` (with its type's
-    settings) is read when not given."""
+    """Inside the caller's open `uow`: end an execution (again, for a re-end), with the watermark handshake on
+    success, and publish its events. `pipeline` (with its type's settings) is read when not given."""
     if pipeline is None:
-        (pipeline,) = await uow.pipelines.with_type([current["pipeline_id"]])
-    plan = plan_end(
-        current,
-        pipeline,
-        end_date=end_date,
-        completed_successfully=completed_successfully,
-        counts=counts,
-        execution_metadata=execution_metadata,
-    )
-    await uow.executions.end(current["id"], plan.values)
-    uow.publish(plan.event)
+        (pipeline,) = await uow.pipelines.with_type([current.pipeline_id])
+    plan = plan_end(current, pipeline, end)
+    await uow.executions.update(current.id, plan.values)
     if plan.stamps is not None:
-        await uow.pipelines.record_success(current["pipeline_id"], plan.stamps)
-        uow.publish(pipeline_changed(after_success(pipeline, plan.stamps)))
+        await uow.pipelines.record_success(current.pipeline_id, plan.stamps)
+    uow.publish(*plan.events(pipeline))
 
 
 async def get_execution_tree(uow: UnitOfWork, execution_id: int) -> dict[str, Any]:
@@ -274,17 +253,18 @@ async def get_execution_tree(uow: UnitOfWork, execution_id: int) -> dict[str, An
     return nest(rows)
 
 
-def nest(rows: Sequence[Row]) -> dict[str, Any]:
-    """Rows of one subtree, shallowest first, into nested dicts (children in id order)."""
+def nest(rows: Sequence[ExecutionRecord]) -> dict[str, Any]:
+    """Executions of one subtree, shallowest first, into nested dicts (children in id order)."""
     nodes: dict[int, dict[str, Any]] = {}
     root: dict[str, Any] | None = None
     for row in rows:
-        node = {str(k): v for k, v in row.items() if k != "depth"}
+        node = msgspec.structs.asdict(row)
         node["child_executions"] = []
-        nodes[node["id"]] = node
+        nodes[row.id] = node
         if root is None:
             root = node
         else:
-            nodes[node["parent_id"]]["child_executions"].append(node)
+            assert row.parent_id is not None  # a descendant of the root
+            nodes[row.parent_id]["child_executions"].append(node)
     assert root is not None
     return root

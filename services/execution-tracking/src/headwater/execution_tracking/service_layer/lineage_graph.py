@@ -14,8 +14,9 @@ from headwater.common.contracts.lineage import (
     NodeType,
     PipelineRef,
 )
-from headwater.execution_tracking.adapters.db.lineage_graph import LineageGraphReader, Walk
-from headwater.execution_tracking.service_layer.errors import Invalid, NotFound
+from headwater.common.errors import Invalid, NotFound
+from headwater.execution_tracking.domain.records import Walk
+from headwater.execution_tracking.service_layer.ports import LineageGraphReader
 
 ANSWER_NODES = Histogram(
     "headwater_lineage_graph_nodes",
@@ -91,15 +92,17 @@ async def _graph(graph: LineageGraphReader, walk: Walk, *, direction: Direction,
     nodes = sorted(
         (
             Node(
-                id=r["id"],
-                name=r["name"],
-                address_type=NodeType(id=r["type_id"], name=r["type_name"], group_name=r["group_name"]),
-                database_name=r["database_name"],
-                schema_name=r["schema_name"],
-                table_name=r["table_name"],
-                depth=walk.depth[r["id"]],
+                id=a.id,
+                name=a.name,
+                address_type=NodeType(
+                    id=a.address_type_id, name=a.address_type_name, group_name=a.address_type_group_name
+                ),
+                database_name=a.database_name,
+                schema_name=a.schema_name,
+                table_name=a.table_name,
+                depth=walk.depth[a.id],
             )
-            for r in rows
+            for a in rows
         ),
         key=lambda n: (n.depth, n.id),
     )

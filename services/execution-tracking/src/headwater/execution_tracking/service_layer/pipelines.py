@@ -6,17 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import RowMapping
-from sqlalchemy.exc import IntegrityError
-
+from headwater.common.errors import Invalid
 from headwater.common.events import PipelineChanged, PipelineSlo
-from headwater.execution_tracking.adapters.db.repositories import (
-    Row,
-    is_foreign_key_violation,
-    is_unique_violation,
-)
+from headwater.execution_tracking.domain.records import PipelineRecord, PipelineTypeRecord, PipelineWithType
 from headwater.execution_tracking.domain.rules import Datepart, normalise, request_digest, watermark_text
-from headwater.execution_tracking.service_layer.errors import Conflict, Invalid, NotFound
+from headwater.execution_tracking.service_layer.editing import (
+    get_by_id,
+    list_all,
+    patch_fields,
+    patch_row,
+    upsert_by_name,
+)
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 SLO_PAIRS = (("freshness_number", "freshness_datepart"), ("timeliness_number", "timeliness_datepart"))
@@ -40,10 +40,16 @@ def check_settings(fields: dict[str, Any]) -> dict[str, Any]:
             raise Invalid(f"`{number}` must be greater than 0")
     for name in WATERMARKS:
         if name in fields:
-            fields[name] = watermark_text(fields[name])
-            if fields[name] is not None and len(fields[name]) > 50:
-                raise Invalid(f"`{name}` must be at most 50 characters")
+            fields[name] = checked_watermark(name, fields[name])
     return fields
+
+
+def checked_watermark(name: str, value: str | int | None) -> str | None:
+    """A watermark as stored (text), at most 50 characters; `name` is the field it was sent as."""
+    text = watermark_text(value)
+    if text is not None and len(text) > 50:
+        raise Invalid(f"`{name}` must be at most 50 characters")
+    return text
 
 
 # -- pipeline types ---------------------------------------------------------------------------------------------
@@ -51,52 +57,34 @@ def check_settings(fields: dict[str, Any]) -> dict[str, Any]:
 
 async def upsert_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, bool]:
     """Get-or-create by name: (id, created). An existing type is returned unchanged."""
-    fields = check_settings(fields)
-    async with uow:
-        created = await uow.pipeline_types.insert_if_absent(fields)
-        if created is not None:
-            await uow.commit()
-            return created, True
-        existing = await uow.pipeline_types.id_by_name(fields["name"])
-        assert existing is not None
-        return existing, False
+    return await upsert_by_name(uow, lambda u: u.pipeline_types, check_settings(fields))
 
 
-async def patch_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
+async def patch_pipeline_type(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineTypeRecord:
     """Set every field sent on the type found by `id` (or by `name` when no id is sent)."""
-    type_id = fields.pop("id", None)
-    fields = check_settings(fields)
-    name = fields.get("name") if type_id is None else None
-    if type_id is None and name is None:
-        raise Invalid("send the pipeline type's `id` or `name`")
-    if type_id is None:
-        fields.pop("name")
-    async with uow:
-        current = await uow.pipeline_types.find(type_id=type_id, name=name)
-        if current is None:
-            raise NotFound(f"pipeline type {type_id if type_id is not None else name!r} not found")
-        try:
-            row = await uow.pipeline_types.update(current["id"], fields) if fields else current
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Conflict(f"a pipeline type named {fields.get('name')!r} already exists") from exc
-            raise
-        await _publish_pipeline_changes(uow, await uow.pipelines.ids_of_type(row["id"]))
-        await uow.commit()
-        return row
+    target, fields = patch_fields(fields, check_settings, "pipeline type")
+
+    async def changed(uow: UnitOfWork, row: PipelineTypeRecord) -> None:
+        await publish_pipeline_changes(uow, await uow.pipelines.ids_of_type(row.id))
+
+    return await patch_row(
+        uow,
+        lambda u: u.pipeline_types,
+        target,
+        fields,
+        what="pipeline type",
+        duplicate=f"a pipeline type named {fields.get('name')!r} already exists",
+        changed=changed,
+        even_unchanged=True,  # its pipelines' events are published again all the same
+    )
 
 
-async def get_pipeline_type(uow: UnitOfWork, type_id: int) -> RowMapping:
-    async with uow:
-        row = await uow.pipeline_types.get(type_id)
-    if row is None:
-        raise NotFound(f"pipeline type {type_id} not found")
-    return row
+async def get_pipeline_type(uow: UnitOfWork, type_id: int) -> PipelineTypeRecord:
+    return await get_by_id(uow, lambda u: u.pipeline_types, type_id, "pipeline type")
 
 
-async def list_pipeline_types(uow: UnitOfWork) -> Sequence[RowMapping]:
-    async with uow:
-        return await uow.pipeline_types.list()
+async def list_pipeline_types(uow: UnitOfWork) -> Sequence[PipelineTypeRecord]:
+    return await list_all(uow, lambda u: u.pipeline_types)
 
 
 # -- pipelines --------------------------------------------------------------------------------------------------
@@ -128,99 +116,91 @@ async def upsert_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineUp
         values = {**fields, "pipeline_type_id": type_id, "request_digest": digest}
         created = await uow.pipelines.insert_if_absent(values)
         if created is not None:
-            await _publish_pipeline_changes(uow, [created])
+            await publish_pipeline_changes(uow, [created])
             await uow.commit()
             return PipelineUpsert(id=created, created=True, active=True, load_lineage=True, watermark=None)
-        current = await uow.pipelines.find_for_update(name=fields["name"])
+        current = await uow.pipelines.locked(None, fields["name"])
         assert current is not None
-        row: Row = current
-        if current["request_digest"] != digest:
-            row = await uow.pipelines.update(current["id"], values)
-            await _publish_pipeline_changes(uow, [current["id"]])
+        row = current
+        if current.request_digest != digest:
+            row = await uow.pipelines.update(current.id, values)
+            await publish_pipeline_changes(uow, [current.id])
             await uow.commit()
         return PipelineUpsert(
-            id=row["id"],
+            id=row.id,
             created=False,
-            active=row["active"],
-            load_lineage=row["load_lineage"],
-            watermark=row["watermark"] if "next_watermark" in fields else None,
+            active=row.active,
+            load_lineage=row.load_lineage,
+            watermark=row.watermark if "next_watermark" in fields else None,
         )
 
 
-async def patch_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> RowMapping:
+async def patch_pipeline(uow: UnitOfWork, fields: dict[str, Any]) -> PipelineRecord:
     """Set every field sent on the pipeline found by `id` (or by `name` when no id is sent)."""
-    pipeline_id = fields.pop("id", None)
-    fields = check_settings(fields)
-    name = fields.get("name") if pipeline_id is None else None
-    if pipeline_id is None and name is None:
-        raise Invalid("send the pipeline's `id` or `name`")
-    if pipeline_id is None:
-        fields.pop("name")
-    async with uow:
-        current = await uow.pipelines.find_for_update(pipeline_id=pipeline_id, name=name)
-        if current is None:
-            raise NotFound(f"pipeline {pipeline_id if pipeline_id is not None else name!r} not found")
-        if not fields:
-            return current
-        try:
-            row = await uow.pipelines.update(current["id"], fields)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Conflict(f"a pipeline named {fields.get('name')!r} already exists") from exc
-            if is_foreign_key_violation(exc):
-                raise NotFound(f"pipeline type {fields.get('pipeline_type_id')} not found") from exc
-            raise
-        await _publish_pipeline_changes(uow, [row["id"]])
-        await uow.commit()
-        return row
+    target, fields = patch_fields(fields, check_settings, "pipeline")
+
+    async def changed(uow: UnitOfWork, row: PipelineRecord) -> None:
+        await publish_pipeline_changes(uow, [row.id])
+
+    return await patch_row(
+        uow,
+        lambda u: u.pipelines,
+        target,
+        fields,
+        what="pipeline",
+        duplicate=f"a pipeline named {fields.get('name')!r} already exists",
+        missing=f"pipeline type {fields.get('pipeline_type_id')} not found",
+        changed=changed,
+    )
 
 
-async def get_pipeline(uow: UnitOfWork, pipeline_id: int) -> RowMapping:
-    async with uow:
-        row = await uow.pipelines.get(pipeline_id)
-    if row is None:
-        raise NotFound(f"pipeline {pipeline_id} not found")
-    return row
+async def get_pipeline(uow: UnitOfWork, pipeline_id: int) -> PipelineRecord:
+    return await get_by_id(uow, lambda u: u.pipelines, pipeline_id, "pipeline")
 
 
-async def list_pipelines(uow: UnitOfWork) -> Sequence[RowMapping]:
-    async with uow:
-        return await uow.pipelines.list()
+async def list_pipelines(uow: UnitOfWork) -> Sequence[PipelineRecord]:
+    return await list_all(uow, lambda u: u.pipelines)
 
 
 # -- events -----------------------------------------------------------------------------------------------------
 
 
-def effective_slo(row: Row) -> PipelineSlo:
+def effective_slo(pipeline: PipelineWithType) -> PipelineSlo:
     """The pipeline's own number/datepart win over its type's; muting either one mutes the check."""
-    values: dict[str, Any] = {}
-    for check in ("freshness", "timeliness"):
-        own = row[f"{check}_number"] is not None
-        source = "" if own else "type_"
-        values[f"{check}_number"] = row[f"{source}{check}_number"]
-        values[f"{check}_datepart"] = row[f"{source}{check}_datepart"]
-        values[f"mute_{check}_check"] = bool(row[f"mute_{check}_check"] or row[f"type_mute_{check}_check"])
-    return PipelineSlo(**values)
-
-
-def pipeline_changed(row: Row) -> PipelineChanged:
-    return PipelineChanged(
-        pipeline_id=row["id"],
-        name=row["name"],
-        pipeline_type_id=row["pipeline_type_id"],
-        pipeline_type_name=row["type_name"],
-        active=row["active"],
-        load_lineage=row["load_lineage"],
-        watermark=row["watermark"],
-        next_watermark=row["next_watermark"],
-        pipeline_metadata=row["pipeline_metadata"],
-        last_target_insert=row["last_target_insert"],
-        last_target_update=row["last_target_update"],
-        last_target_soft_delete=row["last_target_soft_delete"],
-        slo=effective_slo(row),
+    own, inherited = pipeline, pipeline.type_settings
+    freshness = own if own.freshness_number is not None else inherited
+    timeliness = own if own.timeliness_number is not None else inherited
+    return PipelineSlo(
+        freshness_number=freshness.freshness_number,
+        freshness_datepart=freshness.freshness_datepart,
+        mute_freshness_check=own.mute_freshness_check or inherited.mute_freshness_check,
+        timeliness_number=timeliness.timeliness_number,
+        timeliness_datepart=timeliness.timeliness_datepart,
+        mute_timeliness_check=own.mute_timeliness_check or inherited.mute_timeliness_check,
     )
 
 
-async def _publish_pipeline_changes(uow: UnitOfWork, pipeline_ids: Sequence[int]) -> None:
+def pipeline_changed(pipeline: PipelineWithType) -> PipelineChanged:
+    """The `pipeline.changed` event of a pipeline as it now is."""
+    return PipelineChanged(
+        pipeline_id=pipeline.id,
+        name=pipeline.name,
+        pipeline_type_id=pipeline.pipeline_type_id,
+        pipeline_type_name=pipeline.type_name,
+        active=pipeline.active,
+        load_lineage=pipeline.load_lineage,
+        watermark=pipeline.watermark,
+        next_watermark=pipeline.next_watermark,
+        pipeline_metadata=pipeline.pipeline_metadata,
+        last_target_insert=pipeline.last_target_insert,
+        last_target_update=pipeline.last_target_update,
+        last_target_soft_delete=pipeline.last_target_soft_delete,
+        slo=effective_slo(pipeline),
+    )
+
+
+async def publish_pipeline_changes(uow: UnitOfWork, pipeline_ids: Sequence[int]) -> None:
+    """Inside the caller's open `uow`: publish `pipeline.changed` for each of these pipelines as it now is
+    (re-read with its type's settings); nothing for no ids."""
     if pipeline_ids:
-        uow.publish(*(pipeline_changed(row) for row in await uow.pipelines.with_type(pipeline_ids)))
+        uow.publish(*(pipeline_changed(p) for p in await uow.pipelines.with_type(pipeline_ids)))

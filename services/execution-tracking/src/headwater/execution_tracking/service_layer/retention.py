@@ -10,7 +10,6 @@ from headwater.common.contracts.watcher import LogCleanupCounts
 from headwater.common.events import RetentionRequested
 from headwater.common.logging import get_logger
 from headwater.common.metrics import RETENTION_DELETED as DELETED
-from headwater.execution_tracking.adapters.db.retention import delete_batch
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -22,7 +21,7 @@ async def delete_old_runs(uow: UnitOfWork, *, cutoff: datetime, batch_size: int)
     counts = LogCleanupCounts()
     while True:
         async with uow:
-            batch = await delete_batch(uow.conn, cutoff, batch_size)
+            batch = await uow.executions.delete_old(cutoff, batch_size)
             await uow.commit()
         counts.total_pipeline_executions_deleted += batch.executions
         counts.total_pipeline_execution_closure_parent_deleted += batch.closure_parent

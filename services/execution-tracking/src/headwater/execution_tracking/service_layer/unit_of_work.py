@@ -1,51 +1,48 @@
-"""The unit of work: one connection, one transaction, the events to publish through the outbox."""
+"""The unit of work as execution-tracking's use cases see it (a port): a transaction with the service's
+repositories, its events and its inbox. `adapters/db/unit_of_work.py` implements it on Postgres and
+`headwater.execution_tracking.testing` in memory."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from collections.abc import Callable
+from typing import Protocol
 
-from headwater.common.db.unit_of_work import BaseUnitOfWork
-from headwater.execution_tracking.adapters.db.addresses import Addresses, AddressTypes, Lineage, RunDatasets
-from headwater.execution_tracking.adapters.db.repositories import (
-    ExecutionBatches,
+from headwater.common import unit_of_work
+from headwater.execution_tracking.service_layer.ports import (
+    Addresses,
+    AddressTypes,
     Executions,
+    Lineage,
     Pipelines,
     PipelineTypes,
+    RunDatasets,
 )
-from headwater.execution_tracking.adapters.db.tables import inbox, outbox
 
 
-class UnitOfWork(BaseUnitOfWork):
-    """`async with uow:` opens a transaction with the repositories of `execution_tracking` bound to it;
-    `commit()` writes the collected events to the outbox and commits."""
+class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
+    """`async with uow:` opens a transaction with these repositories bound to it (read-only to use cases);
+    `commit()` writes the published events to the outbox and commits."""
 
-    outbox = outbox
-    inbox = inbox
-    pipeline_types: PipelineTypes
-    pipelines: Pipelines
-    executions: Executions
-    batches: ExecutionBatches
-    address_types: AddressTypes
-    addresses: Addresses
-    lineage: Lineage
-    run_datasets: RunDatasets
+    @property
+    def pipeline_types(self) -> PipelineTypes: ...
 
-    def bind(self) -> None:
-        self.pipeline_types = PipelineTypes(self.conn)
-        self.pipelines = Pipelines(self.conn)
-        self.executions = Executions(self.conn)
-        self.batches = ExecutionBatches(self.conn)
-        self.address_types = AddressTypes(self.conn)
-        self.addresses = Addresses(self.conn)
-        self.lineage = Lineage(self.conn)
-        self.run_datasets = RunDatasets(self.conn)
+    @property
+    def pipelines(self) -> Pipelines: ...
+
+    @property
+    def executions(self) -> Executions: ...
+
+    @property
+    def address_types(self) -> AddressTypes: ...
+
+    @property
+    def addresses(self) -> Addresses: ...
+
+    @property
+    def lineage(self) -> Lineage: ...
+
+    @property
+    def run_datasets(self) -> RunDatasets: ...
 
 
-class UnitOfWorkFactory:
-    """Makes a fresh unit of work per use case call; built once in the composition root."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-
-    def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import RowMapping, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select, text
 
+from headwater.common.db.repository import Repository
+from headwater.execution_tracking.adapters.db.base import Rows
 from headwater.execution_tracking.adapters.db.tables import address, address_type
+from headwater.execution_tracking.domain.records import (
+    AddressRecord,
+    AddressTypeRecord,
+    DescribedAddress,
+    EdgeChange,
+    Pair,
+    StoredAddress,
+)
 
-ADDRESS_TYPE_COLUMNS = tuple(address_type.c)
-ADDRESS_COLUMNS = tuple(address.c)
 ADDRESS_FIELDS = ("database_name", "schema_name", "table_name", "primary_key", "address_metadata")
 
 
-class AddressTypes:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
-    async def insert_if_absent(self, values: Mapping[str, Any]) -> int | None:
-        stmt = (
-            insert(address_type)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["name"])
-            .returning(address_type.c.id)
-        )
-        return (await self.conn.execute(stmt)).scalar()
+class AddressTypes(Rows[AddressTypeRecord]):
+    table = address_type
+    columns = tuple(address_type.c)
+    record = AddressTypeRecord
 
     async def get_or_create_many(self, types: Mapping[str, str]) -> dict[str, int]:
         """Ids of the types named (name -> group); missing ones are created with that group."""
@@ -43,7 +40,7 @@ class AddressTypes:
                 ON CONFLICT (name) DO NOTHING
                 """
             )
-            await self.conn.execute(insert_missing, {"names": missing, "groups": [types[n] for n in missing]})
+            await self.write(insert_missing, {"names": missing, "groups": [types[n] for n in missing]})
             found.update(await self._ids(missing))
         return found
 
@@ -53,44 +50,11 @@ class AddressTypes:
         )
         return {name: type_id for name, type_id in rows}
 
-    async def find(self, *, type_id: int | None, name: str | None) -> RowMapping | None:
-        cond = address_type.c.id == type_id if type_id is not None else address_type.c.name == name
-        stmt = select(*ADDRESS_TYPE_COLUMNS).where(cond).with_for_update()
-        return (await self.conn.execute(stmt)).mappings().first()
 
-    async def id_by_name(self, name: str) -> int | None:
-        return (
-            await self.conn.execute(select(address_type.c.id).where(address_type.c.name == name))
-        ).scalar()
-
-    async def get(self, type_id: int) -> RowMapping | None:
-        stmt = select(*ADDRESS_TYPE_COLUMNS).where(address_type.c.id == type_id)
-        return (await self.conn.execute(stmt)).mappings().first()
-
-    async def list(self) -> Sequence[RowMapping]:
-        stmt = select(*ADDRESS_TYPE_COLUMNS).order_by(address_type.c.id)
-        return (await self.conn.execute(stmt)).mappings().all()
-
-    async def update(self, type_id: int, values: Mapping[str, Any]) -> RowMapping:
-        stmt = (
-            update(address_type)
-            .where(address_type.c.id == type_id)
-            .values(**values, updated_at=func.now())
-            .returning(*ADDRESS_TYPE_COLUMNS)
-        )
-        return (await self.conn.execute(stmt)).mappings().one()
-
-
-@dataclass(frozen=True)
-class StoredAddress:
-    id: int
-    name: str
-    created: bool
-
-
-class Addresses:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
+class Addresses(Rows[AddressRecord]):
+    table = address
+    columns = tuple(address.c)
+    record = AddressRecord
 
     async def get_or_create_many(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, StoredAddress]:
         """Get-or-create by name, set-based; an existing address is left as it is. Keyed by name."""
@@ -116,7 +80,7 @@ class Addresses:
         params["address_metadata"] = [
             None if m is None else msgspec.json.encode(m).decode() for m in params["address_metadata"]
         ]
-        created = await self.conn.execute(
+        created = await self.write(
             text(
                 """
                 INSERT INTO address
@@ -132,74 +96,39 @@ class Addresses:
             ),
             params,
         )
-        stored = {name: StoredAddress(i, name, True) for i, name in created}
+        stored = {row.name: StoredAddress(row.id, row.name, True) for row in created}
         raced = [n for n in names if n not in stored]
         if raced:
             stored.update(await self._existing(raced))
         return stored
 
-    async def find_for_update(self, address_id: int) -> RowMapping | None:
-        stmt = select(*ADDRESS_COLUMNS).where(address.c.id == address_id).with_for_update()
-        return (await self.conn.execute(stmt)).mappings().first()
-
-    async def get(self, address_id: int) -> RowMapping | None:
-        stmt = select(*ADDRESS_COLUMNS).where(address.c.id == address_id)
-        return (await self.conn.execute(stmt)).mappings().first()
-
-    async def list(self) -> Sequence[RowMapping]:
-        return (await self.conn.execute(select(*ADDRESS_COLUMNS).order_by(address.c.id))).mappings().all()
-
-    async def update(self, address_id: int, values: Mapping[str, Any]) -> RowMapping:
-        stmt = (
-            update(address)
-            .where(address.c.id == address_id)
-            .values(**values, updated_at=func.now())
-            .returning(*ADDRESS_COLUMNS)
-        )
-        return (await self.conn.execute(stmt)).mappings().one()
-
-    async def described(self, address_ids: Sequence[int]) -> Sequence[RowMapping]:
+    async def described(self, address_ids: Sequence[int]) -> list[DescribedAddress]:
         """Addresses with their type's name and group, for events."""
         stmt = (
             select(
                 address.c.id,
                 address.c.name,
+                address.c.address_type_id,
                 address_type.c.name.label("address_type_name"),
                 address_type.c.group_name.label("address_type_group_name"),
+                address.c.database_name,
+                address.c.schema_name,
+                address.c.table_name,
             )
             .join(address_type, address_type.c.id == address.c.address_type_id)
             .where(address.c.id.in_(address_ids))
             .order_by(address.c.id)
         )
-        return (await self.conn.execute(stmt)).mappings().all()
+        return await self.all(stmt, DescribedAddress)
 
 
-Pair = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class EdgeChange:
-    """A pipeline's edges after a replace, and what the replace added and removed."""
-
-    edges: list[Pair]
-    added: list[Pair]
-    removed: list[Pair]
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.removed)
-
-
-class Lineage:
+class Lineage(Repository):
     """The edges each pipeline declares."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def replace(self, pipeline_id: int, edges: Sequence[Pair]) -> EdgeChange:
         """Make the pipeline's edges exactly `edges` in one statement: stale ones go, new ones come."""
         wanted = sorted(set(edges))
-        result = await self.conn.execute(
+        result = await self.write(
             text(
                 """
                 WITH wanted AS (
@@ -227,22 +156,20 @@ class Lineage:
                 "targets": [t for _, t in wanted],
             },
         )
-        added, removed = [], []
-        for is_added, source, target in result:
-            (added if is_added else removed).append((source, target))
+        added: list[Pair] = []
+        removed: list[Pair] = []
+        for row in result:
+            (added if row.is_added else removed).append((row.source_address_id, row.target_address_id))
         return EdgeChange(wanted, sorted(added), sorted(removed))
 
 
-class RunDatasets:
+class RunDatasets(Repository):
     """The inputs and outputs each OpenLineage run declared, accumulated over its events."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def add(self, execution_id: int, inputs: Sequence[int], outputs: Sequence[int]) -> int:
         """Record datasets of a run; returns how many were new to it."""
         roles = ["input"] * len(inputs) + ["output"] * len(outputs)
-        result = await self.conn.execute(
+        result = await self.write(
             text(
                 """
                 INSERT INTO run_dataset (execution_id, role, address_id)

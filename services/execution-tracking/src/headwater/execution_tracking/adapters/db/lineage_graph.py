@@ -8,10 +8,11 @@ harmless because an address already reached is never expanded again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+from headwater.execution_tracking.domain.records import DescribedAddress, Pair, Walk
 
 _DOWNSTREAM = """
     SELECT source_address_id, target_address_id, pipeline_id FROM address_lineage
@@ -25,27 +26,17 @@ _PIPELINE_EDGES = """
     SELECT source_address_id, target_address_id, pipeline_id FROM address_lineage WHERE pipeline_id = $1
 """
 _NODES = """
-    SELECT a.id, a.name, a.database_name, a.schema_name, a.table_name,
-           t.id AS type_id, t.name AS type_name, t.group_name
+    SELECT a.id, a.name, a.address_type_id, t.name AS address_type_name, t.group_name AS address_type_group_name,
+           a.database_name, a.schema_name, a.table_name
     FROM address a JOIN address_type t ON t.id = a.address_type_id
     WHERE a.id = ANY($1::bigint[])
 """
 _PIPELINES = "SELECT id, name FROM pipeline WHERE id = ANY($1::bigint[])"
 
 
-@dataclass
-class Walk:
-    """What a walk reached: address id -> hops from the start, and edge -> the pipelines declaring it."""
-
-    depth: dict[int, int] = field(default_factory=dict)
-    edges: dict[tuple[int, int], set[int]] = field(default_factory=dict)
-    truncated: bool = False
-
-    def add_edge(self, source: int, target: int, pipeline_id: int) -> None:
-        self.edges.setdefault((source, target), set()).add(pipeline_id)
-
-
 class LineageGraphReader:
+    """Implements `service_layer.ports.LineageGraphReader` through an asyncpg pool."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
@@ -62,7 +53,7 @@ class LineageGraphReader:
                 await self._hops(conn, walk, origin, _UPSTREAM, forward=False, depth=depth, limit=limit)
         return walk
 
-    async def pipeline_edges(self, pipeline_id: int) -> list[tuple[int, int]]:
+    async def pipeline_edges(self, pipeline_id: int) -> list[Pair]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(_PIPELINE_EDGES, pipeline_id)
         return [(r[0], r[1]) for r in rows]
@@ -99,9 +90,9 @@ class LineageGraphReader:
 
     async def describe(
         self, address_ids: Iterable[int], pipeline_ids: Iterable[int]
-    ) -> tuple[list[asyncpg.Record], dict[int, str]]:
+    ) -> tuple[list[DescribedAddress], dict[int, str]]:
         """The addresses (with their type) and pipeline names of a walk, in two queries."""
         async with self._pool.acquire() as conn:
             nodes = await conn.fetch(_NODES, list(address_ids))
             pipelines = await conn.fetch(_PIPELINES, list(pipeline_ids))
-        return nodes, {r["id"]: r["name"] for r in pipelines}
+        return [DescribedAddress(**r) for r in nodes], {r["id"]: r["name"] for r in pipelines}

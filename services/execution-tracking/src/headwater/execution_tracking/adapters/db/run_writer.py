@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from headwater.common.events import Event
 from headwater.common.messaging.outbox import outbox_columns
+from headwater.execution_tracking.adapters.db.pipelines import pipeline_with_type
 from headwater.execution_tracking.adapters.db.tables import (
     CLOSURE_OF_INSERTED,
     RUN_FIELDS,
@@ -26,6 +28,7 @@ from headwater.execution_tracking.adapters.db.tables import (
     pipeline,
     pipeline_execution,
 )
+from headwater.execution_tracking.domain.records import PipelineWithType, StartedExecution
 
 _EXECUTION = ", ".join(f"e.{c}" for c in RUN_FIELDS)
 _PIPELINE = ", ".join(f"p.{c.name} AS p_{c.name}" for c in pipeline.c if c.name != "request_digest")
@@ -52,7 +55,8 @@ def _outbox_params(events: Sequence[Event]) -> list[list[Any]]:
 
 
 class RunWriter:
-    """Writes starts and ends of executions, with their outbox events, through an asyncpg pool."""
+    """Writes starts and ends of executions, with their outbox events, through an asyncpg pool (implements
+    `service_layer.ports.RunWriter`)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -66,18 +70,18 @@ class RunWriter:
         assert row is not None
         return row["id"], row["name"]
 
-    async def insert_started(self, values: Mapping[str, Any], events: Sequence[Event]) -> bool:
+    async def insert_started(self, execution: StartedExecution, events: Sequence[Event]) -> bool:
         """Insert the execution with its reserved id, its closure rows and `events`, in one statement.
 
         False (and nothing written) when its parent, or its pipeline since `reserve`, does not exist.
         """
         try:
-            await self._execute_start(values, events)
+            await self._execute_start(execution, events)
         except asyncpg.ForeignKeyViolationError:
             return False
         return True
 
-    async def _execute_start(self, values: Mapping[str, Any], events: Sequence[Event]) -> None:
+    async def _execute_start(self, e: StartedExecution, events: Sequence[Event]) -> None:
         await self._pool.execute(
             f"""
             WITH e AS (
@@ -91,15 +95,15 @@ class RunWriter:
             o AS ({_OUTBOX_INSERT.format("$10", "$11", "$12", "$13", "$14", "$15")})
             SELECT 1
             """,
-            values["id"],
-            values["pipeline_id"],
-            values["parent_id"],
-            values["run_id"],
-            values["start_date"],
-            values["watermark"],
-            values["next_watermark"],
-            values["hour_recorded"],
-            values["date_recorded"],
+            e.id,
+            e.pipeline_id,
+            e.parent_id,
+            e.run_id,
+            e.start_date,
+            e.watermark,
+            e.next_watermark,
+            e.hour_recorded,
+            e.date_recorded,
             *_outbox_params(events),
         )
 
@@ -111,21 +115,23 @@ class RunWriter:
 
 
 class Ending:
+    """Implements `service_layer.ports.Ending` on one pooled connection inside its transaction."""
+
     def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
         self._conn = conn
 
     async def lock(
         self, execution_id: int, *, with_pipeline: bool
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """The execution and its pipeline (with the type's settings as `type_*`), locked; None when missing.
+    ) -> tuple[StartedExecution, PipelineWithType] | None:
+        """The execution and its pipeline (with the type's settings), locked; None when missing.
 
         The pipeline row is locked too when the end will change it (a success).
         """
         row = await self._conn.fetchrow(_LOCK_SQL.format(also=", p" if with_pipeline else ""), execution_id)
         if row is None:
             return None
-        execution = {k: v for k, v in row.items() if not k.startswith("p_")}
-        pipeline_row = {k[2:]: v for k, v in row.items() if k.startswith("p_")}
+        execution = StartedExecution(**{k: v for k, v in row.items() if not k.startswith("p_")})
+        pipeline_row = pipeline_with_type(**{k[2:]: v for k, v in row.items() if k.startswith("p_")})
         return execution, pipeline_row
 
     async def write(
@@ -134,7 +140,7 @@ class Ending:
         values: Mapping[str, Any],
         *,
         pipeline_id: int,
-        success_stamps: Mapping[str, Any] | None,
+        success_stamps: Mapping[str, datetime] | None,
         events: Sequence[Event],
     ) -> None:
         """The execution's end, the pipeline's watermark handshake (on success) and the events, in one statement."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
@@ -25,67 +27,67 @@ from headwater.common.contracts.watcher import (
     PipelineUpserted,
     sent,
 )
-from headwater.execution_tracking.adapters.db.repositories import Row
-from headwater.execution_tracking.adapters.db.run_writer import RunWriter
 from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import executions, pipelines, retention
+from headwater.execution_tracking.service_layer.ports import RunWriter
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 
-Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 Runs = NamedDependency[SkipValidation[RunWriter]]
 
-
-def _pipeline_type(row: Row) -> PipelineType:
-    return PipelineType(**row)
+C = TypeVar("C", bound=msgspec.Struct)
 
 
-def _pipeline(row: Row) -> Pipeline:
-    return Pipeline(**{k: v for k, v in row.items() if k != "request_digest"})
+def answer(contract: type[C], record: Any) -> C:
+    """The HTTP answer of a record: the contract's fields, read from the record (which may hold more)."""
+    return contract(**{name: getattr(record, name) for name in contract.__struct_fields__})
 
 
 class PipelineTypeController(Controller):
     tags = ["pipeline types"]
 
     @post(ExecutionTrackingPaths.PIPELINE_TYPES, status_code=HTTP_201_CREATED)
-    async def upsert(self, data: JSONBody[PipelineTypeCreate], uow: Uow) -> Response[Created]:
-        type_id, created = await pipelines.upsert_pipeline_type(uow(), sent(data))
+    async def upsert(self, data: JSONBody[PipelineTypeCreate], uow_factory: UowFactory) -> Response[Created]:
+        type_id, created = await pipelines.upsert_pipeline_type(uow_factory(), sent(data))
         return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(ExecutionTrackingPaths.PIPELINE_TYPES)
-    async def list_all(self, uow: Uow) -> list[PipelineType]:
-        return [_pipeline_type(r) for r in await pipelines.list_pipeline_types(uow())]
+    async def list_all(self, uow_factory: UowFactory) -> list[PipelineType]:
+        return [answer(PipelineType, r) for r in await pipelines.list_pipeline_types(uow_factory())]
 
     @get(ExecutionTrackingPaths.PIPELINE_TYPE)
-    async def get_one(self, pipeline_type_id: FromPath[int], uow: Uow) -> PipelineType:
-        return _pipeline_type(await pipelines.get_pipeline_type(uow(), pipeline_type_id))
+    async def get_one(self, pipeline_type_id: FromPath[int], uow_factory: UowFactory) -> PipelineType:
+        return answer(PipelineType, await pipelines.get_pipeline_type(uow_factory(), pipeline_type_id))
 
     @patch(ExecutionTrackingPaths.PIPELINE_TYPES)
-    async def update(self, data: JSONBody[PipelineTypeUpdate], uow: Uow) -> PipelineType:
-        return _pipeline_type(await pipelines.patch_pipeline_type(uow(), sent(data)))
+    async def update(self, data: JSONBody[PipelineTypeUpdate], uow_factory: UowFactory) -> PipelineType:
+        return answer(PipelineType, await pipelines.patch_pipeline_type(uow_factory(), sent(data)))
 
 
 class PipelineController(Controller):
     tags = ["pipelines"]
 
     @post(ExecutionTrackingPaths.PIPELINES, status_code=HTTP_201_CREATED)
-    async def upsert(self, data: JSONBody[PipelineCreate], uow: Uow) -> Response[PipelineUpserted]:
-        result = await pipelines.upsert_pipeline(uow(), sent(data))
+    async def upsert(
+        self, data: JSONBody[PipelineCreate], uow_factory: UowFactory
+    ) -> Response[PipelineUpserted]:
+        result = await pipelines.upsert_pipeline(uow_factory(), sent(data))
         body = PipelineUpserted(
             id=result.id, active=result.active, load_lineage=result.load_lineage, watermark=result.watermark
         )
         return Response(body, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
 
     @get(ExecutionTrackingPaths.PIPELINES)
-    async def list_all(self, uow: Uow) -> list[Pipeline]:
-        return [_pipeline(r) for r in await pipelines.list_pipelines(uow())]
+    async def list_all(self, uow_factory: UowFactory) -> list[Pipeline]:
+        return [answer(Pipeline, r) for r in await pipelines.list_pipelines(uow_factory())]
 
     @get(ExecutionTrackingPaths.PIPELINE)
-    async def get_one(self, pipeline_id: FromPath[int], uow: Uow) -> Pipeline:
-        return _pipeline(await pipelines.get_pipeline(uow(), pipeline_id))
+    async def get_one(self, pipeline_id: FromPath[int], uow_factory: UowFactory) -> Pipeline:
+        return answer(Pipeline, await pipelines.get_pipeline(uow_factory(), pipeline_id))
 
     @patch(ExecutionTrackingPaths.PIPELINES)
-    async def update(self, data: JSONBody[PipelineUpdate], uow: Uow) -> Pipeline:
-        return _pipeline(await pipelines.patch_pipeline(uow(), sent(data)))
+    async def update(self, data: JSONBody[PipelineUpdate], uow_factory: UowFactory) -> Pipeline:
+        return answer(Pipeline, await pipelines.patch_pipeline(uow_factory(), sent(data)))
 
 
 class ExecutionController(Controller):
@@ -101,8 +103,8 @@ class ExecutionController(Controller):
         await executions.end_execution(runs, execution_id=fields.pop("id"), **fields)
 
     @get(ExecutionTrackingPaths.EXECUTION)
-    async def get_one(self, pipeline_execution_id: FromPath[int], uow: Uow) -> Execution:
-        tree = await executions.get_execution_tree(uow(), pipeline_execution_id)
+    async def get_one(self, pipeline_execution_id: FromPath[int], uow_factory: UowFactory) -> Execution:
+        tree = await executions.get_execution_tree(uow_factory(), pipeline_execution_id)
         return msgspec.convert(tree, Execution, from_attributes=False)
 
 
@@ -110,15 +112,14 @@ class RetentionController(Controller):
     tags = ["retention"]
 
     @post(ExecutionTrackingPaths.LOG_CLEANUP, status_code=HTTP_200_OK)
-    async def log_cleanup(self, data: JSONBody[LogCleanup], uow: Uow) -> LogCleanupCounts:
+    async def log_cleanup(self, data: JSONBody[LogCleanup], uow_factory: UowFactory) -> LogCleanupCounts:
         return await retention.clean_up_logs(
-            uow(), retention_days=data.retention_days, batch_size=data.batch_size
+            uow_factory(), retention_days=data.retention_days, batch_size=data.batch_size
         )
 
 
 def dependencies(container: Container) -> dict[str, Provide]:
     return {
-        "uow": Provide(lambda: container.uow_factory, use_cache=True, sync_to_thread=False),
         "runs": Provide(lambda: container.runs, use_cache=True, sync_to_thread=False),
         "graph": Provide(lambda: container.graph, use_cache=True, sync_to_thread=False),
     }

@@ -25,12 +25,11 @@ from headwater.common.contracts.watcher import (
     Created,
     sent,
 )
-from headwater.execution_tracking.adapters.db.lineage_graph import LineageGraphReader
+from headwater.common.errors import UseCaseError
+from headwater.execution_tracking.entrypoints.http.controllers import UowFactory, answer
 from headwater.execution_tracking.service_layer import addresses, lineage_graph, openlineage
-from headwater.execution_tracking.service_layer.errors import UseCaseError
-from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.execution_tracking.service_layer.ports import LineageGraphReader
 
-Uow = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 Graph = NamedDependency[SkipValidation[LineageGraphReader]]
 Depth = Annotated[int, QueryParameter(description="hops to walk (default 20)")]
 Limit = Annotated[int, QueryParameter(description="most addresses to return (default 10,000)")]
@@ -44,51 +43,53 @@ class AddressTypeController(Controller):
     tags = ["address types"]
 
     @post(ExecutionTrackingPaths.ADDRESS_TYPES, status_code=HTTP_201_CREATED)
-    async def upsert(self, data: JSONBody[AddressTypeCreate], uow: Uow) -> Response[Created]:
-        type_id, created = await addresses.upsert_address_type(uow(), sent(data))
+    async def upsert(self, data: JSONBody[AddressTypeCreate], uow_factory: UowFactory) -> Response[Created]:
+        type_id, created = await addresses.upsert_address_type(uow_factory(), sent(data))
         return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(ExecutionTrackingPaths.ADDRESS_TYPES)
-    async def list_all(self, uow: Uow) -> list[AddressType]:
-        return [AddressType(**r) for r in await addresses.list_address_types(uow())]
+    async def list_all(self, uow_factory: UowFactory) -> list[AddressType]:
+        return [answer(AddressType, r) for r in await addresses.list_address_types(uow_factory())]
 
     @get(ExecutionTrackingPaths.ADDRESS_TYPE)
-    async def get_one(self, address_type_id: FromPath[int], uow: Uow) -> AddressType:
-        return AddressType(**await addresses.get_address_type(uow(), address_type_id))
+    async def get_one(self, address_type_id: FromPath[int], uow_factory: UowFactory) -> AddressType:
+        return answer(AddressType, await addresses.get_address_type(uow_factory(), address_type_id))
 
     @patch(ExecutionTrackingPaths.ADDRESS_TYPES)
-    async def update(self, data: JSONBody[AddressTypeUpdate], uow: Uow) -> AddressType:
-        return AddressType(**await addresses.patch_address_type(uow(), sent(data)))
+    async def update(self, data: JSONBody[AddressTypeUpdate], uow_factory: UowFactory) -> AddressType:
+        return answer(AddressType, await addresses.patch_address_type(uow_factory(), sent(data)))
 
 
 class AddressController(Controller):
     tags = ["addresses"]
 
     @post(ExecutionTrackingPaths.ADDRESSES, status_code=HTTP_201_CREATED)
-    async def upsert(self, data: JSONBody[AddressCreate], uow: Uow) -> Response[Created]:
-        address_id, created = await addresses.upsert_address(uow(), sent(data))
+    async def upsert(self, data: JSONBody[AddressCreate], uow_factory: UowFactory) -> Response[Created]:
+        address_id, created = await addresses.upsert_address(uow_factory(), sent(data))
         return Response(Created(address_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(ExecutionTrackingPaths.ADDRESSES)
-    async def list_all(self, uow: Uow) -> list[Address]:
-        return [Address(**r) for r in await addresses.list_addresses(uow())]
+    async def list_all(self, uow_factory: UowFactory) -> list[Address]:
+        return [answer(Address, r) for r in await addresses.list_addresses(uow_factory())]
 
     @get(ExecutionTrackingPaths.ADDRESS)
-    async def get_one(self, address_id: FromPath[int], uow: Uow) -> Address:
-        return Address(**await addresses.get_address(uow(), address_id))
+    async def get_one(self, address_id: FromPath[int], uow_factory: UowFactory) -> Address:
+        return answer(Address, await addresses.get_address(uow_factory(), address_id))
 
     @patch(ExecutionTrackingPaths.ADDRESSES)
-    async def update(self, data: JSONBody[AddressUpdate], uow: Uow) -> Address:
-        return Address(**await addresses.patch_address(uow(), sent(data)))
+    async def update(self, data: JSONBody[AddressUpdate], uow_factory: UowFactory) -> Address:
+        return answer(Address, await addresses.patch_address(uow_factory(), sent(data)))
 
 
 class LineageController(Controller):
     tags = ["lineage"]
 
     @post(ExecutionTrackingPaths.ADDRESS_LINEAGE, status_code=HTTP_201_CREATED)
-    async def record(self, data: JSONBody[AddressLineageCreate], uow: Uow) -> Response[AddressLineageCreated]:
+    async def record(
+        self, data: JSONBody[AddressLineageCreate], uow_factory: UowFactory
+    ) -> Response[AddressLineageCreated]:
         loaded = await addresses.record_address_lineage(
-            uow(),
+            uow_factory(),
             data.pipeline_id,
             [sent(a) for a in data.source_addresses],
             [sent(a) for a in data.target_addresses],
@@ -128,13 +129,13 @@ class OpenLineageController(Controller):
     tags = ["openlineage"]
 
     @post(ExecutionTrackingPaths.OPENLINEAGE, status_code=HTTP_201_CREATED)
-    async def record(self, request: Request[Any, Any, Any], uow: Uow) -> Response[bytes]:
+    async def record(self, request: Request[Any, Any, Any], uow_factory: UowFactory) -> Response[bytes]:
         try:
             event = decode_run_event(await request.body())
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise BadEvent(f"invalid OpenLineage RunEvent: {exc}") from exc
         try:
-            await openlineage.record_run_event(uow, event)
+            await openlineage.record_run_event(uow_factory(), event)
         except UseCaseError as exc:
             raise BadEvent(exc.detail) from exc
         return Response(b"", status_code=HTTP_201_CREATED)

@@ -6,7 +6,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 
 from headwater.common.contracts.openlineage import RunEvent, decode_run_event
@@ -18,7 +17,7 @@ from headwater.common.events import (
 )
 from headwater.common.logging import get_logger
 from headwater.common.messaging.batch import IngressBatch
-from headwater.common.messaging.broker import batch_subscription
+from headwater.common.messaging.broker import Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.common.metrics import RETENTION_REQUESTS
 from headwater.execution_tracking.service_layer.anomaly_flags import AnomalyVerdict, apply_anomaly_verdicts
@@ -70,41 +69,41 @@ RETENTION = IngressBatch[RetentionRequested](
 
 
 def register_subscribers(
-    broker: KafkaBroker, *, settings: Settings, uow: UnitOfWorkFactory, producer: AIOKafkaProducer
+    broker: KafkaBroker, *, settings: Settings, uow_factory: UnitOfWorkFactory, producer: AIOKafkaProducer
 ) -> None:
     def batch(max_records: int) -> dict[str, Any]:
         return batch_subscription(settings, group_id=settings.consumer_group, max_records=max_records)
 
     @broker.subscriber(prefixed(settings.topic_prefix, "ingress.runs"), **batch(settings.ingress_batch_size))
-    async def on_run_reports_record_executions(body: list[bytes], message: KafkaMessage) -> None:
+    async def on_run_reports_record_executions(records: Records) -> None:
         """Validate a batch of run reports, dead-letter the invalid ones and record the rest in one transaction.
 
         The offsets are committed only after the transaction; a crash before it replays the batch, which the
         inbox turns into a no-op for every report already recorded.
         """
-        await RUN_REPORTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await RUN_REPORTS.handle(records, uow_factory, producer)
 
     @broker.subscriber(
         prefixed(settings.topic_prefix, "ingress.lineage"), **batch(settings.lineage_batch_size)
     )
-    async def on_lineage_events_record_runs(body: list[bytes], message: KafkaMessage) -> None:
+    async def on_lineage_events_record_runs(records: Records) -> None:
         """Validate a batch of OpenLineage RunEvents, dead-letter the invalid ones and merge the rest.
 
         Offsets are committed after the transaction; merging is idempotent, so a replayed batch changes
         nothing that was already recorded.
         """
-        await LINEAGE.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await LINEAGE.handle(records, uow_factory, producer)
 
     @broker.subscriber(
         prefixed(settings.topic_prefix, "anomaly.detected"),
         prefixed(settings.topic_prefix, "anomaly.cleared"),
         **batch(500),
     )
-    async def on_anomaly_verdicts_set_flags(body: list[bytes], message: KafkaMessage) -> None:
+    async def on_anomaly_verdicts_set_flags(records: Records) -> None:
         """quality-alerting's verdicts become the executions' `anomaly_flags` (what GET /pipeline_execution shows)."""
-        await ANOMALY_VERDICTS.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await ANOMALY_VERDICTS.handle(records, uow_factory, producer)
 
     @broker.subscriber(prefixed(settings.topic_prefix, "retention.requested"), **batch(10))
-    async def on_retention_requested_delete_old_runs(body: list[bytes], message: KafkaMessage) -> None:
+    async def on_retention_requested_delete_old_runs(records: Records) -> None:
         """The daily retention schedule: old runs are deleted in committed batches, children first."""
-        await RETENTION.handle(message.raw_message, uow, producer)  # type: ignore[arg-type]
+        await RETENTION.handle(records, uow_factory, producer)

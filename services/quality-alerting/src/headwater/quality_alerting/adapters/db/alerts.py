@@ -85,7 +85,7 @@ class Alerts(Repository):
             "dedup_key": [d.dedup_key for d in drafts],
             "condition_key": [d.condition_key for d in drafts],
         }
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 "INSERT INTO alert (alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, "
                 "execution_id, data_source_id, msg, body, dedup_key, condition_key) "
@@ -105,7 +105,7 @@ class Alerts(Repository):
 
     async def get(self, alert_id: int, data_sources: Sequence[int] | None = None) -> Alert | None:
         within, params = _within(data_sources)
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(f"SELECT {ALERT_COLUMNS} FROM alert WHERE id = :id AND {within}"), {"id": alert_id, **params}
         )
         return _first(result)
@@ -130,7 +130,7 @@ class Alerts(Repository):
             where.append("id >= :from_id" if ascending else "id <= :from_id")
             params["from_id"] = from_id
         params["limit"] = limit
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 f"SELECT {ALERT_COLUMNS} FROM alert WHERE {' AND '.join(where) or 'TRUE'} "
                 f"ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT :limit"
@@ -144,7 +144,7 @@ class Alerts(Repository):
     ) -> Alert | None:
         """Resolve an unresolved alert; None when it is missing or was already resolved (then nothing changes)."""
         within, params = _within(data_sources)
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 "UPDATE alert SET resolved = TRUE, resolved_at = now(), resolve_action = :action "
                 f"WHERE id = :id AND NOT resolved AND {within} RETURNING {ALERT_COLUMNS}"
@@ -157,7 +157,7 @@ class Alerts(Repository):
         self, alert_id: int, muted: bool, data_sources: Sequence[int] | None = None
     ) -> Alert | None:
         within, params = _within(data_sources)
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(f"UPDATE alert SET is_muted = :muted WHERE id = :id AND {within} RETURNING {ALERT_COLUMNS}"),
             {"id": alert_id, "muted": muted, **params},
         )

@@ -106,11 +106,11 @@ class Anomalies(Repository):
             .on_conflict_do_nothing(index_elements=["pipeline_id", "metric_field"])
             .returning(anomaly_rule.c.id)
         )
-        return (await self._conn.execute(stmt)).scalar()
+        return (await self.conn.execute(stmt)).scalar()
 
     async def rule_id(self, pipeline_id: int, metric_field: str) -> int | None:
         return (
-            await self._conn.execute(
+            await self.conn.execute(
                 select(anomaly_rule.c.id).where(
                     anomaly_rule.c.pipeline_id == pipeline_id, anomaly_rule.c.metric_field == metric_field
                 )
@@ -118,12 +118,12 @@ class Anomalies(Repository):
         ).scalar()
 
     async def list_rules(self) -> list[AnomalyRule]:
-        rows = await self._conn.execute(select(*RULE_COLUMNS).order_by(anomaly_rule.c.id))
+        rows = await self.conn.execute(select(*RULE_COLUMNS).order_by(anomaly_rule.c.id))
         return [AnomalyRule(**row) for row in rows.mappings()]
 
     async def get_rule(self, rule_id: int) -> AnomalyRule | None:
         row = (
-            (await self._conn.execute(select(*RULE_COLUMNS).where(anomaly_rule.c.id == rule_id)))
+            (await self.conn.execute(select(*RULE_COLUMNS).where(anomaly_rule.c.id == rule_id)))
             .mappings()
             .first()
         )
@@ -138,13 +138,13 @@ class Anomalies(Repository):
             .returning(*RULE_COLUMNS)
         )
         with integrity_errors_as_domain_errors():
-            row = (await self._conn.execute(stmt)).mappings().first()
+            row = (await self.conn.execute(stmt)).mappings().first()
         return None if row is None else AnomalyRule(**row)
 
     async def samples(self, execution_ids: Sequence[int]) -> list[RuleSample]:
         if not execution_ids:
             return []
-        rows = await self._conn.execute(SAMPLES, {"execution_ids": list(execution_ids)})
+        rows = await self.conn.execute(SAMPLES, {"execution_ids": list(execution_ids)})
         return [RuleSample(**row) for row in rows.mappings()]
 
     async def insert_results(self, results: Sequence[AnomalyResult]) -> set[tuple[int, str]]:
@@ -153,14 +153,14 @@ class Anomalies(Repository):
             return set()
         columns: dict[str, list[Any]] = {k: [getattr(r, k) for r in results] for k in RESULT_KEYS}
         columns["context"] = [msgspec.json.encode(r.context).decode() for r in results]
-        rows = await self._conn.execute(INSERT_RESULTS, columns)
+        rows = await self.conn.execute(INSERT_RESULTS, columns)
         return {(r.execution_id, r.metric_field) for r in rows}
 
     async def delete_results(
         self, pipeline_id: int, execution_id: int, metric_fields: Sequence[str]
     ) -> list[str]:
         """Delete the execution's results for `metric_fields`; the metrics whose results were deleted."""
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 "DELETE FROM anomaly_result WHERE pipeline_id = :p AND execution_id = :x "
                 "AND metric_field = ANY(CAST(:m AS text[])) RETURNING metric_field"

@@ -28,7 +28,7 @@ class Channels(Repository):
     async def insert(self, fields: Mapping[str, Any]) -> Channel:
         """The new channel; Duplicate when the name is taken."""
         values = {f: fields.get(f) for f in WRITABLE}
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 f"INSERT INTO notification_channel ({', '.join(WRITABLE)}) "
                 f"VALUES ({', '.join(':' + f for f in WRITABLE)}) "
@@ -42,7 +42,7 @@ class Channels(Repository):
         return Channel(**row)
 
     async def get(self, channel_id: int) -> Channel | None:
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(f"SELECT {PUBLIC_COLUMNS} FROM notification_channel WHERE id = :id"), {"id": channel_id}
         )
         row = result.mappings().first()
@@ -50,7 +50,7 @@ class Channels(Repository):
 
     async def get_with_secret(self, channel_id: int, *, lock: bool = False) -> ChannelWithSecret | None:
         """The whole row, secret included: for sending, and for merging a change (`lock` holds it meanwhile)."""
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 f"SELECT {PUBLIC_COLUMNS}, secret FROM notification_channel WHERE id = :id"
                 + (" FOR UPDATE" if lock else "")
@@ -61,7 +61,7 @@ class Channels(Repository):
         return None if row is None else ChannelWithSecret(**row)
 
     async def list_all(self) -> list[Channel]:
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(f"SELECT {PUBLIC_COLUMNS} FROM notification_channel ORDER BY id")
         )
         return [Channel(**row) for row in result.mappings()]
@@ -71,7 +71,7 @@ class Channels(Repository):
         values = {f: v for f, v in fields.items() if f in WRITABLE}
         assignments = ", ".join(f"{f} = :{f}" for f in values)
         with integrity_errors_as_domain_errors():
-            result = await self._conn.execute(
+            result = await self.conn.execute(
                 text(
                     f"UPDATE notification_channel SET {assignments + ', ' if assignments else ''}"
                     f"updated_at = now() WHERE id = :channel_id RETURNING {PUBLIC_COLUMNS}"
@@ -83,7 +83,7 @@ class Channels(Repository):
 
     async def delete(self, channel_id: int) -> bool:
         """Delete the channel and (by cascade) its deliveries; False when there was none."""
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text("DELETE FROM notification_channel WHERE id = :id RETURNING id"), {"id": channel_id}
         )
         return result.first() is not None

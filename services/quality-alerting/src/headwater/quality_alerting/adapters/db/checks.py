@@ -113,14 +113,14 @@ class Checks(Repository):
 
     async def lock_check(self, check: str) -> None:
         """Hold the check's advisory lock until the transaction ends."""
-        await self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEYS[check]})
+        await self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEYS[check]})
 
     async def log_stale_pipelines(self, now: datetime) -> list[StalePipeline]:
         """Log every pipeline stale at `now` whose last DML timestamp was not logged stale before; return those."""
-        result = await self._conn.execute(_FRESHNESS, {"now": now})
+        result = await self.conn.execute(_FRESHNESS, {"now": now})
         return [StalePipeline(**row) for row in result.mappings()]
 
     async def log_late_executions(self, now: datetime, lookback_minutes: int) -> list[LateExecution]:
         """Log every execution started within the lookback that is late at `now` and was not logged before."""
-        result = await self._conn.execute(_TIMELINESS, {"now": now, "lookback": lookback_minutes})
+        result = await self.conn.execute(_TIMELINESS, {"now": now, "lookback": lookback_minutes})
         return [LateExecution(**row) for row in result.mappings()]

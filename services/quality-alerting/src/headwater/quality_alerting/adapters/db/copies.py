@@ -48,7 +48,7 @@ class Copies(Repository):
             ],
             "as_of": [e.occurred_at for e in events],
         }
-        await self._conn.execute(
+        await self.conn.execute(
             text(
                 """
                 INSERT INTO pipeline_settings AS p (pipeline_id, name, pipeline_type_id, pipeline_type_name, active,
@@ -81,7 +81,7 @@ class Copies(Repository):
         events = _last(events, "execution_id")
         if not events:
             return
-        await self._conn.execute(
+        await self.conn.execute(
             text(
                 """
                 INSERT INTO execution_metric (execution_id, pipeline_id, start_date, hour_recorded, day_of_week)
@@ -105,7 +105,7 @@ class Copies(Repository):
         events = _last(events, "execution_id")
         if not events:
             return
-        await self._conn.execute(
+        await self.conn.execute(
             text(
                 """
                 INSERT INTO execution_metric AS m (execution_id, pipeline_id, start_date, end_date, hour_recorded,

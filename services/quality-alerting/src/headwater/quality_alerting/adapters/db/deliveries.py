@@ -118,22 +118,22 @@ class Deliveries(Repository):
         if not alert_ids:
             return 0
         ids = {"ids": list(alert_ids)}
-        await self._conn.execute(LOCK_CONDITIONS, ids)
-        rows = (await self._conn.execute(ENQUEUE, ids)).all()
+        await self.conn.execute(LOCK_CONDITIONS, ids)
+        rows = (await self.conn.execute(ENQUEUE, ids)).all()
         pending = sum(1 for r in rows if r.status == "pending")
         if pending:
-            await self._conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": DELIVERIES_CHANNEL})
+            await self.conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": DELIVERIES_CHANNEL})
         return pending
 
     async def claim_due(self, limit: int) -> list[DueDelivery]:
         """The due deliveries nobody else holds, locked until the transaction ends."""
-        result = await self._conn.execute(CLAIM_DUE, {"limit": limit})
+        result = await self.conn.execute(CLAIM_DUE, {"limit": limit})
         return [DueDelivery(**row) for row in result.mappings()]
 
     async def record(self, outcomes: Sequence[Attempted]) -> None:
         if not outcomes:
             return
-        await self._conn.execute(
+        await self.conn.execute(
             RECORD,
             {
                 "ids": [o.delivery_id for o in outcomes],
@@ -148,7 +148,7 @@ class Deliveries(Repository):
     async def seconds_until_next_due(self) -> float | None:
         """How long until the earliest pending delivery is due (<= 0: due now); None when nothing is pending."""
         value = (
-            await self._conn.execute(
+            await self.conn.execute(
                 text(
                     "SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - clock_timestamp())) "
                     "FROM notification_delivery WHERE status = 'pending'"
@@ -159,7 +159,7 @@ class Deliveries(Repository):
 
     async def fail_pending_of_channel(self, channel_id: int, reason: str) -> int:
         """Give up the channel's pending deliveries (it was deactivated); how many."""
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 "UPDATE notification_delivery SET status = 'failed', last_error = :reason "
                 "WHERE channel_id = :channel_id AND status = 'pending'"
@@ -170,7 +170,7 @@ class Deliveries(Repository):
 
     async def list_for_channel(self, channel_id: int, limit: int) -> list[Delivery]:
         """The channel's newest deliveries first."""
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 f"SELECT {DELIVERY_COLUMNS} FROM notification_delivery WHERE channel_id = :channel_id "
                 "ORDER BY id DESC LIMIT :limit"
@@ -180,7 +180,7 @@ class Deliveries(Repository):
         return [Delivery(**row) for row in result.mappings()]
 
     async def count_pending(self) -> int:
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text("SELECT count(*) FROM notification_delivery WHERE status = 'pending'")
         )
         return int(result.scalar_one())

@@ -11,4 +11,4 @@ UNSENT = text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
 
 class OutboxMessages(Repository):
     async def count_unsent(self) -> int:
-        return int(await self._conn.scalar(UNSENT) or 0)
+        return int(await self.conn.scalar(UNSENT) or 0)

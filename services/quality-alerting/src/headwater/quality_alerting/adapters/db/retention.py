@@ -25,7 +25,7 @@ class Retention(Repository):
     async def delete_batch(self, table: str, cutoff: datetime, batch_size: int) -> int:
         """Delete up to `batch_size` old rows of `table` in the caller's transaction; how many were deleted."""
         key, old = OLD_ROWS[table]
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 f"DELETE FROM {table} WHERE {key} IN ("
                 f"SELECT {key} FROM {table} WHERE {old} ORDER BY {key} LIMIT :batch_size FOR UPDATE SKIP LOCKED)"

@@ -47,7 +47,7 @@ class Schedules(Repository):
 
     async def lock_all(self) -> dict[str, StoredSchedule]:
         """Every stored schedule, locked until the transaction ends (replicas reconcile one after another)."""
-        rows = await self._conn.execute(
+        rows = await self.conn.execute(
             select(
                 schedule.c.name,
                 schedule.c.kind,
@@ -68,13 +68,13 @@ class Schedules(Repository):
                 values |= {"lease_owner": None, "lease_expires_at": None}
             if step.change is Change.ADDED:
                 # another replica may be adding the same schedule right now: the first one wins, same config
-                await self._conn.execute(
+                await self.conn.execute(
                     pg_insert(schedule)
                     .values(name=step.name, **values)
                     .on_conflict_do_nothing(index_elements=["name"])
                 )
             else:
-                await self._conn.execute(
+                await self.conn.execute(
                     update(schedule).where(schedule.c.name == step.name).values(**values, updated_at=now)
                 )
 
@@ -83,7 +83,7 @@ class Schedules(Repository):
 
         `SKIP LOCKED` lets replicas claim side by side without waiting on each other's rows.
         """
-        rows = await self._conn.execute(
+        rows = await self.conn.execute(
             _CLAIM, {"now": now, "owner": owner, "expires": expires, "limit": limit}
         )
         return [
@@ -98,7 +98,7 @@ class Schedules(Repository):
         next due time), or reconciliation may have rescheduled it.
         """
         row = (
-            await self._conn.execute(
+            await self.conn.execute(
                 select(schedule.c.kind, schedule.c.cron, schedule.c.params)
                 .where(
                     schedule.c.name == claim.name,
@@ -115,7 +115,7 @@ class Schedules(Repository):
         self, *, name: str, due_at: datetime, fired_at: datetime, owner: str, event_id: str
     ) -> bool:
         """Record the firing of `name` for `due_at`; False when it was recorded before (then publish nothing)."""
-        inserted = await self._conn.execute(
+        inserted = await self.conn.execute(
             pg_insert(schedule_firing)
             .values(schedule_name=name, due_at=due_at, fired_at=fired_at, fired_by=owner, event_id=event_id)
             .on_conflict_do_nothing(index_elements=["schedule_name", "due_at"])
@@ -127,7 +127,7 @@ class Schedules(Repository):
         self, *, name: str, due_at: datetime, fired_at: datetime, next_due_at: datetime
     ) -> None:
         """Move the schedule on to its next due time and release the lease."""
-        await self._conn.execute(
+        await self.conn.execute(
             update(schedule)
             .where(schedule.c.name == name)
             .values(
@@ -141,7 +141,7 @@ class Schedules(Repository):
 
     async def prune_firings(self, *, before: datetime, limit: int) -> int:
         """Delete up to `limit` firings recorded before `before` (the scheduler's own retention)."""
-        result = await self._conn.execute(
+        result = await self.conn.execute(
             text(
                 "DELETE FROM schedule_firing WHERE id IN "
                 "(SELECT id FROM schedule_firing WHERE fired_at < :before ORDER BY id LIMIT :limit)"
@@ -151,7 +151,7 @@ class Schedules(Repository):
         return result.rowcount or 0
 
     async def list_all(self) -> list[ListedSchedule]:
-        rows = await self._conn.execute(
+        rows = await self.conn.execute(
             select(
                 schedule.c.name,
                 schedule.c.cron,

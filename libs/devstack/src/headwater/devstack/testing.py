@@ -137,6 +137,15 @@ async def check_migrations_round_trip(stack: Stack, package: str, *, head: str) 
         )
         await migrate_service(package, dsn)
         assert await schema_differences(dsn, schema, metadata) == []
+        # autogenerate does not compare primary-key names: every table's is the naming convention's pk_<table>
+        primary_keys = await admin.fetch(
+            "SELECT conrelid::regclass::text AS t, conname FROM pg_constraint "
+            "WHERE contype = 'p' AND connamespace = $1::regnamespace AND conname <> 'alembic_version_pkc'",
+            schema,
+        )
+        assert {r["conname"] for r in primary_keys} == {
+            f"pk_{r['t'].rsplit('.', 1)[-1].strip(chr(34))}" for r in primary_keys
+        }
 
 
 async def check_role_confined_to_its_schema(stack: Stack, schema: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -20,11 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 
-def outbox_table(metadata: MetaData) -> Table:
-    """Events waiting to be published; a relay marks them sent. Unsent rows are found by a partial index."""
-    return Table(
-        "outbox",
-        metadata,
+def _outbox_columns() -> list[Column[Any]]:
+    return [
         Column("id", BigInteger, Identity(always=False), primary_key=True),
         Column("topic", String(200), nullable=False),
         Column("key", String(200), nullable=False),
@@ -34,21 +33,39 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("sent_at", DateTime(timezone=True)),
-        Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
-        Index("ix_outbox_unsent_key", "key", "id", postgresql_where=text("sent_at IS NULL")),
-        Index("ix_outbox_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
+    ]
+
+
+# (name, columns, partial-index condition): unsent rows in claim order, per key, and sent rows for the purge.
+_OUTBOX_INDEXES = (
+    ("ix_outbox_unsent", ["id"], "sent_at IS NULL"),
+    ("ix_outbox_unsent_key", ["key", "id"], "sent_at IS NULL"),
+    ("ix_outbox_sent_at", ["sent_at"], "sent_at IS NOT NULL"),
+)
+
+
+def _inbox_columns() -> list[Column[Any]]:
+    return [
+        Column("consumer", String(100), nullable=False),
+        Column("message_id", Text, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """Events waiting to be published; a relay marks them sent. Unsent rows are found by a partial index."""
+    return Table(
+        "outbox",
+        metadata,
+        *_outbox_columns(),
+        *(Index(name, *columns, postgresql_where=text(where)) for name, columns, where in _OUTBOX_INDEXES),
     )
 
 
 def inbox_table(metadata: MetaData) -> Table:
     """Messages a consumer has processed, recorded in the same transaction as its effects."""
     return Table(
-        "inbox",
-        metadata,
-        Column("consumer", String(100), nullable=False),
-        Column("message_id", Text, nullable=False),
-        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        PrimaryKeyConstraint("consumer", "message_id", name="pk_inbox"),
+        "inbox", metadata, *_inbox_columns(), PrimaryKeyConstraint("consumer", "message_id", name="pk_inbox")
     )
 
 
@@ -72,3 +89,31 @@ def outbox_notify_trigger_sql(schema: str) -> list[str]:
         FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".outbox_notify()
         """,
     ]
+
+
+def create_outbox_and_inbox(schema: str) -> None:
+    """Migration step (inside a service's first alembic revision): the outbox with its indexes and the trigger
+    that wakes the relays, and the inbox — the same tables as `outbox_table` and `inbox_table`."""
+    from alembic import op
+
+    op.create_table(
+        "inbox",
+        *_inbox_columns(),
+        PrimaryKeyConstraint("consumer", "message_id", name="pk_inbox"),
+        schema=schema,
+    )
+    op.create_table("outbox", *_outbox_columns(), PrimaryKeyConstraint("id", name="pk_outbox"), schema=schema)
+    for name, columns, where in _OUTBOX_INDEXES:
+        op.create_index(name, "outbox", columns, schema=schema, postgresql_where=text(where))
+    for statement in outbox_notify_trigger_sql(schema):
+        op.execute(statement)
+
+
+def drop_outbox_and_inbox(schema: str) -> None:
+    """The reverse of `create_outbox_and_inbox`, for the first revision's downgrade."""
+    from alembic import op
+
+    op.execute(f'DROP TRIGGER IF EXISTS outbox_notify ON "{schema}".outbox')
+    op.execute(f'DROP FUNCTION IF EXISTS "{schema}".outbox_notify()')
+    op.drop_table("outbox", schema=schema)  # its indexes go with it
+    op.drop_table("inbox", schema=schema)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from headwater.common.messaging.tables import outbox_notify_trigger_sql
+from headwater.common.messaging.tables import create_outbox_and_inbox, drop_outbox_and_inbox
 
 SCHEMA = "quality_alerting"
 
@@ -22,6 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    create_outbox_and_inbox(SCHEMA)
     op.create_table(
         "alert",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -156,16 +157,6 @@ def upgrade() -> None:
         schema="quality_alerting",
     )
     op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("message_id", sa.Text(), nullable=False),
-        sa.Column(
-            "processed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.PrimaryKeyConstraint("consumer", "message_id", name="pk_inbox"),
-        schema="quality_alerting",
-    )
-    op.create_table(
         "notification_channel",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("name", sa.String(length=150), nullable=False),
@@ -194,49 +185,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_channel")),
         sa.UniqueConstraint("name", name=op.f("uq_notification_channel_name")),
         schema="quality_alerting",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        schema="quality_alerting",
-    )
-    op.create_index(
-        "ix_outbox_sent_at",
-        "outbox",
-        ["sent_at"],
-        unique=False,
-        schema="quality_alerting",
-        postgresql_where=sa.text("sent_at IS NOT NULL"),
-    )
-    op.create_index(
-        "ix_outbox_unsent",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="quality_alerting",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.create_index(
-        "ix_outbox_unsent_key",
-        "outbox",
-        ["key", "id"],
-        unique=False,
-        schema="quality_alerting",
-        postgresql_where=sa.text("sent_at IS NULL"),
     )
     op.create_table(
         "pipeline_settings",
@@ -394,13 +342,10 @@ def upgrade() -> None:
         schema="quality_alerting",
         postgresql_where=sa.text("status = 'pending'"),
     )
-    for statement in outbox_notify_trigger_sql(SCHEMA):
-        op.execute(statement)
 
 
 def downgrade() -> None:
-    op.execute(f'DROP TRIGGER IF EXISTS outbox_notify ON "{SCHEMA}".outbox')
-    op.execute(f'DROP FUNCTION IF EXISTS "{SCHEMA}".outbox_notify()')
+    drop_outbox_and_inbox(SCHEMA)
     op.drop_index(
         "ix_notification_delivery_due",
         table_name="notification_delivery",
@@ -430,27 +375,7 @@ def downgrade() -> None:
         ),
     )
     op.drop_table("pipeline_settings", schema="quality_alerting")
-    op.drop_index(
-        "ix_outbox_unsent_key",
-        table_name="outbox",
-        schema="quality_alerting",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.drop_index(
-        "ix_outbox_unsent",
-        table_name="outbox",
-        schema="quality_alerting",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.drop_index(
-        "ix_outbox_sent_at",
-        table_name="outbox",
-        schema="quality_alerting",
-        postgresql_where=sa.text("sent_at IS NOT NULL"),
-    )
-    op.drop_table("outbox", schema="quality_alerting")
     op.drop_table("notification_channel", schema="quality_alerting")
-    op.drop_table("inbox", schema="quality_alerting")
     op.drop_index("ix_freshness_log_checked_at", table_name="freshness_log", schema="quality_alerting")
     op.drop_table("freshness_log", schema="quality_alerting")
     op.drop_index("ix_execution_metric_start_date", table_name="execution_metric", schema="quality_alerting")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from headwater.common.messaging.tables import outbox_notify_trigger_sql
+from headwater.common.messaging.tables import create_outbox_and_inbox, drop_outbox_and_inbox
 
 SCHEMA = "scheduler"
 
@@ -22,61 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("message_id", sa.Text(), nullable=False),
-        sa.Column(
-            "processed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.PrimaryKeyConstraint("consumer", "message_id", name="pk_inbox"),
-        schema="scheduler",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        schema="scheduler",
-    )
-    op.create_index(
-        "ix_outbox_sent_at",
-        "outbox",
-        ["sent_at"],
-        unique=False,
-        schema="scheduler",
-        postgresql_where=sa.text("sent_at IS NOT NULL"),
-    )
-    op.create_index(
-        "ix_outbox_unsent",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="scheduler",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.create_index(
-        "ix_outbox_unsent_key",
-        "outbox",
-        ["key", "id"],
-        unique=False,
-        schema="scheduler",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    for statement in outbox_notify_trigger_sql(SCHEMA):
-        op.execute(statement)
+    create_outbox_and_inbox(SCHEMA)
     op.create_table(
         "schedule",
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -134,31 +80,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    drop_outbox_and_inbox(SCHEMA)
     op.drop_index("ix_schedule_firing_fired_at", table_name="schedule_firing", schema="scheduler")
     op.drop_table("schedule_firing", schema="scheduler")
     op.drop_index(
         "ix_schedule_due", table_name="schedule", schema="scheduler", postgresql_where=sa.text("enabled")
     )
     op.drop_table("schedule", schema="scheduler")
-    op.execute(f'DROP TRIGGER IF EXISTS outbox_notify ON "{SCHEMA}".outbox')
-    op.execute(f'DROP FUNCTION IF EXISTS "{SCHEMA}".outbox_notify()')
-    op.drop_index(
-        "ix_outbox_unsent_key",
-        table_name="outbox",
-        schema="scheduler",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.drop_index(
-        "ix_outbox_unsent",
-        table_name="outbox",
-        schema="scheduler",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.drop_index(
-        "ix_outbox_sent_at",
-        table_name="outbox",
-        schema="scheduler",
-        postgresql_where=sa.text("sent_at IS NOT NULL"),
-    )
-    op.drop_table("outbox", schema="scheduler")
-    op.drop_table("inbox", schema="scheduler")

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from headwater.common.events import ChecksRequested, RetentionRequested
+from headwater.common.settings import load_settings
 from headwater.scheduler.__main__ import main
-from headwater.scheduler.bootstrap import bootstrap, load
+from headwater.scheduler.bootstrap import bootstrap
 from headwater.scheduler.clock import ManualClock
 from headwater.scheduler.domain.schedules import (
     Change,
@@ -118,14 +119,16 @@ def test_the_default_system_schedules() -> None:
 
 
 def test_schedules_are_configured_from_the_environment() -> None:
-    settings = load(
+    settings = load_settings(
+        Settings,
+        "scheduler",
         {
             "HEADWATER_SCHEDULER_FRESHNESS_CRON": "off",
             "HEADWATER_SCHEDULER_TIMELINESS_CRON": "*/10 * * * *",
             "HEADWATER_SCHEDULER_TIMELINESS_LOOKBACK_MINUTES": "30",
             "HEADWATER_SCHEDULER_RETENTION_DAYS": "365",
             "HEADWATER_SCHEDULER_RETENTION_BATCH_SIZE": "500",
-        }
+        },
     )
     specs = {s.name: s for s in system_schedules(settings)}
     assert not specs["freshness"].enabled

@@ -3,7 +3,6 @@ hot path, built on demand."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import asyncpg
@@ -55,11 +54,7 @@ class Container(ServiceContainer):
         await super().close()
 
 
-def load(environ: Mapping[str, str] | None = None) -> Settings:
-    return load_settings(Settings, SERVICE, environ)
-
-
 def bootstrap(settings: Settings | None = None) -> Container:
-    settings = settings or load()
+    settings = settings or load_settings(Settings, SERVICE)
     engine = start_process(SERVICE, SCHEMA, settings)
     return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork))

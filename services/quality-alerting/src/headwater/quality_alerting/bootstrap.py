@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,11 +21,7 @@ class Container(ServiceContainer):
     uow_factory: UnitOfWorkFactory[SqlUnitOfWork]
 
 
-def load(environ: Mapping[str, str] | None = None) -> Settings:
-    return load_settings(Settings, SERVICE, environ)
-
-
 def bootstrap(settings: Settings | None = None) -> Container:
-    settings = settings or load()
+    settings = settings or load_settings(Settings, SERVICE)
     engine = start_process(SERVICE, SCHEMA, settings)
     return Container(settings=settings, engine=engine, uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork))

@@ -18,4 +18,9 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # Queue monitoring: pending work at or above these levels raises a WARNING / CRITICAL alert.
     queue_warning_threshold: int = 50
     queue_critical_threshold: int = 100
-    monitored_consumer_groups: str = "execution-tracking,quality-alerting"  # comma-separated
+    # The consumer groups whose lag is measured, with the topics each consumes (`group=topic topic; ...`; each
+    # service's subscribers say what it consumes, and tests/architecture holds this default to them).
+    monitored_consumer_groups: str = (
+        "execution-tracking=ingress.runs ingress.lineage anomaly.detected anomaly.cleared retention.requested;"
+        " quality-alerting=pipeline.changed execution.started execution.ended checks.requested retention.requested"
+    )

@@ -3,7 +3,6 @@ system schedules, built on demand."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,13 +26,9 @@ class Container(ServiceContainer):
     clock: Clock = system_clock
 
 
-def load(environ: Mapping[str, str] | None = None) -> Settings:
-    return load_settings(Settings, SERVICE, environ)
-
-
 def bootstrap(settings: Settings | None = None, *, clock: Clock = system_clock) -> Container:
     """Build the container; raises InvalidSchedule (naming the setting) when a schedule setting is wrong."""
-    settings = settings or load()
+    settings = settings or load_settings(Settings, SERVICE)
     schedules = system_schedules(settings)
     engine = start_process(SERVICE, SCHEMA, settings)
     return Container(

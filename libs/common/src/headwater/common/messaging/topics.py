@@ -1,4 +1,5 @@
-"""Every topic Headwater uses, and the deployment's prefix that namespaces them on a shared cluster."""
+"""Every topic Headwater uses (what the deployment creates), the prefix that namespaces them on a shared
+cluster, and how a set of consumer groups and their topics is written in a setting."""
 
 from __future__ import annotations
 
@@ -23,24 +24,22 @@ CANONICAL_TOPICS = (
     "workflow.changed",
 )
 
-# The consumer group of each service and the topics it consumes: what queue
-# monitoring measures the lag of.
-CONSUMED_TOPICS: dict[str, tuple[str, ...]] = {
-    "execution-tracking": (
-        "ingress.runs",
-        "ingress.lineage",
-        "anomaly.detected",
-        "anomaly.cleared",
-        "retention.requested",
-    ),
-    "quality-alerting": (
-        "pipeline.changed",
-        "execution.started",
-        "execution.ended",
-        "checks.requested",
-        "retention.requested",
-    ),
-}
+
+def parse_consumer_groups(text: str) -> dict[str, tuple[str, ...]]:
+    """`group=topic topic; group=topic` (what a lag monitor is told to watch) as {group: topics}.
+
+    Each service declares what it consumes in its own subscribers; whoever measures lag is configured with it,
+    since a Kafka-protocol broker need not say which topics a group reads while none of its members runs."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for entry in (e.strip() for e in text.split(";")):
+        if not entry:
+            continue
+        group, sep, topics = entry.partition("=")
+        if not sep or not group.strip() or not topics.split():
+            raise ValueError(f"expected `group=topic topic ...`, got {entry!r}")
+        groups[group.strip()] = tuple(topics.split())
+    return groups
+
 
 DLQ_SUFFIX = ".dlq"
 

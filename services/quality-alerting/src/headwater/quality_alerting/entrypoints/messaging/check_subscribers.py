@@ -19,7 +19,7 @@ from headwater.common.events import ChecksRequested, decode_event
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import Record, raw_body
 from headwater.common.messaging.dlq import dead_letter
-from headwater.common.messaging.topics import CONSUMED_TOPICS, prefixed
+from headwater.common.messaging.topics import parse_consumer_groups, prefixed
 from headwater.common.retry import retry
 from headwater.quality_alerting.adapters.kafka_lag import consumer_lag
 from headwater.quality_alerting.service_layer.checks import (
@@ -65,9 +65,7 @@ async def run_timeliness_check(context: CheckContext, request: ChecksRequested, 
 
 async def run_queue_monitor(context: CheckContext, request: ChecksRequested, now: datetime) -> object:
     settings = context.settings
-    groups = {
-        group: CONSUMED_TOPICS[group] for group in settings.monitored_consumer_groups.split(",") if group
-    }
+    groups = parse_consumer_groups(settings.monitored_consumer_groups)
 
     async def read_lag() -> dict[str, int]:
         return await consumer_lag(

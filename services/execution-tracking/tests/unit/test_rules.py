@@ -1,4 +1,5 @@
-"""The Watcher rules as SEMANTICS.md states them."""
+"""The Watcher's rules as its clients rely on them: strings stripped and lower-cased except watermarks,
+durations and throughput, request digests, nesting of runs, SLO settings."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
 

@@ -1,4 +1,5 @@
-"""Anomaly detection on the real Postgres: baselines exactly as SEMANTICS.md, results, events, alerts, unflag."""
+"""Anomaly detection on the real Postgres: the baseline (successful runs of the same pipeline, same UTC start
+hour, within the lookback, not flagged), the range mean ± z·sd, results, events, alerts, unflag."""
 
 from __future__ import annotations
 

@@ -180,7 +180,11 @@ class EndPlan:
 
 
 def plan_end(current: StartedExecution, pipeline: PipelineWithType, ending: End) -> EndPlan:
-    """Duration, throughput and the watermark handshake of an end, as SEMANTICS.md states them."""
+    """What an end changes, as the Watcher does it: `duration_seconds` is end - start in whole seconds,
+    `throughput` total_rows / duration to 4 decimals (0 for a zero duration, null without total_rows); only a
+    successful end stamps `last_target_insert/update/soft_delete` (for the counts above 0) and hands the pipeline's
+    `next_watermark` over to `watermark` — a failed one leaves the pipeline alone, so the next run retries the
+    same watermark range."""
     end = as_utc(ending.end_date)
     completed_successfully, counts = ending.completed_successfully, ending.counts
     start = current.start_date

@@ -59,8 +59,9 @@ from bench.stats import LatencySummary
 from headwater.common.events.execution_tracking import ExecutionEnded
 from headwater.common.events.ingress import RunEnded, RunStarted
 from headwater.common.events.quality_alerting import AnomalyDetected
-from headwater.common.messaging.topics import CONSUMED_TOPICS, prefixed
+from headwater.common.messaging.topics import parse_consumer_groups, prefixed
 from headwater.quality_alerting.adapters.kafka_lag import consumer_lag
+from headwater.quality_alerting.settings import Settings as QualityAlertingSettings
 
 HISTORY_RUNS = 12  # baseline runs per probe pipeline (see the module docstring for why 12)
 NORMAL_ROWS = (900, 1100)
@@ -482,7 +483,8 @@ async def broker_records(settings: BenchSettings) -> int:
 
 async def _lag(settings: BenchSettings) -> dict[str, int]:
     """What execution-tracking and quality-alerting have yet to consume, as the queue monitor reads it."""
-    groups = {group: CONSUMED_TOPICS[group] for group in LAGGING_GROUPS}
+    monitored = parse_consumer_groups(QualityAlertingSettings().monitored_consumer_groups)
+    groups = {group: monitored[group] for group in LAGGING_GROUPS}
     return await consumer_lag(settings.kafka_bootstrap, groups, topic_prefix=settings.topic_prefix)
 
 

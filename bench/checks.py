@@ -48,8 +48,8 @@ from headwater.common.logging import configure_logging
 from headwater.devstack.stack import Stack, StackConfig
 from headwater.quality_alerting import SCHEMA
 from headwater.quality_alerting.adapters.db.checks import due_at
+from headwater.quality_alerting.adapters.db.unit_of_work import SqlUnitOfWork
 from headwater.quality_alerting.service_layer.checks import CheckCounts, check_freshness, check_timeliness
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 DSN_ENV = "HEADWATER_QUALITY_ALERTING_DATABASE_URL"
 
@@ -321,11 +321,11 @@ async def measure_checks(settings: BenchSettings) -> ChecksResult:
                 await _late_anew(engine, run, per_run, n, new_execution_base, datetime.now(UTC))
 
         freshness = await _measure(
-            "freshness", lambda now: check_freshness(UnitOfWork(engine), now), stale_anew, runs
+            "freshness", lambda now: check_freshness(SqlUnitOfWork(engine), now), stale_anew, runs
         )
         timeliness = await _measure(
             "timeliness",
-            lambda now: check_timeliness(UnitOfWork(engine), now, LOOKBACK_MINUTES),
+            lambda now: check_timeliness(SqlUnitOfWork(engine), now, LOOKBACK_MINUTES),
             late_anew,
             runs,
         )

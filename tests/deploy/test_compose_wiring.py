@@ -116,10 +116,12 @@ DOCKERFILE = ROOT / "Dockerfile"
 _BUILD_ARG = re.compile(r"\$\{(SERVICE|PORT)\}")
 
 
-def dockerfile_instructions(path: Path, args: dict[str, str] | None = None) -> list[list[tuple[str, str]]]:
-    """The instructions of each stage, continuation lines joined and comments dropped; the build arguments in
-    `args` (SERVICE, PORT) substituted as `docker build --build-arg` would."""
-    given = args or {}
+def dockerfile_instructions(
+    path: Path, build_args: dict[str, str] | None = None
+) -> list[list[tuple[str, str]]]:
+    """The instructions of each stage, continuation lines joined and comments dropped; the build arguments
+    (SERVICE, PORT) substituted as `docker build --build-arg` would."""
+    given = build_args or {}
     logical: list[str] = []
     buf = ""
     for raw in path.read_text().splitlines():

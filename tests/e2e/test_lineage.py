@@ -13,6 +13,7 @@ import pytest
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import job_type_job, output_statistics_output_dataset, parent_run
+from openlineage.client.generated.base import RunFacet
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompression, HttpConfig, HttpTransport
 from openlineage.client.transport.kafka import KafkaConfig, KafkaTransport
 
@@ -139,7 +140,7 @@ def run_events(namespace: str, tag: str, run_id: str, parent_id: str) -> list[Ru
             )
         },
     )
-    parent = {
+    parent: dict[str, RunFacet] = {
         "parent": parent_run.ParentRunFacet(
             run=parent_run.Run(runId=parent_id), job=parent_run.Job(namespace=namespace, name=f"dag_{tag}")
         )

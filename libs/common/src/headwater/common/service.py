@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -21,27 +21,11 @@ from headwater.common.db.migrations import migrate
 from headwater.common.gc_freeze import freeze_startup_objects
 from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
 from headwater.common.logging import configure_logging
+from headwater.common.settings import ServiceSettings
 from headwater.common.telemetry import configure_telemetry
 
 
-class ProcessSettings(Protocol):
-    """What `start_process` reads of a service's settings (every service's Settings has these fields)."""
-
-    @property
-    def database_url(self) -> str: ...
-    @property
-    def db_pool_size(self) -> int: ...
-    @property
-    def log_level(self) -> str: ...
-    @property
-    def log_json(self) -> bool: ...
-    @property
-    def otel_exporter_otlp_endpoint(self) -> str: ...
-    @property
-    def environment(self) -> str: ...
-
-
-def start_process(service: str, schema: str, settings: ProcessSettings) -> AsyncEngine:
+def start_process(service: str, schema: str, settings: ServiceSettings) -> AsyncEngine:
     """Configure logging and telemetry for `service` and build its engine, pinned to `schema` (the engine
     connects lazily: nothing here needs the database to be up)."""
     configure_logging(service, level=settings.log_level, json=settings.log_json)

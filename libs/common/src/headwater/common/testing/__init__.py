@@ -3,12 +3,11 @@ in-memory unit of work."""
 
 from headwater.common.testing.kafka import FakeProducer, TopicCollector, produce
 from headwater.common.testing.polling import eventually
-from headwater.common.testing.unit_of_work import FakeUnitOfWork, FakeUnitOfWorkFactory
+from headwater.common.testing.unit_of_work import FakeUnitOfWork
 
 __all__ = [
     "FakeProducer",
     "FakeUnitOfWork",
-    "FakeUnitOfWorkFactory",
     "TopicCollector",
     "eventually",
     "produce",

@@ -68,13 +68,3 @@ class FakeUnitOfWork:
         self._events = []
         self._claimed = {}
         self.commits += 1
-
-
-class FakeUnitOfWorkFactory:
-    """Hands out the same fake (its repositories are the test's database)."""
-
-    def __init__(self, uow: FakeUnitOfWork) -> None:
-        self.uow = uow
-
-    def __call__(self) -> FakeUnitOfWork:
-        return self.uow

@@ -1,5 +1,5 @@
-"""Every registered route refuses an anonymous caller and a read-only writer; only health, login, sign-up and
-token are open. Walks the app's own route table, so a route added later is covered without editing this test."""
+"""Every registered route refuses an anonymous caller and a read-only writer; only health, login, sign-up, token
+and the API documentation are open. Walks the app's own route table, so a route added later is covered without editing this test."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ pytestmark = pytest.mark.integration
 
 OPEN = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/"), ("POST", "/login"),
         ("POST", "/signup"), ("POST", "/token")}  # fmt: skip
+# On purpose: the documentation pages and the OpenAPI document describe an open-source API and hold no data.
+DOCS = {("GET", "/schema"), ("GET", "/schema/scalar"), ("GET", "/schema/swagger"), ("GET", "/schema/openapi.json"),
+        ("GET", "/schema/oauth2-redirect.html"), ("GET", "/schema/x")}  # fmt: skip
 
 
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
@@ -61,7 +64,7 @@ async def test_the_walk_covers_every_dialect(gw: Any) -> None:
     ):
         assert any(p == expected or p.startswith(expected) for p in paths), expected  # fmt: skip
     open_ = {(m, p) for m, p, permission in endpoints(gw.client.app) if permission == "public"}
-    assert open_ == OPEN
+    assert open_ == OPEN | DOCS
 
 
 async def test_every_route_refuses_an_anonymous_request(gw: Any) -> None:
@@ -122,3 +125,15 @@ async def test_reads_are_open_to_every_role(gw: Any) -> None:
                 continue
             r = await gw.client.get(path, headers=gw.as_role(role))
             assert r.status_code not in (401, 403), (role, path, r.status_code)
+
+
+async def test_the_documentation_opens_without_a_credential(gw: Any) -> None:
+    page = await gw.client.get("/schema/swagger")
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    doc = await gw.client.get("/schema/openapi.json")
+    assert doc.status_code == 200
+    schemes = doc.json()["components"]["securitySchemes"]
+    # the "Authorize" button: a Bearer field, and a password flow that posts to the gateway's real /token
+    assert schemes["BearerToken"] == {"type": "http", "scheme": "bearer"}
+    assert schemes["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] == "/token"

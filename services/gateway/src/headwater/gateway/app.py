@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -107,12 +107,20 @@ def create_app(container: Container | None = None) -> Litestar:
             "alerts and users, OLake login and projects. Every route but health, /login, /signup and /token "
             "needs a session cookie (POST /login), an access token (POST /token) or an API token "
             "(POST /api/v1/tokens), the last two as `Authorization: Bearer <token>`.",
-            path="/schema",
+            # The documentation describes an open-source API and holds no data: served without a credential.
+            openapi_router=Router(
+                "/schema",
+                route_handlers=[],
+                include_in_schema=False,
+                dto=None,
+                return_dto=None,
+                opt={"permission": "public"},
+            ),
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(
                 security_schemes={
                     "OAuth2PasswordBearer": SecurityScheme(
-                        type="oauth2", flows=OAuthFlows(password=OAuthFlow(token_url="token", scopes={}))
+                        type="oauth2", flows=OAuthFlows(password=OAuthFlow(token_url="/token", scopes={}))
                     ),
                     "BearerToken": SecurityScheme(type="http", scheme="bearer"),
                 }

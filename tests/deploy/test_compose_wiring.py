@@ -24,7 +24,9 @@ import yaml
 from headwater.common.messaging.topics import all_topics
 from headwater.common.settings import load_settings
 from headwater.devstack.stack import SERVICES, ServiceSpec, StackConfig
+from headwater.gateway.settings import KNOWN_SIGNING_KEYS
 from headwater.gateway.settings import Settings as GatewaySettings
+from headwater.gateway.settings import problems as gateway_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -329,6 +331,12 @@ def test_gateway_publishes_8080() -> None:
     assert ("8080", "8080") in published, f"gateway ports: {ports}"
 
 
+def test_gateway_is_published_on_loopback_by_default() -> None:
+    """A trial `docker compose up` runs with a published signing key: nobody else on the network may reach it."""
+    (port,) = compose_services()["gateway"]["ports"]
+    assert str(port).startswith("127.0.0.1:"), port
+
+
 def test_only_the_gateway_is_published_among_headwater_services() -> None:
     services = compose_services()
     for name in expected_processes():
@@ -418,6 +426,21 @@ def test_signing_key_is_taken_from_the_shell_with_a_development_only_default() -
     assert match, f"set from the shell or .env, with a default: {raw}"
     assert "development-only" in match["default"], "the default must say it is not for real use"
     assert "development-only" in interpolate(raw)
+
+
+def test_the_published_key_runs_only_in_the_local_environment() -> None:
+    """The default key is public, so the gateway refuses it unless the environment says `local` (the default)."""
+    settings = gateway_settings("gateway")
+    assert settings.signing_key in KNOWN_SIGNING_KEYS, "keep the gateway's list of published keys in step"
+    assert settings.environment == "local"
+    assert gateway_problems(settings) is None
+    production = msgspec.structs.replace(settings, environment="production")
+    assert "published development key" in (gateway_problems(production) or "")
+
+
+def test_the_example_kubernetes_secret_placeholder_is_refused() -> None:
+    example = yaml.safe_load((ROOT / "deploy/k8s/examples/secret-gateway-signing-key.yaml").read_text())
+    assert example["stringData"]["signing-key"] in KNOWN_SIGNING_KEYS
 
 
 def test_bootstrap_passes_the_admin_settings_through_and_nobody_else_gets_them() -> None:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from headwater.common.settings import CommonSettings
+
+# Signing keys that are public (docker-compose.yml's development default, the placeholder of the Kubernetes
+# example Secret): anyone could forge tokens with them.
+KNOWN_SIGNING_KEYS: Final = frozenset(
+    {"development-only-insecure-signing-key-do-not-use", "REPLACE-ME-WITH-AT-LEAST-32-RANDOM-CHARACTERS"}
+)
 
 
 class Settings(CommonSettings, frozen=True, kw_only=True):
@@ -52,6 +60,12 @@ def problems(settings: Settings) -> str | None:
     """Why these settings cannot run the gateway, if they cannot."""
     if len(settings.signing_key) < 32:
         return "HEADWATER_GATEWAY_SIGNING_KEY must be set to at least 32 characters (it signs access tokens)"
+    if settings.signing_key in KNOWN_SIGNING_KEYS and settings.environment != "local":
+        return (
+            f"HEADWATER_GATEWAY_SIGNING_KEY is a published development key and HEADWATER_ENVIRONMENT is "
+            f"{settings.environment!r}: set a secret key (e.g. `openssl rand -base64 48`), or set "
+            "HEADWATER_ENVIRONMENT=local for a trial on this machine only"
+        )
     if settings.signup not in ("approval", "open", "closed"):
         return "HEADWATER_GATEWAY_SIGNUP must be approval, open or closed"
     if settings.signup_role not in ("editor", "read_only", "billing"):

@@ -24,7 +24,12 @@ async def test_membership_decides_who_enters_a_project(gw: Gateway) -> None:
     members = await gw.client.get("/api/v1/project/123/members", headers=editor)
     assert members.status_code == 200
     assert members.json()["success"] is True
-    assert gw.users["editor"] in {m["id"] for m in members.json()["data"]}
+    # a member sees usernames and roles; ids and emails (the superuser's among them) only a superuser sees
+    assert "editor" in {m["user_type"] for m in members.json()["data"]}
+    assert all(set(m) == {"username", "user_type"} for m in members.json()["data"])
+    everything = await gw.client.get("/api/v1/project/123/members", headers=gw.as_role("superuser"))
+    assert gw.users["editor"] in {m["id"] for m in everything.json()["data"]}
+    assert all(set(m) == {"id", "username", "email", "user_type"} for m in everything.json()["data"])
 
     project = f"team-{uuid.uuid4().hex[:6]}"  # any string is a project id
     refused = await gw.client.get(f"/api/v1/project/{project}/members", headers=editor)

@@ -13,21 +13,32 @@ from typing import Any
 from litestar import Controller, Response, delete, get, put
 from litestar.params import FromPath
 
-from headwater.gateway.dialects.deps import Identities
+from headwater.gateway.dialects.deps import Caller, Identities
 from headwater.gateway.dialects.olake.auth_routes import envelope
+from headwater.gateway.identity.policy import sees_every_project
 
 
 class ProjectMemberController(Controller):
     path = "/api/v1/project/{project_id:str}/members"
     tags = ["Projects (OLake)"]
 
-    @get("/", summary="Members of the project")
-    async def list_members(self, project_id: FromPath[str], identity: Identities) -> Response[Any]:
+    @get("/", summary="Members of the project (ids and emails to superusers only)")
+    async def list_members(
+        self, project_id: FromPath[str], identity: Identities, principal: Caller
+    ) -> Response[Any]:
         rows = await identity.projects.members(project_id)
-        members = [
-            {"id": str(r["id"]), "username": r["username"], "email": r["email"], "user_type": r["user_type"]}
-            for r in rows
-        ]
+        if sees_every_project(principal.role):
+            members = [
+                {
+                    "id": str(r["id"]),
+                    "username": r["username"],
+                    "email": r["email"],
+                    "user_type": r["user_type"],
+                }
+                for r in rows
+            ]
+        else:  # a member sees who else is in the project, not what would address or target them
+            members = [{"username": r["username"], "user_type": r["user_type"]} for r in rows]
         return envelope("project members", members)
 
     @put("/{user_id:str}", opt={"permission": "manage_users"}, summary="Add a user to the project")

@@ -7,10 +7,12 @@ import subprocess
 import sys
 import uuid
 
+import asyncpg
 import pytest
 
 from headwater.devstack.stack import Stack
 from headwater.gateway.bootstrap import identity_for
+from headwater.gateway.identity import credentials
 
 from ..conftest import gateway_settings
 
@@ -79,3 +81,29 @@ async def test_bootstrap_is_idempotent_and_checks_its_settings(stack: Stack) -> 
     keyless = command(stack, "serve", HEADWATER_GATEWAY_SIGNING_KEY="too short")
     assert keyless.returncode == 2
     assert "HEADWATER_GATEWAY_SIGNING_KEY" in keyless.stderr
+    published = command(
+        stack,
+        "serve",
+        HEADWATER_GATEWAY_SIGNING_KEY="development-only-insecure-signing-key-do-not-use",
+        HEADWATER_ENVIRONMENT="production",
+    )
+    assert published.returncode == 2
+    assert "published development key" in published.stderr
+
+
+async def test_bootstrap_says_when_its_token_no_longer_works(stack: Stack) -> None:
+    token = f"hw_bootstrap_{uuid.uuid4().hex}"
+    made = command(stack, "bootstrap", HEADWATER_BOOTSTRAP_TOKEN=token)
+    assert made.returncode == 0, made.stderr
+    assert "created the bootstrap API token" in made.stdout
+    assert "warning" not in command(stack, "bootstrap", HEADWATER_BOOTSTRAP_TOKEN=token).stdout
+    conn = await asyncpg.connect(stack.service_dsn("gateway"))
+    try:  # e.g. revoked by a password change of its owner
+        await conn.execute(
+            "UPDATE gateway.api_token SET revoked_at = now() WHERE token_hash = $1", credentials.digest(token)
+        )
+    finally:
+        await conn.close()
+    revoked = command(stack, "bootstrap", HEADWATER_BOOTSTRAP_TOKEN=token)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "HEADWATER_BOOTSTRAP_TOKEN was revoked or has expired" in revoked.stdout

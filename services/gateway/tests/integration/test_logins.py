@@ -288,6 +288,60 @@ async def test_a_deactivated_user_is_locked_out_at_once(gw: Gateway) -> None:
     ).status_code == 401
 
 
+async def test_a_password_change_revokes_the_users_api_tokens(gw: Gateway) -> None:
+    """Whoever resets a password may be shutting out someone who learnt the old one: tokens go with it."""
+    email = f"rotated-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "raw_password": "first password", "raw_password2": "first password", "first_name": "R",
+            "last_name": "T", "is_active": True, "is_verified": True, "user_type": "editor"}  # fmt: skip
+    user = (await gw.client.post("/users", json=body, headers=gw.as_role("superuser"))).json()
+    access = (await gw.client.post("/token", data={"username": email, "password": "first password"})).json()
+    bearer = {"authorization": f"Bearer {access['access_token']}"}
+    token = (await gw.client.post("/api/v1/tokens", json={"name": "loader"}, headers=bearer)).json()["token"]
+    api = {"authorization": f"Bearer {token}"}
+    assert (await gw.client.get("/pipeline", headers=api)).status_code == 200
+
+    renamed = await gw.client.patch(
+        "/users", json={"id": user["id"], "first_name": "Ro"}, headers=gw.as_role("superuser")
+    )
+    assert renamed.status_code == 200
+    assert (await gw.client.get("/pipeline", headers=api)).status_code == 200  # other changes keep tokens
+
+    changed = await gw.client.patch(
+        "/users",
+        json={"id": user["id"], "raw_password": "second password", "raw_password2": "second password"},
+        headers=gw.as_role("superuser"),
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await gw.client.get("/pipeline", headers=api)).status_code == 401
+    assert (await gw.client.get("/api/v1/tokens", headers=gw.as_role("superuser"))).status_code == 200
+
+
+@pytest.fixture(scope="module")
+async def capped(stack: Stack) -> AsyncIterator[Gateway]:
+    async for g in gateway_on(stack, api_token_max_days=90):
+        yield g
+
+
+async def test_the_api_token_lifetime_cap_applies_to_new_tokens(capped: Gateway, stack: Stack) -> None:
+    editor = capped.as_role("editor")
+    too_long = await capped.client.post(
+        "/api/v1/tokens", json={"name": "forever", "expires_in_days": 91}, headers=editor
+    )
+    assert too_long.status_code == 422
+    assert "between 1 and 90" in too_long.text
+    unbounded = await capped.client.post("/api/v1/tokens", json={"name": "default"}, headers=editor)
+    assert unbounded.status_code == 201
+    conn = await asyncpg.connect(stack.service_dsn("gateway"))
+    try:
+        days = await conn.fetchval(
+            "SELECT extract(day FROM expires_at - created_at) FROM gateway.api_token WHERE id = $1",
+            uuid.UUID(unbounded.json()["id"]),
+        )
+    finally:
+        await conn.close()
+    assert int(days) in (89, 90)
+
+
 @pytest.fixture(scope="module")
 async def strict(stack: Stack) -> AsyncIterator[Gateway]:
     """A gateway that allows 3 failed logins per user and 6 per address, with no failures on record yet (every

@@ -28,6 +28,9 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     db_pool_size: int = 5
     signing_key: str = ""  # HS256 key of the JWT access tokens; required, ≥ 32 characters
     access_token_minutes: int = 30
+    # The longest an API token may live, in days, and the lifetime of one created without `expires_in_days`;
+    # 0: no cap (a token lives until revoked unless it was given a lifetime).
+    api_token_max_days: int = 0
     session_days: int = 30
     # Authenticated principals are cached this long, so a revoked token or a changed role takes effect within it.
     principal_cache_seconds: float = 5.0
@@ -70,6 +73,8 @@ def problems(settings: Settings) -> str | None:
         return "HEADWATER_GATEWAY_SIGNUP must be approval, open or closed"
     if settings.signup_role not in ("editor", "read_only", "billing"):
         return "HEADWATER_GATEWAY_SIGNUP_ROLE must be editor, read_only or billing"
+    if settings.api_token_max_days < 0:
+        return "HEADWATER_GATEWAY_API_TOKEN_MAX_DAYS must be 0 (no cap) or a number of days"
     if settings.bootstrap_token and len(settings.bootstrap_token) < 20:
         return "HEADWATER_BOOTSTRAP_TOKEN must be at least 20 characters"
     return None

@@ -23,6 +23,6 @@ class Identity:
         self.users = Users(store, settings, self.cache)
         self.logins = Logins(store, settings, self.cache)
         self.authentication = Authentication(store, settings, self.cache)
-        self.tokens = ApiTokens(store, self.cache)
+        self.tokens = ApiTokens(store, settings, self.cache)
         self.projects = Projects(store, self.users)
         self.housekeeping = Housekeeping(store, settings)

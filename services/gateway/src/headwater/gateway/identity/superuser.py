@@ -36,6 +36,10 @@ async def bootstrap_superuser(identity: Identity) -> list[str]:
         try:
             await identity.tokens.create(owner, "bootstrap", token=s.bootstrap_token)
             lines.append(f"created the bootstrap API token of {s.admin_username!r}")
-        except Conflict:
-            pass  # created by an earlier `make up`
+        except Conflict:  # created by an earlier `make up`
+            if not await identity.tokens.is_live(s.bootstrap_token):
+                lines.append(
+                    "warning: HEADWATER_BOOTSTRAP_TOKEN was revoked or has expired (a password change revokes "
+                    "a user's API tokens); set a new value to get a new bootstrap token"
+                )
     return lines

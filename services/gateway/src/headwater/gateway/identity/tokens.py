@@ -13,24 +13,30 @@ from headwater.common.principal import Principal
 from headwater.gateway.adapters.db.identity import IdentityStore
 from headwater.gateway.identity import credentials
 from headwater.gateway.identity.authentication import PrincipalCache
+from headwater.gateway.settings import Settings
 
 log = get_logger(__name__)
 
 
 class ApiTokens:
-    def __init__(self, store: IdentityStore, cache: PrincipalCache) -> None:
+    def __init__(self, store: IdentityStore, settings: Settings, cache: PrincipalCache) -> None:
         self.store = store
+        self.settings = settings
         self.cache = cache
 
     async def create(
         self, owner: Principal, name: str, *, expires_in_days: int | None = None, token: str | None = None
     ) -> tuple[RowMapping, str]:
         """A new API token of `owner` (`token` fixes its value, for the bootstrap token); returns the row and the
-        token itself, which is shown this once and stored only as its digest."""
+        token itself, which is shown this once and stored only as its digest. With a lifetime cap
+        (`HEADWATER_GATEWAY_API_TOKEN_MAX_DAYS`) a token without a lifetime gets the cap, a longer one is refused."""
         if not 1 <= len(name) <= 200:
             raise Invalid("name must be 1-200 characters")
-        if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
-            raise Invalid("expires_in_days must be between 1 and 3650")
+        longest = self.settings.api_token_max_days or 3650
+        if expires_in_days is not None and not 1 <= expires_in_days <= longest:
+            raise Invalid(f"expires_in_days must be between 1 and {longest}")
+        if expires_in_days is None and self.settings.api_token_max_days:
+            expires_in_days = self.settings.api_token_max_days
         secret = token or credentials.new_api_token()
         row = await self.store.create_api_token(
             {
@@ -48,6 +54,10 @@ class ApiTokens:
             raise Conflict("this token exists already")
         log.info("api_token_created", token_id=str(row["id"]), user_id=owner.subject)
         return row, secret
+
+    async def is_live(self, token: str) -> bool:
+        """Whether this token would authenticate now (neither revoked nor expired)."""
+        return await self.store.user_of_api_token(credentials.digest(token)) is not None
 
     async def of_owner(self, owner: Principal) -> list[RowMapping]:
         return await self.store.api_tokens_of(uuid.UUID(owner.subject))

@@ -116,8 +116,9 @@ class Users:
         return found
 
     async def update(self, user_id: str, changes: dict[str, Any]) -> RowMapping:
-        """Apply the given fields; a new password is hashed, a role or activity change ends the user's
-        sessions and forgets the user's cached principals."""
+        """Apply the given fields; a new password is hashed and revokes the user's API tokens (whoever changed
+        it may be locking out someone who learnt the old one), and a password, role or activity change ends the
+        user's sessions and forgets the user's cached principals."""
         values = dict(changes)
         if "password" in values:
             _check_password(values["password"])
@@ -135,6 +136,9 @@ class Users:
             raise Conflict("a user with this email already exists") from exc
         if updated is None:
             raise NotFound(f"user {user_id} not found")
+        if "password_hash" in values:
+            revoked = await self.store.revoke_api_tokens_of(current["id"])
+            log.info("api_tokens_revoked_on_password_change", user_id=user_id, tokens=revoked)
         if values.keys() & {"password_hash", "user_type", "is_active", "data_source_ids"}:
             await self.store.delete_sessions_of(current["id"])
             self.cache.clear()

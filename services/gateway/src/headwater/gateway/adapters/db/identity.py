@@ -174,6 +174,16 @@ class IdentityStore:
                 .values(revoked_at=func.now())
             )
 
+    async def revoke_api_tokens_of(self, user_id: uuid.UUID) -> int:
+        """Revoke every live token of the user; how many there were."""
+        async with self.engine.begin() as conn:
+            revoked = await conn.execute(
+                update(api_token)
+                .where(api_token.c.user_id == user_id, api_token.c.revoked_at.is_(None))
+                .values(revoked_at=func.now())
+            )
+            return revoked.rowcount
+
     # -- projects ----------------------------------------------------------------------------------------------
 
     async def is_member(self, project_id: str, user_id: uuid.UUID) -> bool:

@@ -28,6 +28,7 @@ def gateway_settings(stack: Stack, **overrides: object) -> Settings:
         "log_json": False,
         "cors_allow_origins": "http://localhost:8000,https://ui.example.com",
         "principal_cache_seconds": 0.0,
+        "signups_per_address": 1000,  # every test client signs up from one address; one test checks the limit
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """Logging in through each dialect on one user store: OLake cookie sessions, the Qluster OAuth2 password flow,
-API tokens; and the protections around them: rate-limited logins, CORS, no secret in the logs."""
+API tokens; and the protections around them: rate-limited logins and sign-ups that never lock a user out,
+unambiguous login names, pruned sign-ups, CORS, no secret in the logs."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import asyncpg
 import pytest
 
 from headwater.devstack.stack import Stack
+from headwater.gateway.bootstrap import identity_for
 from headwater.gateway.identity import credentials
+from headwater.gateway.identity.logins import NotAuthenticated, TooManyAttempts
+from headwater.gateway.identity.users import NewUser
 
-from ..conftest import PASSWORD, Gateway, gateway_on
+from ..conftest import PASSWORD, Gateway, gateway_on, gateway_settings
 
 pytestmark = pytest.mark.integration
 
@@ -469,3 +473,104 @@ async def test_closed_signup_refuses(closed_signup: Gateway) -> None:
         "success": False,
         "message": "sign-up is closed; ask an administrator for an account",
     }
+
+
+async def test_failures_from_elsewhere_slow_a_user_down_but_never_lock_them_out(stack: Stack) -> None:
+    """Anyone can guess at `admin`'s password; that must not keep `admin` out (it only slows the name down)."""
+    identity, engine = identity_for(
+        gateway_settings(stack, login_failures_per_user=3, login_max_delay_seconds=0.2)
+    )
+    try:
+        name = f"target-{uuid.uuid4().hex[:8]}"
+        await identity.users.create(
+            NewUser(username=name, email=f"{name}@example.com", password=PASSWORD, user_type="editor")
+        )
+        attacker, owner = f"198.51.100.{uuid.uuid4().int % 200}", "203.0.113.7"
+        for _ in range(3):
+            with pytest.raises(NotAuthenticated):
+                await identity.logins.check_password(name, "a wrong guess", attacker)
+        with pytest.raises(TooManyAttempts):  # the guesser's own address is locked out of this name
+            await identity.logins.check_password(name, PASSWORD, attacker)
+        user = await identity.logins.check_password(name, PASSWORD, owner)  # the owner is not
+        assert user["username"] == name
+    finally:
+        await engine.dispose()
+
+
+async def test_a_username_cannot_shadow_another_users_email(gw: Gateway) -> None:
+    victim = fresh()
+    await signed_up(gw, victim)
+    squatter = {**fresh(), "username": victim["email"].upper()}
+    refused = await gw.client.post("/signup", json=squatter)
+    assert refused.status_code == 409, refused.text
+    mirror = {**fresh(), "email": victim["username"] + "@example.org", "username": victim["email"]}
+    assert (await gw.client.post("/signup", json=mirror)).status_code == 409
+
+
+@pytest.fixture(scope="module")
+async def signup_limited(stack: Stack) -> AsyncIterator[Gateway]:
+    async for g in gateway_on(stack, signup="open", signups_per_address=2):
+        yield g
+
+
+async def test_signups_are_limited_per_address(signup_limited: Gateway, stack: Stack) -> None:
+    conn = await asyncpg.connect(stack.service_dsn("gateway"))
+    try:
+        await conn.execute("DELETE FROM gateway.signup_attempt")
+    finally:
+        await conn.close()
+    for _ in range(2):
+        assert (await signup_limited.client.post("/signup", json=fresh())).status_code == 200
+    third = await signup_limited.client.post("/signup", json=fresh())
+    assert third.status_code == 429
+    assert third.json() == {
+        "success": False,
+        "message": "too many sign-ups from this address; try again later",
+    }
+
+
+async def test_sign_ups_nobody_activated_are_pruned(gw: Gateway, stack: Stack) -> None:
+    pending, activated = fresh(), fresh()
+    for user in (pending, activated):  # sign-up needs approval here: both wait, inactive
+        assert (await gw.client.post("/signup", json=user)).status_code == 200
+    conn = await asyncpg.connect(stack.service_dsn("gateway"))
+    try:
+        await conn.execute(
+            "UPDATE gateway.user SET created_at = now() - interval '30 days', updated_at = now() - interval "
+            "'30 days' WHERE username = ANY($1::text[])",
+            [pending["username"], activated["username"]],
+        )
+        await conn.execute(  # a superuser activated this one and deactivated it again: it stays
+            "UPDATE gateway.user SET updated_at = now() WHERE username = $1", activated["username"]
+        )
+        identity, engine = identity_for(gateway_settings(stack))
+        try:
+            pruned = await identity.housekeeping.prune()
+        finally:
+            await engine.dispose()
+        assert pruned.pending_signups >= 1
+        left = await conn.fetch(
+            "SELECT username FROM gateway.user WHERE username = ANY($1::text[])",
+            [pending["username"], activated["username"]],
+        )
+        assert [r["username"] for r in left] == [activated["username"]]
+    finally:
+        await conn.close()
+
+
+async def test_a_used_api_token_is_marked_at_most_once_a_minute(gw: Gateway, stack: Stack) -> None:
+    created = (
+        await gw.client.post("/api/v1/tokens", json={"name": "busy"}, headers=gw.as_role("editor"))
+    ).json()
+    mine = {"authorization": f"Bearer {created['token']}"}
+    conn = await asyncpg.connect(stack.service_dsn("gateway"))
+    try:
+        used = "SELECT last_used_at FROM gateway.api_token WHERE id = $1"
+        assert await conn.fetchval(used, uuid.UUID(created["id"])) is None
+        assert (await gw.client.get("/pipeline", headers=mine)).status_code == 200
+        first = await conn.fetchval(used, uuid.UUID(created["id"]))
+        assert first is not None
+        assert (await gw.client.get("/pipeline", headers=mine)).status_code == 200
+        assert await conn.fetchval(used, uuid.UUID(created["id"])) == first
+    finally:
+        await conn.close()

@@ -101,7 +101,7 @@ async def test_the_principal_is_passed_on_to_the_services(gw: Gateway) -> None:
 
 
 async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
-    await check_migrations_round_trip(stack, "headwater.gateway", head="0001")
+    await check_migrations_round_trip(stack, "headwater.gateway", head="0002")
 
 
 async def test_the_gateway_role_touches_only_its_schema(stack: Stack) -> None:
@@ -126,11 +126,11 @@ async def test_housekeeping_prunes_expired_sessions_and_old_login_attempts(stack
         )
         identity, engine = identity_for(gateway_settings(stack))
         try:
-            sessions, attempts = await identity.housekeeping.prune()
+            pruned = await identity.housekeeping.prune()
         finally:
             await engine.dispose()
-        assert sessions >= 1
-        assert attempts >= 1
+        assert pruned.sessions >= 1
+        assert pruned.attempts >= 1
         left = await conn.fetch(
             "SELECT at > now() - interval '30 days' AS recent FROM gateway.login_attempt WHERE username = $1",
             name,

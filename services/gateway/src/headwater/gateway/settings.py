@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from headwater.common.settings import CommonSettings
+from headwater.gateway.identity.addresses import parse_networks
 
 # Signing keys that are public (docker-compose.yml's development default, the placeholder of the Kubernetes
 # example Secret): anyone could forge tokens with them.
@@ -40,10 +41,20 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     signup_role: str = "read_only"  # the role of users who sign up themselves (a superuser can raise it)
     default_project: str = "123"  # every new user joins it: the OLake UI hard-codes project "123"
     cors_allow_origins: str = "http://localhost:8000"  # comma-separated; "" turns CORS off
-    # Failed logins allowed within the window, per username and per client address, before 429.
+    # Failed logins allowed within the window, per username from one client address and per client address,
+    # before 429. Failures of a username from elsewhere never lock it: they slow its logins down instead, by up
+    # to `login_max_delay_seconds`, so nobody can keep a user (say `admin`) locked out.
     login_window_seconds: int = 900
     login_failures_per_user: int = 5
     login_failures_per_address: int = 20
+    login_max_delay_seconds: float = 5.0
+    # Sign-ups (POST /signup) allowed per client address within the login window; accounts that signed up and
+    # were never activated are deleted after `signup_pending_days`.
+    signups_per_address: int = 5
+    signup_pending_days: int = 14
+    # Comma-separated addresses or CIDR ranges of the reverse proxies (ingress, load balancer) in front of the
+    # gateway: their X-Forwarded-For names the client. Empty: the connection's peer is the client.
+    trusted_proxies: str = ""
     # Housekeeping (every replica, hourly): expired sessions and login attempts older than this are deleted.
     login_attempts_retention_days: int = 30
     housekeeping_interval_seconds: float = 3600.0
@@ -73,6 +84,10 @@ def problems(settings: Settings) -> str | None:
         return "HEADWATER_GATEWAY_SIGNUP must be approval, open or closed"
     if settings.signup_role not in ("editor", "read_only", "billing"):
         return "HEADWATER_GATEWAY_SIGNUP_ROLE must be editor, read_only or billing"
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        return f"HEADWATER_GATEWAY_TRUSTED_PROXIES: {exc}"
     if settings.api_token_max_days < 0:
         return "HEADWATER_GATEWAY_API_TOKEN_MAX_DAYS must be 0 (no cap) or a number of days"
     if settings.bootstrap_token and len(settings.bootstrap_token) < 20:

@@ -8,6 +8,7 @@ from typing import Any
 
 from headwater.common.principal import Principal
 from headwater.gateway.bootstrap import Container
+from headwater.gateway.identity.addresses import client_address
 from headwater.gateway.identity.audit import AuditWriter
 from headwater.gateway.settings import Settings
 from headwater.gateway.upstream import UpstreamResponse, UpstreamUnavailable
@@ -92,6 +93,9 @@ class FakeIdentity:
 
     async def may_enter(self, principal: Principal, project_id: str) -> bool:
         return True
+
+    def address_of(self, scope: Any) -> str:
+        return client_address(scope, ())
 
 
 def fake_container(

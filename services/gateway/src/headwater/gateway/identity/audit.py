@@ -114,7 +114,6 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
 
 def _record(scope: Scope, status: int) -> None:
     principal = principal_in(scope)
-    client = scope.get("client")
     ctx = trace.get_current_span().get_span_context()
     scope["app"].state.audit.record(  # type: ignore[index]
         {
@@ -124,7 +123,7 @@ def _record(scope: Scope, status: int) -> None:
             "method": scope.get("method", ""),
             "path": scope["path"][:2000],
             "status": status,
-            "address": client[0] if client else "",
+            "address": scope["app"].state.identity.address_of(scope),  # type: ignore[index]
             "trace_id": format(ctx.trace_id, "032x") if ctx.is_valid else None,
         }
     )

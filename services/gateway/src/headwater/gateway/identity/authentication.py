@@ -45,7 +45,11 @@ class PrincipalCache:
 
     ttl: float
     max_entries: int = 10_000
+    # Credentials that matched nobody, remembered as briefly: a flood of made-up tokens costs one query each
+    # per `miss_ttl`, not one per request.
+    miss_ttl: float = 2.0
     _entries: dict[bytes, tuple[float, Principal]] = field(default_factory=dict)
+    _misses: dict[bytes, float] = field(default_factory=dict)
 
     def get(self, key: bytes) -> Principal | None:
         hit = self._entries.get(key)
@@ -58,11 +62,22 @@ class PrincipalCache:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + self.ttl, principal)
 
+    def missed_lately(self, key: bytes) -> bool:
+        until = self._misses.get(key)
+        return until is not None and until >= time.monotonic()
+
+    def put_miss(self, key: bytes) -> None:
+        if len(self._misses) >= self.max_entries:
+            self._misses.clear()
+        self._misses[key] = time.monotonic() + min(self.ttl, self.miss_ttl)
+
     def drop(self, key: bytes) -> None:
         self._entries.pop(key, None)
+        self._misses.pop(key, None)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._misses.clear()
 
 
 class Authentication:
@@ -97,6 +112,9 @@ class Authentication:
     async def _cached(self, key: bytes, via: str) -> Principal | None:
         if (hit := self.cache.get(key)) is not None:
             return hit
+        if self.cache.missed_lately(key):
+            AUTHENTICATIONS.labels(via, "refused").inc()
+            return None
         digest = key[1:]
         user = (
             await self.store.user_of_api_token(digest)
@@ -108,6 +126,7 @@ class Authentication:
     def _remember(self, key: bytes, user: RowMapping | None, via: str) -> Principal | None:
         if user is None or not user["is_active"]:
             AUTHENTICATIONS.labels(via, "refused").inc()
+            self.cache.put_miss(key)
             return None
         AUTHENTICATIONS.labels(via, "accepted").inc()
         principal = principal_of(user, via)

@@ -1,11 +1,12 @@
-"""Housekeeping of the identity tables: expired sessions and old login attempts are deleted now and then."""
+"""Housekeeping of the identity tables: expired sessions, old login and sign-up attempts and sign-ups nobody
+activated are deleted now and then."""
 
 from __future__ import annotations
 
 import asyncio
 
 from headwater.common.logging import get_logger
-from headwater.gateway.adapters.db.identity import IdentityStore
+from headwater.gateway.adapters.db.identity import IdentityStore, Pruned
 from headwater.gateway.settings import Settings
 
 log = get_logger(__name__)
@@ -16,13 +17,20 @@ class Housekeeping:
         self.store = store
         self.settings = settings
 
-    async def prune(self) -> tuple[int, int]:
-        """Expired sessions and old login attempts go, so neither table grows without bound."""
-        sessions, attempts = await self.store.prune(
-            login_attempts_days=self.settings.login_attempts_retention_days
+    async def prune(self) -> Pruned:
+        """Expired sessions, old login and sign-up attempts and never-activated sign-ups go, so no table grows
+        without bound."""
+        pruned = await self.store.prune(
+            login_attempts_days=self.settings.login_attempts_retention_days,
+            signup_pending_days=self.settings.signup_pending_days,
         )
-        log.info("identity_pruned", sessions_deleted=sessions, login_attempts_deleted=attempts)
-        return sessions, attempts
+        log.info(
+            "identity_pruned",
+            sessions_deleted=pruned.sessions,
+            attempts_deleted=pruned.attempts,
+            pending_signups_deleted=pruned.pending_signups,
+        )
+        return pruned
 
     async def keep_tidy(self) -> None:
         """Prune now and then every `housekeeping_interval_seconds` (harmless on several replicas at once)."""

@@ -3,6 +3,7 @@ it can be exchanged for."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter
@@ -20,7 +21,7 @@ log = get_logger(__name__)
 LOGINS = Counter(
     "headwater_gateway_logins_total",
     "Password logins (POST /login, POST /token) by outcome",
-    ["outcome"],  # succeeded, failed, inactive, rate_limited
+    ["outcome"],  # succeeded, failed, inactive, rate_limited, throttled (slowed down, then checked)
 )
 
 
@@ -32,6 +33,15 @@ class TooManyAttempts(UseCaseError):
     status = 429
 
 
+def throttle_delay(failures: int, limit: int, longest: float) -> float:
+    """Seconds to wait before checking a password of a name with `failures` recent failures (from anywhere):
+    none below half the per-user limit, then doubling from a quarter second up to `longest`."""
+    free = max(1, limit // 2)
+    if failures < free:
+        return 0.0
+    return min(longest, 0.25 * 2 ** (failures - free))
+
+
 class Logins:
     def __init__(self, store: IdentityStore, settings: Settings, cache: PrincipalCache) -> None:
         self.store = store
@@ -39,17 +49,26 @@ class Logins:
         self.cache = cache
 
     async def check_password(self, login: str, password: str, address: str) -> RowMapping:
-        """The user these credentials belong to. Refused (429) once too many logins failed for this name or from
-        this address within the window; every attempt is recorded."""
+        """The user these credentials belong to; every attempt is recorded.
+
+        Refused (429) once too many logins failed for this name from this address, or from this address at all,
+        within the window. Failures of this name from other addresses never lock it (anyone could keep `admin`
+        locked out): they slow every login of the name down instead, more the more there are."""
         s = self.settings
-        by_user, by_address = await self.store.recent_failures(login, address, s.login_window_seconds)
-        if by_user >= s.login_failures_per_user or by_address >= s.login_failures_per_address:
+        failures = await self.store.recent_failures(login, address, s.login_window_seconds)
+        if (
+            failures.of_user_here >= s.login_failures_per_user
+            or failures.from_address >= s.login_failures_per_address
+        ):
             LOGINS.labels("rate_limited").inc()
             log.warning("login_rate_limited", username=login, address=address)
             raise TooManyAttempts(
                 "too many failed logins; try again later",
                 headers={"retry-after": str(s.login_window_seconds)},
             )
+        if delay := throttle_delay(failures.of_user, s.login_failures_per_user, s.login_max_delay_seconds):
+            LOGINS.labels("throttled").inc()
+            await asyncio.sleep(delay)
         user = await self.store.user_for_login(login)
         ok = await credentials.verify_password(user["password_hash"] if user else None, password)
         active = ok and user is not None and user["is_active"]

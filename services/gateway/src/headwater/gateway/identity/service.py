@@ -4,7 +4,10 @@ routes call these parts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from headwater.gateway.adapters.db.identity import IdentityStore
+from headwater.gateway.identity.addresses import client_address, parse_networks
 from headwater.gateway.identity.authentication import Authentication, PrincipalCache
 from headwater.gateway.identity.housekeeping import Housekeeping
 from headwater.gateway.identity.logins import Logins
@@ -26,3 +29,8 @@ class Identity:
         self.tokens = ApiTokens(store, settings, self.cache)
         self.projects = Projects(store, self.users)
         self.housekeeping = Housekeeping(store, settings)
+        self.trusted_proxies = parse_networks(settings.trusted_proxies)
+
+    def address_of(self, scope: Any) -> str:
+        """The client's address of a request (its ASGI scope), through the trusted proxies."""
+        return client_address(scope, self.trusted_proxies)

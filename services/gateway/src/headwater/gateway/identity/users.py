@@ -28,6 +28,10 @@ class Forbidden(UseCaseError):
     status = 403
 
 
+class TooManySignups(UseCaseError):
+    status = 429
+
+
 @dataclass(frozen=True)
 class NewUser:
     username: str
@@ -96,11 +100,19 @@ class Users:
         log.info("user_created", user_id=str(user["id"]), username=user["username"], role=user["user_type"])
         return user
 
-    async def signup(self, username: str, email: str, password: str) -> RowMapping:
+    async def signup(self, username: str, email: str, password: str, address: str) -> RowMapping:
         """A user who registers themself: refused when sign-up is closed, inactive until a superuser activates
-        it when sign-up needs approval, so nobody reads anything without being let in."""
+        it when sign-up needs approval, so nobody reads anything without being let in; at most
+        `signups_per_address` from one client address within the login window."""
         if self.settings.signup == "closed":
             raise Forbidden("sign-up is closed; ask an administrator for an account")
+        s = self.settings
+        if await self.store.record_signup(address, s.login_window_seconds) > s.signups_per_address:
+            log.warning("signup_rate_limited", address=address)
+            raise TooManySignups(
+                "too many sign-ups from this address; try again later",
+                headers={"retry-after": str(s.login_window_seconds)},
+            )
         role = _check_role(self.settings.signup_role)
         active = self.settings.signup == "open"
         new = NewUser(username=username, email=email, password=password, user_type=role, is_active=active)

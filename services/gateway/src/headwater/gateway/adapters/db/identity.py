@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import RowMapping, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +19,7 @@ from headwater.gateway.adapters.db.tables import (
     project,
     project_member,
     session,
+    signup_attempt,
     user,
 )
 
@@ -26,7 +27,22 @@ USER_COLUMNS = [c for c in user.c if c.name != "password_hash"]
 
 
 class DuplicateUser(Exception):
-    """The username or the email is taken (case-insensitively)."""
+    """The username or the email is taken (case-insensitively), as a username or as an email."""
+
+
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+class Failures(NamedTuple):
+    of_user: int  # failed logins of the username since its last success, from anywhere
+    of_user_here: int  # the same, from this address
+    from_address: int  # failed logins from this address, whatever the name
+
+
+class Pruned(NamedTuple):
+    sessions: int
+    attempts: int  # login and sign-up attempts
+    pending_signups: int
 
 
 class IdentityStore:
@@ -38,8 +54,22 @@ class IdentityStore:
     # -- users -------------------------------------------------------------------------------------------------
 
     async def create_user(self, values: dict[str, Any], *, projects: Sequence[str] = ()) -> RowMapping:
-        """A new user (with its password hash in `values`), member of `projects` (created when unseen)."""
+        """A new user (with its password hash in `values`), member of `projects` (created when unseen).
+
+        A login names a user by username or email, so neither may equal another user's username or email in
+        either column: the unique indexes cover each column, and transaction-scoped locks on both names make
+        the check across columns safe under concurrent sign-ups."""
         async with self.engine.begin() as conn:
+            names = sorted({values["username"].lower(), values["email"].lower()})
+            for name in names:
+                await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:n, 0))"), {"n": name})
+            taken = await conn.execute(
+                select(user.c.id)
+                .where(or_(func.lower(user.c.username).in_(names), func.lower(user.c.email).in_(names)))
+                .limit(1)
+            )
+            if taken.first() is not None:
+                raise DuplicateUser("username or email taken")
             try:
                 row = (
                     (await conn.execute(insert(user).values(**values).returning(*USER_COLUMNS)))
@@ -58,10 +88,16 @@ class IdentityStore:
             return (await conn.execute(q)).mappings().one_or_none()
 
     async def user_for_login(self, login: str) -> RowMapping | None:
-        """The user whose username or email is `login` (case-insensitive), with the password hash."""
+        """The user whose username or email is `login` (case-insensitive), with the password hash. New users
+        cannot make a name ambiguous (see `create_user`); for rows older than that rule the username wins."""
         async with self.engine.connect() as conn:
             name = login.lower()
-            q = select(user).where(or_(func.lower(user.c.username) == name, func.lower(user.c.email) == name))
+            by_username = func.lower(user.c.username) == name
+            q = (
+                select(user)
+                .where(or_(by_username, func.lower(user.c.email) == name))
+                .order_by(by_username.desc(), user.c.created_at)
+            )
             return (await conn.execute(q.limit(1))).mappings().one_or_none()
 
     async def update_user(self, user_id: uuid.UUID, values: dict[str, Any]) -> RowMapping | None:
@@ -135,22 +171,29 @@ class IdentityStore:
             return (await conn.execute(q)).mappings().one_or_none()
 
     async def user_of_api_token(self, token_hash: bytes) -> RowMapping | None:
-        """The owner of a live token (not revoked, not expired); marks the token used."""
-        async with self.engine.begin() as conn:
-            used = (
-                update(api_token)
+        """The owner of a live token (not revoked, not expired). A read: an unknown token writes nothing, and a
+        known one is marked used at most once a minute."""
+        async with self.engine.connect() as conn:
+            q = (
+                select(*USER_COLUMNS, api_token.c.id.label("token_id"), api_token.c.last_used_at)
+                .join(api_token, api_token.c.user_id == user.c.id)
                 .where(
                     api_token.c.token_hash == token_hash,
                     api_token.c.revoked_at.is_(None),
                     or_(api_token.c.expires_at.is_(None), api_token.c.expires_at > func.now()),
                 )
-                .values(last_used_at=func.now())
-                .returning(api_token.c.user_id)
             )
-            user_id = (await conn.execute(used)).scalar_one_or_none()
-            if user_id is None:
+            found = (await conn.execute(q)).mappings().one_or_none()
+            if found is None:
                 return None
-            return (await conn.execute(select(*USER_COLUMNS).where(user.c.id == user_id))).mappings().one()
+            if found["last_used_at"] is None or found["last_used_at"] < datetime.now(UTC) - LAST_USED_EVERY:
+                await conn.execute(
+                    update(api_token)
+                    .where(api_token.c.id == found["token_id"])
+                    .values(last_used_at=func.now())
+                )
+                await conn.commit()
+            return found
 
     async def api_tokens_of(self, user_id: uuid.UUID) -> list[RowMapping]:
         async with self.engine.connect() as conn:
@@ -222,8 +265,9 @@ class IdentityStore:
                 insert(login_attempt).values(username=username.lower(), address=address, succeeded=succeeded)
             )
 
-    async def recent_failures(self, username: str, address: str, window_seconds: int) -> tuple[int, int]:
-        """Failed logins within the window: of this username since its last success, and from this address."""
+    async def recent_failures(self, username: str, address: str, window_seconds: int) -> Failures:
+        """Failed logins within the window: of this username since its last success (from anywhere, and from
+        this address), and from this address."""
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -237,13 +281,29 @@ class IdentityStore:
                                                     WHERE s.username = :username AND s.succeeded
                                                       AND s.at > since.t), since.t)) AS by_user,
                           (SELECT count(*) FROM login_attempt a, since
+                            WHERE a.username = :username AND a.address = :address AND a.at > since.t
+                              AND NOT a.succeeded
+                              AND a.at > coalesce((SELECT max(s.at) FROM login_attempt s
+                                                    WHERE s.username = :username AND s.succeeded
+                                                      AND s.at > since.t), since.t)) AS by_user_here,
+                          (SELECT count(*) FROM login_attempt a, since
                             WHERE a.address = :address AND a.at > since.t AND NOT a.succeeded) AS by_address
                         """
                     ),
                     {"window": window_seconds, "username": username.lower(), "address": address},
                 )
             ).one()
-            return int(row.by_user), int(row.by_address)
+            return Failures(int(row.by_user), int(row.by_user_here), int(row.by_address))
+
+    async def record_signup(self, address: str, window_seconds: int) -> int:
+        """Record a sign-up from this address; how many there were from it within the window, this one included."""
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(signup_attempt).values(address=address))
+            q = text(
+                "SELECT count(*) FROM signup_attempt WHERE address = :address "
+                "AND at > now() - make_interval(secs => :window)"
+            )
+            return int((await conn.execute(q, {"address": address, "window": window_seconds})).scalar_one())
 
     async def failed_logins_of(self, usernames: Sequence[str], limit: int = 10) -> dict[str, list[datetime]]:
         """The latest failed login times of each username (lower-cased)."""
@@ -266,17 +326,30 @@ class IdentityStore:
                 found.setdefault(name, []).append(at)
             return found
 
-    async def prune(self, *, login_attempts_days: int) -> tuple[int, int]:
-        """Delete expired sessions and login attempts older than the retention; (sessions, attempts) deleted."""
+    async def prune(self, *, login_attempts_days: int, signup_pending_days: int) -> Pruned:
+        """Delete expired sessions, login and sign-up attempts older than the retention, and accounts that signed
+        up themselves, were never activated nor changed by anyone, and are older than `signup_pending_days`."""
         async with self.engine.begin() as conn:
             sessions = (await conn.execute(delete(session).where(session.c.expires_at < func.now()))).rowcount
-            attempts = (
+            attempts = 0
+            for table in ("login_attempt", "signup_attempt"):
+                attempts += (
+                    await conn.execute(
+                        text(f"DELETE FROM {table} WHERE at < now() - make_interval(days => :days)"),
+                        {"days": login_attempts_days},
+                    )
+                ).rowcount
+            pending = (
                 await conn.execute(
-                    text("DELETE FROM login_attempt WHERE at < now() - make_interval(days => :days)"),
-                    {"days": login_attempts_days},
+                    delete(user).where(
+                        user.c.is_active.is_(False),
+                        user.c.created_by_user_id.is_(None),
+                        user.c.updated_at == user.c.created_at,
+                        user.c.created_at < func.now() - func.make_interval(0, 0, 0, signup_pending_days),
+                    )
                 )
             ).rowcount
-            return sessions, attempts
+            return Pruned(sessions, attempts, pending)
 
     # -- audit log ---------------------------------------------------------------------------------------------
 

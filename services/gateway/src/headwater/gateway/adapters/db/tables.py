@@ -2,7 +2,7 @@
 
 Secrets are never stored as given: passwords as argon2 hashes, session ids and API tokens as SHA-256 digests
 (they are 256-bit random values, so a fast hash is enough and lets a request be authenticated by one indexed
-lookup). Login attempts are kept to rate-limit logins across gateway replicas; the audit log records every
+lookup). Login and sign-up attempts are kept to rate-limit them across gateway replicas; the audit log records every
 write (who, what, when, with what outcome) and never a request body.
 """
 
@@ -107,6 +107,15 @@ login_attempt = Table(
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("login_attempt_username_idx", "username", "at"),
     Index("login_attempt_address_idx", "address", "at"),
+)
+
+signup_attempt = Table(
+    "signup_attempt",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("address", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("signup_attempt_address_idx", "address", "at"),
 )
 
 audit_log = Table(

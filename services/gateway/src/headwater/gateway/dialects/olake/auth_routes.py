@@ -37,7 +37,8 @@ def envelope(message: str, data: Any, status: int = 200) -> Response[Any]:
 
 
 def client_address(request: AnyRequest) -> str:
-    return request.client.host if request.client else ""
+    """The client's address, through the trusted proxies (`HEADWATER_GATEWAY_TRUSTED_PROXIES`)."""
+    return request.app.state.identity.address_of(request.scope)
 
 
 def _secure(request: AnyRequest) -> bool:
@@ -65,8 +66,8 @@ async def login(data: JSONBody[Login], request: AnyRequest, identity: Identities
 
 
 @post("/signup", opt=PUBLIC, tags=["Auth (OLake)"], summary="Register a new user")
-async def signup(data: JSONBody[Signup], identity: Identities) -> Response[Any]:
-    user = await identity.users.signup(data.username, data.email, data.password)
+async def signup(data: JSONBody[Signup], request: AnyRequest, identity: Identities) -> Response[Any]:
+    user = await identity.users.signup(data.username, data.email, data.password, client_address(request))
     message = "user created successfully"
     if not user["is_active"]:
         message += "; a superuser must activate the account before it can log in"

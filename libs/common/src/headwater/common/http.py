@@ -115,6 +115,22 @@ def health_handlers(readiness: Sequence[ReadinessCheck] = ()) -> list[Any]:
     return [live, ready]
 
 
+class ObservedSend:
+    """An ASGI `send` that passes every message on and keeps the status of the response it starts: 500 until
+    then (the app raised before answering)."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+
 class TelemetryMiddleware:
     """One server span and one latency observation per request, as cheaply as the hot path needs.
 
@@ -132,14 +148,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send)
             return
         carrier = {k.decode(): v.decode() for k, v in scope["headers"] if k in _TRACE_HEADERS}
-        status = 500
-
-        async def observed_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        observed_send = ObservedSend(send)
         method = scope["method"]
         started = time.perf_counter()
         with _tracer.start_as_current_span(
@@ -148,6 +157,7 @@ class TelemetryMiddleware:
             try:
                 await self.app(scope, receive, observed_send)
             finally:
+                status = observed_send.status
                 route = scope.get("path_template") or "unmatched"
                 REQUEST_SECONDS.labels(self.service, method, route, str(status)).observe(
                     time.perf_counter() - started

@@ -65,13 +65,21 @@ class Alert(Struct, kw_only=True):
     related_urls: list[str] = []
 
 
-class AlertPage(Struct, kw_only=True):
-    """`next` / `previous`: the query parameters of the neighbouring pages, null at either end."""
+class Page(Struct, kw_only=True):
+    """Qluster's envelope of a listing: `next` / `previous` are the query parameters of the neighbouring
+    pages (null at either end), `filters` those applied. A listing names its `results` and `title`."""
 
     next: dict[str, Any] | None
     previous: dict[str, Any] | None
-    results: list[Alert]
+    results: list[Any]
     filters: dict[str, Any]
+    title: str
+
+
+class AlertPage(Page, kw_only=True):
+    """`next` / `previous`: the query parameters of the neighbouring pages, null at either end."""
+
+    results: list[Alert]
     title: str = "Alerts"
 
 

@@ -25,10 +25,10 @@ Audit = NamedDependency[SkipValidation[AuditWriter]]
 # `execution_tracking`, `quality_alerting`, `scheduler`: the services themselves, for a handler that does more
 # than forward one request.
 Service = NamedDependency[SkipValidation[Upstream]]
-# `to_execution_tracking`, `to_quality_alerting`, `to_scheduler`: this request, forwarded on call.
+# `to_execution_tracking`, `to_quality_alerting`, `to_scheduler`: this request, forwarded on call (a route that
+# only forwards is a row of `forward.Forwarding`, which names the dependency itself).
 ToExecutionTracking = NamedDependency[SkipValidation[Forward]]
 ToQualityAlerting = NamedDependency[SkipValidation[Forward]]
-ToScheduler = NamedDependency[SkipValidation[Forward]]
 
 
 def to_execution_tracking(request: AnyRequest, principal: Caller, execution_tracking: Service) -> Forward:

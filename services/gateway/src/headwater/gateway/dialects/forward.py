@@ -1,11 +1,20 @@
-"""Forwarding a validated public request to the owning service and its answer back, byte for byte."""
+"""Forwarding a validated public request to the owning service and its answer back, byte for byte; and the
+route handlers that do nothing else, built from one row each."""
 
 from __future__ import annotations
 
+import re
+import types
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from inspect import Parameter, Signature
+from typing import Any, Literal, get_args
 
 from litestar import Request, Response
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, JSONBody, SkipValidation
 
 from headwater.common.principal import Principal
 from headwater.gateway.upstream import Upstream
@@ -36,3 +45,64 @@ class Forward:
         if answer.status == 204:
             return Response(content=None, status_code=204)
         return Response(content=answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+# The dependency (see dialects.deps) that binds the request to the service serving it.
+ForwardTo = Literal["to_execution_tracking", "to_quality_alerting", "to_scheduler"]
+
+_PATH_PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
+_PATH_TYPES: Mapping[str, type] = {"int": int, "str": str, "uuid": uuid.UUID}
+
+
+@dataclass(frozen=True, slots=True)
+class Forwarding:
+    """Builds the handlers of public routes that only validate the request and forward it to one service
+    (through the dependency `to`), listed in the OpenAPI document under `tag`."""
+
+    to: ForwardTo
+    tag: str
+
+    def route(
+        self,
+        method: type[HTTPRouteHandler],
+        path: str,
+        name: str,
+        answer: Any,
+        *,
+        data: Any = None,
+        query: Mapping[str, tuple[Any, Any]] | None = None,
+        upstream_path: str | None = None,
+        body: bytes | None = None,
+        **documented: Any,
+    ) -> HTTPRouteHandler:
+        """A handler for `method` (Litestar's `get`, `post`, `patch`, `delete`) on `path`, named `name` (which
+        makes its OpenAPI operation id), documented as answering `answer` (the service's answer is relayed
+        unchecked). It validates the path parameters of `path`, a JSON body of type `data` (optional when the
+        type admits None) and the `query` parameters (name: (type, default)), then forwards the request,
+        with `upstream_path` and `body` in place of its own when given. `documented` goes to the route
+        (summary, description, status_code)."""
+        keyword = Parameter.KEYWORD_ONLY
+        parameters = [
+            Parameter(param, keyword, annotation=FromPath[_PATH_TYPES[kind]])
+            for param, kind in _PATH_PARAMETER.findall(path)
+        ]
+        if data is not None:
+            optional = isinstance(data, types.UnionType) and type(None) in get_args(data)
+            parameters.append(
+                Parameter(
+                    "data", keyword, annotation=JSONBody[data], default=None if optional else Parameter.empty
+                )
+            )
+        parameters.append(Parameter(self.to, keyword, annotation=NamedDependency[SkipValidation[Forward]]))
+        parameters += [Parameter(q, keyword, annotation=t, default=d) for q, (t, d) in (query or {}).items()]
+        returns = Response[answer]
+        to = self.to
+
+        async def handler(**kwargs: Any) -> Response[Any]:
+            forward: Forward = kwargs[to]
+            return await forward(path=upstream_path, body=body)
+
+        handler.__name__ = handler.__qualname__ = name
+        handler.__signature__ = Signature(parameters, return_annotation=returns)
+        handler.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
+        return method(path, tags=[self.tag], **documented)(handler)

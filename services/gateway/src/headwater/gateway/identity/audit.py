@@ -16,10 +16,11 @@ import asyncio
 import contextlib
 from typing import Any, Protocol
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from opentelemetry import trace
 from prometheus_client import Counter
 
+from headwater.common.http import ObservedSend
 from headwater.common.logging import get_logger
 from headwater.gateway.identity.guard import principal_in
 
@@ -96,18 +97,11 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http" or scope["method"] in UNAUDITED:
             await app(scope, receive, send)
             return
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        observed_send = ObservedSend(send)
         try:
-            await app(scope, receive, capture)
+            await app(scope, receive, observed_send)
         finally:
-            _record(scope, status)
+            _record(scope, observed_send.status)
 
     return middleware
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, get
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar import get
+from litestar.params import FromQuery, QueryParameter
 
 from headwater.common.contracts.lineage import (
     DEFAULT_DEPTH,
@@ -15,8 +15,8 @@ from headwater.common.contracts.lineage import (
     Direction,
     LineageGraph,
 )
-from headwater.common.contracts.paths import ExecutionTrackingPaths
-from headwater.gateway.dialects.deps import ToExecutionTracking
+from headwater.common.contracts.paths import ExecutionTrackingPaths as Paths
+from headwater.gateway.dialects.forward import Forwarding
 
 Limit = Annotated[
     int,
@@ -27,41 +27,35 @@ Limit = Annotated[
     ),
 ]
 
+lineage = Forwarding("to_execution_tracking", "Lineage Graph")
 
-class LineageGraphRoutes(Controller):
-    tags = ["Lineage Graph"]
-
-    @get(
-        ExecutionTrackingPaths.LINEAGE_OF_ADDRESS,
+ROUTES = [
+    lineage.route(
+        get,
+        Paths.LINEAGE_OF_ADDRESS,
+        "around_address",
+        LineageGraph,
+        query={
+            "direction": (FromQuery[Direction], Direction.BOTH),
+            "depth": (Annotated[int, QueryParameter(ge=1, le=MAX_DEPTH)], DEFAULT_DEPTH),
+            "limit": (Limit, DEFAULT_NODE_LIMIT),
+        },
         summary="Lineage around an address",
         description="Addresses up to `depth` hops upstream (what feeds it), downstream (what it feeds) or both, "
         "with the edges between them and the pipelines that declare each edge. Cycles and diamonds are "
         "walked once.",
-    )
-    async def around_address(
-        self,
-        address_id: FromPath[int],
-        to_execution_tracking: ToExecutionTracking,
-        direction: FromQuery[Direction] = Direction.BOTH,
-        depth: Annotated[int, QueryParameter(ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH,
-        limit: Limit = DEFAULT_NODE_LIMIT,
-    ) -> Response[LineageGraph]:
-        return await to_execution_tracking()
-
-    @get(
-        ExecutionTrackingPaths.LINEAGE_OF_PIPELINE,
+    ),
+    lineage.route(
+        get,
+        Paths.LINEAGE_OF_PIPELINE,
+        "of_pipeline",
+        LineageGraph,
+        query={
+            "depth": (Annotated[int, QueryParameter(ge=0, le=MAX_DEPTH)], DEFAULT_DEPTH),
+            "limit": (Limit, DEFAULT_NODE_LIMIT),
+        },
         summary="Lineage of a pipeline",
         description="The pipeline's own edges, then `depth` hops upstream of its sources and downstream of its "
         "targets (0 for its own edges only).",
-    )
-    async def of_pipeline(
-        self,
-        pipeline_id: FromPath[int],
-        to_execution_tracking: ToExecutionTracking,
-        depth: Annotated[int, QueryParameter(ge=0, le=MAX_DEPTH)] = DEFAULT_DEPTH,
-        limit: Limit = DEFAULT_NODE_LIMIT,
-    ) -> Response[LineageGraph]:
-        return await to_execution_tracking()
-
-
-ROUTES = [LineageGraphRoutes]
+    ),
+]

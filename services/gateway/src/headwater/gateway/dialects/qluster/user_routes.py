@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, patch, post
@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_200_OK
 from msgspec import UNSET, Struct, UnsetType
 from sqlalchemy import RowMapping
 
+from headwater.common.contracts.qluster import Page
 from headwater.common.errors import Invalid
 from headwater.common.principal import Role
 from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
@@ -88,11 +89,8 @@ class User(Struct, kw_only=True):
     username: str = ""
 
 
-class UserPage(Struct, kw_only=True):
-    next: dict[str, Any] | None
-    previous: dict[str, Any] | None
+class UserPage(Page, kw_only=True):
     results: list[User]
-    filters: dict[str, Any]
     title: str = "Users"
 
 

@@ -1,11 +1,15 @@
-"""Watcher routes: pipeline types, pipelines and executions, served by execution-tracking."""
+"""Watcher routes (spec 000) that only validate the request and forward it: pipeline types, pipelines,
+executions and addresses (served by execution-tracking), anomaly detection (quality-alerting), the checks and
+the schedule listing (the scheduler)."""
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar import get, patch, post
+from litestar.status_codes import HTTP_200_OK
 
-from headwater.common.contracts.paths import ExecutionTrackingPaths
+from headwater.common.contracts.paths import ExecutionTrackingPaths as Paths
+from headwater.common.contracts.paths import QualityAlertingPaths, SchedulerPaths
+from headwater.common.contracts.scheduler import CheckQueued, QueueMonitorStatus, Schedule, TimelinessCheck
 from headwater.common.contracts.watcher import (
     Address,
     AddressCreate,
@@ -15,6 +19,9 @@ from headwater.common.contracts.watcher import (
     AddressTypeCreate,
     AddressTypeUpdate,
     AddressUpdate,
+    AnomalyDetectionRule,
+    AnomalyDetectionRuleCreate,
+    AnomalyDetectionRuleUpdate,
     Created,
     Execution,
     ExecutionEnd,
@@ -26,176 +33,217 @@ from headwater.common.contracts.watcher import (
     PipelineTypeUpdate,
     PipelineUpdate,
     PipelineUpserted,
+    UnflagAnomaly,
 )
-from headwater.gateway.dialects.deps import ToExecutionTracking
+from headwater.gateway.dialects.forward import Forwarding
 
+pipeline_types = Forwarding("to_execution_tracking", "Pipeline Types")
+pipelines = Forwarding("to_execution_tracking", "Pipeline Management")
+executions = Forwarding("to_execution_tracking", "Pipeline Execution")
+addresses = Forwarding("to_execution_tracking", "Address Management")
+address_types = Forwarding("to_execution_tracking", "Address Types")
+address_lineage = Forwarding("to_execution_tracking", "Address Lineage")
+anomaly_detection = Forwarding("to_quality_alerting", "Anomaly Detection")
+checks = Forwarding("to_scheduler", "Monitoring & Health")
+schedules = Forwarding("to_scheduler", "Schedules")
 
-class PipelineTypeRoutes(Controller):
-    tags = ["Pipeline Types"]
-
-    @post(
-        ExecutionTrackingPaths.PIPELINE_TYPES,
+ROUTES = [
+    pipeline_types.route(
+        post,
+        Paths.PIPELINE_TYPES,
+        "upsert",
+        Created,
+        data=PipelineTypeCreate,
         summary="Create or get pipeline type",
         description="201 when created, 200 when it existed.",
-    )
-    async def upsert(
-        self, data: JSONBody[PipelineTypeCreate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Created]:
-        return await to_execution_tracking()
-
-    @get(ExecutionTrackingPaths.PIPELINE_TYPES, summary="List pipeline types")
-    async def list_all(self, to_execution_tracking: ToExecutionTracking) -> Response[list[PipelineType]]:
-        return await to_execution_tracking()
-
-    @get(ExecutionTrackingPaths.PIPELINE_TYPE, summary="Get pipeline type by ID")
-    async def get_one(
-        self, pipeline_type_id: FromPath[int], to_execution_tracking: ToExecutionTracking
-    ) -> Response[PipelineType]:
-        return await to_execution_tracking()
-
-    @patch(ExecutionTrackingPaths.PIPELINE_TYPES, summary="Update pipeline type (by id or name)")
-    async def update(
-        self, data: JSONBody[PipelineTypeUpdate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[PipelineType]:
-        return await to_execution_tracking()
-
-
-class PipelineRoutes(Controller):
-    tags = ["Pipeline Management"]
-
-    @post(
-        ExecutionTrackingPaths.PIPELINES,
+    ),
+    pipeline_types.route(
+        get, Paths.PIPELINE_TYPES, "list_all", list[PipelineType], summary="List pipeline types"
+    ),
+    pipeline_types.route(
+        get, Paths.PIPELINE_TYPE, "get_one", PipelineType, summary="Get pipeline type by ID"
+    ),
+    pipeline_types.route(
+        patch,
+        Paths.PIPELINE_TYPES,
+        "update",
+        PipelineType,
+        data=PipelineTypeUpdate,
+        summary="Update pipeline type (by id or name)",
+    ),
+    pipelines.route(
+        post,
+        Paths.PIPELINES,
+        "upsert",
+        PipelineUpserted,
+        data=PipelineCreate,
         summary="Create or get pipeline",
         description="Upsert: 201 with the new pipeline, 200 for an existing one (updated when the request differs).",
-    )
-    async def upsert(
-        self, data: JSONBody[PipelineCreate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[PipelineUpserted]:
-        return await to_execution_tracking()
-
-    @get(ExecutionTrackingPaths.PIPELINES, summary="List pipelines")
-    async def list_all(self, to_execution_tracking: ToExecutionTracking) -> Response[list[Pipeline]]:
-        return await to_execution_tracking()
-
-    @get(ExecutionTrackingPaths.PIPELINE, summary="Get pipeline by ID")
-    async def get_one(
-        self, pipeline_id: FromPath[int], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Pipeline]:
-        return await to_execution_tracking()
-
-    @patch(ExecutionTrackingPaths.PIPELINES, summary="Update pipeline (by id or name)")
-    async def update(
-        self, data: JSONBody[PipelineUpdate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Pipeline]:
-        return await to_execution_tracking()
-
-
-class ExecutionRoutes(Controller):
-    tags = ["Pipeline Execution"]
-
-    @post(ExecutionTrackingPaths.START_EXECUTION, summary="Start pipeline execution", status_code=201)
-    async def start(
-        self, data: JSONBody[ExecutionStart], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Created]:
-        return await to_execution_tracking()
-
-    @post(ExecutionTrackingPaths.END_EXECUTION, summary="End pipeline execution", status_code=204)
-    async def end(
-        self, data: JSONBody[ExecutionEnd], to_execution_tracking: ToExecutionTracking
-    ) -> Response[None]:
-        return await to_execution_tracking()
-
-    @get(
-        "/pipeline_execution/{pipeline_execution_id:int}", summary="Get pipeline execution with its children"
-    )
-    async def get_one(
-        self, pipeline_execution_id: FromPath[int], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Execution]:
-        return await to_execution_tracking()
-
-
-class AddressRoutes(Controller):
-    tags = ["Address Management"]
-
-    @post(
-        ExecutionTrackingPaths.ADDRESSES,
+    ),
+    pipelines.route(get, Paths.PIPELINES, "list_all", list[Pipeline], summary="List pipelines"),
+    pipelines.route(get, Paths.PIPELINE, "get_one", Pipeline, summary="Get pipeline by ID"),
+    pipelines.route(
+        patch,
+        Paths.PIPELINES,
+        "update",
+        Pipeline,
+        data=PipelineUpdate,
+        summary="Update pipeline (by id or name)",
+    ),
+    executions.route(
+        post,
+        Paths.START_EXECUTION,
+        "start",
+        Created,
+        data=ExecutionStart,
+        summary="Start pipeline execution",
+        status_code=201,
+    ),
+    executions.route(
+        post,
+        Paths.END_EXECUTION,
+        "end",
+        None,
+        data=ExecutionEnd,
+        summary="End pipeline execution",
+        status_code=204,
+    ),
+    executions.route(
+        get, Paths.EXECUTION, "get_one", Execution, summary="Get pipeline execution with its children"
+    ),
+    addresses.route(
+        post,
+        Paths.ADDRESSES,
+        "upsert",
+        Created,
+        data=AddressCreate,
         summary="Create or get address",
         description="Upsert by name (the address type too): 201 when created, 200 when it existed. A `database` "
         "address named `db.schema.table` gets database, schema and table from its name.",
-    )
-    async def upsert(
-        self, data: JSONBody[AddressCreate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Created]:
-        return await to_execution_tracking()
-
-    @get(ExecutionTrackingPaths.ADDRESSES, summary="List addresses")
-    async def list_all(self, to_execution_tracking: ToExecutionTracking) -> Response[list[Address]]:
-        return await to_execution_tracking()
-
-    @get(ExecutionTrackingPaths.ADDRESS, summary="Get address by ID")
-    async def get_one(
-        self, address_id: FromPath[int], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Address]:
-        return await to_execution_tracking()
-
-    @patch(ExecutionTrackingPaths.ADDRESSES, summary="Update address")
-    async def update(
-        self, data: JSONBody[AddressUpdate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Address]:
-        return await to_execution_tracking()
-
-
-class AddressTypeRoutes(Controller):
-    tags = ["Address Types"]
-
-    @post(
-        ExecutionTrackingPaths.ADDRESS_TYPES,
+    ),
+    addresses.route(get, Paths.ADDRESSES, "list_all", list[Address], summary="List addresses"),
+    addresses.route(get, Paths.ADDRESS, "get_one", Address, summary="Get address by ID"),
+    addresses.route(patch, Paths.ADDRESSES, "update", Address, data=AddressUpdate, summary="Update address"),
+    address_types.route(
+        post,
+        Paths.ADDRESS_TYPES,
+        "upsert",
+        Created,
+        data=AddressTypeCreate,
         summary="Create or get address type",
         description="201 when created, 200 when it existed.",
-    )
-    async def upsert(
-        self, data: JSONBody[AddressTypeCreate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[Created]:
-        return await to_execution_tracking()
-
-    @get(ExecutionTrackingPaths.ADDRESS_TYPES, summary="List address types")
-    async def list_all(self, to_execution_tracking: ToExecutionTracking) -> Response[list[AddressType]]:
-        return await to_execution_tracking()
-
-    @get(ExecutionTrackingPaths.ADDRESS_TYPE, summary="Get address type by ID")
-    async def get_one(
-        self, address_type_id: FromPath[int], to_execution_tracking: ToExecutionTracking
-    ) -> Response[AddressType]:
-        return await to_execution_tracking()
-
-    @patch(ExecutionTrackingPaths.ADDRESS_TYPES, summary="Update address type (by id or name)")
-    async def update(
-        self, data: JSONBody[AddressTypeUpdate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[AddressType]:
-        return await to_execution_tracking()
-
-
-class AddressLineageRoutes(Controller):
-    tags = ["Address Lineage"]
-
-    @post(
-        ExecutionTrackingPaths.ADDRESS_LINEAGE,
+    ),
+    address_types.route(
+        get, Paths.ADDRESS_TYPES, "list_all", list[AddressType], summary="List address types"
+    ),
+    address_types.route(get, Paths.ADDRESS_TYPE, "get_one", AddressType, summary="Get address type by ID"),
+    address_types.route(
+        patch,
+        Paths.ADDRESS_TYPES,
+        "update",
+        AddressType,
+        data=AddressTypeUpdate,
+        summary="Update address type (by id or name)",
+    ),
+    address_lineage.route(
+        post,
+        Paths.ADDRESS_LINEAGE,
+        "record",
+        AddressLineageCreated,
+        data=AddressLineageCreate,
         summary="Create address lineage",
         description="Replaces the pipeline's edges by sources x targets (addresses and types created as "
         "needed): 201 with the count. 200 with 0 when the pipeline's `load_lineage` is false.",
         status_code=201,
-    )
-    async def record(
-        self, data: JSONBody[AddressLineageCreate], to_execution_tracking: ToExecutionTracking
-    ) -> Response[AddressLineageCreated]:
-        return await to_execution_tracking()
-
-
-ROUTES = [
-    PipelineTypeRoutes,
-    PipelineRoutes,
-    ExecutionRoutes,
-    AddressRoutes,
-    AddressTypeRoutes,
-    AddressLineageRoutes,
+    ),
+    anomaly_detection.route(
+        post,
+        QualityAlertingPaths.ANOMALY_DETECTION_RULES,
+        "upsert",
+        Created,
+        data=AnomalyDetectionRuleCreate,
+        summary="Create or get anomaly detection rule",
+        description="Get-or-create on (pipeline_id, metric_field): 201 when created, 200 when it existed. "
+        "Beyond the reference: `seasonality` `hour` (default) or `hour_of_week`, `direction` `both` (default), "
+        "`spike` or `drop`.",
+        status_code=201,
+    ),
+    anomaly_detection.route(
+        get,
+        QualityAlertingPaths.ANOMALY_DETECTION_RULES,
+        "list_all",
+        list[AnomalyDetectionRule],
+        summary="List anomaly detection rules",
+    ),
+    anomaly_detection.route(
+        get,
+        QualityAlertingPaths.ANOMALY_DETECTION_RULE,
+        "get_one",
+        AnomalyDetectionRule,
+        summary="Get anomaly detection rule by ID",
+    ),
+    anomaly_detection.route(
+        patch,
+        QualityAlertingPaths.ANOMALY_DETECTION_RULES,
+        "update",
+        AnomalyDetectionRule,
+        data=AnomalyDetectionRuleUpdate,
+        summary="Update anomaly detection rule",
+    ),
+    anomaly_detection.route(
+        post,
+        QualityAlertingPaths.UNFLAG_ANOMALY,
+        "unflag",
+        None,
+        data=UnflagAnomaly,
+        summary="Unflag anomalies",
+        description="Clears the execution's flags for the metrics listed and deletes their results: 204; "
+        "404 when none of them is flagged.",
+        status_code=204,
+    ),
+    # The Watcher answers the checks 200; the body of freshness and of the queue monitor is not read.
+    checks.route(
+        post,
+        SchedulerPaths.FRESHNESS,
+        "freshness",
+        CheckQueued,
+        body=b"",
+        status_code=HTTP_200_OK,
+        summary="Check freshness",
+        description="Queue a freshness check of every pipeline (stale when its last DML is older than its "
+        "freshness setting). Also runs on the scheduler's freshness schedule (hourly by default).",
+    ),
+    checks.route(
+        post,
+        SchedulerPaths.TIMELINESS,
+        "timeliness",
+        CheckQueued,
+        data=TimelinessCheck | None,
+        status_code=HTTP_200_OK,
+        summary="Check timeliness",
+        description="Queue a timeliness check of the executions started within `lookback_minutes` (at least 5, "
+        "default 60; an empty body means the default). Also runs on the scheduler's timeliness schedule "
+        "(every 15 minutes by default).",
+    ),
+    checks.route(
+        post,
+        SchedulerPaths.MONITOR_QUEUE,
+        "monitor_queue",
+        QueueMonitorStatus,
+        body=b"",
+        status_code=HTTP_200_OK,
+        summary="Monitor the queue",
+        description="Queue a check of pending work (consumer lag plus outbox backlog): WARNING from 50, "
+        "CRITICAL from 100. Also runs on the scheduler's queue-monitor schedule (every 5 minutes by default).",
+    ),
+    schedules.route(
+        get,
+        "/api/v1/schedules",
+        "list_all",
+        list[Schedule],
+        upstream_path=SchedulerPaths.SCHEDULES,
+        summary="List system schedules",
+        description="The scheduler's system schedules: cron expression (UTC), whether enabled, when next due and "
+        "when last fired.",
+    ),
 ]

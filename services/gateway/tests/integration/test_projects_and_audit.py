@@ -87,6 +87,20 @@ async def test_every_write_is_audited_with_who_what_and_outcome(gw: Gateway) -> 
     assert (await gw.client.get("/api/v1/audit", headers=editor)).status_code == 403
 
 
+async def test_a_path_postgres_cannot_store_does_not_stop_the_audit(gw: Gateway) -> None:
+    nul = await gw.client.delete("/api/v1/tokens/%00")  # anonymous, a NUL byte in the path
+    assert nul.status_code == 401
+    later = await gw.client.post("/log_cleanup", json={"retention_days": 90})
+    assert later.status_code == 401
+    entries = (
+        await gw.client.get("/api/v1/audit", params={"limit": 2}, headers=gw.as_role("superuser"))
+    ).json()
+    assert [(e["method"], e["path"]) for e in entries] == [
+        ("POST", "/log_cleanup"),
+        ("DELETE", "/api/v1/tokens/\\x00"),
+    ]
+
+
 async def test_the_principal_is_passed_on_to_the_services(gw: Gateway) -> None:
     upstream = gw.container.execution_tracking
     await gw.client.get("/pipeline", headers=gw.as_role("limited_to_source"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.common.testing import eventually
-from headwater.gateway.identity.audit import AuditWriter
+from headwater.gateway.identity.audit import AuditWriter, printable
 
 
 class FlakyStore:
@@ -61,3 +61,45 @@ async def test_rows_beyond_the_bound_are_dropped_and_counted_not_kept_without_li
         writer.record({"n": i})
     await writer.flush()
     assert [e["n"] for b in store.batches for e in b] == [0, 1]
+
+
+class RefusingStore:
+    """A database that refuses rows whose path holds a NUL byte, as Postgres does (SQLSTATE 22021)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    async def audit(self, entries: list[dict[str, Any]]) -> None:
+        if any("\x00" in e["path"] for e in entries):
+            raise RefusedData("invalid byte sequence for encoding UTF8: 0x00")
+        self.rows.extend(entries)
+
+
+class RefusedData(Exception):
+    sqlstate = "22021"
+
+
+async def test_a_row_the_database_refuses_is_dropped_and_the_rest_is_written() -> None:
+    store = RefusingStore()
+    writer = AuditWriter(store, linger=0.01)
+    await writer.start()
+    for path in ("/a", "/bad\x00", "/b"):
+        writer.record({"path": path})
+
+    async def the_others_written() -> None:
+        assert [e["path"] for e in store.rows] == ["/a", "/b"]
+
+    await eventually(the_others_written, timeout=5, interval=0.01)
+    writer.record({"path": "/later"})  # and the writer goes on
+
+    async def later_written() -> None:
+        assert store.rows[-1]["path"] == "/later"
+
+    await eventually(later_written, timeout=5, interval=0.01)
+    await writer.close()
+
+
+def test_control_characters_and_lone_surrogates_are_escaped() -> None:
+    assert printable("/api/v1/tokens/\x00\x1b[31m", 2000) == "/api/v1/tokens/\\x00\\x1b[31m"
+    assert printable("/x/\udcff", 2000) == "/x/\\udcff"
+    assert printable("é" * 10, 4) == "éééé"

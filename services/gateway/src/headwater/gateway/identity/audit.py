@@ -7,19 +7,24 @@ never a body, a query string or a header, so no secret reaches the log.
 Rows are written in batches after the responses are sent: one insert per request doubled the commits on the
 start/end hot path and cost more than half its throughput (`python -m bench --only http`). A row waits at most
 `linger` (50 ms) in memory, so a killed gateway process can lose the audit of its last 50 ms of writes; a
-stopped one flushes first, and a failed insert is retried.
+stopped one flushes first. An insert the database could not take for a while (connection lost, server
+restarting) is retried; one it refuses for its data is written row by row, and a row it still refuses is logged
+and dropped, so no single request can stop the audit of every later one. Control characters and lone
+surrogates (a path of `%00`, say) are escaped before they are stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import Any, Protocol
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 from opentelemetry import trace
 from prometheus_client import Counter
 
+from headwater.common.db.errors import is_transient
 from headwater.common.http import ObservedSend
 from headwater.common.logging import get_logger
 from headwater.gateway.identity.guard import principal_in
@@ -29,6 +34,14 @@ log = get_logger(__name__)
 AUDIT_FAILURES = Counter("headwater_gateway_audit_failures_total", "Audit log rows that could not be written")
 
 UNAUDITED = frozenset({"GET", "HEAD", "OPTIONS"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str, limit: int) -> str:
+    """`text` as Postgres takes it: control characters as `\\xNN`, lone surrogates backslash-escaped, cut to
+    `limit` characters."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)[:limit]
 
 
 class AuditStore(Protocol):
@@ -53,7 +66,7 @@ class AuditWriter:
     def record(self, entry: dict[str, Any]) -> None:
         if len(self._pending) >= self._max_pending:  # the database has been down for a long time
             AUDIT_FAILURES.inc()
-            log.error("audit_dropped", **{k: v for k, v in entry.items() if k != "trace_id"})
+            log.error("audit_dropped", **_loggable(entry))
             return
         self._pending.append(entry)
         self._wake.set()
@@ -71,17 +84,30 @@ class AuditWriter:
                 self._wake.set()
 
     async def flush(self) -> bool:
-        """Write everything pending; False when the store failed (the rows stay pending)."""
+        """Write everything pending; False when the database is away (the rows stay pending for a retry)."""
         async with self._lock:
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 try:
                     await self._store.audit(batch)
-                except Exception:
+                except Exception as exc:
                     log.exception("audit_write_failed", pending=len(self._pending))
-                    AUDIT_FAILURES.inc()
-                    return False
+                    if is_transient(exc) or not await self._one_by_one(batch):
+                        return False
                 del self._pending[: len(batch)]
+        return True
+
+    async def _one_by_one(self, batch: list[dict[str, Any]]) -> bool:
+        """Write a refused batch row by row, dropping (and logging) each row the database refuses for its data;
+        False when the database went away meanwhile (the batch then stays pending, whole)."""
+        for entry in batch:
+            try:
+                await self._store.audit([entry])
+            except Exception as exc:
+                if is_transient(exc):
+                    return False
+                AUDIT_FAILURES.inc()
+                log.error("audit_row_dropped", error=type(exc).__name__, **_loggable(entry))
         return True
 
     async def close(self) -> None:
@@ -112,12 +138,16 @@ def _record(scope: Scope, status: int) -> None:
     scope["app"].state.audit.record(  # type: ignore[index]
         {
             "subject": principal.subject if principal else "anonymous",
-            "username": principal.username if principal else "",
+            "username": printable(principal.username, 150) if principal else "",
             "via": principal.via if principal else "none",
             "method": scope.get("method", ""),
-            "path": scope["path"][:2000],
+            "path": printable(scope["path"], 2000),
             "status": status,
-            "address": scope["app"].state.identity.address_of(scope),  # type: ignore[index]
+            "address": printable(scope["app"].state.identity.address_of(scope), 64),  # type: ignore[index]
             "trace_id": format(ctx.trace_id, "032x") if ctx.is_valid else None,
         }
     )
+
+
+def _loggable(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != "trace_id"}

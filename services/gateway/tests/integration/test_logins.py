@@ -574,3 +574,20 @@ async def test_a_used_api_token_is_marked_at_most_once_a_minute(gw: Gateway, sta
         assert await conn.fetchval(used, uuid.UUID(created["id"])) == first
     finally:
         await conn.close()
+
+
+async def test_nul_bytes_and_overlong_strings_in_the_forms_are_refused_with_a_4xx(gw: Gateway) -> None:
+    long = "x" * 5000
+    answers = [
+        await gw.client.post("/login", json={"username": "admin\u0000", "password": "p"}),
+        await gw.client.post("/login", json={"username": "admin", "password": long * 10}),
+        await gw.client.post("/signup", json={**fresh(), "username": long}),
+        await gw.client.post("/signup", json={**fresh(), "email": "a\u0000@example.com"}),
+        await gw.client.post("/token", data={"username": "admin\x00", "password": "p"}),
+        await gw.client.post("/token", data={"username": long, "password": "p"}),
+        await gw.client.post("/api/v1/tokens", json={"name": "t\u0000"}, headers=gw.as_role("editor")),
+    ]
+    # OLake answers 400, the FastAPI-style dialects 422: each refuses, and says which field
+    assert [a.status_code for a in answers] == [400, 400, 400, 400, 422, 422, 422], [a.text for a in answers]
+    assert answers[0].json()["success"] is False  # each in its dialect's error shape
+    assert "detail" in answers[4].json()

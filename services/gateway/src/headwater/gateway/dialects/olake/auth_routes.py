@@ -14,6 +14,7 @@ from litestar.datastructures import Cookie
 from litestar.params import JSONBody
 from msgspec import Struct
 
+from headwater.common.contracts.types import Name, Secret
 from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
 from headwater.gateway.identity.guard import SESSION_COOKIE
 
@@ -22,14 +23,14 @@ SELF = {"permission": "self"}
 
 
 class Login(Struct, kw_only=True):
-    username: str
-    password: str
+    username: Name
+    password: Secret
 
 
 class Signup(Struct, kw_only=True):
-    email: str
-    username: str
-    password: str
+    email: Name
+    username: Name
+    password: Secret
 
 
 def envelope(message: str, data: Any, status: int = 200) -> Response[Any]:

@@ -20,6 +20,7 @@ from msgspec import UNSET, Struct, UnsetType
 from sqlalchemy import RowMapping
 
 from headwater.common.contracts.qluster import Page
+from headwater.common.contracts.types import Name, Secret
 from headwater.common.errors import Invalid
 from headwater.common.principal import Role
 from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
@@ -31,12 +32,12 @@ OBFUSCATED = "**********"
 
 
 class TokenForm(Struct, kw_only=True):
-    username: str
-    password: str
-    grant_type: str | None = None
-    scope: str = ""
-    client_id: str | None = None
-    client_secret: str | None = None
+    username: Name
+    password: Secret
+    grant_type: Name | None = None
+    scope: Name = ""
+    client_id: Name | None = None
+    client_secret: Secret | None = None
 
 
 class AccessToken(Struct, kw_only=True):
@@ -46,11 +47,11 @@ class AccessToken(Struct, kw_only=True):
 
 
 class UserCreate(Struct, kw_only=True):
-    email: str
-    raw_password: str
-    raw_password2: str
-    first_name: str
-    last_name: str
+    email: Name
+    raw_password: Secret
+    raw_password2: Secret
+    first_name: Name
+    last_name: Name
     is_active: bool
     is_verified: bool
     user_type: Role
@@ -59,11 +60,11 @@ class UserCreate(Struct, kw_only=True):
 
 class UserPatch(Struct, kw_only=True):
     id: uuid.UUID
-    email: str | UnsetType = UNSET
-    raw_password: str | UnsetType = UNSET
-    raw_password2: str | UnsetType = UNSET
-    first_name: str | UnsetType = UNSET
-    last_name: str | UnsetType = UNSET
+    email: Name | UnsetType = UNSET
+    raw_password: Secret | UnsetType = UNSET
+    raw_password2: Secret | UnsetType = UNSET
+    first_name: Name | UnsetType = UNSET
+    last_name: Name | UnsetType = UNSET
     is_active: bool | UnsetType = UNSET
     is_verified: bool | UnsetType = UNSET
     user_type: Role | UnsetType = UNSET

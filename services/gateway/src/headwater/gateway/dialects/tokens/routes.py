@@ -17,11 +17,12 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import Struct
 from sqlalchemy import RowMapping
 
+from headwater.common.contracts.types import Name
 from headwater.gateway.dialects.deps import Caller, Identities
 
 
 class TokenCreate(Struct, kw_only=True):
-    name: str
+    name: Name
     expires_in_days: int | None = None  # None: until revoked
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import msgspec
+
+from headwater.common.contracts.watcher import AnomalyDetectionRule
 
 METRICS = ("duration_seconds", "inserts", "updates", "soft_deletes", "total_rows", "throughput")
 SEASONALITIES = ("hour", "hour_of_week")
@@ -89,20 +90,8 @@ def evaluate(
     )
 
 
-class AnomalyRule(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored anomaly detection rule: one per (pipeline, metric)."""
-
-    id: int
-    pipeline_id: int
-    metric_field: str
-    z_threshold: float
-    lookback_days: int
-    minimum_executions: int
-    active: bool
-    seasonality: str
-    direction: str
-    created_at: datetime
-    updated_at: datetime | None
+class AnomalyRule(AnomalyDetectionRule, frozen=True, kw_only=True):
+    """A stored anomaly detection rule, one per (pipeline, metric): the fields the API answers with."""
 
 
 class RuleSample(msgspec.Struct, frozen=True, kw_only=True):

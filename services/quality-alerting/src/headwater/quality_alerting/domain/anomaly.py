@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from headwater.common.contracts.watcher import AnomalyDetectionRule
+from headwater.common.events import AnomalousMetric
 
 METRICS = ("duration_seconds", "inserts", "updates", "soft_deletes", "total_rows", "throughput")
 SEASONALITIES = ("hour", "hour_of_week")
@@ -116,18 +117,15 @@ class RuleSample(msgspec.Struct, frozen=True, kw_only=True):
     sd: float | None
 
 
-class AnomalyResult(msgspec.Struct, frozen=True, kw_only=True):
-    """An anomalous metric of an execution, as stored (once per execution and metric)."""
+class AnomalyResult(AnomalousMetric, frozen=True, kw_only=True):
+    """An anomalous metric of an execution, as stored (once per execution and metric): the statistics
+    `anomaly.detected` lists, the rule that found it and what its baseline was."""
 
     rule_id: int
     pipeline_id: int
     execution_id: int
-    metric_field: str
-    value: float
-    mean: float
-    stddev: float
-    z_score: float
-    z_threshold: float
-    threshold_min: float
-    threshold_max: float
     context: dict[str, Any]
+
+    def metric(self) -> AnomalousMetric:
+        """The statistics alone, as `anomaly.detected` lists them."""
+        return AnomalousMetric(**{name: getattr(self, name) for name in AnomalousMetric.__struct_fields__})

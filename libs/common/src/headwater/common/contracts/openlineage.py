@@ -41,19 +41,17 @@ class JobFacets(Struct, kw_only=True):
     jobType: JobType | None = None  # noqa: N815
 
 
-class Job(Struct, kw_only=True):
+class JobRef(Struct, kw_only=True):
     namespace: Text
     name: Text
+
+
+class Job(JobRef, kw_only=True):
     facets: JobFacets | None = None
 
 
 class RunRef(Struct, kw_only=True):
     runId: uuid.UUID  # noqa: N815
-
-
-class JobRef(Struct, kw_only=True):
-    namespace: Text
-    name: Text
 
 
 class ParentRun(Struct, kw_only=True):
@@ -65,8 +63,7 @@ class RunFacets(Struct, kw_only=True):
     parent: ParentRun | None = None
 
 
-class Run(Struct, kw_only=True):
-    runId: uuid.UUID  # noqa: N815
+class Run(RunRef, kw_only=True):
     facets: RunFacets | None = None
 
 

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
+from headwater.common.contracts.types import Count
+
 Text = Annotated[str, Meta(min_length=1, max_length=1000)]
-Count = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
 class EventType(StrEnum):

@@ -9,9 +9,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import msgspec
+
+
+class LocalPorts(NamedTuple):
+    """Where a service listens by default: its HTTP API, and its worker's Prometheus metrics (0: no worker)."""
+
+    http: int
+    worker_metrics: int = 0
+
+
+# One pair of ports per service, so that services run side by side on one machine (`make up`, a service started by
+# hand) without being told where: each service's settings, the gateway's upstream URLs and the devstack read them
+# here, and Compose and the Kubernetes manifests are tested against the devstack's.
+LOCAL_PORTS: Final[Mapping[str, LocalPorts]] = {
+    "gateway": LocalPorts(8080),
+    "execution-tracking": LocalPorts(8081, 9464),
+    "quality-alerting": LocalPorts(8082, 9465),
+    "scheduler": LocalPorts(8083, 9466),
+}
+
+
+def local_url(service: str) -> str:
+    """The HTTP API of `service` on this machine, at its default port."""
+    return f"http://127.0.0.1:{LOCAL_PORTS[service].http}"
 
 
 class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
+from headwater.common.settings import LOCAL_PORTS
 from headwater.devstack.kafka import TansuBroker, create_topics
 from headwater.devstack.postgres import EmbeddedPostgres
 from headwater.devstack.procs import read_pid, spawn, stop
@@ -50,13 +51,14 @@ class StackConfig:
     postgres_port: int = 54329
     kafka_port: int = 19092
     gateway_host: str = "127.0.0.1"
-    gateway_port: int = 8080
-    execution_tracking_port: int = 8081
-    execution_tracking_metrics_port: int = 9464
-    quality_alerting_port: int = 8082
-    quality_alerting_metrics_port: int = 9465
-    scheduler_port: int = 8083
-    scheduler_metrics_port: int = 9466
+    # Each service's HTTP port (`<service>_port`) and worker metrics port (`<service>_metrics_port`).
+    gateway_port: int = LOCAL_PORTS["gateway"].http
+    execution_tracking_port: int = LOCAL_PORTS["execution-tracking"].http
+    execution_tracking_metrics_port: int = LOCAL_PORTS["execution-tracking"].worker_metrics
+    quality_alerting_port: int = LOCAL_PORTS["quality-alerting"].http
+    quality_alerting_metrics_port: int = LOCAL_PORTS["quality-alerting"].worker_metrics
+    scheduler_port: int = LOCAL_PORTS["scheduler"].http
+    scheduler_metrics_port: int = LOCAL_PORTS["scheduler"].worker_metrics
     topic_prefix: str = ""
     partitions: int = 12
     gateway_workers: int = 1
@@ -74,18 +76,27 @@ class StackConfig:
         def num(name: str, default: int) -> int:
             return int(env.get(name, default))
 
+        def http_port(service: str) -> int:
+            return num(f"HEADWATER_{_snake(service).upper()}_HTTP_PORT", LOCAL_PORTS[service].http)
+
+        def metrics_port(service: str) -> int:
+            return num(
+                f"HEADWATER_{_snake(service).upper()}_WORKER_METRICS_PORT",
+                LOCAL_PORTS[service].worker_metrics,
+            )
+
         return cls(
             state_dir=Path(env.get("HEADWATER_STATE_DIR", ".headwater")).resolve(),
             postgres_port=num("HEADWATER_POSTGRES_PORT", 54329),
             kafka_port=num("HEADWATER_KAFKA_PORT", 19092),
             gateway_host=env.get("HEADWATER_GATEWAY_HTTP_HOST", "127.0.0.1"),
-            gateway_port=num("HEADWATER_GATEWAY_HTTP_PORT", 8080),
-            execution_tracking_port=num("HEADWATER_EXECUTION_TRACKING_HTTP_PORT", 8081),
-            execution_tracking_metrics_port=num("HEADWATER_EXECUTION_TRACKING_WORKER_METRICS_PORT", 9464),
-            quality_alerting_port=num("HEADWATER_QUALITY_ALERTING_HTTP_PORT", 8082),
-            quality_alerting_metrics_port=num("HEADWATER_QUALITY_ALERTING_WORKER_METRICS_PORT", 9465),
-            scheduler_port=num("HEADWATER_SCHEDULER_HTTP_PORT", 8083),
-            scheduler_metrics_port=num("HEADWATER_SCHEDULER_WORKER_METRICS_PORT", 9466),
+            gateway_port=http_port("gateway"),
+            execution_tracking_port=http_port("execution-tracking"),
+            execution_tracking_metrics_port=metrics_port("execution-tracking"),
+            quality_alerting_port=http_port("quality-alerting"),
+            quality_alerting_metrics_port=metrics_port("quality-alerting"),
+            scheduler_port=http_port("scheduler"),
+            scheduler_metrics_port=metrics_port("scheduler"),
             topic_prefix=env.get("HEADWATER_TOPIC_PREFIX", ""),
             partitions=num("HEADWATER_TOPIC_PARTITIONS", 12),
             gateway_workers=num("HEADWATER_GATEWAY_HTTP_WORKERS", 1),
@@ -110,21 +121,15 @@ class Stack:
 
     # -- addresses ---------------------------------------------------------------------------------------------
 
+    def url(self, service: str) -> str:
+        """The HTTP API of `service`: the gateway on its configured host, the internal APIs on loopback."""
+        host = self.config.gateway_host if service == "gateway" else "127.0.0.1"
+        port: int = getattr(self.config, f"{_snake(service)}_port")
+        return f"http://{host}:{port}"
+
     @property
     def gateway_url(self) -> str:
-        return f"http://{self.config.gateway_host}:{self.config.gateway_port}"
-
-    @property
-    def execution_tracking_url(self) -> str:
-        return f"http://127.0.0.1:{self.config.execution_tracking_port}"
-
-    @property
-    def quality_alerting_url(self) -> str:
-        return f"http://127.0.0.1:{self.config.quality_alerting_port}"
-
-    @property
-    def scheduler_url(self) -> str:
-        return f"http://127.0.0.1:{self.config.scheduler_port}"
+        return self.url("gateway")
 
     @property
     def admin_dsn(self) -> str:
@@ -276,9 +281,9 @@ class Stack:
             "HEADWATER_GATEWAY_HTTP_HOST": cfg.gateway_host,
             "HEADWATER_GATEWAY_HTTP_PORT": str(cfg.gateway_port),
             "HEADWATER_GATEWAY_HTTP_WORKERS": str(cfg.gateway_workers),
-            "HEADWATER_GATEWAY_EXECUTION_TRACKING_URL": self.execution_tracking_url,
-            "HEADWATER_GATEWAY_QUALITY_ALERTING_URL": self.quality_alerting_url,
-            "HEADWATER_GATEWAY_SCHEDULER_URL": self.scheduler_url,
+            "HEADWATER_GATEWAY_EXECUTION_TRACKING_URL": self.url("execution-tracking"),
+            "HEADWATER_GATEWAY_QUALITY_ALERTING_URL": self.url("quality-alerting"),
+            "HEADWATER_GATEWAY_SCHEDULER_URL": self.url("scheduler"),
             "HEADWATER_GATEWAY_DATABASE_URL": self.service_dsn("gateway"),
             "HEADWATER_GATEWAY_SIGNING_KEY": os.environ.get("HEADWATER_GATEWAY_SIGNING_KEY")
             or self.signing_key,
@@ -316,12 +321,7 @@ class Stack:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until every HTTP process answers its readiness probe and every worker is alive."""
-        urls = [
-            f"{self.execution_tracking_url}/health/ready",
-            f"{self.quality_alerting_url}/health/ready",
-            f"{self.scheduler_url}/health/ready",
-            f"{self.gateway_url}/health/ready",
-        ]
+        urls = [f"{self.url(spec.name)}/health/ready" for spec in SERVICES if "serve" in spec.roles]
         deadline = time.monotonic() + timeout
         for url in urls:
             while True:
@@ -360,6 +360,10 @@ class Stack:
             self.broker.stop()
         if not self.config.external_postgres_admin_dsn:
             self.postgres.stop()
+
+
+def _snake(service: str) -> str:
+    return service.replace("-", "_")
 
 
 def with_database(dsn: str, database: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from headwater.common.settings import CommonSettings
+from headwater.common.settings import LOCAL_PORTS, CommonSettings, local_url
+from headwater.gateway import SERVICE
 from headwater.gateway.identity.addresses import parse_networks
 
 # Signing keys that are public (docker-compose.yml's development default, the placeholder of the Kubernetes
@@ -16,11 +17,11 @@ KNOWN_SIGNING_KEYS: Final = frozenset(
 
 class Settings(CommonSettings, frozen=True, kw_only=True):
     http_host: str = "127.0.0.1"
-    http_port: int = 8080
+    http_port: int = LOCAL_PORTS[SERVICE].http
     http_workers: int = 1
-    execution_tracking_url: str = "http://127.0.0.1:8081"
-    quality_alerting_url: str = "http://127.0.0.1:8082"
-    scheduler_url: str = "http://127.0.0.1:8083"
+    execution_tracking_url: str = local_url("execution-tracking")
+    quality_alerting_url: str = local_url("quality-alerting")
+    scheduler_url: str = local_url("scheduler")
     upstream_timeout_seconds: float = 30.0
     upstream_connections: int = 100
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from headwater.common.settings import ServiceSettings
+from headwater.common.settings import LOCAL_PORTS, ServiceSettings
+from headwater.quality_alerting import SERVICE
 
 
 class Settings(ServiceSettings, frozen=True, kw_only=True):
     database_url: str = "postgresql://quality_alerting:quality_alerting@127.0.0.1:5432/headwater"
-    http_port: int = 8082
+    http_port: int = LOCAL_PORTS[SERVICE].http
     consumer_group: str = "quality-alerting"
     events_batch_size: int = 500  # execution/pipeline events applied per transaction
-    worker_metrics_port: int = 9465
+    worker_metrics_port: int = LOCAL_PORTS[SERVICE].worker_metrics
     # Notifications: attempts per delivery, the first retry's delay (doubling after each failure), timeout.
     notification_attempts: int = 5
     notification_backoff_seconds: float = 1.0

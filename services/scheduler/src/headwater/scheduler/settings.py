@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from headwater.common.settings import ServiceSettings
+from headwater.common.settings import LOCAL_PORTS, ServiceSettings
+from headwater.scheduler import SERVICE
 
 
 class Settings(ServiceSettings, frozen=True, kw_only=True):
     database_url: str = "postgresql://scheduler:scheduler@127.0.0.1:5432/headwater"
-    http_port: int = 8083
+    http_port: int = LOCAL_PORTS[SERVICE].http
     db_pool_size: int = 5
     consumer_group: str = "scheduler"
-    worker_metrics_port: int = 9466
+    worker_metrics_port: int = LOCAL_PORTS[SERVICE].worker_metrics
 
     # System schedules: cron expressions in UTC (5 fields, or 6 with seconds last); `off` disables one.
     freshness_cron: str = "0 * * * *"

@@ -55,7 +55,7 @@ class NotificationChannelUpdate(Struct, kw_only=True, forbid_unknown_fields=True
     active: bool | UnsetType = UNSET
 
 
-class NotificationChannel(Struct, kw_only=True):
+class NotificationChannel(Struct, frozen=True, kw_only=True):
     """A channel as the API shows it: the secret itself is never returned, only whether one is set."""
 
     id: int
@@ -73,7 +73,7 @@ class NotificationChannel(Struct, kw_only=True):
     updated_at: datetime | None
 
 
-class NotificationDelivery(Struct, kw_only=True):
+class NotificationDelivery(Struct, frozen=True, kw_only=True):
     """One alert sent (or to be sent) to one channel. `status`: `pending` (waiting for its next attempt),
     `delivered`, `failed` (permanently, or after the last attempt) or `suppressed` (a repeat of the same
     condition within the channel's suppression window; never sent)."""

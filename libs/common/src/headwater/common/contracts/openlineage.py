@@ -15,8 +15,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
+from headwater.common.contracts.types import Count
+
 Text = Annotated[str, Meta(min_length=1, max_length=1000)]
-Count = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
 class EventType(StrEnum):
@@ -41,19 +42,17 @@ class JobFacets(Struct, kw_only=True):
     jobType: JobType | None = None  # noqa: N815
 
 
-class Job(Struct, kw_only=True):
+class JobRef(Struct, kw_only=True):
     namespace: Text
     name: Text
+
+
+class Job(JobRef, kw_only=True):
     facets: JobFacets | None = None
 
 
 class RunRef(Struct, kw_only=True):
     runId: uuid.UUID  # noqa: N815
-
-
-class JobRef(Struct, kw_only=True):
-    namespace: Text
-    name: Text
 
 
 class ParentRun(Struct, kw_only=True):
@@ -65,8 +64,7 @@ class RunFacets(Struct, kw_only=True):
     parent: ParentRun | None = None
 
 
-class Run(Struct, kw_only=True):
-    runId: uuid.UUID  # noqa: N815
+class Run(RunRef, kw_only=True):
     facets: RunFacets | None = None
 
 

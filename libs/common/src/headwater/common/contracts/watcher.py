@@ -1,4 +1,7 @@
-"""The Watcher dialect (spec 000): request and response bodies, field names and shapes exactly as documented."""
+"""The Watcher dialect (spec 000): request and response bodies, field names and shapes exactly as documented.
+
+The answers a service's stored records extend (pipeline types, pipelines, addresses, rules) are frozen, as those
+records are."""
 
 from __future__ import annotations
 
@@ -27,28 +30,35 @@ class _Slo(Struct, kw_only=True):
     timeliness_datepart: str | UnsetType | None = UNSET
 
 
-class PipelineTypeCreate(_Slo, kw_only=True):
-    name: Name
+class _SloAndMutes(_Slo, kw_only=True):
     mute_freshness_check: bool | UnsetType = UNSET
     mute_timeliness_check: bool | UnsetType = UNSET
 
 
-class PipelineTypeUpdate(_Slo, kw_only=True):
+class PipelineTypeCreate(_SloAndMutes, kw_only=True):
+    name: Name
+
+
+class PipelineTypeUpdate(_SloAndMutes, kw_only=True):
     id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
-    mute_freshness_check: bool | UnsetType = UNSET
-    mute_timeliness_check: bool | UnsetType = UNSET
 
 
-class PipelineType(Struct, kw_only=True):
-    id: int
-    name: str
+class SloSettings(Struct, frozen=True, kw_only=True):
+    """The freshness and timeliness settings a pipeline type answers with, and a pipeline too (a pipeline's own
+    number/datepart win over its type's)."""
+
     freshness_number: int | None
     freshness_datepart: str | None
     mute_freshness_check: bool
     timeliness_number: int | None
     timeliness_datepart: str | None
     mute_timeliness_check: bool
+
+
+class PipelineType(SloSettings, frozen=True, kw_only=True):
+    id: int
+    name: str
     created_at: datetime
     updated_at: datetime | None
 
@@ -60,15 +70,13 @@ class PipelineCreate(_Slo, kw_only=True):
     pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
 
 
-class PipelineUpdate(_Slo, kw_only=True):
+class PipelineUpdate(_SloAndMutes, kw_only=True):
     id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
     pipeline_type_id: Id | UnsetType = UNSET
     watermark: Watermark | UnsetType | None = UNSET
     next_watermark: Watermark | UnsetType | None = UNSET
     pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
-    mute_freshness_check: bool | UnsetType = UNSET
-    mute_timeliness_check: bool | UnsetType = UNSET
     load_lineage: bool | UnsetType = UNSET
     active: bool | UnsetType = UNSET
 
@@ -80,7 +88,7 @@ class PipelineUpserted(Struct, kw_only=True):
     watermark: str | None
 
 
-class Pipeline(Struct, kw_only=True):
+class Pipeline(SloSettings, frozen=True, kw_only=True):
     id: int
     name: str
     pipeline_type_id: int
@@ -90,12 +98,6 @@ class Pipeline(Struct, kw_only=True):
     last_target_insert: datetime | None
     last_target_update: datetime | None
     last_target_soft_delete: datetime | None
-    freshness_number: int | None
-    freshness_datepart: str | None
-    mute_freshness_check: bool
-    timeliness_number: int | None
-    timeliness_datepart: str | None
-    mute_timeliness_check: bool
     load_lineage: bool
     active: bool
     created_at: datetime
@@ -161,7 +163,7 @@ class AddressTypeUpdate(Struct, kw_only=True):
     group_name: Name | UnsetType = UNSET
 
 
-class AddressType(Struct, kw_only=True):
+class AddressType(Struct, frozen=True, kw_only=True):
     id: int
     name: str
     group_name: str
@@ -191,7 +193,7 @@ class AddressUpdate(Struct, kw_only=True):
     address_metadata: dict[str, Any] | UnsetType | None = UNSET
 
 
-class Address(Struct, kw_only=True):
+class Address(Struct, frozen=True, kw_only=True):
     id: int
     name: str
     address_type_id: int
@@ -249,7 +251,7 @@ class AnomalyDetectionRuleUpdate(Struct, kw_only=True):
     direction: str | UnsetType = UNSET
 
 
-class AnomalyDetectionRule(Struct, kw_only=True):
+class AnomalyDetectionRule(Struct, frozen=True, kw_only=True):
     id: int
     pipeline_id: int
     metric_field: str

@@ -15,14 +15,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class _TopicOfTag:
+    """An event's topic: its tag without the version (`execution.ended.v1` goes to `execution.ended`), so that a
+    new major version is published beside the old one on the same topic."""
+
+    def __get__(self, event: object, cls: type[Event]) -> str:
+        return str(cls.__struct_config__.tag).rsplit(".", 1)[0]
+
+
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Base of every canonical event: a UUIDv7 `event_id` and the UTC time it happened.
 
-    Subclasses set `topic` (without the deployment's prefix) and `key_field`, the attribute whose value is the
-    Kafka key (the aggregate that needs ordering).
+    Its `topic` (without the deployment's prefix) follows from its tag. Subclasses set `key_field`, the attribute
+    whose value is the Kafka key (the aggregate that needs ordering).
     """
 
-    topic: ClassVar[str]
+    topic = _TopicOfTag()
     key_field: ClassVar[str]
 
     event_id: uuid.UUID = msgspec.field(default_factory=uuid7)
@@ -35,6 +43,14 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     @property
     def key(self) -> bytes:
         return str(getattr(self, self.key_field)).encode()
+
+
+class PipelineEvent(Event, frozen=True, kw_only=True):
+    """An event about one pipeline, keyed by its id so that one pipeline's facts stay in order."""
+
+    key_field: ClassVar[str] = "pipeline_id"
+
+    pipeline_id: int
 
 
 _encoder = msgspec.json.Encoder()

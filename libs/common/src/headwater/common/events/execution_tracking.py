@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 
-from headwater.common.events.base import Event
+from headwater.common.events.base import PipelineEvent
 
 
 class PipelineSlo(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,7 +25,7 @@ class PipelineSlo(msgspec.Struct, frozen=True, kw_only=True):
     mute_timeliness_check: bool = False
 
 
-class PipelineChanged(Event, frozen=True, kw_only=True, tag="pipeline.changed.v1"):
+class PipelineChanged(PipelineEvent, frozen=True, kw_only=True, tag="pipeline.changed.v1"):
     """A pipeline was created or any of its settings changed.
 
     Producer: execution-tracking, after `POST /pipeline` (create or update), `PATCH /pipeline`, a type patch
@@ -34,10 +34,6 @@ class PipelineChanged(Event, frozen=True, kw_only=True, tag="pipeline.changed.v1
     consumer needs.
     """
 
-    topic: ClassVar[str] = "pipeline.changed"
-    key_field: ClassVar[str] = "pipeline_id"
-
-    pipeline_id: int
     name: str
     pipeline_type_id: int
     pipeline_type_name: str
@@ -52,18 +48,10 @@ class PipelineChanged(Event, frozen=True, kw_only=True, tag="pipeline.changed.v1
     slo: PipelineSlo = msgspec.field(default_factory=PipelineSlo)
 
 
-class ExecutionStarted(Event, frozen=True, kw_only=True, tag="execution.started.v1"):
-    """A pipeline execution (run) started.
-
-    Producer: execution-tracking, on `POST /start_pipeline_execution` and on a `run.started` report from
-    `ingress.runs`. Topic `execution.started`, key: pipeline id.
-    """
-
-    topic: ClassVar[str] = "execution.started"
-    key_field: ClassVar[str] = "pipeline_id"
+class _ExecutionFacts(PipelineEvent, frozen=True, kw_only=True):
+    """What an execution is known by from its start on: both its events carry it."""
 
     execution_id: int
-    pipeline_id: int
     pipeline_name: str
     parent_id: int | None = None
     run_id: str | None = None
@@ -74,7 +62,15 @@ class ExecutionStarted(Event, frozen=True, kw_only=True, tag="execution.started.
     next_watermark: str | None = None
 
 
-class ExecutionEnded(Event, frozen=True, kw_only=True, tag="execution.ended.v1"):
+class ExecutionStarted(_ExecutionFacts, frozen=True, kw_only=True, tag="execution.started.v1"):
+    """A pipeline execution (run) started.
+
+    Producer: execution-tracking, on `POST /start_pipeline_execution` and on a `run.started` report from
+    `ingress.runs`. Topic `execution.started`, key: pipeline id.
+    """
+
+
+class ExecutionEnded(_ExecutionFacts, frozen=True, kw_only=True, tag="execution.ended.v1"):
     """A pipeline execution ended, successfully or not, with its computed metrics.
 
     Producer: execution-tracking, on `POST /end_pipeline_execution` and on a `run.ended` report from
@@ -83,19 +79,8 @@ class ExecutionEnded(Event, frozen=True, kw_only=True, tag="execution.ended.v1")
     without total_rows). `slo` carries the pipeline's effective settings so consumers never call back.
     """
 
-    topic: ClassVar[str] = "execution.ended"
-    key_field: ClassVar[str] = "pipeline_id"
-
-    execution_id: int
-    pipeline_id: int
-    pipeline_name: str
     pipeline_type_id: int
-    parent_id: int | None = None
-    run_id: str | None = None
-    start_date: datetime
     end_date: datetime
-    hour_recorded: int
-    date_recorded: date
     completed_successfully: bool
     duration_seconds: int
     throughput: float | None = None
@@ -103,8 +88,6 @@ class ExecutionEnded(Event, frozen=True, kw_only=True, tag="execution.ended.v1")
     inserts: int | None = None
     updates: int | None = None
     soft_deletes: int | None = None
-    watermark: str | None = None
-    next_watermark: str | None = None
     slo: PipelineSlo = msgspec.field(default_factory=PipelineSlo)
 
 
@@ -120,7 +103,7 @@ class LineageEdge(msgspec.Struct, frozen=True, kw_only=True):
     target_address_id: int
 
 
-class LineageChanged(Event, frozen=True, kw_only=True, tag="lineage.changed.v1"):
+class LineageChanged(PipelineEvent, frozen=True, kw_only=True, tag="lineage.changed.v1"):
     """A pipeline's lineage edges changed (edges added, removed, or both).
 
     Producer: execution-tracking, after `POST /address_lineage` and after OpenLineage events (over
@@ -130,10 +113,6 @@ class LineageChanged(Event, frozen=True, kw_only=True, tag="lineage.changed.v1")
     `openlineage`. Not published when a declaration repeats the current edges.
     """
 
-    topic: ClassVar[str] = "lineage.changed"
-    key_field: ClassVar[str] = "pipeline_id"
-
-    pipeline_id: int
     pipeline_name: str
     origin: str
     addresses: list[LineageAddress] = msgspec.field(default_factory=list)

@@ -13,13 +13,13 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
+from headwater.common.contracts.types import Count
 from headwater.common.events.base import decode_event
 
 RunId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Watermark = (
     Annotated[str, msgspec.Meta(max_length=50)] | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 )
-Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
 
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from headwater.common.events.base import Event
+from headwater.common.events.base import Event, PipelineEvent
 
 
 class AnomalousMetric(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,7 +24,7 @@ class AnomalousMetric(msgspec.Struct, frozen=True, kw_only=True):
     baseline_count: int
 
 
-class AnomalyDetected(Event, frozen=True, kw_only=True, tag="anomaly.detected.v1"):
+class AnomalyDetected(PipelineEvent, frozen=True, kw_only=True, tag="anomaly.detected.v1"):
     """One or more metrics of a successful execution are anomalous.
 
     Producer: quality-alerting, after evaluating the pipeline's active rules on an `execution.ended`.
@@ -32,26 +32,18 @@ class AnomalyDetected(Event, frozen=True, kw_only=True, tag="anomaly.detected.v1
     for every metric listed (flags of other metrics are kept).
     """
 
-    topic: ClassVar[str] = "anomaly.detected"
-    key_field: ClassVar[str] = "pipeline_id"
-
-    pipeline_id: int
     pipeline_name: str
     execution_id: int
     metrics: list[AnomalousMetric]
 
 
-class AnomalyCleared(Event, frozen=True, kw_only=True, tag="anomaly.cleared.v1"):
+class AnomalyCleared(PipelineEvent, frozen=True, kw_only=True, tag="anomaly.cleared.v1"):
     """Anomaly flags of an execution were cleared by a user (`POST /unflag_anomaly`).
 
     Producer: quality-alerting, after deleting the matching results. Topic `anomaly.cleared`, key: pipeline id.
     execution-tracking sets the execution's `anomaly_flags` to false for every metric listed.
     """
 
-    topic: ClassVar[str] = "anomaly.cleared"
-    key_field: ClassVar[str] = "pipeline_id"
-
-    pipeline_id: int
     execution_id: int
     metric_fields: list[str]
 
@@ -63,7 +55,6 @@ class AlertRaised(Event, frozen=True, kw_only=True, tag="alert.raised.v1"):
     (the anomalous metrics, the stale DML time, the late execution, the backlog) so consumers never call back.
     """
 
-    topic: ClassVar[str] = "alert.raised"
     key_field: ClassVar[str] = "alert_id"
 
     alert_id: int
@@ -83,7 +74,6 @@ class AlertResolved(Event, frozen=True, kw_only=True, tag="alert.resolved.v1"):
     Producer: quality-alerting. Topic `alert.resolved`, key: alert id.
     """
 
-    topic: ClassVar[str] = "alert.resolved"
     key_field: ClassVar[str] = "alert_id"
 
     alert_id: int

@@ -17,7 +17,6 @@ class ChecksRequested(Event, frozen=True, kw_only=True, tag="checks.requested.v1
     logged and alerted once), so a redelivered request changes nothing.
     """
 
-    topic: ClassVar[str] = "checks.requested"
     key_field: ClassVar[str] = "check"
 
     check: str
@@ -34,7 +33,6 @@ class RetentionRequested(Event, frozen=True, kw_only=True, tag="retention.reques
     ingestion). `POST /log_cleanup` does the same synchronously through the gateway.
     """
 
-    topic: ClassVar[str] = "retention.requested"
     key_field: ClassVar[str] = "name"
 
     name: str = "retention"

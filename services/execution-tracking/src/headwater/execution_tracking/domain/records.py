@@ -9,41 +9,22 @@ from typing import Any
 
 from msgspec import Struct
 
+from headwater.common.contracts import watcher
 
-class SloSettings(Struct, frozen=True, kw_only=True):
+
+class SloSettings(watcher.SloSettings, frozen=True, kw_only=True):
     """Freshness and timeliness expectations: a number of dateparts each, and whether the check is muted.
 
     A pipeline type has them, and so does each pipeline (its own number/datepart win over its type's)."""
 
-    freshness_number: int | None
-    freshness_datepart: str | None
-    mute_freshness_check: bool
-    timeliness_number: int | None
-    timeliness_datepart: str | None
-    mute_timeliness_check: bool
+
+class PipelineTypeRecord(watcher.PipelineType, frozen=True, kw_only=True):
+    """A stored pipeline type: the fields the API answers with."""
 
 
-class PipelineTypeRecord(SloSettings, frozen=True, kw_only=True):
-    id: int
-    name: str
-    created_at: datetime
-    updated_at: datetime | None
+class PipelineRecord(watcher.Pipeline, frozen=True, kw_only=True):
+    """A stored pipeline: the fields the API answers with, and one of its own."""
 
-
-class PipelineRecord(SloSettings, frozen=True, kw_only=True):
-    id: int
-    name: str
-    pipeline_type_id: int
-    watermark: str | None
-    next_watermark: str | None
-    pipeline_metadata: dict[str, Any] | None
-    last_target_insert: datetime | None
-    last_target_update: datetime | None
-    last_target_soft_delete: datetime | None
-    load_lineage: bool
-    active: bool
-    created_at: datetime
-    updated_at: datetime | None
     # The digest of the last upsert request, to tell whether a new one differs (not part of any answer).
     request_digest: str | None = None
 
@@ -84,25 +65,12 @@ class ExecutionRecord(StartedExecution, frozen=True, kw_only=True):
     throughput: float | None = None
 
 
-class AddressTypeRecord(Struct, frozen=True, kw_only=True):
-    id: int
-    name: str
-    group_name: str
-    created_at: datetime
-    updated_at: datetime | None
+class AddressTypeRecord(watcher.AddressType, frozen=True, kw_only=True):
+    """A stored address type: the fields the API answers with."""
 
 
-class AddressRecord(Struct, frozen=True, kw_only=True):
-    id: int
-    name: str
-    address_type_id: int
-    database_name: str | None
-    schema_name: str | None
-    table_name: str | None
-    primary_key: str | None
-    address_metadata: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime | None
+class AddressRecord(watcher.Address, frozen=True, kw_only=True):
+    """A stored address: the fields the API answers with."""
 
 
 class DescribedAddress(Struct, frozen=True, kw_only=True):

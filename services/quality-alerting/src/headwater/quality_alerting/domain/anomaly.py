@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import msgspec
+
+from headwater.common.contracts.watcher import AnomalyDetectionRule
+from headwater.common.events import AnomalousMetric
 
 METRICS = ("duration_seconds", "inserts", "updates", "soft_deletes", "total_rows", "throughput")
 SEASONALITIES = ("hour", "hour_of_week")
@@ -89,20 +91,8 @@ def evaluate(
     )
 
 
-class AnomalyRule(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored anomaly detection rule: one per (pipeline, metric)."""
-
-    id: int
-    pipeline_id: int
-    metric_field: str
-    z_threshold: float
-    lookback_days: int
-    minimum_executions: int
-    active: bool
-    seasonality: str
-    direction: str
-    created_at: datetime
-    updated_at: datetime | None
+class AnomalyRule(AnomalyDetectionRule, frozen=True, kw_only=True):
+    """A stored anomaly detection rule, one per (pipeline, metric): the fields the API answers with."""
 
 
 class RuleSample(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,18 +117,15 @@ class RuleSample(msgspec.Struct, frozen=True, kw_only=True):
     sd: float | None
 
 
-class AnomalyResult(msgspec.Struct, frozen=True, kw_only=True):
-    """An anomalous metric of an execution, as stored (once per execution and metric)."""
+class AnomalyResult(AnomalousMetric, frozen=True, kw_only=True):
+    """An anomalous metric of an execution, as stored (once per execution and metric): the statistics
+    `anomaly.detected` lists, the rule that found it and what its baseline was."""
 
     rule_id: int
     pipeline_id: int
     execution_id: int
-    metric_field: str
-    value: float
-    mean: float
-    stddev: float
-    z_score: float
-    z_threshold: float
-    threshold_min: float
-    threshold_max: float
     context: dict[str, Any]
+
+    def metric(self) -> AnomalousMetric:
+        """The statistics alone, as `anomaly.detected` lists them."""
+        return AnomalousMetric(**{name: getattr(self, name) for name in AnomalousMetric.__struct_fields__})

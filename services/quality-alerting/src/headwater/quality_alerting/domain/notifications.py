@@ -14,25 +14,13 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from headwater.common.contracts.alerting import NotificationChannel, NotificationDelivery
+
 # -- channels ------------------------------------------------------------------------------------------------------
 
 
-class Channel(msgspec.Struct, frozen=True, kw_only=True):
+class Channel(NotificationChannel, frozen=True, kw_only=True):
     """A stored notification channel as the API shows it: whether a secret is set, never the secret."""
-
-    id: int
-    name: str
-    kind: str  # slack | webhook
-    url: str
-    has_secret: bool
-    scope: str
-    pipeline_type_id: int | None
-    pipeline_id: int | None
-    min_severity: str
-    suppression_minutes: int
-    active: bool
-    created_at: datetime
-    updated_at: datetime | None
 
 
 class ChannelWithSecret(Channel, frozen=True, kw_only=True):
@@ -235,20 +223,9 @@ def build_request(
 # -- deliveries ----------------------------------------------------------------------------------------------------
 
 
-class Delivery(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored delivery of an alert to a channel: `pending`, `delivered`, `failed` or `suppressed`."""
-
-    id: int
-    channel_id: int
-    alert_id: int
-    condition_key: str
-    status: str
-    attempts: int
-    last_error: str | None
-    last_status_code: int | None
-    next_attempt_at: datetime
-    delivered_at: datetime | None
-    created_at: datetime
+class Delivery(NotificationDelivery, frozen=True, kw_only=True):
+    """A stored delivery of an alert to a channel (`pending`, `delivered`, `failed` or `suppressed`): the fields
+    the API answers with."""
 
 
 class DueDelivery(msgspec.Struct, frozen=True, kw_only=True):

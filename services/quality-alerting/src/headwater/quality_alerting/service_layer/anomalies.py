@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from prometheus_client import Counter, Histogram
 
 from headwater.common.errors import Conflict, Duplicate, Invalid, NotFound
@@ -106,19 +107,7 @@ async def detect_anomalies(
         if (r.execution_id, r.metric_field) not in stored:
             continue  # found before (a redelivered end): already published
         ANOMALIES.labels(r.metric_field).inc()
-        by_execution[(r.pipeline_id, r.execution_id)].append(
-            AnomalousMetric(
-                metric_field=r.metric_field,
-                value=r.value,
-                mean=r.mean,
-                stddev=r.stddev,
-                z_score=r.z_score,
-                z_threshold=r.z_threshold,
-                threshold_min=r.threshold_min,
-                threshold_max=r.threshold_max,
-                baseline_count=r.context["baseline_executions"],
-            )
-        )
+        by_execution[(r.pipeline_id, r.execution_id)].append(r.metric())
     drafts: list[AlertDraft] = []
     for (pipeline_id, execution_id), metrics in by_execution.items():
         name, type_id = pipelines.get(pipeline_id, (str(pipeline_id), None))
@@ -163,6 +152,7 @@ def judge(sample: RuleSample) -> AnomalyResult | None:
         z_threshold=sample.z_threshold,
         threshold_min=verdict.threshold_min,
         threshold_max=verdict.threshold_max,
+        baseline_count=sample.n,
         context={
             "lookback_days": sample.lookback_days,
             "minimum_executions": sample.minimum_executions,
@@ -190,20 +180,7 @@ def _anomaly_alert(
         condition_key=f"anomaly:{pipeline_id}",
         body={
             "execution_id": execution_id,
-            "metrics": [
-                {
-                    "metric_field": m.metric_field,
-                    "value": m.value,
-                    "mean": m.mean,
-                    "stddev": m.stddev,
-                    "z_score": m.z_score,
-                    "z_threshold": m.z_threshold,
-                    "threshold_min": m.threshold_min,
-                    "threshold_max": m.threshold_max,
-                    "baseline_count": m.baseline_count,
-                }
-                for m in metrics
-            ],
+            "metrics": [msgspec.structs.asdict(m) for m in metrics],
         },
         pipeline_id=pipeline_id,
         pipeline_name=name,

@@ -11,64 +11,56 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Identity,
     Index,
     Integer,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import SchemaItem
 
 from headwater.common.db import schema_metadata
+from headwater.common.db.columns import (
+    DATEPARTS,
+    ROW_COUNTS,
+    check_settings,
+    created_at,
+    identity_key,
+    row_counts,
+    timestamps,
+)
 from headwater.common.messaging.tables import inbox_table, outbox_table
 from headwater.execution_tracking import SCHEMA
 
 metadata = schema_metadata(SCHEMA)
 
-DATEPARTS = "('minute', 'hour', 'day', 'week', 'month', 'year')"
 
-
-def _timestamps() -> list[Column]:
+def _bounded_check_settings(check: str) -> list[SchemaItem]:
+    """A check's settings, with the bounds execution-tracking, their owner, enforces."""
     return [
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True)),
-    ]
-
-
-def _slo_columns(prefix: str) -> list[Column]:
-    return [
-        Column(
-            f"{prefix}_number",
-            Integer,
-            CheckConstraint(f"{prefix}_number > 0", name=f"{prefix}_number_positive"),
-        ),
-        Column(
-            f"{prefix}_datepart",
-            String(10),
-            CheckConstraint(f"{prefix}_datepart IN {DATEPARTS}", name=f"{prefix}_datepart_valid"),
-        ),
-        Column(f"mute_{prefix}_check", Boolean, nullable=False, server_default=text("false")),
+        *check_settings(check),
+        CheckConstraint(f"{check}_number > 0", name=f"{check}_number_positive"),
+        CheckConstraint(f"{check}_datepart IN {DATEPARTS}", name=f"{check}_datepart_valid"),
     ]
 
 
 pipeline_type = Table(
     "pipeline_type",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    identity_key(),
     Column("name", String(150), nullable=False, unique=True),
-    *_slo_columns("freshness"),
-    *_slo_columns("timeliness"),
-    *_timestamps(),
+    *_bounded_check_settings("freshness"),
+    *_bounded_check_settings("timeliness"),
+    *timestamps(),
 )
 
 pipeline = Table(
     "pipeline",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    identity_key(),
     # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
     Column("name", String(500), nullable=False, unique=True),
     Column("pipeline_type_id", BigInteger, ForeignKey(pipeline_type.c.id), nullable=False, index=True),
@@ -78,18 +70,18 @@ pipeline = Table(
     Column("last_target_insert", DateTime(timezone=True)),
     Column("last_target_update", DateTime(timezone=True)),
     Column("last_target_soft_delete", DateTime(timezone=True)),
-    *_slo_columns("freshness"),
-    *_slo_columns("timeliness"),
+    *_bounded_check_settings("freshness"),
+    *_bounded_check_settings("timeliness"),
     Column("load_lineage", Boolean, nullable=False, server_default=text("true")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("request_digest", String(64)),
-    *_timestamps(),
+    *timestamps(),
 )
 
 pipeline_execution = Table(
     "pipeline_execution",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    identity_key(),
     Column("parent_id", BigInteger, ForeignKey("pipeline_execution.id", ondelete="SET NULL")),
     Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id), nullable=False),
     # A producer-chosen run id (ingress.runs, OpenLineage); makes re-sent reports harmless.
@@ -98,12 +90,8 @@ pipeline_execution = Table(
     Column("end_date", DateTime(timezone=True)),
     Column("duration_seconds", BigInteger),
     Column("completed_successfully", Boolean),
-    Column("inserts", BigInteger, CheckConstraint("inserts >= 0", name="inserts_non_negative")),
-    Column("updates", BigInteger, CheckConstraint("updates >= 0", name="updates_non_negative")),
-    Column(
-        "soft_deletes", BigInteger, CheckConstraint("soft_deletes >= 0", name="soft_deletes_non_negative")
-    ),
-    Column("total_rows", BigInteger, CheckConstraint("total_rows >= 0", name="total_rows_non_negative")),
+    *row_counts(),
+    *(CheckConstraint(f"{count} >= 0", name=f"{count}_non_negative") for count in ROW_COUNTS),
     Column("watermark", String(50)),
     Column("next_watermark", String(50)),
     Column("execution_metadata", JSONB),
@@ -111,7 +99,7 @@ pipeline_execution = Table(
     Column("throughput", Float),
     Column("hour_recorded", SmallInteger, nullable=False),
     Column("date_recorded", Date, nullable=False),
-    *_timestamps(),
+    *timestamps(),
     Index("ix_pipeline_execution_pipeline_id_start_date", "pipeline_id", "start_date"),
     Index("ix_pipeline_execution_parent_id", "parent_id", postgresql_where=text("parent_id IS NOT NULL")),
     Index("ix_pipeline_execution_end_date", "end_date"),
@@ -176,16 +164,16 @@ TYPE_SETTINGS = (
 address_type = Table(
     "address_type",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    identity_key(),
     Column("name", String(150), nullable=False, unique=True),
     Column("group_name", String(150), nullable=False),
-    *_timestamps(),
+    *timestamps(),
 )
 
 address = Table(
     "address",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    identity_key(),
     # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
     Column("name", String(1000), nullable=False, unique=True),
     Column("address_type_id", BigInteger, ForeignKey(address_type.c.id), nullable=False, index=True),
@@ -194,7 +182,7 @@ address = Table(
     Column("table_name", String(255)),
     Column("primary_key", String(255)),
     Column("address_metadata", JSONB),
-    *_timestamps(),
+    *timestamps(),
 )
 
 # One row per edge a pipeline declares: data flows from source to target through the pipeline. The two
@@ -205,7 +193,7 @@ address_lineage = Table(
     Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id, ondelete="CASCADE"), nullable=False),
     Column("source_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
     Column("target_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    created_at(),
     PrimaryKeyConstraint("pipeline_id", "source_address_id", "target_address_id"),
     Index("ix_address_lineage_downstream", "source_address_id", "target_address_id", "pipeline_id"),
     Index("ix_address_lineage_upstream", "target_address_id", "source_address_id", "pipeline_id"),

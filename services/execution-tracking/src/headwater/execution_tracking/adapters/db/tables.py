@@ -22,16 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.schema import SchemaItem
 
-from headwater.common.db import schema_metadata
-from headwater.common.db.columns import (
-    DATEPARTS,
-    ROW_COUNTS,
-    check_settings,
-    created_at,
-    identity_key,
-    row_counts,
-    timestamps,
-)
+from headwater.common.db import columns, schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_table
 from headwater.execution_tracking import SCHEMA
 
@@ -41,26 +32,26 @@ metadata = schema_metadata(SCHEMA)
 def _bounded_check_settings(check: str) -> list[SchemaItem]:
     """A check's settings, with the bounds execution-tracking, their owner, enforces."""
     return [
-        *check_settings(check),
+        *columns.check_settings(check),
         CheckConstraint(f"{check}_number > 0", name=f"{check}_number_positive"),
-        CheckConstraint(f"{check}_datepart IN {DATEPARTS}", name=f"{check}_datepart_valid"),
+        CheckConstraint(f"{check}_datepart IN {columns.DATEPARTS}", name=f"{check}_datepart_valid"),
     ]
 
 
 pipeline_type = Table(
     "pipeline_type",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("name", String(150), nullable=False, unique=True),
     *_bounded_check_settings("freshness"),
     *_bounded_check_settings("timeliness"),
-    *timestamps(),
+    *columns.timestamps(),
 )
 
 pipeline = Table(
     "pipeline",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
     Column("name", String(500), nullable=False, unique=True),
     Column("pipeline_type_id", BigInteger, ForeignKey(pipeline_type.c.id), nullable=False, index=True),
@@ -75,13 +66,13 @@ pipeline = Table(
     Column("load_lineage", Boolean, nullable=False, server_default=text("true")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("request_digest", String(64)),
-    *timestamps(),
+    *columns.timestamps(),
 )
 
 pipeline_execution = Table(
     "pipeline_execution",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("parent_id", BigInteger, ForeignKey("pipeline_execution.id", ondelete="SET NULL")),
     Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id), nullable=False),
     # A producer-chosen run id (ingress.runs, OpenLineage); makes re-sent reports harmless.
@@ -90,8 +81,8 @@ pipeline_execution = Table(
     Column("end_date", DateTime(timezone=True)),
     Column("duration_seconds", BigInteger),
     Column("completed_successfully", Boolean),
-    *row_counts(),
-    *(CheckConstraint(f"{count} >= 0", name=f"{count}_non_negative") for count in ROW_COUNTS),
+    *columns.row_counts(),
+    *(CheckConstraint(f"{count} >= 0", name=f"{count}_non_negative") for count in columns.ROW_COUNTS),
     Column("watermark", String(50)),
     Column("next_watermark", String(50)),
     Column("execution_metadata", JSONB),
@@ -99,7 +90,7 @@ pipeline_execution = Table(
     Column("throughput", Float),
     Column("hour_recorded", SmallInteger, nullable=False),
     Column("date_recorded", Date, nullable=False),
-    *timestamps(),
+    *columns.timestamps(),
     Index("ix_pipeline_execution_pipeline_id_start_date", "pipeline_id", "start_date"),
     Index("ix_pipeline_execution_parent_id", "parent_id", postgresql_where=text("parent_id IS NOT NULL")),
     Index("ix_pipeline_execution_end_date", "end_date"),
@@ -164,16 +155,16 @@ TYPE_SETTINGS = (
 address_type = Table(
     "address_type",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("name", String(150), nullable=False, unique=True),
     Column("group_name", String(150), nullable=False),
-    *timestamps(),
+    *columns.timestamps(),
 )
 
 address = Table(
     "address",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
     Column("name", String(1000), nullable=False, unique=True),
     Column("address_type_id", BigInteger, ForeignKey(address_type.c.id), nullable=False, index=True),
@@ -182,7 +173,7 @@ address = Table(
     Column("table_name", String(255)),
     Column("primary_key", String(255)),
     Column("address_metadata", JSONB),
-    *timestamps(),
+    *columns.timestamps(),
 )
 
 # One row per edge a pipeline declares: data flows from source to target through the pipeline. The two
@@ -193,7 +184,7 @@ address_lineage = Table(
     Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id, ondelete="CASCADE"), nullable=False),
     Column("source_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
     Column("target_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
-    created_at(),
+    columns.created_at(),
     PrimaryKeyConstraint("pipeline_id", "source_address_id", "target_address_id"),
     Index("ix_address_lineage_downstream", "source_address_id", "target_address_id", "pipeline_id"),
     Index("ix_address_lineage_upstream", "target_address_id", "source_address_id", "pipeline_id"),

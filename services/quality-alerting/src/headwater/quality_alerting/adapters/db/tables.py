@@ -27,15 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from headwater.common.db import schema_metadata
-from headwater.common.db.columns import (
-    DATEPARTS,
-    check_settings,
-    created_at,
-    identity_key,
-    row_counts,
-    timestamps,
-)
+from headwater.common.db import columns, schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_table
 from headwater.quality_alerting import SCHEMA
 
@@ -54,14 +46,14 @@ pipeline_settings = Table(
     Column("pipeline_type_id", BigInteger, nullable=False),
     Column("pipeline_type_name", String(150), nullable=False),
     Column("active", Boolean, nullable=False, server_default=text("true")),
-    *check_settings("freshness"),
-    *check_settings("timeliness"),
+    *columns.check_settings("freshness"),
+    *columns.check_settings("timeliness"),
     # The latest of the pipeline's last_target_insert/update/soft_delete: what freshness compares.
     Column("last_dml_at", DateTime(timezone=True)),
     # When the fact this row reflects happened: an older event never overwrites a newer one.
     Column("as_of", DateTime(timezone=True), nullable=False),
-    CheckConstraint(f"freshness_datepart IN {DATEPARTS}", name="freshness_datepart"),
-    CheckConstraint(f"timeliness_datepart IN {DATEPARTS}", name="timeliness_datepart"),
+    CheckConstraint(f"freshness_datepart IN {columns.DATEPARTS}", name="freshness_datepart"),
+    CheckConstraint(f"timeliness_datepart IN {columns.DATEPARTS}", name="timeliness_datepart"),
     # Freshness scans only pipelines that can be stale.
     Index(
         "ix_pipeline_settings_freshness_due",
@@ -83,7 +75,7 @@ execution_metric = Table(
     Column("day_of_week", SmallInteger, nullable=False),  # ISO 1 (Monday) .. 7 of start_date in UTC
     Column("completed_successfully", Boolean),  # null while running
     Column("duration_seconds", BigInteger),
-    *row_counts(),
+    *columns.row_counts(),
     Column("throughput", Float),
     # The baseline of a rule: successful runs of one pipeline at one hour, by end date.
     Index(
@@ -104,7 +96,7 @@ execution_metric = Table(
 anomaly_rule = Table(
     "anomaly_rule",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("pipeline_id", BigInteger, nullable=False),
     Column("metric_field", String(30), nullable=False),
     Column("z_threshold", Float, nullable=False, server_default=text("3.0")),
@@ -115,7 +107,7 @@ anomaly_rule = Table(
     Column("seasonality", String(20), nullable=False, server_default=text("'hour'")),
     # `both`, `spike` (only values above the range) or `drop` (only values below it).
     Column("direction", String(10), nullable=False, server_default=text("'both'")),
-    *timestamps(),
+    *columns.timestamps(),
     UniqueConstraint("pipeline_id", "metric_field"),
     CheckConstraint(f"metric_field IN {METRICS}", name="metric_field"),
     CheckConstraint("z_threshold BETWEEN 1 AND 10", name="z_threshold"),
@@ -128,7 +120,7 @@ anomaly_rule = Table(
 anomaly_result = Table(
     "anomaly_result",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("rule_id", BigInteger, ForeignKey("anomaly_rule.id", ondelete="CASCADE"), nullable=False),
     Column("pipeline_id", BigInteger, nullable=False),
     Column("execution_id", BigInteger, nullable=False),
@@ -141,7 +133,7 @@ anomaly_result = Table(
     Column("threshold_min", Float, nullable=False),
     Column("threshold_max", Float, nullable=False),
     Column("context", JSONB, nullable=False),
-    created_at("detected_at"),
+    columns.created_at("detected_at"),
     UniqueConstraint("execution_id", "metric_field"),
     Index("ix_anomaly_result_rule_id", "rule_id"),
     Index("ix_anomaly_result_detected_at", "detected_at"),
@@ -152,13 +144,13 @@ anomaly_result = Table(
 freshness_log = Table(
     "freshness_log",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("pipeline_id", BigInteger, nullable=False),
     Column("last_dml_at", DateTime(timezone=True), nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),  # last DML + the allowed interval
     Column("freshness_number", Integer, nullable=False),
     Column("freshness_datepart", String(10), nullable=False),
-    created_at("checked_at"),
+    columns.created_at("checked_at"),
     UniqueConstraint("pipeline_id", "last_dml_at"),  # logged and alerted once per stale DML timestamp
     Index("ix_freshness_log_checked_at", "checked_at"),
 )
@@ -166,7 +158,7 @@ freshness_log = Table(
 timeliness_log = Table(
     "timeliness_log",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("pipeline_id", BigInteger, nullable=False),
     Column("execution_id", BigInteger, nullable=False),
     Column("status", String(10), nullable=False),  # `running` or `succeeded` when found late
@@ -175,7 +167,7 @@ timeliness_log = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("timeliness_number", Integer, nullable=False),
     Column("timeliness_datepart", String(10), nullable=False),
-    created_at("checked_at"),
+    columns.created_at("checked_at"),
     UniqueConstraint("execution_id"),  # logged and alerted once per late execution
     Index("ix_timeliness_log_checked_at", "checked_at"),
 )
@@ -185,7 +177,7 @@ timeliness_log = Table(
 alert = Table(
     "alert",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("alert_type", String(40), nullable=False),  # anomaly | freshness | timeliness | queue_backlog
     Column("severity", String(10), nullable=False),  # info | warning | critical
     Column("pipeline_id", BigInteger),
@@ -205,7 +197,7 @@ alert = Table(
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolve_action", String(60)),
     Column("is_muted", Boolean, nullable=False, server_default=text("false")),
-    created_at(),
+    columns.created_at(),
     UniqueConstraint("dedup_key"),
     CheckConstraint("severity IN ('info', 'warning', 'critical')", name="severity"),
     Index("ix_alert_resolved_is_muted_id", "resolved", "is_muted", "id"),
@@ -217,7 +209,7 @@ alert = Table(
 notification_channel = Table(
     "notification_channel",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column("name", String(150), nullable=False),
     Column("kind", String(10), nullable=False),  # slack | webhook
     Column("url", String(2000), nullable=False),
@@ -228,7 +220,7 @@ notification_channel = Table(
     Column("min_severity", String(10), nullable=False, server_default=text("'info'")),
     Column("suppression_minutes", Integer, nullable=False, server_default=text("60")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
-    *timestamps(),
+    *columns.timestamps(),
     UniqueConstraint("name"),
     CheckConstraint("kind IN ('slack', 'webhook')", name="kind"),
     CheckConstraint("scope IN ('global', 'pipeline_type', 'pipeline')", name="scope"),
@@ -239,7 +231,7 @@ notification_channel = Table(
 notification_delivery = Table(
     "notification_delivery",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column(
         "channel_id",
         BigInteger,
@@ -254,7 +246,7 @@ notification_delivery = Table(
     Column("last_status_code", Integer),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
-    created_at(),
+    columns.created_at(),
     UniqueConstraint("channel_id", "alert_id"),  # the same alert is never delivered twice to a channel
     CheckConstraint("status IN ('pending', 'delivered', 'failed', 'suppressed')", name="status"),
     Index("ix_notification_delivery_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),

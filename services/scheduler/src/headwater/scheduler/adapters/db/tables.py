@@ -22,8 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from headwater.common.db import schema_metadata
-from headwater.common.db.columns import identity_key, timestamps
+from headwater.common.db import columns, schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_table
 from headwater.scheduler import SCHEMA
 
@@ -45,7 +44,7 @@ schedule = Table(
     Column("last_fired_at", DateTime(timezone=True)),
     Column("lease_owner", String(200)),
     Column("lease_expires_at", DateTime(timezone=True)),
-    *timestamps(),
+    *columns.timestamps(),
     CheckConstraint("(lease_owner IS NULL) = (lease_expires_at IS NULL)", name="lease_complete"),
     Index("ix_schedule_due", "next_due_at", postgresql_where=text("enabled")),
 )
@@ -53,7 +52,7 @@ schedule = Table(
 schedule_firing = Table(
     "schedule_firing",
     metadata,
-    identity_key(),
+    columns.identity_key(),
     Column(
         "schedule_name",
         String(100),

@@ -5,43 +5,32 @@ Revises:
 Create Date: 2026-11-22 01:56:16.532184
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from headwater.common.db.columns import (
-    DATEPARTS,
-    ROW_COUNTS,
-    check_settings,
-    identity_key,
-    row_counts,
-    timestamps,
-)
+from headwater.common.db import columns
 from headwater.common.messaging.tables import create_outbox_and_inbox, drop_outbox_and_inbox
 from headwater.execution_tracking import SCHEMA
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     create_outbox_and_inbox(SCHEMA)
     op.create_table(
         "pipeline_type",
-        identity_key(),
+        columns.identity_key(),
         sa.Column("name", sa.String(length=150), nullable=False, unique=True),
-        *check_settings("freshness"),
-        *check_settings("timeliness"),
-        *timestamps(),
+        *columns.check_settings("freshness"),
+        *columns.check_settings("timeliness"),
+        *columns.timestamps(),
         schema=SCHEMA,
     )
     op.create_table(
         "pipeline",
-        identity_key(),
+        columns.identity_key(),
         sa.Column("name", sa.String(length=150), nullable=False, unique=True),
         sa.Column(
             "pipeline_type_id",
@@ -56,17 +45,17 @@ def upgrade() -> None:
         sa.Column("last_target_insert", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_target_update", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_target_soft_delete", sa.DateTime(timezone=True), nullable=True),
-        *check_settings("freshness"),
-        *check_settings("timeliness"),
+        *columns.check_settings("freshness"),
+        *columns.check_settings("timeliness"),
         sa.Column("load_lineage", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("request_digest", sa.String(length=64), nullable=True),
-        *timestamps(),
+        *columns.timestamps(),
         schema=SCHEMA,
     )
     op.create_table(
         "pipeline_execution",
-        identity_key(),
+        columns.identity_key(),
         sa.Column(
             "parent_id",
             sa.BigInteger(),
@@ -78,7 +67,7 @@ def upgrade() -> None:
         sa.Column("end_date", sa.DateTime(timezone=True), nullable=True),
         sa.Column("duration_seconds", sa.BigInteger(), nullable=True),
         sa.Column("completed_successfully", sa.Boolean(), nullable=True),
-        *row_counts(),
+        *columns.row_counts(),
         sa.Column("watermark", sa.String(length=50), nullable=True),
         sa.Column("next_watermark", sa.String(length=50), nullable=True),
         sa.Column("execution_metadata", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
@@ -86,7 +75,7 @@ def upgrade() -> None:
         sa.Column("throughput", sa.Float(), nullable=True),
         sa.Column("hour_recorded", sa.SmallInteger(), nullable=False),
         sa.Column("date_recorded", sa.Date(), nullable=False),
-        *timestamps(),
+        *columns.timestamps(),
         sa.Index("ix_pipeline_execution_end_date", "end_date"),
         sa.Index(
             "ix_pipeline_execution_parent_id", "parent_id", postgresql_where=sa.text("parent_id IS NOT NULL")
@@ -110,9 +99,9 @@ def upgrade() -> None:
                 f"{check}_number_positive", table, f"{check}_number > 0", schema=SCHEMA
             )
             op.create_check_constraint(
-                f"{check}_datepart_valid", table, f"{check}_datepart IN {DATEPARTS}", schema=SCHEMA
+                f"{check}_datepart_valid", table, f"{check}_datepart IN {columns.DATEPARTS}", schema=SCHEMA
             )
-    for count in ROW_COUNTS:
+    for count in columns.ROW_COUNTS:
         op.create_check_constraint(
             f"{count}_non_negative", "pipeline_execution", f"{count} >= 0", schema=SCHEMA
         )

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Identity, Integer, String, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    String,
+    func,
+    text,
+)
 
 # The units a freshness or timeliness interval is counted in, as SQL for an `IN` check.
 DATEPARTS = "('minute', 'hour', 'day', 'week', 'month', 'year')"
@@ -20,6 +31,11 @@ ROW_COUNTS = ("inserts", "updates", "soft_deletes", "total_rows")
 def identity_key() -> Column[Any]:
     """`id`, the primary key: a bigint the database numbers unless the writer gives one."""
     return Column("id", BigInteger, Identity(always=False), primary_key=True)
+
+
+def reference(name: str, target: str | Column[Any], *, ondelete: str | None = None, **kw: Any) -> Column[Any]:
+    """A required bigint naming a row of another table by its id (`target`: that column, or `schema.table.id`)."""
+    return Column(name, BigInteger, ForeignKey(target, ondelete=ondelete), nullable=False, **kw)
 
 
 def created_at(name: str = "created_at") -> Column[Any]:

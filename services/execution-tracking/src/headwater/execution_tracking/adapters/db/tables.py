@@ -54,7 +54,7 @@ pipeline = Table(
     columns.identity_key(),
     # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
     Column("name", String(500), nullable=False, unique=True),
-    Column("pipeline_type_id", BigInteger, ForeignKey(pipeline_type.c.id), nullable=False, index=True),
+    columns.reference("pipeline_type_id", pipeline_type.c.id, index=True),
     Column("watermark", String(50)),
     Column("next_watermark", String(50)),
     Column("pipeline_metadata", JSONB),
@@ -74,7 +74,7 @@ pipeline_execution = Table(
     metadata,
     columns.identity_key(),
     Column("parent_id", BigInteger, ForeignKey("pipeline_execution.id", ondelete="SET NULL")),
-    Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id), nullable=False),
+    columns.reference("pipeline_id", pipeline.c.id),
     # A producer-chosen run id (ingress.runs, OpenLineage); makes re-sent reports harmless.
     Column("run_id", String(200), unique=True),
     Column("start_date", DateTime(timezone=True), nullable=False),
@@ -100,18 +100,8 @@ pipeline_execution = Table(
 pipeline_execution_closure = Table(
     "pipeline_execution_closure",
     metadata,
-    Column(
-        "parent_execution_id",
-        BigInteger,
-        ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column(
-        "child_execution_id",
-        BigInteger,
-        ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"),
-        nullable=False,
-    ),
+    columns.reference("parent_execution_id", pipeline_execution.c.id, ondelete="CASCADE"),
+    columns.reference("child_execution_id", pipeline_execution.c.id, ondelete="CASCADE"),
     Column("depth", Integer, nullable=False),
     PrimaryKeyConstraint("parent_execution_id", "child_execution_id"),
     Index("ix_pipeline_execution_closure_child_execution_id", "child_execution_id"),
@@ -167,7 +157,7 @@ address = Table(
     columns.identity_key(),
     # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
     Column("name", String(1000), nullable=False, unique=True),
-    Column("address_type_id", BigInteger, ForeignKey(address_type.c.id), nullable=False, index=True),
+    columns.reference("address_type_id", address_type.c.id, index=True),
     Column("database_name", String(255)),
     Column("schema_name", String(255)),
     Column("table_name", String(255)),
@@ -181,9 +171,9 @@ address = Table(
 address_lineage = Table(
     "address_lineage",
     metadata,
-    Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id, ondelete="CASCADE"), nullable=False),
-    Column("source_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
-    Column("target_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
+    columns.reference("pipeline_id", pipeline.c.id, ondelete="CASCADE"),
+    columns.reference("source_address_id", address.c.id, ondelete="CASCADE"),
+    columns.reference("target_address_id", address.c.id, ondelete="CASCADE"),
     columns.created_at(),
     PrimaryKeyConstraint("pipeline_id", "source_address_id", "target_address_id"),
     Index("ix_address_lineage_downstream", "source_address_id", "target_address_id", "pipeline_id"),
@@ -195,13 +185,11 @@ address_lineage = Table(
 run_dataset = Table(
     "run_dataset",
     metadata,
-    Column(
-        "execution_id", BigInteger, ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"), nullable=False
-    ),
+    columns.reference("execution_id", pipeline_execution.c.id, ondelete="CASCADE"),
     Column(
         "role", String(6), CheckConstraint("role IN ('input', 'output')", name="role_valid"), nullable=False
     ),
-    Column("address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
+    columns.reference("address_id", address.c.id, ondelete="CASCADE"),
     PrimaryKeyConstraint("execution_id", "role", "address_id"),
     Index("ix_run_dataset_address_id", "address_id"),
 )

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
@@ -26,6 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import SchemaItem
 
 from headwater.common.db import columns, schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_table
@@ -121,7 +121,7 @@ anomaly_result = Table(
     "anomaly_result",
     metadata,
     columns.identity_key(),
-    Column("rule_id", BigInteger, ForeignKey("anomaly_rule.id", ondelete="CASCADE"), nullable=False),
+    columns.reference("rule_id", "anomaly_rule.id", ondelete="CASCADE"),
     Column("pipeline_id", BigInteger, nullable=False),
     Column("execution_id", BigInteger, nullable=False),
     Column("metric_field", String(30), nullable=False),
@@ -141,35 +141,39 @@ anomaly_result = Table(
 
 # -- freshness and timeliness ---------------------------------------------------------------------------------
 
-freshness_log = Table(
-    "freshness_log",
-    metadata,
-    columns.identity_key(),
-    Column("pipeline_id", BigInteger, nullable=False),
+
+def _check_log(check: str, *facts: SchemaItem) -> Table:
+    """Where the `freshness` or `timeliness` check records what it found overdue, once each: the facts it judged,
+    when they were due (by the interval then allowed) and when it looked."""
+    return Table(
+        f"{check}_log",
+        metadata,
+        columns.identity_key(),
+        Column("pipeline_id", BigInteger, nullable=False),
+        *facts,
+        Column("due_at", DateTime(timezone=True), nullable=False),
+        Column(f"{check}_number", Integer, nullable=False),
+        Column(f"{check}_datepart", String(10), nullable=False),
+        columns.created_at("checked_at"),
+        Index(f"ix_{check}_log_checked_at", "checked_at"),
+    )
+
+
+# A stale pipeline, logged and alerted once per DML timestamp (due: last DML + the allowed interval).
+freshness_log = _check_log(
+    "freshness",
     Column("last_dml_at", DateTime(timezone=True), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),  # last DML + the allowed interval
-    Column("freshness_number", Integer, nullable=False),
-    Column("freshness_datepart", String(10), nullable=False),
-    columns.created_at("checked_at"),
-    UniqueConstraint("pipeline_id", "last_dml_at"),  # logged and alerted once per stale DML timestamp
-    Index("ix_freshness_log_checked_at", "checked_at"),
+    UniqueConstraint("pipeline_id", "last_dml_at"),
 )
 
-timeliness_log = Table(
-    "timeliness_log",
-    metadata,
-    columns.identity_key(),
-    Column("pipeline_id", BigInteger, nullable=False),
+# A late execution, logged and alerted once (due: its start + the allowed interval).
+timeliness_log = _check_log(
+    "timeliness",
     Column("execution_id", BigInteger, nullable=False),
     Column("status", String(10), nullable=False),  # `running` or `succeeded` when found late
     Column("start_date", DateTime(timezone=True), nullable=False),
     Column("end_date", DateTime(timezone=True)),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("timeliness_number", Integer, nullable=False),
-    Column("timeliness_datepart", String(10), nullable=False),
-    columns.created_at("checked_at"),
-    UniqueConstraint("execution_id"),  # logged and alerted once per late execution
-    Index("ix_timeliness_log_checked_at", "checked_at"),
+    UniqueConstraint("execution_id"),
 )
 
 # -- alerts and notifications ---------------------------------------------------------------------------------
@@ -232,13 +236,8 @@ notification_delivery = Table(
     "notification_delivery",
     metadata,
     columns.identity_key(),
-    Column(
-        "channel_id",
-        BigInteger,
-        ForeignKey("notification_channel.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column("alert_id", BigInteger, ForeignKey("alert.id", ondelete="CASCADE"), nullable=False),
+    columns.reference("channel_id", "notification_channel.id", ondelete="CASCADE"),
+    columns.reference("alert_id", "alert.id", ondelete="CASCADE"),
     Column("condition_key", String(300), nullable=False),
     Column("status", String(12), nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),

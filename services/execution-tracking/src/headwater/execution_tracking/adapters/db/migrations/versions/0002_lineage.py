@@ -32,13 +32,7 @@ def upgrade() -> None:
         "address",
         columns.identity_key(),
         sa.Column("name", sa.String(length=1000), nullable=False, unique=True),
-        sa.Column(
-            "address_type_id",
-            sa.BigInteger(),
-            sa.ForeignKey(f"{SCHEMA}.address_type.id"),
-            nullable=False,
-            index=True,
-        ),
+        columns.reference("address_type_id", f"{SCHEMA}.address_type.id", index=True),
         sa.Column("database_name", sa.String(length=255), nullable=True),
         sa.Column("schema_name", sa.String(length=255), nullable=True),
         sa.Column("table_name", sa.String(length=255), nullable=True),
@@ -50,9 +44,9 @@ def upgrade() -> None:
     pipeline_id, address_id = f"{SCHEMA}.pipeline.id", f"{SCHEMA}.address.id"
     op.create_table(
         "address_lineage",
-        sa.Column("pipeline_id", sa.BigInteger(), sa.ForeignKey(pipeline_id, ondelete="CASCADE")),
-        sa.Column("source_address_id", sa.BigInteger(), sa.ForeignKey(address_id, ondelete="CASCADE")),
-        sa.Column("target_address_id", sa.BigInteger(), sa.ForeignKey(address_id, ondelete="CASCADE")),
+        columns.reference("pipeline_id", pipeline_id, ondelete="CASCADE"),
+        columns.reference("source_address_id", address_id, ondelete="CASCADE"),
+        columns.reference("target_address_id", address_id, ondelete="CASCADE"),
         columns.created_at(),
         sa.PrimaryKeyConstraint("pipeline_id", "source_address_id", "target_address_id"),
         sa.Index("ix_address_lineage_downstream", "source_address_id", "target_address_id", "pipeline_id"),
@@ -61,13 +55,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "run_dataset",
-        sa.Column(
-            "execution_id",
-            sa.BigInteger(),
-            sa.ForeignKey(f"{SCHEMA}.pipeline_execution.id", ondelete="CASCADE"),
-        ),
+        columns.reference("execution_id", f"{SCHEMA}.pipeline_execution.id", ondelete="CASCADE"),
         sa.Column("role", sa.String(length=6), nullable=False),
-        sa.Column("address_id", sa.BigInteger(), sa.ForeignKey(address_id, ondelete="CASCADE")),
+        columns.reference("address_id", address_id, ondelete="CASCADE"),
         sa.CheckConstraint("role IN ('input', 'output')", name="role_valid"),
         sa.PrimaryKeyConstraint("execution_id", "role", "address_id"),
         sa.Index("ix_run_dataset_address_id", "address_id"),

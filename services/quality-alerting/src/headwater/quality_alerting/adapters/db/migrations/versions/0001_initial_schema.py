@@ -5,6 +5,8 @@ Revises:
 Create Date: 2026-11-26 08:52:49.932192
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -95,18 +97,10 @@ def upgrade() -> None:
         sa.Index("ix_execution_metric_start_date", "start_date"),
         schema=SCHEMA,
     )
-    op.create_table(
-        "freshness_log",
-        columns.identity_key(),
-        sa.Column("pipeline_id", sa.BigInteger(), nullable=False),
+    _create_check_log(
+        "freshness",
         sa.Column("last_dml_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("freshness_number", sa.Integer(), nullable=False),
-        sa.Column("freshness_datepart", sa.String(length=10), nullable=False),
-        columns.created_at("checked_at"),
         sa.UniqueConstraint("pipeline_id", "last_dml_at"),
-        sa.Index("ix_freshness_log_checked_at", "checked_at"),
-        schema=SCHEMA,
     )
     op.create_table(
         "notification_channel",
@@ -150,30 +144,17 @@ def upgrade() -> None:
         ),
         schema=SCHEMA,
     )
-    op.create_table(
-        "timeliness_log",
-        columns.identity_key(),
-        sa.Column("pipeline_id", sa.BigInteger(), nullable=False),
+    _create_check_log(
+        "timeliness",
         sa.Column("execution_id", sa.BigInteger(), nullable=False, unique=True),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("start_date", sa.DateTime(timezone=True), nullable=False),
         sa.Column("end_date", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("timeliness_number", sa.Integer(), nullable=False),
-        sa.Column("timeliness_datepart", sa.String(length=10), nullable=False),
-        columns.created_at("checked_at"),
-        sa.Index("ix_timeliness_log_checked_at", "checked_at"),
-        schema=SCHEMA,
     )
     op.create_table(
         "anomaly_result",
         columns.identity_key(),
-        sa.Column(
-            "rule_id",
-            sa.BigInteger(),
-            sa.ForeignKey(f"{SCHEMA}.anomaly_rule.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        columns.reference("rule_id", f"{SCHEMA}.anomaly_rule.id", ondelete="CASCADE"),
         sa.Column("pipeline_id", sa.BigInteger(), nullable=False),
         sa.Column("execution_id", sa.BigInteger(), nullable=False),
         sa.Column("metric_field", sa.String(length=30), nullable=False),
@@ -194,18 +175,8 @@ def upgrade() -> None:
     op.create_table(
         "notification_delivery",
         columns.identity_key(),
-        sa.Column(
-            "channel_id",
-            sa.BigInteger(),
-            sa.ForeignKey(f"{SCHEMA}.notification_channel.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column(
-            "alert_id",
-            sa.BigInteger(),
-            sa.ForeignKey(f"{SCHEMA}.alert.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        columns.reference("channel_id", f"{SCHEMA}.notification_channel.id", ondelete="CASCADE"),
+        columns.reference("alert_id", f"{SCHEMA}.alert.id", ondelete="CASCADE"),
         sa.Column("condition_key", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=12), server_default=sa.text("'pending'"), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
@@ -225,6 +196,22 @@ def upgrade() -> None:
         sa.Index(
             "ix_notification_delivery_due", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")
         ),
+        schema=SCHEMA,
+    )
+
+
+def _create_check_log(check: str, *facts: sa.Column[Any] | sa.Constraint) -> None:
+    """`freshness_log` or `timeliness_log`: the facts the check judged, then the same columns for both."""
+    op.create_table(
+        f"{check}_log",
+        columns.identity_key(),
+        sa.Column("pipeline_id", sa.BigInteger(), nullable=False),
+        *facts,
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(f"{check}_number", sa.Integer(), nullable=False),
+        sa.Column(f"{check}_datepart", sa.String(length=10), nullable=False),
+        columns.created_at("checked_at"),
+        sa.Index(f"ix_{check}_log_checked_at", "checked_at"),
         schema=SCHEMA,
     )
 

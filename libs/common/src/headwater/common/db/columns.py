@@ -44,7 +44,7 @@ def created_at(name: str = "created_at") -> Column[Any]:
 
 
 def timestamps() -> list[Column[Any]]:
-    """`created_at`, and `updated_at`, which the writer sets on every update (null until the first)."""
+    """`created_at`, and `updated_at`: null until a writer updates the row."""
     return [created_at(), Column("updated_at", DateTime(timezone=True))]
 
 

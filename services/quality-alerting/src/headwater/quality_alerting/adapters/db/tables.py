@@ -33,6 +33,7 @@ from headwater.quality_alerting import SCHEMA
 
 metadata = schema_metadata(SCHEMA)
 
+SEVERITIES = "('info', 'warning', 'critical')"
 METRICS = "('duration_seconds', 'inserts', 'updates', 'soft_deletes', 'total_rows', 'throughput')"
 
 
@@ -203,7 +204,7 @@ alert = Table(
     Column("is_muted", Boolean, nullable=False, server_default=text("false")),
     columns.created_at(),
     UniqueConstraint("dedup_key"),
-    CheckConstraint("severity IN ('info', 'warning', 'critical')", name="severity"),
+    CheckConstraint(f"severity IN {SEVERITIES}", name="severity"),
     Index("ix_alert_resolved_is_muted_id", "resolved", "is_muted", "id"),
     Index("ix_alert_pipeline_id_id", "pipeline_id", "id"),
     Index("ix_alert_data_source_id_id", "data_source_id", "id"),
@@ -228,7 +229,7 @@ notification_channel = Table(
     UniqueConstraint("name"),
     CheckConstraint("kind IN ('slack', 'webhook')", name="kind"),
     CheckConstraint("scope IN ('global', 'pipeline_type', 'pipeline')", name="scope"),
-    CheckConstraint("min_severity IN ('info', 'warning', 'critical')", name="min_severity"),
+    CheckConstraint(f"min_severity IN {SEVERITIES}", name="min_severity"),
     CheckConstraint("suppression_minutes >= 0", name="suppression_minutes"),
 )
 

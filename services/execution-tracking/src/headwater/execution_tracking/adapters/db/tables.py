@@ -11,99 +11,78 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Identity,
     Index,
     Integer,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import SchemaItem
 
-from headwater.common.db import schema_metadata
+from headwater.common.db import columns, schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_table
 from headwater.execution_tracking import SCHEMA
 
 metadata = schema_metadata(SCHEMA)
 
-DATEPARTS = "('minute', 'hour', 'day', 'week', 'month', 'year')"
 
-
-def _timestamps() -> list[Column]:
+def _bounded_check_settings(check: str) -> list[SchemaItem]:
+    """A check's settings, with the bounds execution-tracking, their owner, enforces."""
     return [
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True)),
-    ]
-
-
-def _slo_columns(prefix: str) -> list[Column]:
-    return [
-        Column(
-            f"{prefix}_number",
-            Integer,
-            CheckConstraint(f"{prefix}_number > 0", name=f"{prefix}_number_positive"),
-        ),
-        Column(
-            f"{prefix}_datepart",
-            String(10),
-            CheckConstraint(f"{prefix}_datepart IN {DATEPARTS}", name=f"{prefix}_datepart_valid"),
-        ),
-        Column(f"mute_{prefix}_check", Boolean, nullable=False, server_default=text("false")),
+        *columns.check_settings(check),
+        CheckConstraint(f"{check}_number > 0", name=f"{check}_number_positive"),
+        CheckConstraint(f"{check}_datepart IN {columns.DATEPARTS}", name=f"{check}_datepart_valid"),
     ]
 
 
 pipeline_type = Table(
     "pipeline_type",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column("name", String(150), nullable=False, unique=True),
-    *_slo_columns("freshness"),
-    *_slo_columns("timeliness"),
-    *_timestamps(),
+    *_bounded_check_settings("freshness"),
+    *_bounded_check_settings("timeliness"),
+    *columns.timestamps(),
 )
 
 pipeline = Table(
     "pipeline",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
     Column("name", String(500), nullable=False, unique=True),
-    Column("pipeline_type_id", BigInteger, ForeignKey(pipeline_type.c.id), nullable=False, index=True),
+    columns.reference("pipeline_type_id", pipeline_type.c.id, index=True),
     Column("watermark", String(50)),
     Column("next_watermark", String(50)),
     Column("pipeline_metadata", JSONB),
     Column("last_target_insert", DateTime(timezone=True)),
     Column("last_target_update", DateTime(timezone=True)),
     Column("last_target_soft_delete", DateTime(timezone=True)),
-    *_slo_columns("freshness"),
-    *_slo_columns("timeliness"),
+    *_bounded_check_settings("freshness"),
+    *_bounded_check_settings("timeliness"),
     Column("load_lineage", Boolean, nullable=False, server_default=text("true")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("request_digest", String(64)),
-    *_timestamps(),
+    *columns.timestamps(),
 )
 
 pipeline_execution = Table(
     "pipeline_execution",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column("parent_id", BigInteger, ForeignKey("pipeline_execution.id", ondelete="SET NULL")),
-    Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id), nullable=False),
+    columns.reference("pipeline_id", pipeline.c.id),
     # A producer-chosen run id (ingress.runs, OpenLineage); makes re-sent reports harmless.
     Column("run_id", String(200), unique=True),
     Column("start_date", DateTime(timezone=True), nullable=False),
     Column("end_date", DateTime(timezone=True)),
     Column("duration_seconds", BigInteger),
     Column("completed_successfully", Boolean),
-    Column("inserts", BigInteger, CheckConstraint("inserts >= 0", name="inserts_non_negative")),
-    Column("updates", BigInteger, CheckConstraint("updates >= 0", name="updates_non_negative")),
-    Column(
-        "soft_deletes", BigInteger, CheckConstraint("soft_deletes >= 0", name="soft_deletes_non_negative")
-    ),
-    Column("total_rows", BigInteger, CheckConstraint("total_rows >= 0", name="total_rows_non_negative")),
+    *columns.row_counts(),
+    *(CheckConstraint(f"{count} >= 0", name=f"{count}_non_negative") for count in columns.ROW_COUNTS),
     Column("watermark", String(50)),
     Column("next_watermark", String(50)),
     Column("execution_metadata", JSONB),
@@ -111,7 +90,7 @@ pipeline_execution = Table(
     Column("throughput", Float),
     Column("hour_recorded", SmallInteger, nullable=False),
     Column("date_recorded", Date, nullable=False),
-    *_timestamps(),
+    *columns.timestamps(),
     Index("ix_pipeline_execution_pipeline_id_start_date", "pipeline_id", "start_date"),
     Index("ix_pipeline_execution_parent_id", "parent_id", postgresql_where=text("parent_id IS NOT NULL")),
     Index("ix_pipeline_execution_end_date", "end_date"),
@@ -121,18 +100,8 @@ pipeline_execution = Table(
 pipeline_execution_closure = Table(
     "pipeline_execution_closure",
     metadata,
-    Column(
-        "parent_execution_id",
-        BigInteger,
-        ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column(
-        "child_execution_id",
-        BigInteger,
-        ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"),
-        nullable=False,
-    ),
+    columns.reference("parent_execution_id", pipeline_execution.c.id, ondelete="CASCADE"),
+    columns.reference("child_execution_id", pipeline_execution.c.id, ondelete="CASCADE"),
     Column("depth", Integer, nullable=False),
     PrimaryKeyConstraint("parent_execution_id", "child_execution_id"),
     Index("ix_pipeline_execution_closure_child_execution_id", "child_execution_id"),
@@ -176,25 +145,25 @@ TYPE_SETTINGS = (
 address_type = Table(
     "address_type",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column("name", String(150), nullable=False, unique=True),
     Column("group_name", String(150), nullable=False),
-    *_timestamps(),
+    *columns.timestamps(),
 )
 
 address = Table(
     "address",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     # Watcher names are at most 150 characters; OpenLineage `namespace/name` ones can be longer.
     Column("name", String(1000), nullable=False, unique=True),
-    Column("address_type_id", BigInteger, ForeignKey(address_type.c.id), nullable=False, index=True),
+    columns.reference("address_type_id", address_type.c.id, index=True),
     Column("database_name", String(255)),
     Column("schema_name", String(255)),
     Column("table_name", String(255)),
     Column("primary_key", String(255)),
     Column("address_metadata", JSONB),
-    *_timestamps(),
+    *columns.timestamps(),
 )
 
 # One row per edge a pipeline declares: data flows from source to target through the pipeline. The two
@@ -202,10 +171,10 @@ address = Table(
 address_lineage = Table(
     "address_lineage",
     metadata,
-    Column("pipeline_id", BigInteger, ForeignKey(pipeline.c.id, ondelete="CASCADE"), nullable=False),
-    Column("source_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
-    Column("target_address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.reference("pipeline_id", pipeline.c.id, ondelete="CASCADE"),
+    columns.reference("source_address_id", address.c.id, ondelete="CASCADE"),
+    columns.reference("target_address_id", address.c.id, ondelete="CASCADE"),
+    columns.created_at(),
     PrimaryKeyConstraint("pipeline_id", "source_address_id", "target_address_id"),
     Index("ix_address_lineage_downstream", "source_address_id", "target_address_id", "pipeline_id"),
     Index("ix_address_lineage_upstream", "target_address_id", "source_address_id", "pipeline_id"),
@@ -216,13 +185,11 @@ address_lineage = Table(
 run_dataset = Table(
     "run_dataset",
     metadata,
-    Column(
-        "execution_id", BigInteger, ForeignKey(pipeline_execution.c.id, ondelete="CASCADE"), nullable=False
-    ),
+    columns.reference("execution_id", pipeline_execution.c.id, ondelete="CASCADE"),
     Column(
         "role", String(6), CheckConstraint("role IN ('input', 'output')", name="role_valid"), nullable=False
     ),
-    Column("address_id", BigInteger, ForeignKey(address.c.id, ondelete="CASCADE"), nullable=False),
+    columns.reference("address_id", address.c.id, ondelete="CASCADE"),
     PrimaryKeyConstraint("execution_id", "role", "address_id"),
     Index("ix_run_dataset_address_id", "address_id"),
 )

@@ -9,13 +9,11 @@ write (who, what, when, with what outcome) and never a request body.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
-    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -27,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
-from headwater.common.db import schema_metadata
+from headwater.common.db import columns, schema_metadata
 from headwater.gateway import SCHEMA
 
 metadata = schema_metadata(SCHEMA)
@@ -48,7 +46,7 @@ user = Table(
     Column("is_verified", Boolean, nullable=False, server_default=text("false")),
     Column("data_source_ids", ARRAY(Integer), nullable=False, server_default=text("'{}'::integer[]")),
     Column("created_by_user_id", UUID(as_uuid=True), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint(f"user_type IN {ROLES}", name="user_type_known"),
     Index("user_username_key", func.lower(text("username")), unique=True),
@@ -60,7 +58,7 @@ session = Table(
     metadata,
     Column("id_hash", LargeBinary, primary_key=True),
     Column("user_id", UUID(as_uuid=True), ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at(),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Index("session_user_idx", "user_id"),
     Index("session_expires_idx", "expires_at"),
@@ -74,7 +72,7 @@ api_token = Table(
     Column("name", String(200), nullable=False),
     Column("token_hash", LargeBinary, nullable=False, unique=True),
     Column("prefix", String(12), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at(),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
@@ -85,7 +83,7 @@ project = Table(
     "project",
     metadata,
     Column("id", String(200), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at(),
 )
 
 project_member = Table(
@@ -93,18 +91,18 @@ project_member = Table(
     metadata,
     Column("project_id", String(200), ForeignKey("project.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", UUID(as_uuid=True), ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
-    Column("added_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at("added_at"),
     Index("project_member_user_idx", "user_id"),
 )
 
 login_attempt = Table(
     "login_attempt",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column("username", String(320), nullable=False),  # as typed, lower-cased: unknown names are limited too
     Column("address", String(64), nullable=False),
     Column("succeeded", Boolean, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at("at"),
     Index("login_attempt_username_idx", "username", "at"),
     Index("login_attempt_address_idx", "address", "at"),
 )
@@ -121,8 +119,8 @@ signup_attempt = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.identity_key(),
+    columns.created_at("at"),
     Column("subject", String(64), nullable=False),  # user id, or "anonymous" for a refused request
     Column("username", String(150), nullable=False),
     Column("via", String(20), nullable=False),

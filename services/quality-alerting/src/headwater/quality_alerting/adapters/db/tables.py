@@ -14,8 +14,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
-    ForeignKey,
-    Identity,
     Index,
     Integer,
     SmallInteger,
@@ -27,22 +25,16 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import SchemaItem
 
-from headwater.common.db import schema_metadata
+from headwater.common.db import columns, schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_table
 from headwater.quality_alerting import SCHEMA
 
 metadata = schema_metadata(SCHEMA)
 
-DATEPARTS = "('minute', 'hour', 'day', 'week', 'month', 'year')"
+SEVERITIES = "('info', 'warning', 'critical')"
 METRICS = "('duration_seconds', 'inserts', 'updates', 'soft_deletes', 'total_rows', 'throughput')"
-
-
-def _timestamps() -> list[Column]:
-    return [
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True)),
-    ]
 
 
 # -- copies of execution-tracking's facts ----------------------------------------------------------------------
@@ -55,18 +47,14 @@ pipeline_settings = Table(
     Column("pipeline_type_id", BigInteger, nullable=False),
     Column("pipeline_type_name", String(150), nullable=False),
     Column("active", Boolean, nullable=False, server_default=text("true")),
-    Column("freshness_number", Integer),
-    Column("freshness_datepart", String(10)),
-    Column("mute_freshness_check", Boolean, nullable=False, server_default=text("false")),
-    Column("timeliness_number", Integer),
-    Column("timeliness_datepart", String(10)),
-    Column("mute_timeliness_check", Boolean, nullable=False, server_default=text("false")),
+    *columns.check_settings("freshness"),
+    *columns.check_settings("timeliness"),
     # The latest of the pipeline's last_target_insert/update/soft_delete: what freshness compares.
     Column("last_dml_at", DateTime(timezone=True)),
     # When the fact this row reflects happened: an older event never overwrites a newer one.
     Column("as_of", DateTime(timezone=True), nullable=False),
-    CheckConstraint(f"freshness_datepart IN {DATEPARTS}", name="freshness_datepart"),
-    CheckConstraint(f"timeliness_datepart IN {DATEPARTS}", name="timeliness_datepart"),
+    CheckConstraint(f"freshness_datepart IN {columns.DATEPARTS}", name="freshness_datepart"),
+    CheckConstraint(f"timeliness_datepart IN {columns.DATEPARTS}", name="timeliness_datepart"),
     # Freshness scans only pipelines that can be stale.
     Index(
         "ix_pipeline_settings_freshness_due",
@@ -88,10 +76,7 @@ execution_metric = Table(
     Column("day_of_week", SmallInteger, nullable=False),  # ISO 1 (Monday) .. 7 of start_date in UTC
     Column("completed_successfully", Boolean),  # null while running
     Column("duration_seconds", BigInteger),
-    Column("inserts", BigInteger),
-    Column("updates", BigInteger),
-    Column("soft_deletes", BigInteger),
-    Column("total_rows", BigInteger),
+    *columns.row_counts(),
     Column("throughput", Float),
     # The baseline of a rule: successful runs of one pipeline at one hour, by end date.
     Index(
@@ -112,7 +97,7 @@ execution_metric = Table(
 anomaly_rule = Table(
     "anomaly_rule",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column("pipeline_id", BigInteger, nullable=False),
     Column("metric_field", String(30), nullable=False),
     Column("z_threshold", Float, nullable=False, server_default=text("3.0")),
@@ -123,7 +108,7 @@ anomaly_rule = Table(
     Column("seasonality", String(20), nullable=False, server_default=text("'hour'")),
     # `both`, `spike` (only values above the range) or `drop` (only values below it).
     Column("direction", String(10), nullable=False, server_default=text("'both'")),
-    *_timestamps(),
+    *columns.timestamps(),
     UniqueConstraint("pipeline_id", "metric_field"),
     CheckConstraint(f"metric_field IN {METRICS}", name="metric_field"),
     CheckConstraint("z_threshold BETWEEN 1 AND 10", name="z_threshold"),
@@ -136,8 +121,8 @@ anomaly_rule = Table(
 anomaly_result = Table(
     "anomaly_result",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column("rule_id", BigInteger, ForeignKey("anomaly_rule.id", ondelete="CASCADE"), nullable=False),
+    columns.identity_key(),
+    columns.reference("rule_id", "anomaly_rule.id", ondelete="CASCADE"),
     Column("pipeline_id", BigInteger, nullable=False),
     Column("execution_id", BigInteger, nullable=False),
     Column("metric_field", String(30), nullable=False),
@@ -149,7 +134,7 @@ anomaly_result = Table(
     Column("threshold_min", Float, nullable=False),
     Column("threshold_max", Float, nullable=False),
     Column("context", JSONB, nullable=False),
-    Column("detected_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at("detected_at"),
     UniqueConstraint("execution_id", "metric_field"),
     Index("ix_anomaly_result_rule_id", "rule_id"),
     Index("ix_anomaly_result_detected_at", "detected_at"),
@@ -157,35 +142,39 @@ anomaly_result = Table(
 
 # -- freshness and timeliness ---------------------------------------------------------------------------------
 
-freshness_log = Table(
-    "freshness_log",
-    metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column("pipeline_id", BigInteger, nullable=False),
+
+def _check_log(check: str, *facts: SchemaItem) -> Table:
+    """Where the `freshness` or `timeliness` check records what it found overdue, once each: the facts it judged,
+    when they were due (by the interval then allowed) and when it looked."""
+    return Table(
+        f"{check}_log",
+        metadata,
+        columns.identity_key(),
+        Column("pipeline_id", BigInteger, nullable=False),
+        *facts,
+        Column("due_at", DateTime(timezone=True), nullable=False),
+        Column(f"{check}_number", Integer, nullable=False),
+        Column(f"{check}_datepart", String(10), nullable=False),
+        columns.created_at("checked_at"),
+        Index(f"ix_{check}_log_checked_at", "checked_at"),
+    )
+
+
+# A stale pipeline, logged and alerted once per DML timestamp (due: last DML + the allowed interval).
+freshness_log = _check_log(
+    "freshness",
     Column("last_dml_at", DateTime(timezone=True), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),  # last DML + the allowed interval
-    Column("freshness_number", Integer, nullable=False),
-    Column("freshness_datepart", String(10), nullable=False),
-    Column("checked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    UniqueConstraint("pipeline_id", "last_dml_at"),  # logged and alerted once per stale DML timestamp
-    Index("ix_freshness_log_checked_at", "checked_at"),
+    UniqueConstraint("pipeline_id", "last_dml_at"),
 )
 
-timeliness_log = Table(
-    "timeliness_log",
-    metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column("pipeline_id", BigInteger, nullable=False),
+# A late execution, logged and alerted once (due: its start + the allowed interval).
+timeliness_log = _check_log(
+    "timeliness",
     Column("execution_id", BigInteger, nullable=False),
     Column("status", String(10), nullable=False),  # `running` or `succeeded` when found late
     Column("start_date", DateTime(timezone=True), nullable=False),
     Column("end_date", DateTime(timezone=True)),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("timeliness_number", Integer, nullable=False),
-    Column("timeliness_datepart", String(10), nullable=False),
-    Column("checked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    UniqueConstraint("execution_id"),  # logged and alerted once per late execution
-    Index("ix_timeliness_log_checked_at", "checked_at"),
+    UniqueConstraint("execution_id"),
 )
 
 # -- alerts and notifications ---------------------------------------------------------------------------------
@@ -193,7 +182,7 @@ timeliness_log = Table(
 alert = Table(
     "alert",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column("alert_type", String(40), nullable=False),  # anomaly | freshness | timeliness | queue_backlog
     Column("severity", String(10), nullable=False),  # info | warning | critical
     Column("pipeline_id", BigInteger),
@@ -213,9 +202,9 @@ alert = Table(
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolve_action", String(60)),
     Column("is_muted", Boolean, nullable=False, server_default=text("false")),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at(),
     UniqueConstraint("dedup_key"),
-    CheckConstraint("severity IN ('info', 'warning', 'critical')", name="severity"),
+    CheckConstraint(f"severity IN {SEVERITIES}", name="severity"),
     Index("ix_alert_resolved_is_muted_id", "resolved", "is_muted", "id"),
     Index("ix_alert_pipeline_id_id", "pipeline_id", "id"),
     Index("ix_alert_data_source_id_id", "data_source_id", "id"),
@@ -225,7 +214,7 @@ alert = Table(
 notification_channel = Table(
     "notification_channel",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column("name", String(150), nullable=False),
     Column("kind", String(10), nullable=False),  # slack | webhook
     Column("url", String(2000), nullable=False),
@@ -236,25 +225,20 @@ notification_channel = Table(
     Column("min_severity", String(10), nullable=False, server_default=text("'info'")),
     Column("suppression_minutes", Integer, nullable=False, server_default=text("60")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
-    *_timestamps(),
+    *columns.timestamps(),
     UniqueConstraint("name"),
     CheckConstraint("kind IN ('slack', 'webhook')", name="kind"),
     CheckConstraint("scope IN ('global', 'pipeline_type', 'pipeline')", name="scope"),
-    CheckConstraint("min_severity IN ('info', 'warning', 'critical')", name="min_severity"),
+    CheckConstraint(f"min_severity IN {SEVERITIES}", name="min_severity"),
     CheckConstraint("suppression_minutes >= 0", name="suppression_minutes"),
 )
 
 notification_delivery = Table(
     "notification_delivery",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column(
-        "channel_id",
-        BigInteger,
-        ForeignKey("notification_channel.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column("alert_id", BigInteger, ForeignKey("alert.id", ondelete="CASCADE"), nullable=False),
+    columns.identity_key(),
+    columns.reference("channel_id", "notification_channel.id", ondelete="CASCADE"),
+    columns.reference("alert_id", "alert.id", ondelete="CASCADE"),
     Column("condition_key", String(300), nullable=False),
     Column("status", String(12), nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
@@ -262,7 +246,7 @@ notification_delivery = Table(
     Column("last_status_code", Integer),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at(),
     UniqueConstraint("channel_id", "alert_id"),  # the same alert is never delivered twice to a channel
     CheckConstraint("status IN ('pending', 'delivered', 'failed', 'suppressed')", name="status"),
     Index("ix_notification_delivery_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),

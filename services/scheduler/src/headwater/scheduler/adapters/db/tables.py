@@ -9,23 +9,20 @@ by a replica that died is taken over once it expires. `schedule_firing` records 
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
-    Identity,
     Index,
     String,
     Table,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from headwater.common.db import schema_metadata
+from headwater.common.db import columns, schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_table
 from headwater.scheduler import SCHEMA
 
@@ -47,8 +44,7 @@ schedule = Table(
     Column("last_fired_at", DateTime(timezone=True)),
     Column("lease_owner", String(200)),
     Column("lease_expires_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True)),
+    *columns.timestamps(),
     CheckConstraint("(lease_owner IS NULL) = (lease_expires_at IS NULL)", name="lease_complete"),
     Index("ix_schedule_due", "next_due_at", postgresql_where=text("enabled")),
 )
@@ -56,7 +52,7 @@ schedule = Table(
 schedule_firing = Table(
     "schedule_firing",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column(
         "schedule_name",
         String(100),

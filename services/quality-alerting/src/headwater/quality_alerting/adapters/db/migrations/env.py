@@ -1,4 +1,4 @@
-"""Alembic environment of execution-tracking: version table inside the `quality_alerting` schema."""
+"""Alembic environment of quality-alerting: version table inside the `quality_alerting` schema."""
 
 from alembic import context
 

@@ -1,4 +1,4 @@
-"""Alembic environment of execution-tracking: version table inside the `scheduler` schema."""
+"""Alembic environment of the scheduler: version table inside the `scheduler` schema."""
 
 from alembic import context
 

@@ -5,8 +5,6 @@ Revises:
 Create Date: 2026-11-26 11:45:00
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -15,8 +13,6 @@ SCHEMA = "gateway"
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 ROLES = "('superuser', 'editor', 'limited_to_source', 'read_only', 'billing')"
 

@@ -110,9 +110,9 @@ login_attempt = Table(
 signup_attempt = Table(
     "signup_attempt",
     metadata,
-    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    columns.identity_key(),
     Column("address", String(64), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.created_at("at"),
     Index("signup_attempt_address_idx", "address", "at"),
 )
 

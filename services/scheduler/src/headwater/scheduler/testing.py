@@ -138,10 +138,6 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
     def bind(self) -> None:
         self.schedules = FakeSchedules()
 
-    def factory(self) -> FakeUnitOfWork:
-        """Use as a `uow_factory`: every unit of work is this one (its repository is the test's database)."""
-        return self
-
 
 Requested = ChecksRequested | RetentionRequested
 NewDatabase = Callable[[], Awaitable[str]]  # the `new_database` fixture: a fresh migrated database's DSN

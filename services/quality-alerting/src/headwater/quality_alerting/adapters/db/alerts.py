@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy import CursorResult, text
 
 from headwater.common.db.repository import Repository
-from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 
 ALERT_COLUMNS = (
     "id, alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, data_source_id, "
@@ -29,28 +29,11 @@ def _within(data_sources: Sequence[int] | None) -> tuple[str, dict[str, Any]]:
     return "data_source_id = ANY(CAST(:data_sources AS bigint[]))", {"data_sources": list(data_sources)}
 
 
-def _filters(
-    resolved: bool | None,
-    is_muted: bool | None,
-    alert_type: str | None,
-    pipeline_id: int | None,
-    data_source_id: int | None,
-    data_sources: Sequence[int] | None,
-) -> tuple[list[str], dict[str, Any]]:
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    for column, value in (
-        ("resolved", resolved),
-        ("is_muted", is_muted),
-        ("alert_type", alert_type),
-        ("pipeline_id", pipeline_id),
-        ("data_source_id", data_source_id),
-    ):
-        if value is not None:
-            where.append(f"{column} = :{column}")
-            params[column] = value
-    if data_sources is not None:
-        within, scope = _within(data_sources)
+def _filters(matching: AlertFilter) -> tuple[list[str], dict[str, Any]]:
+    params = matching.columns()
+    where = [f"{column} = :{column}" for column in params]
+    if matching.data_sources is not None:
+        within, scope = _within(matching.data_sources)
         where.append(within)
         params.update(scope)
     return where, params
@@ -111,21 +94,11 @@ class Alerts(Repository):
         return _first(result)
 
     async def walk(
-        self,
-        *,
-        from_id: int | None,
-        ascending: bool,
-        limit: int,
-        resolved: bool | None = None,
-        is_muted: bool | None = None,
-        alert_type: str | None = None,
-        pipeline_id: int | None = None,
-        data_source_id: int | None = None,
-        data_sources: Sequence[int] | None = None,
+        self, matching: AlertFilter, *, from_id: int | None, ascending: bool, limit: int
     ) -> list[Alert]:
-        """Up to `limit` alerts matching the filters, walking the ids up (or down) from `from_id` inclusive
-        (from the oldest or the newest without it), in walk order."""
-        where, params = _filters(resolved, is_muted, alert_type, pipeline_id, data_source_id, data_sources)
+        """Up to `limit` alerts `matching`, walking the ids up (or down) from `from_id` inclusive (from the
+        oldest or the newest without it), in walk order."""
+        where, params = _filters(matching)
         if from_id is not None:
             where.append("id >= :from_id" if ascending else "id <= :from_id")
             params["from_id"] = from_id

@@ -6,8 +6,6 @@ its granted data sources, and any other alert answers 404 like a missing one.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
@@ -58,14 +56,14 @@ class AlertController(Controller):
             raise ValidationException("pass either `start` or `end`, not both")
         if not 1 <= limit <= 1000:
             raise ValidationException("`limit` must be between 1 and 1000")
-        filters: dict[str, Any] = {
-            "resolved": resolved,
-            "is_muted": is_muted,
-            "alert_type": alert_type,
-            "pipeline_id": pipeline_id,
-            "data_source_id": data_source_model_id,
-        }
-        echoed = {QLUSTER_NAMES.get(k, k): v for k, v in filters.items() if v is not None}
+        filters = records.AlertFilter(
+            resolved=resolved,
+            is_muted=is_muted,
+            alert_type=alert_type,
+            pipeline_id=pipeline_id,
+            data_source_id=data_source_model_id,
+        )
+        echoed = {QLUSTER_NAMES.get(k, k): v for k, v in filters.columns().items()}
         # Qluster's dataset filter: no alert here belongs to a dataset, so it matches none.
         if dataset_id is not None:
             return AlertPage(next=None, previous=None, results=[], filters=echoed)

@@ -21,6 +21,7 @@ from headwater.common.errors import Duplicate, MissingReference
 from headwater.common.events import Event
 from headwater.execution_tracking.domain.records import (
     BatchCounts,
+    EndPlan,
     ExecutionRecord,
     PipelineRecord,
     PipelineTypeRecord,
@@ -367,21 +368,13 @@ class FakeEnding:
             return None
         return execution, db.with_type(db.pipelines[execution.pipeline_id])
 
-    async def write(
-        self,
-        execution_id: int,
-        values: Mapping[str, Any],
-        *,
-        pipeline_id: int,
-        success_stamps: Mapping[str, datetime] | None,
-        events: Sequence[Event],
-    ) -> None:
+    async def write(self, current: StartedExecution, plan: EndPlan, events: Sequence[Event]) -> None:
         db = self.writer.db
-        db.executions[execution_id] = msgspec.structs.replace(db.executions[execution_id], **values)
-        if success_stamps is not None:
-            pipeline = db.pipelines[pipeline_id]
-            db.pipelines[pipeline_id] = msgspec.structs.replace(
-                pipeline, watermark=pipeline.next_watermark, load_lineage=False, **success_stamps
+        db.executions[current.id] = msgspec.structs.replace(db.executions[current.id], **plan.values)
+        if plan.stamps is not None:
+            pipeline = db.pipelines[current.pipeline_id]
+            db.pipelines[current.pipeline_id] = msgspec.structs.replace(
+                pipeline, watermark=pipeline.next_watermark, load_lineage=False, **plan.stamps
             )
         self.writer.outbox.extend(events)
 

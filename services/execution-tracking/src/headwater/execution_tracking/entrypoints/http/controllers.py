@@ -113,7 +113,7 @@ class RetentionController(Controller):
 
     @post(ExecutionTrackingPaths.LOG_CLEANUP, status_code=HTTP_200_OK)
     async def log_cleanup(self, data: JSONBody[LogCleanup], uow_factory: UowFactory) -> LogCleanupCounts:
-        return await retention.clean_up_logs(
+        return await retention.RETENTION.clean_up_logs(
             uow_factory(), retention_days=data.retention_days, batch_size=data.batch_size
         )
 

@@ -18,6 +18,6 @@ UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 class RetentionController(Controller):
     @post(QualityAlertingPaths.LOG_CLEANUP, status_code=HTTP_200_OK)
     async def log_cleanup(self, data: JSONBody[LogCleanup], uow_factory: UowFactory) -> LogCleanupCounts:
-        return await retention.clean_up_logs(
+        return await retention.RETENTION.clean_up_logs(
             uow_factory(), retention_days=data.retention_days, batch_size=data.batch_size
         )

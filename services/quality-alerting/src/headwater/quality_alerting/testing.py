@@ -27,6 +27,7 @@ from aiohttp import web
 from headwater.common import testing
 from headwater.common.errors import Duplicate
 from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
+from headwater.common.records import project
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 from headwater.quality_alerting.domain.anomaly import AnomalyResult, AnomalyRule, RuleSample
 from headwater.quality_alerting.domain.notifications import Attempted, Delivery, DueDelivery
@@ -227,19 +228,10 @@ class FakeAlerts:
             if d.dedup_key in taken:
                 continue
             taken.add(d.dedup_key)
-            alert = Alert(
+            alert = project(
+                Alert,
+                d,
                 id=next(self._ids),
-                alert_type=d.alert_type,
-                severity=d.severity,
-                pipeline_id=d.pipeline_id,
-                pipeline_name=d.pipeline_name,
-                pipeline_type_id=d.pipeline_type_id,
-                execution_id=d.execution_id,
-                data_source_id=d.data_source_id,
-                msg=d.msg,
-                body=d.body,
-                dedup_key=d.dedup_key,
-                condition_key=d.condition_key,
                 resolved=False,
                 resolved_at=None,
                 resolve_action=None,

@@ -12,6 +12,7 @@ import msgspec
 
 from headwater.common.errors import MissingReference, NotFound, UseCaseError
 from headwater.common.events import Event, ExecutionEnded, ExecutionStarted
+from headwater.common.records import project
 from headwater.execution_tracking.domain.records import (
     EndPlan,
     ExecutionRecord,
@@ -98,18 +99,7 @@ async def start_execution(
 
 
 def started_event(execution: StartedExecution, pipeline_name: str) -> ExecutionStarted:
-    return ExecutionStarted(
-        execution_id=execution.id,
-        pipeline_id=execution.pipeline_id,
-        pipeline_name=pipeline_name,
-        parent_id=execution.parent_id,
-        run_id=execution.run_id,
-        start_date=execution.start_date,
-        hour_recorded=execution.hour_recorded,
-        date_recorded=execution.date_recorded,
-        watermark=execution.watermark,
-        next_watermark=execution.next_watermark,
-    )
+    return project(ExecutionStarted, execution, execution_id=execution.id, pipeline_name=pipeline_name)
 
 
 async def record_start(

@@ -56,16 +56,17 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
 
 @dataclass(frozen=True)
 class AlertFilter:
-    """Which alerts a listing keeps: those whose columns equal every value set here (None: any value), among the
-    data sources the caller may see (`data_sources`; None: all of them)."""
+    """Which alerts a listing keeps: resolved or not and muted or not (unresolved and unmuted ones unless told,
+    as Qluster lists them), and those whose other columns equal every value set here (None: any value), among
+    the data sources the caller may see (`data_sources`; None: all of them)."""
 
-    resolved: bool | None = None
-    is_muted: bool | None = None
+    resolved: bool = False
+    is_muted: bool = False
     alert_type: str | None = None
     pipeline_id: int | None = None
     data_source_id: int | None = None
     data_sources: Sequence[int] | None = None
 
     def columns(self) -> dict[str, Any]:
-        """The column values asked for: the fields set, but `data_sources` (a reach, not a column)."""
+        """The column values asked for: the fields not None, but `data_sources` (a reach, not a column)."""
         return {k: v for k, v in asdict(self).items() if v is not None and k != "data_sources"}

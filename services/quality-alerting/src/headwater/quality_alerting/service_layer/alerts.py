@@ -16,6 +16,7 @@ from headwater.common.errors import NotFound
 from headwater.common.events import AlertRaised, AlertResolved
 from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
+from headwater.common.records import project
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
@@ -29,19 +30,7 @@ async def raise_alerts(uow: UnitOfWork, drafts: Sequence[AlertDraft]) -> list[Al
     and queue their notifications. Returns the alerts raised now."""
     raised = await uow.alerts.insert_new(drafts)
     for alert in raised:
-        uow.publish(
-            AlertRaised(
-                alert_id=alert.id,
-                alert_type=alert.alert_type,
-                severity=alert.severity,
-                pipeline_id=alert.pipeline_id,
-                pipeline_name=alert.pipeline_name,
-                execution_id=alert.execution_id,
-                msg=alert.msg,
-                details=alert.body,
-                created_at=alert.created_at,
-            )
-        )
+        uow.publish(project(AlertRaised, alert, alert_id=alert.id, details=alert.body))
         ALERTS_RAISED.labels(alert.alert_type, alert.severity).inc()
         log.info(
             "alert_raised",

@@ -12,6 +12,7 @@ from prometheus_client import Counter, Histogram
 from headwater.common.errors import Conflict, Duplicate, Invalid, NotFound
 from headwater.common.events import AnomalousMetric, AnomalyCleared, AnomalyDetected
 from headwater.common.logging import get_logger
+from headwater.common.records import project
 from headwater.quality_alerting.domain.alerts import AlertDraft
 from headwater.quality_alerting.domain.anomaly import (
     AnomalyResult,
@@ -107,17 +108,7 @@ async def detect_anomalies(
             continue  # found before (a redelivered end): already published
         ANOMALIES.labels(r.metric_field).inc()
         by_execution[(r.pipeline_id, r.execution_id)].append(
-            AnomalousMetric(
-                metric_field=r.metric_field,
-                value=r.value,
-                mean=r.mean,
-                stddev=r.stddev,
-                z_score=r.z_score,
-                z_threshold=r.z_threshold,
-                threshold_min=r.threshold_min,
-                threshold_max=r.threshold_max,
-                baseline_count=r.context["baseline_executions"],
-            )
+            project(AnomalousMetric, r, baseline_count=r.context["baseline_executions"])
         )
     drafts: list[AlertDraft] = []
     for (pipeline_id, execution_id), metrics in by_execution.items():

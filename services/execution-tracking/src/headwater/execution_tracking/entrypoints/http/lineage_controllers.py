@@ -26,7 +26,8 @@ from headwater.common.contracts.watcher import (
     sent,
 )
 from headwater.common.errors import UseCaseError
-from headwater.execution_tracking.entrypoints.http.controllers import UowFactory, answer
+from headwater.common.records import project
+from headwater.execution_tracking.entrypoints.http.controllers import UowFactory
 from headwater.execution_tracking.service_layer import addresses, lineage_graph, openlineage
 from headwater.execution_tracking.service_layer.ports import LineageGraphReader
 
@@ -49,15 +50,15 @@ class AddressTypeController(Controller):
 
     @get(ExecutionTrackingPaths.ADDRESS_TYPES)
     async def list_all(self, uow_factory: UowFactory) -> list[AddressType]:
-        return [answer(AddressType, r) for r in await addresses.list_address_types(uow_factory())]
+        return [project(AddressType, r) for r in await addresses.list_address_types(uow_factory())]
 
     @get(ExecutionTrackingPaths.ADDRESS_TYPE)
     async def get_one(self, address_type_id: FromPath[int], uow_factory: UowFactory) -> AddressType:
-        return answer(AddressType, await addresses.get_address_type(uow_factory(), address_type_id))
+        return project(AddressType, await addresses.get_address_type(uow_factory(), address_type_id))
 
     @patch(ExecutionTrackingPaths.ADDRESS_TYPES)
     async def update(self, data: JSONBody[AddressTypeUpdate], uow_factory: UowFactory) -> AddressType:
-        return answer(AddressType, await addresses.patch_address_type(uow_factory(), sent(data)))
+        return project(AddressType, await addresses.patch_address_type(uow_factory(), sent(data)))
 
 
 class AddressController(Controller):
@@ -70,15 +71,15 @@ class AddressController(Controller):
 
     @get(ExecutionTrackingPaths.ADDRESSES)
     async def list_all(self, uow_factory: UowFactory) -> list[Address]:
-        return [answer(Address, r) for r in await addresses.list_addresses(uow_factory())]
+        return [project(Address, r) for r in await addresses.list_addresses(uow_factory())]
 
     @get(ExecutionTrackingPaths.ADDRESS)
     async def get_one(self, address_id: FromPath[int], uow_factory: UowFactory) -> Address:
-        return answer(Address, await addresses.get_address(uow_factory(), address_id))
+        return project(Address, await addresses.get_address(uow_factory(), address_id))
 
     @patch(ExecutionTrackingPaths.ADDRESSES)
     async def update(self, data: JSONBody[AddressUpdate], uow_factory: UowFactory) -> Address:
-        return answer(Address, await addresses.patch_address(uow_factory(), sent(data)))
+        return project(Address, await addresses.patch_address(uow_factory(), sent(data)))
 
 
 class LineageController(Controller):

@@ -7,12 +7,13 @@ out of its reach is missing, exactly like one that does not exist.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import msgspec
 from sqlalchemy import CursorResult, text
 
-from headwater.common.db.repository import Repository
+from headwater.common.db.repository import Repository, columns
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 
 ALERT_COLUMNS = (
@@ -20,6 +21,8 @@ ALERT_COLUMNS = (
     "msg, body, "
     "dedup_key, condition_key, resolved, resolved_at, resolve_action, is_muted, created_at"
 )
+# The columns a draft fills as they are; its `body` is stored as JSON.
+DRAFT_COLUMNS = tuple(f.name for f in fields(AlertDraft) if f.name != "body")
 
 
 def _within(data_sources: Sequence[int] | None) -> tuple[str, dict[str, Any]]:
@@ -55,19 +58,8 @@ class Alerts(Repository):
         """Insert the drafts whose `dedup_key` is new, in one statement; return the alerts inserted."""
         if not drafts:
             return []
-        columns: dict[str, list[Any]] = {
-            "alert_type": [d.alert_type for d in drafts],
-            "severity": [d.severity for d in drafts],
-            "pipeline_id": [d.pipeline_id for d in drafts],
-            "pipeline_name": [d.pipeline_name for d in drafts],
-            "pipeline_type_id": [d.pipeline_type_id for d in drafts],
-            "execution_id": [d.execution_id for d in drafts],
-            "data_source_id": [d.data_source_id for d in drafts],
-            "msg": [d.msg for d in drafts],
-            "body": [msgspec.json.encode(d.body).decode() for d in drafts],
-            "dedup_key": [d.dedup_key for d in drafts],
-            "condition_key": [d.condition_key for d in drafts],
-        }
+        params = columns(drafts, *DRAFT_COLUMNS)
+        params["body"] = [msgspec.json.encode(d.body).decode() for d in drafts]
         result = await self.conn.execute(
             text(
                 "INSERT INTO alert (alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, "
@@ -82,7 +74,7 @@ class Alerts(Repository):
                 "data_source_id, msg, body, dedup_key, condition_key) "
                 f"ORDER BY a.dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING {ALERT_COLUMNS}"
             ),
-            columns,
+            params,
         )
         return _alerts(result)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, SkipValidation
+from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from headwater.common.contracts.paths import ExecutionTrackingPaths
@@ -27,12 +27,8 @@ from headwater.common.contracts.watcher import (
 )
 from headwater.common.records import project
 from headwater.execution_tracking.bootstrap import Container
+from headwater.execution_tracking.entrypoints.http.deps import Runs, UowFactory
 from headwater.execution_tracking.service_layer import executions, pipelines, retention
-from headwater.execution_tracking.service_layer.ports import RunWriter
-from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
-
-UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
-Runs = NamedDependency[SkipValidation[RunWriter]]
 
 
 class PipelineTypeController(Controller):

@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, SkipValidation
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from headwater.common.contracts.lineage import DEFAULT_DEPTH, DEFAULT_NODE_LIMIT, Direction, LineageGraph
@@ -27,11 +26,9 @@ from headwater.common.contracts.watcher import (
 )
 from headwater.common.errors import UseCaseError
 from headwater.common.records import project
-from headwater.execution_tracking.entrypoints.http.controllers import UowFactory
+from headwater.execution_tracking.entrypoints.http.deps import Graph, UowFactory
 from headwater.execution_tracking.service_layer import addresses, lineage_graph, openlineage
-from headwater.execution_tracking.service_layer.ports import LineageGraphReader
 
-Graph = NamedDependency[SkipValidation[LineageGraphReader]]
 Depth = Annotated[int, QueryParameter(description="hops to walk (default 20)")]
 Limit = Annotated[int, QueryParameter(description="most addresses to return (default 10,000)")]
 

@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
 from headwater.common.http import caller
-from headwater.common.principal import Principal
 from headwater.quality_alerting.domain import alerts as records
+from headwater.quality_alerting.entrypoints.http.deps import Caller, UowFactory
 from headwater.quality_alerting.service_layer import alerts
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
-
-UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
-Caller = NamedDependency[SkipValidation[Principal]]
 
 ALERT_FIELDS = frozenset(Alert.__struct_fields__)
 QLUSTER_NAMES = {"data_source_id": "data_source_model_id"}  # column → Qluster's name for it

@@ -12,7 +12,7 @@ from headwater.common.errors import NotFound
 from headwater.common.events import RetentionRequested
 from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import executions, pipelines
-from headwater.execution_tracking.service_layer.retention import apply_retention_requests, delete_old_runs
+from headwater.execution_tracking.service_layer.retention import RETENTION, delete_old_runs
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ async def test_old_runs_and_their_closure_rows_are_deleted_in_batches(container:
 
     # The scheduled request with the same cutoff (or a redelivery of it) finds nothing more to delete.
     request = RetentionRequested(retention_days=90, cutoff=CUTOFF, batch_size=2)
-    assert await apply_retention_requests(container.uow_factory(), [request, request]) == []
+    assert await RETENTION.apply_requests(container.uow_factory(), [request, request]) == []
     assert (
         await delete_old_runs(container.uow_factory(), cutoff=CUTOFF, batch_size=2)
     ).total_pipeline_executions_deleted == 0

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from headwater.quality_alerting.bootstrap import Container
-from headwater.quality_alerting.domain.alerts import AlertDraft
+from headwater.quality_alerting.domain.alerts import AlertDraft, AlertFilter
 from headwater.quality_alerting.service_layer import alerts
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ async def raise_five(container: Container) -> tuple[int, list[int]]:
 
 
 async def page(container: Container, pipeline: int, **kwargs: object) -> alerts.AlertPage:
-    filters = {"resolved": False, "is_muted": False, "alert_type": None, "pipeline_id": pipeline}
+    filters = AlertFilter(resolved=False, is_muted=False, pipeline_id=pipeline)
     return await alerts.list_alerts(container.uow_factory(), filters=filters, **kwargs)  # type: ignore[arg-type]
 
 
@@ -79,7 +79,7 @@ async def test_resolve_and_mute_move_alerts_out_of_the_default_list(container: C
     await alerts.mute_alert(container.uow_factory(), a[1], True)
 
     assert ids(await page(container, pipeline, limit=10)) == [a[4], a[3], a[2]]
-    filters = {"resolved": True, "is_muted": False, "alert_type": None, "pipeline_id": pipeline}
+    filters = AlertFilter(resolved=True, is_muted=False, pipeline_id=pipeline)
     assert ids(await alerts.list_alerts(container.uow_factory(), filters=filters)) == [a[0]]
-    filters = {"resolved": False, "is_muted": True, "alert_type": None, "pipeline_id": pipeline}
+    filters = AlertFilter(resolved=False, is_muted=True, pipeline_id=pipeline)
     assert ids(await alerts.list_alerts(container.uow_factory(), filters=filters)) == [a[1]]

@@ -28,6 +28,7 @@ from headwater.quality_alerting.entrypoints.http.app import create_app
 from headwater.quality_alerting.entrypoints.messaging.notifier import Notifier
 from headwater.quality_alerting.service_layer import notifications
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
+from headwater.quality_alerting.service_layer.notifications import DeliveryPolicy
 from headwater.quality_alerting.testing import WebhookReceiver
 
 pytestmark = pytest.mark.integration
@@ -71,11 +72,13 @@ async def running_notifier(
         dsn=dsn,
         uow_factory=container.uow_factory,
         sender=sender or HttpSender(timeout=5),
-        max_attempts=ATTEMPTS,
-        backoff_seconds=BACKOFF,
-        batch_size=batch_size,
-        concurrency=5,
-        poll_interval=0.5,
+        policy=DeliveryPolicy(
+            max_attempts=ATTEMPTS,
+            backoff_seconds=BACKOFF,
+            batch_size=batch_size,
+            concurrency=5,
+            poll_interval=0.5,
+        ),
     )
     task = asyncio.create_task(notifier.run())
     try:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from headwater.quality_alerting.domain.slo import (
+    LateExecution,
+    StalePipeline,
     add_dateparts,
     describe,
     late_execution_alert,
@@ -65,13 +67,15 @@ def test_stale_pipeline_alert_names_the_pipeline_and_the_times() -> None:
     last = datetime(2024, 3, 1, 10, tzinfo=UTC)
     due = datetime(2024, 3, 3, 10, tzinfo=UTC)
     draft = stale_pipeline_alert(
-        pipeline_id=7,
-        pipeline_name="orders_load",
-        pipeline_type_id=3,
-        last_dml_at=last,
-        due_at=due,
-        number=2,
-        datepart="day",
+        StalePipeline(
+            pipeline_id=7,
+            pipeline_name="orders_load",
+            pipeline_type_id=3,
+            last_dml_at=last,
+            due_at=due,
+            freshness_number=2,
+            freshness_datepart="day",
+        )
     )
     assert (draft.alert_type, draft.severity) == ("freshness", "warning")
     assert draft.dedup_key == "freshness:7:2024-03-01T10:00:00+00:00"
@@ -100,13 +104,15 @@ def test_stale_pipeline_alert_names_the_pipeline_and_the_times() -> None:
 def test_the_dedup_key_of_a_stale_dml_does_not_depend_on_the_offset_it_is_given_in() -> None:
     def key(last: datetime) -> str:
         return stale_pipeline_alert(
-            pipeline_id=1,
-            pipeline_name="p",
-            pipeline_type_id=1,
-            last_dml_at=last,
-            due_at=last,
-            number=1,
-            datepart="day",
+            StalePipeline(
+                pipeline_id=1,
+                pipeline_name="p",
+                pipeline_type_id=1,
+                last_dml_at=last,
+                due_at=last,
+                freshness_number=1,
+                freshness_datepart="day",
+            )
         ).dedup_key
 
     utc = datetime(2024, 3, 1, 10, tzinfo=UTC)
@@ -122,14 +128,16 @@ def test_late_execution_alerts_say_whether_the_run_is_still_running_or_finished_
         "pipeline_type_id": 3,
         "start_date": start,
         "due_at": start + timedelta(hours=1),
-        "number": 1,
-        "datepart": "hour",
+        "timeliness_number": 1,
+        "timeliness_datepart": "hour",
     }
-    running = late_execution_alert(status="running", end_date=None, **common)  # type: ignore[arg-type]
+    running = late_execution_alert(LateExecution(status="running", end_date=None, **common))  # type: ignore[arg-type]
     finished = late_execution_alert(
-        status="succeeded",
-        end_date=start + timedelta(hours=3),
-        **common,  # type: ignore[arg-type]
+        LateExecution(
+            status="succeeded",
+            end_date=start + timedelta(hours=3),
+            **common,  # type: ignore[arg-type]
+        )
     )
     assert running.dedup_key == finished.dedup_key == "timeliness:42"
     assert running.condition_key == "timeliness:7"

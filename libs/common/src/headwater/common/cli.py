@@ -13,20 +13,21 @@ from headwater.common.settings import SettingsError, load_settings
 
 
 def service_main(
-    package: str,
     service: str,
     argv: list[str] | None = None,
     *,
     worker_does: str = "the Kafka subscribers and the outbox relay",
     check: Callable[[Any], str | None] | None = None,
 ) -> int:
-    """Parse the command and run it with the settings of `package` (e.g. `headwater.quality_alerting`).
+    """Parse the command and run it with the settings of the service's package, `headwater.<service>` in snake
+    case (e.g. `headwater.quality_alerting` for `quality-alerting`).
 
     `migrate` upgrades (or `--downgrade`s) the service's schema as its own role; `serve` runs the internal HTTP
     API (`<package>.entrypoints.http.app:create_app`); `worker` runs `<package>.entrypoints.messaging.worker`.
     `check(settings)` may return a reason the configuration is unusable: the command then exits with 2.
     """
-    schema = package.rsplit(".", 1)[1]
+    schema = service.replace("-", "_")
+    package = f"headwater.{schema}"
     parser = argparse.ArgumentParser(prog=f"python -m {package}")
     sub = parser.add_subparsers(dest="command", required=True)
     mig = sub.add_parser("migrate", help=f"upgrade (or --downgrade) the {schema} schema")

@@ -9,7 +9,7 @@ from headwater.execution_tracking import SERVICE
 
 
 def main(argv: list[str] | None = None) -> int:
-    return service_main("headwater.execution_tracking", SERVICE, argv)
+    return service_main(SERVICE, argv)
 
 
 if __name__ == "__main__":

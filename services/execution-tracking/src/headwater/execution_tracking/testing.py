@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, NoReturn, Self, cast
+from typing import Any, Self, cast
 
 import msgspec
 
@@ -21,6 +21,7 @@ from headwater.common.errors import Duplicate, MissingReference
 from headwater.common.events import Event
 from headwater.execution_tracking.domain.records import (
     BatchCounts,
+    EndPlan,
     ExecutionRecord,
     PipelineRecord,
     PipelineTypeRecord,
@@ -277,16 +278,6 @@ class FakeExecutions:
         return BatchCounts(executions=len(old))
 
 
-class NotFaked:
-    """A repository the fake does not implement: any use of it fails the test, saying which."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attribute: str) -> NoReturn:
-        raise NotImplementedError(f"the fake unit of work has no {self._name} (asked for {attribute})")
-
-
 class FakeUnitOfWork(testing.FakeUnitOfWork):
     """Implements `service_layer.unit_of_work.UnitOfWork` on a `FakeDatabase`; what a block writes without
     committing is rolled back on leaving it (and a failed savepoint's writes at once), as in Postgres.
@@ -304,10 +295,10 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
         self.pipeline_types = FakePipelineTypes(self.db)
         self.pipelines = FakePipelines(self.db)
         self.executions = FakeExecutions(self.db)
-        self.address_types = cast(ports.AddressTypes, NotFaked("address types"))
-        self.addresses = cast(ports.Addresses, NotFaked("addresses"))
-        self.lineage = cast(ports.Lineage, NotFaked("lineage"))
-        self.run_datasets = cast(ports.RunDatasets, NotFaked("run datasets"))
+        self.address_types = cast(ports.AddressTypes, testing.NotFaked("address types"))
+        self.addresses = cast(ports.Addresses, testing.NotFaked("addresses"))
+        self.lineage = cast(ports.Lineage, testing.NotFaked("lineage"))
+        self.run_datasets = cast(ports.RunDatasets, testing.NotFaked("run datasets"))
 
     def run_writer(self) -> FakeRunWriter:
         """The hot-path writer on the same tables, its events written straight to `committed_events`."""
@@ -377,21 +368,13 @@ class FakeEnding:
             return None
         return execution, db.with_type(db.pipelines[execution.pipeline_id])
 
-    async def write(
-        self,
-        execution_id: int,
-        values: Mapping[str, Any],
-        *,
-        pipeline_id: int,
-        success_stamps: Mapping[str, datetime] | None,
-        events: Sequence[Event],
-    ) -> None:
+    async def write(self, current: StartedExecution, plan: EndPlan, events: Sequence[Event]) -> None:
         db = self.writer.db
-        db.executions[execution_id] = msgspec.structs.replace(db.executions[execution_id], **values)
-        if success_stamps is not None:
-            pipeline = db.pipelines[pipeline_id]
-            db.pipelines[pipeline_id] = msgspec.structs.replace(
-                pipeline, watermark=pipeline.next_watermark, load_lineage=False, **success_stamps
+        db.executions[current.id] = msgspec.structs.replace(db.executions[current.id], **plan.values)
+        if plan.stamps is not None:
+            pipeline = db.pipelines[current.pipeline_id]
+            db.pipelines[current.pipeline_id] = msgspec.structs.replace(
+                pipeline, watermark=pipeline.next_watermark, load_lineage=False, **plan.stamps
             )
         self.writer.outbox.extend(events)
 

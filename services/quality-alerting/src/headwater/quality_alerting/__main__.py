@@ -10,7 +10,6 @@ from headwater.quality_alerting import SERVICE
 
 def main(argv: list[str] | None = None) -> int:
     return service_main(
-        "headwater.quality_alerting",
         SERVICE,
         argv,
         worker_does="the Kafka subscribers, the notifier and the outbox relay",

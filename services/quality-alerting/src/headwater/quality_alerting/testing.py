@@ -27,7 +27,8 @@ from aiohttp import web
 from headwater.common import testing
 from headwater.common.errors import Duplicate
 from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
-from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
+from headwater.common.records import project
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 from headwater.quality_alerting.domain.anomaly import AnomalyResult, AnomalyRule, RuleSample
 from headwater.quality_alerting.domain.notifications import Attempted, Delivery, DueDelivery
 from headwater.quality_alerting.service_layer import ports
@@ -227,19 +228,10 @@ class FakeAlerts:
             if d.dedup_key in taken:
                 continue
             taken.add(d.dedup_key)
-            alert = Alert(
+            alert = project(
+                Alert,
+                d,
                 id=next(self._ids),
-                alert_type=d.alert_type,
-                severity=d.severity,
-                pipeline_id=d.pipeline_id,
-                pipeline_name=d.pipeline_name,
-                pipeline_type_id=d.pipeline_type_id,
-                execution_id=d.execution_id,
-                data_source_id=d.data_source_id,
-                msg=d.msg,
-                body=d.body,
-                dedup_key=d.dedup_key,
-                condition_key=d.condition_key,
                 resolved=False,
                 resolved_at=None,
                 resolve_action=None,
@@ -260,29 +252,13 @@ class FakeAlerts:
         return self._visible(alert_id, data_sources)
 
     async def walk(
-        self,
-        *,
-        from_id: int | None,
-        ascending: bool,
-        limit: int,
-        resolved: bool | None = None,
-        is_muted: bool | None = None,
-        alert_type: str | None = None,
-        pipeline_id: int | None = None,
-        data_source_id: int | None = None,
-        data_sources: Sequence[int] | None = None,
+        self, matching: AlertFilter, *, from_id: int | None, ascending: bool, limit: int
     ) -> list[Alert]:
-        wanted = {
-            "resolved": resolved,
-            "is_muted": is_muted,
-            "alert_type": alert_type,
-            "pipeline_id": pipeline_id,
-            "data_source_id": data_source_id,
-        }
+        wanted = matching.columns()
         found = [
             a
             for i in sorted(self.alerts, reverse=not ascending)
-            if (a := self._visible(i, data_sources)) is not None
+            if (a := self._visible(i, matching.data_sources)) is not None
             and all(v is None or getattr(a, k) == v for k, v in wanted.items())
             and (from_id is None or (i >= from_id if ascending else i <= from_id))
         ]
@@ -339,16 +315,6 @@ class FakeDeliveries:
         return 0
 
 
-class NotInMemory:
-    """A repository the fake does not have: any use of it fails the test, naming it."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attribute: str) -> Any:
-        raise NotImplementedError(f"the fake unit of work has no {self._name} (used: {attribute})")
-
-
 class FakeUnitOfWork(testing.FakeUnitOfWork):
     """quality-alerting's unit of work in memory: copies, anomaly rules and results, alerts, deliveries."""
 
@@ -366,14 +332,10 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
         self.anomalies = FakeAnomalies(self.copies)
         self.alerts = FakeAlerts()
         self.deliveries = FakeDeliveries()
-        self.channels = cast(ports.Channels, NotInMemory("channels"))
-        self.checks = cast(ports.Checks, NotInMemory("checks"))
-        self.retention = cast(ports.Retention, NotInMemory("retention"))
-        self.outbox_messages = cast(ports.OutboxMessages, NotInMemory("outbox_messages"))
-
-    def factory(self) -> FakeUnitOfWork:
-        """Use as a `uow_factory`: every unit of work is this one (its repositories are the test's database)."""
-        return self
+        self.channels = cast(ports.Channels, testing.NotFaked("channels"))
+        self.checks = cast(ports.Checks, testing.NotFaked("checks"))
+        self.retention = cast(ports.Retention, testing.NotFaked("retention"))
+        self.outbox_messages = cast(ports.OutboxMessages, testing.NotFaked("outbox_messages"))
 
 
 # -- a webhook receiver -------------------------------------------------------------------------------------------

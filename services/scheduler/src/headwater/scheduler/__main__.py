@@ -22,7 +22,6 @@ def invalid_schedules(settings: Any) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     return service_main(
-        "headwater.scheduler",
         SERVICE,
         argv,
         worker_does="the schedule loop and the outbox relay",

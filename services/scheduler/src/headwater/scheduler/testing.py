@@ -12,6 +12,7 @@ import asyncpg
 
 from headwater.common import testing
 from headwater.common.events import ChecksRequested, RetentionRequested, decode_event
+from headwater.common.records import project
 from headwater.scheduler.bootstrap import Container
 from headwater.scheduler.domain.schedules import (
     Change,
@@ -118,16 +119,7 @@ class FakeSchedules:
         return len(old)
 
     async def list_all(self) -> list[ListedSchedule]:
-        return [
-            ListedSchedule(
-                name=r.name,
-                cron=r.cron,
-                enabled=r.enabled,
-                next_due_at=r.next_due_at,
-                last_fired_at=r.last_fired_at,
-            )
-            for r in sorted(self.rows.values(), key=lambda r: r.name)
-        ]
+        return [project(ListedSchedule, r) for r in sorted(self.rows.values(), key=lambda r: r.name)]
 
 
 class FakeUnitOfWork(testing.FakeUnitOfWork):
@@ -137,10 +129,6 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
 
     def bind(self) -> None:
         self.schedules = FakeSchedules()
-
-    def factory(self) -> FakeUnitOfWork:
-        """Use as a `uow_factory`: every unit of work is this one (its repository is the test's database)."""
-        return self
 
 
 Requested = ChecksRequested | RetentionRequested

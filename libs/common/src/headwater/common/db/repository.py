@@ -1,9 +1,10 @@
 """The base of every repository: it works on the connection of the unit of work that binds it, reads rows as
-typed records and writes so that a refusal leaves as `Duplicate` / `MissingReference`, never a database error."""
+typed records and writes so that a refusal leaves as `Duplicate` / `MissingReference`, never a database error;
+and the column arrays of a set-based write."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable
@@ -12,6 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from headwater.common.db.errors import integrity_errors_as_domain_errors
 
 R = TypeVar("R")
+
+
+def columns(items: Sequence[Any], *names: str) -> dict[str, list[Any]]:
+    """The attributes `names` of `items` as one array per column, for a single `INSERT ... SELECT FROM unnest(...)`."""
+    return {name: [getattr(item, name) for item in items] for name in names}
 
 
 class Repository:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import msgspec
 import structlog
@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from prometheus_client import Counter
 
 from headwater.common.db.errors import is_transient
+from headwater.common.events import decode_event
 from headwater.common.logging import get_logger
 from headwater.common.messaging.dlq import dead_letter
 from headwater.common.retry import retry
@@ -30,6 +31,10 @@ class _Rejected(Protocol):
     def reason(self) -> str: ...
 
 
+def _event_id(event: Any) -> str:
+    return str(event.event_id)
+
+
 @dataclass(frozen=True)
 class IngressBatch(Generic[T]):
     """How one topic's batches are handled: decode each message, record the valid ones together.
@@ -42,6 +47,25 @@ class IngressBatch(Generic[T]):
     decode: Callable[[bytes], T]
     record: Callable[[Any, list[T]], Awaitable[Sequence[_Rejected]]]
     event_id: Callable[[T], str]  # what a dead letter's log line is about
+
+    @classmethod
+    def of_events(
+        cls,
+        event_type: Any,
+        *,
+        consumer: str,
+        counter: Counter,
+        record: Callable[[Any, list[T]], Awaitable[Sequence[_Rejected]]],
+    ) -> Self:
+        """The batch of a Headwater event type (or a union of them): each message decoded by `decode_event`,
+        a dead letter's log line about the event's `event_id`."""
+        return cls(
+            consumer=consumer,
+            counter=counter,
+            decode=lambda body: decode_event(body, event_type),
+            record=record,
+            event_id=_event_id,
+        )
 
     async def handle(
         self, records: Sequence[ConsumerRecord], uow_factory: Callable[[], Any], producer: AIOKafkaProducer

@@ -9,9 +9,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import NoReturn, Self
 
 from headwater.common.events import Event
+
+
+class NotFaked:
+    """A repository a fake unit of work does not implement: any use of it fails the test, naming it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> NoReturn:
+        raise NotImplementedError(f"the fake unit of work has no {self._name} (asked for {attribute})")
 
 
 class FakeUnitOfWork:
@@ -31,6 +41,10 @@ class FakeUnitOfWork:
 
     def bind(self) -> None:
         """Build the fake repositories (called once: they outlive every transaction, as tables do)."""
+
+    def factory(self) -> Self:
+        """Use as a `uow_factory`: every unit of work is this one (its repositories are the test's database)."""
+        return self
 
     async def __aenter__(self) -> Self:
         self._events = []

@@ -1,5 +1,5 @@
-"""The typed records repositories return and use cases work on: pipeline types, pipelines, executions,
-addresses, lineage edges and what a retention batch deleted."""
+"""The typed records repositories return and use cases work on: pipeline types, pipelines, executions (and
+what ending one writes), addresses, lineage edges and what a retention batch deleted."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from msgspec import Struct
 
 from headwater.common.contracts import watcher
+from headwater.common.events import ExecutionEnded
 
 
 class SloSettings(watcher.SloSettings, frozen=True, kw_only=True):
@@ -63,6 +64,16 @@ class ExecutionRecord(StartedExecution, frozen=True, kw_only=True):
     execution_metadata: dict[str, Any] | None = None
     anomaly_flags: dict[str, bool] | None = None
     throughput: float | None = None
+
+
+@dataclass(frozen=True)
+class EndPlan:
+    """What ending an execution writes: its columns, the pipeline's `last_target_*` stamps on success (None
+    for a failure, which changes nothing on the pipeline) and the `execution.ended` event."""
+
+    values: dict[str, Any]
+    stamps: dict[str, datetime] | None
+    event: ExecutionEnded
 
 
 class AddressTypeRecord(watcher.AddressType, frozen=True, kw_only=True):

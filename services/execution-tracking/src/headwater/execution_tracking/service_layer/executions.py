@@ -12,7 +12,13 @@ import msgspec
 
 from headwater.common.errors import MissingReference, NotFound, UseCaseError
 from headwater.common.events import Event, ExecutionEnded, ExecutionStarted
-from headwater.execution_tracking.domain.records import ExecutionRecord, PipelineWithType, StartedExecution
+from headwater.common.records import project
+from headwater.execution_tracking.domain.records import (
+    EndPlan,
+    ExecutionRecord,
+    PipelineWithType,
+    StartedExecution,
+)
 from headwater.execution_tracking.domain.rules import as_utc, duration_seconds, recorded_at, throughput
 from headwater.execution_tracking.service_layer.pipelines import (
     checked_watermark,
@@ -93,18 +99,7 @@ async def start_execution(
 
 
 def started_event(execution: StartedExecution, pipeline_name: str) -> ExecutionStarted:
-    return ExecutionStarted(
-        execution_id=execution.id,
-        pipeline_id=execution.pipeline_id,
-        pipeline_name=pipeline_name,
-        parent_id=execution.parent_id,
-        run_id=execution.run_id,
-        start_date=execution.start_date,
-        hour_recorded=execution.hour_recorded,
-        date_recorded=execution.date_recorded,
-        watermark=execution.watermark,
-        next_watermark=execution.next_watermark,
-    )
+    return project(ExecutionStarted, execution, execution_id=execution.id, pipeline_name=pipeline_name)
 
 
 async def record_start(
@@ -143,13 +138,7 @@ async def end_execution(
             raise NotFound(f"pipeline execution {execution_id} not found")
         current, pipeline = locked
         plan = plan_end(current, pipeline, end)
-        await ending.write(
-            execution_id,
-            plan.values,
-            pipeline_id=current.pipeline_id,
-            success_stamps=plan.stamps,
-            events=plan.events(pipeline),
-        )
+        await ending.write(current, plan, end_events(plan, pipeline))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,20 +152,11 @@ class End:
     execution_metadata: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
-class EndPlan:
-    """What ending an execution writes: its columns, the pipeline's `last_target_*` stamps on success (None
-    for a failure, which changes nothing on the pipeline) and the `execution.ended` event."""
-
-    values: dict[str, Any]
-    stamps: dict[str, datetime] | None
-    event: ExecutionEnded
-
-    def events(self, pipeline: PipelineWithType) -> list[Event]:
-        """`execution.ended`, and after a success the `pipeline.changed` of the pipeline as the end leaves it."""
-        if self.stamps is None:
-            return [self.event]
-        return [self.event, pipeline_changed(after_success(pipeline, self.stamps))]
+def end_events(plan: EndPlan, pipeline: PipelineWithType) -> list[Event]:
+    """`execution.ended`, and after a success the `pipeline.changed` of the pipeline as the end leaves it."""
+    if plan.stamps is None:
+        return [plan.event]
+    return [plan.event, pipeline_changed(after_success(pipeline, plan.stamps))]
 
 
 def plan_end(current: StartedExecution, pipeline: PipelineWithType, ending: End) -> EndPlan:
@@ -245,7 +225,7 @@ async def record_end(
     await uow.executions.update(current.id, plan.values)
     if plan.stamps is not None:
         await uow.pipelines.record_success(current.pipeline_id, plan.stamps)
-    uow.publish(*plan.events(pipeline))
+    uow.publish(*end_events(plan, pipeline))
 
 
 async def get_execution_tree(uow: UnitOfWork, execution_id: int) -> dict[str, Any]:

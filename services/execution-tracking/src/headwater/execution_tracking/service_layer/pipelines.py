@@ -8,6 +8,7 @@ from typing import Any
 
 from headwater.common.errors import Invalid
 from headwater.common.events import PipelineChanged, PipelineSlo
+from headwater.common.records import project
 from headwater.execution_tracking.domain.records import PipelineRecord, PipelineTypeRecord, PipelineWithType
 from headwater.execution_tracking.domain.rules import Datepart, normalise, request_digest, watermark_text
 from headwater.execution_tracking.service_layer.editing import (
@@ -182,19 +183,11 @@ def effective_slo(pipeline: PipelineWithType) -> PipelineSlo:
 
 def pipeline_changed(pipeline: PipelineWithType) -> PipelineChanged:
     """The `pipeline.changed` event of a pipeline as it now is."""
-    return PipelineChanged(
+    return project(
+        PipelineChanged,
+        pipeline,
         pipeline_id=pipeline.id,
-        name=pipeline.name,
-        pipeline_type_id=pipeline.pipeline_type_id,
         pipeline_type_name=pipeline.type_name,
-        active=pipeline.active,
-        load_lineage=pipeline.load_lineage,
-        watermark=pipeline.watermark,
-        next_watermark=pipeline.next_watermark,
-        pipeline_metadata=pipeline.pipeline_metadata,
-        last_target_insert=pipeline.last_target_insert,
-        last_target_update=pipeline.last_target_update,
-        last_target_soft_delete=pipeline.last_target_soft_delete,
         slo=effective_slo(pipeline),
     )
 

@@ -20,6 +20,7 @@ from headwater.execution_tracking.domain.records import (
     BatchCounts,
     DescribedAddress,
     EdgeChange,
+    EndPlan,
     ExecutionRecord,
     Pair,
     PipelineRecord,
@@ -174,16 +175,9 @@ class Ending(Protocol):
         is locked too when `with_pipeline` (the end will change it)."""
         ...
 
-    async def write(
-        self,
-        execution_id: int,
-        values: Mapping[str, Any],
-        *,
-        pipeline_id: int,
-        success_stamps: Mapping[str, datetime] | None,
-        events: Sequence[Event],
-    ) -> None:
-        """The execution's end, the pipeline's watermark handshake (on success) and the events, at once."""
+    async def write(self, current: StartedExecution, plan: EndPlan, events: Sequence[Event]) -> None:
+        """The locked execution's end as planned, the pipeline's watermark handshake (on success) and the
+        events, at once."""
         ...
 
 

@@ -1,9 +1,10 @@
-"""What an alert is: a draft before it is stored (type, severity, wording, the keys that keep it unique) and the
-stored alert."""
+"""What an alert is: a draft before it is stored (type, severity, wording, the keys that keep it unique), the
+stored alert, and which alerts a listing keeps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -51,3 +52,21 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     resolve_action: str | None
     is_muted: bool
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts a listing keeps: resolved or not and muted or not (unresolved and unmuted ones unless told,
+    as Qluster lists them), and those whose other columns equal every value set here (None: any value), among
+    the data sources the caller may see (`data_sources`; None: all of them)."""
+
+    resolved: bool = False
+    is_muted: bool = False
+    alert_type: str | None = None
+    pipeline_id: int | None = None
+    data_source_id: int | None = None
+    data_sources: Sequence[int] | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The column values asked for: the fields not None, but `data_sources` (a reach, not a column)."""
+        return {k: v for k, v in asdict(self).items() if v is not None and k != "data_sources"}

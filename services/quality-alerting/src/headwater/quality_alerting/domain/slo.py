@@ -33,10 +33,10 @@ class StalePipeline(msgspec.Struct, frozen=True, kw_only=True):
 class LateExecution(msgspec.Struct, frozen=True, kw_only=True):
     """An execution found late (`running` past its due time, or `succeeded` after it), logged once."""
 
-    execution_id: int
     pipeline_id: int
     pipeline_name: str
     pipeline_type_id: int
+    execution_id: int
     status: str
     start_date: datetime
     end_date: datetime | None
@@ -74,82 +74,43 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def stale_pipeline_alert(
-    *,
-    pipeline_id: int,
-    pipeline_name: str,
-    pipeline_type_id: int,
-    last_dml_at: datetime,
-    due_at: datetime,
-    number: int,
-    datepart: str,
-) -> AlertDraft:
+def stale_pipeline_alert(stale: StalePipeline) -> AlertDraft:
     """The alert for a pipeline whose data is stale: raised once per stale DML timestamp."""
-    last, due = _iso(last_dml_at), _iso(due_at)
+    last, due = _iso(stale.last_dml_at), _iso(stale.due_at)
+    allowed = describe(stale.freshness_number, stale.freshness_datepart)
     return AlertDraft(
         alert_type="freshness",
         severity=SEVERITY,
         msg=(
-            f"Pipeline '{pipeline_name}' is stale: its last DML was at {last}, and new data was expected "
-            f"within {describe(number, datepart)} (by {due})"
+            f"Pipeline '{stale.pipeline_name}' is stale: its last DML was at {last}, and new data was expected "
+            f"within {allowed} (by {due})"
         ),
-        dedup_key=f"freshness:{pipeline_id}:{last}",
-        condition_key=f"freshness:{pipeline_id}",
-        body={
-            "pipeline_id": pipeline_id,
-            "pipeline_name": pipeline_name,
-            "pipeline_type_id": pipeline_type_id,
-            "last_dml_at": last,
-            "due_at": due,
-            "freshness_number": number,
-            "freshness_datepart": datepart,
-        },
-        pipeline_id=pipeline_id,
-        pipeline_name=pipeline_name,
-        pipeline_type_id=pipeline_type_id,
+        dedup_key=f"freshness:{stale.pipeline_id}:{last}",
+        condition_key=f"freshness:{stale.pipeline_id}",
+        body={**msgspec.structs.asdict(stale), "last_dml_at": last, "due_at": due},
+        pipeline_id=stale.pipeline_id,
+        pipeline_name=stale.pipeline_name,
+        pipeline_type_id=stale.pipeline_type_id,
     )
 
 
-def late_execution_alert(
-    *,
-    execution_id: int,
-    pipeline_id: int,
-    pipeline_name: str,
-    pipeline_type_id: int,
-    status: str,
-    start_date: datetime,
-    end_date: datetime | None,
-    due_at: datetime,
-    number: int,
-    datepart: str,
-) -> AlertDraft:
+def late_execution_alert(late: LateExecution) -> AlertDraft:
     """The alert for an execution that ran (`running`) or finished (`succeeded`) late: raised once per execution."""
-    start, end, due = _iso(start_date), _iso(end_date), _iso(due_at)
-    allowed = describe(number, datepart)
-    if status == "running":
+    start, end, due = _iso(late.start_date), _iso(late.end_date), _iso(late.due_at)
+    allowed = describe(late.timeliness_number, late.timeliness_datepart)
+    if late.status == "running":
         what = f"is still running past its allowed {allowed}: started at {start}, due by {due}"
     else:
         what = f"finished late: started at {start}, ended at {end}, allowed {allowed} (due by {due})"
     return AlertDraft(
         alert_type="timeliness",
         severity=SEVERITY,
-        msg=f"Execution {execution_id} of pipeline '{pipeline_name}' {what}",
-        dedup_key=f"timeliness:{execution_id}",
-        condition_key=f"timeliness:{pipeline_id}",
-        body={
-            "pipeline_id": pipeline_id,
-            "pipeline_name": pipeline_name,
-            "pipeline_type_id": pipeline_type_id,
-            "execution_id": execution_id,
-            "status": status,
-            "start_date": start,
-            "end_date": end,
-            "due_at": due,
-            "timeliness_number": number,
-            "timeliness_datepart": datepart,
-        },
-        pipeline_id=pipeline_id,
-        pipeline_name=pipeline_name,
-        pipeline_type_id=pipeline_type_id,
-        execution_id=execution_id,
+        msg=f"Execution {late.execution_id} of pipeline '{late.pipeline_name}' {what}",
+        dedup_key=f"timeliness:{late.execution_id}",
+        condition_key=f"timeliness:{late.pipeline_id}",
+        body={**msgspec.structs.asdict(late), "start_date": start, "end_date": end, "due_at": due},
+        pipeline_id=late.pipeline_id,
+        pipeline_name=late.pipeline_name,
+        pipeline_type_id=late.pipeline_type_id,
+        execution_id=late.execution_id,
     )

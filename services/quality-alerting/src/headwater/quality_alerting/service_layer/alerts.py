@@ -7,7 +7,7 @@ of the data sources it is granted (so never a pipeline alert, which has none); a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prometheus_client import Counter
@@ -16,7 +16,8 @@ from headwater.common.errors import NotFound
 from headwater.common.events import AlertRaised, AlertResolved
 from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
-from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
+from headwater.common.records import project
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -29,19 +30,7 @@ async def raise_alerts(uow: UnitOfWork, drafts: Sequence[AlertDraft]) -> list[Al
     and queue their notifications. Returns the alerts raised now."""
     raised = await uow.alerts.insert_new(drafts)
     for alert in raised:
-        uow.publish(
-            AlertRaised(
-                alert_id=alert.id,
-                alert_type=alert.alert_type,
-                severity=alert.severity,
-                pipeline_id=alert.pipeline_id,
-                pipeline_name=alert.pipeline_name,
-                execution_id=alert.execution_id,
-                msg=alert.msg,
-                details=alert.body,
-                created_at=alert.created_at,
-            )
-        )
+        uow.publish(project(AlertRaised, alert, alert_id=alert.id, details=alert.body))
         ALERTS_RAISED.labels(alert.alert_type, alert.severity).inc()
         log.info(
             "alert_raised",
@@ -68,20 +57,17 @@ async def list_alerts(
     end: int | None = None,
     limit: int = 20,
     reverse: bool = True,
-    filters: dict[str, Any],
+    filters: AlertFilter,
     principal: Principal = SYSTEM,
 ) -> AlertPage:
     """One page of alerts. `start` walks up from an id, `end` down to one, neither begins at the newest
     (`reverse`, the default) or the oldest; results come newest first when `reverse`. `next` and `previous`
     are the query parameters of the neighbouring pages, or null at either end."""
     ascending = start is not None or (end is None and not reverse)
-    filters = {**filters, "data_sources": principal.visible_data_sources}
+    matching = replace(filters, data_sources=principal.visible_data_sources)
     async with uow:
         rows = await uow.alerts.walk(
-            from_id=start if start is not None else end,
-            ascending=ascending,
-            limit=limit + 1,
-            **filters,
+            matching, from_id=start if start is not None else end, ascending=ascending, limit=limit + 1
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -89,10 +75,7 @@ async def list_alerts(
         if rows:  # is there anything on the other side of where this page began?
             edge = rows[0].id
             before = await uow.alerts.walk(
-                from_id=edge - 1 if ascending else edge + 1,
-                ascending=not ascending,
-                limit=1,
-                **filters,
+                matching, from_id=edge - 1 if ascending else edge + 1, ascending=not ascending, limit=1
             )
     ids = [r.id for r in rows]
     # In display order, "next" continues away from the newest when reverse, towards it otherwise.

@@ -19,12 +19,7 @@ from prometheus_client import Counter, Histogram
 from headwater.common.errors import Invalid
 from headwater.common.logging import get_logger
 from headwater.quality_alerting.domain.alerts import AlertDraft
-from headwater.quality_alerting.domain.slo import (
-    LateExecution,
-    StalePipeline,
-    late_execution_alert,
-    stale_pipeline_alert,
-)
+from headwater.quality_alerting.domain.slo import late_execution_alert, stale_pipeline_alert
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
 from headwater.quality_alerting.service_layer.ports import Checks
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
@@ -68,7 +63,7 @@ async def check_freshness(uow: UnitOfWork, now: datetime) -> CheckCounts:
     _require_aware(now)
     began = time.perf_counter()
     counts = await _log_and_alert(
-        uow, "freshness", lambda checks: checks.log_stale_pipelines(now), _stale_alert
+        uow, "freshness", lambda checks: checks.log_stale_pipelines(now), stale_pipeline_alert
     )
     return _finished("freshness", began, counts, now=now)
 
@@ -84,7 +79,10 @@ async def check_timeliness(
         raise Invalid(f"lookback_minutes must be at least 1, not {lookback_minutes}")
     began = time.perf_counter()
     counts = await _log_and_alert(
-        uow, "timeliness", lambda checks: checks.log_late_executions(now, lookback_minutes), _late_alert
+        uow,
+        "timeliness",
+        lambda checks: checks.log_late_executions(now, lookback_minutes),
+        late_execution_alert,
     )
     return _finished("timeliness", began, counts, now=now, lookback_minutes=lookback_minutes)
 
@@ -102,33 +100,6 @@ async def _log_and_alert(
         raised = await raise_alerts(uow, [alert(v) for v in found])
         await uow.commit()
     return CheckCounts(found=len(found), alerts_raised=len(raised))
-
-
-def _stale_alert(p: StalePipeline) -> AlertDraft:
-    return stale_pipeline_alert(
-        pipeline_id=p.pipeline_id,
-        pipeline_name=p.pipeline_name,
-        pipeline_type_id=p.pipeline_type_id,
-        last_dml_at=p.last_dml_at,
-        due_at=p.due_at,
-        number=p.freshness_number,
-        datepart=p.freshness_datepart,
-    )
-
-
-def _late_alert(e: LateExecution) -> AlertDraft:
-    return late_execution_alert(
-        execution_id=e.execution_id,
-        pipeline_id=e.pipeline_id,
-        pipeline_name=e.pipeline_name,
-        pipeline_type_id=e.pipeline_type_id,
-        status=e.status,
-        start_date=e.start_date,
-        end_date=e.end_date,
-        due_at=e.due_at,
-        number=e.timeliness_number,
-        datepart=e.timeliness_datepart,
-    )
 
 
 def _finished(check: str, began: float, counts: CheckCounts, **context: object) -> CheckCounts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,16 +181,21 @@ async def send_test_message(uow: UnitOfWork, sender: Sender, channel_id: int) ->
 # -- delivering ----------------------------------------------------------------------------------------------------
 
 
-async def deliver_due(
-    uow: UnitOfWork,
-    sender: Sender,
-    *,
-    max_attempts: int,
-    backoff_seconds: float,
-    batch_size: int = 100,
-    concurrency: int = 20,
-) -> int:
-    """One round of the notifier: claim up to `batch_size` due deliveries, send them (`concurrency` at a
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How notifiers deliver: up to `max_attempts` attempts per delivery, retried after a backoff growing from
+    `backoff_seconds`; rounds of up to `batch_size` deliveries sent `concurrency` at a time; a notifier looks
+    for due deliveries at least every `poll_interval` seconds (NOTIFY wakes it sooner)."""
+
+    max_attempts: int
+    backoff_seconds: float
+    batch_size: int = 100
+    concurrency: int = 20
+    poll_interval: float = 5.0
+
+
+async def deliver_due(uow: UnitOfWork, sender: Sender, policy: DeliveryPolicy) -> int:
+    """One round of the notifier: claim up to `policy.batch_size` due deliveries, send them (`concurrency` at a
     time), record each outcome, commit; returns how many were claimed.
 
     The claimed rows stay locked until the commit, so concurrent notifiers never send one delivery twice.
@@ -198,10 +204,10 @@ async def deliver_due(
     de-duplicate webhooks by their X-Headwater-Delivery id.
     """
     async with uow:
-        due = await uow.deliveries.claim_due(batch_size)
+        due = await uow.deliveries.claim_due(policy.batch_size)
         if not due:
             return 0
-        gate = asyncio.Semaphore(concurrency)
+        gate = asyncio.Semaphore(policy.concurrency)
 
         async def attempt(delivery: DueDelivery) -> Attempted:
             if not delivery.channel_active:  # deactivated while this delivery was being queued
@@ -209,9 +215,7 @@ async def deliver_due(
                 return Attempted(delivery.id, "failed", delivery.attempts, DEACTIVATED, None, None)
             async with gate:
                 result = await send(sender, delivery)
-            return record_attempt(
-                delivery, result, max_attempts=max_attempts, backoff_seconds=backoff_seconds
-            )
+            return record_attempt(delivery, result, policy)
 
         outcomes = await asyncio.gather(*(attempt(d) for d in due))
         await uow.deliveries.record(outcomes)
@@ -237,13 +241,11 @@ async def send(sender: Sender, delivery: DueDelivery) -> SendResult:
         return SendResult(status_code=None, error=f"could not send: {exc!r}")
 
 
-def record_attempt(
-    delivery: DueDelivery, result: SendResult, *, max_attempts: int, backoff_seconds: float
-) -> Attempted:
+def record_attempt(delivery: DueDelivery, result: SendResult, policy: DeliveryPolicy) -> Attempted:
     """What the attempt makes of the delivery (delivered, pending again, failed), counted and logged."""
     SEND_SECONDS.labels(delivery.kind).observe(result.duration)
     outcome = after_attempt(
-        delivery.attempts, result, max_attempts=max_attempts, backoff_base=backoff_seconds
+        delivery.attempts, result, max_attempts=policy.max_attempts, backoff_base=policy.backoff_seconds
     )
     ATTEMPTS.labels(delivery.kind, "retry" if outcome.status == "pending" else outcome.status).inc()
     log_fields = {

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
-from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 from headwater.quality_alerting.domain.anomaly import AnomalyResult, AnomalyRule, RuleSample
 from headwater.quality_alerting.domain.notifications import (
     Attempted,
@@ -33,20 +33,10 @@ class Alerts(Protocol):
     async def get(self, alert_id: int, data_sources: Sequence[int] | None = None) -> Alert | None: ...
 
     async def walk(
-        self,
-        *,
-        from_id: int | None,
-        ascending: bool,
-        limit: int,
-        resolved: bool | None = None,
-        is_muted: bool | None = None,
-        alert_type: str | None = None,
-        pipeline_id: int | None = None,
-        data_source_id: int | None = None,
-        data_sources: Sequence[int] | None = None,
+        self, matching: AlertFilter, *, from_id: int | None, ascending: bool, limit: int
     ) -> list[Alert]:
-        """Up to `limit` alerts matching the filters, walking the ids up (or down) from `from_id` inclusive
-        (from the oldest or the newest without it), in walk order."""
+        """Up to `limit` alerts `matching`, walking the ids up (or down) from `from_id` inclusive (from the
+        oldest or the newest without it), in walk order."""
         ...
 
     async def resolve(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from headwater.common.contracts.watcher import LogCleanupCounts
-from headwater.common.events import RetentionRequested
 from headwater.common.logging import get_logger
 from headwater.common.metrics import RETENTION_DELETED as DELETED
+from headwater.common.retention import Retention
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -45,15 +43,5 @@ async def delete_old_data(uow: UnitOfWork, *, cutoff: datetime, batch_size: int)
     return counts
 
 
-async def clean_up_logs(uow: UnitOfWork, *, retention_days: int, batch_size: int) -> LogCleanupCounts:
-    """`POST /log_cleanup`: everything older than `retention_days` before now."""
-    return await delete_old_data(
-        uow, cutoff=datetime.now(UTC) - timedelta(days=retention_days), batch_size=batch_size
-    )
-
-
-async def apply_retention_requests(uow: UnitOfWork, requests: list[RetentionRequested]) -> Sequence[Any]:
-    """`retention.requested`: each request's own cutoff, so a redelivered one deletes nothing more."""
-    for request in requests:
-        await delete_old_data(uow, cutoff=request.cutoff, batch_size=request.batch_size)
-    return []
+RETENTION = Retention(delete_old_data)
+"""`POST /log_cleanup` (`RETENTION.clean_up_logs`) and `retention.requested` (`RETENTION.apply_requests`)."""

@@ -9,9 +9,8 @@ The rest of the service uses SQLAlchemy; this path measured several times slower
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -28,7 +27,7 @@ from headwater.execution_tracking.adapters.db.tables import (
     pipeline,
     pipeline_execution,
 )
-from headwater.execution_tracking.domain.records import PipelineWithType, StartedExecution
+from headwater.execution_tracking.domain.records import EndPlan, PipelineWithType, StartedExecution
 
 _EXECUTION = ", ".join(f"e.{c}" for c in RUN_FIELDS)
 _PIPELINE = ", ".join(f"p.{c.name} AS p_{c.name}" for c in pipeline.c if c.name != "request_digest")
@@ -134,17 +133,9 @@ class Ending:
         pipeline_row = pipeline_with_type(**{k[2:]: v for k, v in row.items() if k.startswith("p_")})
         return execution, pipeline_row
 
-    async def write(
-        self,
-        execution_id: int,
-        values: Mapping[str, Any],
-        *,
-        pipeline_id: int,
-        success_stamps: Mapping[str, datetime] | None,
-        events: Sequence[Event],
-    ) -> None:
+    async def write(self, current: StartedExecution, plan: EndPlan, events: Sequence[Event]) -> None:
         """The execution's end, the pipeline's watermark handshake (on success) and the events, in one statement."""
-        stamps = success_stamps or {}
+        values, stamps = plan.values, plan.stamps or {}
         metadata = values["execution_metadata"]
         await self._conn.execute(
             f"""
@@ -166,7 +157,7 @@ class Ending:
             o AS ({_OUTBOX_INSERT.format("$16", "$17", "$18", "$19", "$20", "$21")})
             SELECT 1
             """,
-            execution_id,
+            current.id,
             values["end_date"],
             values["completed_successfully"],
             values["duration_seconds"],
@@ -176,8 +167,8 @@ class Ending:
             values["updates"],
             values["soft_deletes"],
             None if metadata is None else msgspec.json.encode(metadata).decode(),
-            pipeline_id,
-            success_stamps is not None,
+            current.pipeline_id,
+            plan.stamps is not None,
             stamps.get("last_target_insert"),
             stamps.get("last_target_update"),
             stamps.get("last_target_soft_delete"),

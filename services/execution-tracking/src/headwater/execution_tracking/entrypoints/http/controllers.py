@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 import msgspec
 from litestar import Controller, Response, get, patch, post
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, SkipValidation
+from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from headwater.common.contracts.paths import ExecutionTrackingPaths
@@ -27,20 +25,10 @@ from headwater.common.contracts.watcher import (
     PipelineUpserted,
     sent,
 )
+from headwater.common.records import project
 from headwater.execution_tracking.bootstrap import Container
+from headwater.execution_tracking.entrypoints.http.deps import Runs, UowFactory
 from headwater.execution_tracking.service_layer import executions, pipelines, retention
-from headwater.execution_tracking.service_layer.ports import RunWriter
-from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
-
-UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
-Runs = NamedDependency[SkipValidation[RunWriter]]
-
-C = TypeVar("C", bound=msgspec.Struct)
-
-
-def answer(contract: type[C], record: Any) -> C:
-    """The HTTP answer of a record: the contract's fields, read from the record (which may hold more)."""
-    return contract(**{name: getattr(record, name) for name in contract.__struct_fields__})
 
 
 class PipelineTypeController(Controller):
@@ -53,15 +41,15 @@ class PipelineTypeController(Controller):
 
     @get(ExecutionTrackingPaths.PIPELINE_TYPES)
     async def list_all(self, uow_factory: UowFactory) -> list[PipelineType]:
-        return [answer(PipelineType, r) for r in await pipelines.list_pipeline_types(uow_factory())]
+        return [project(PipelineType, r) for r in await pipelines.list_pipeline_types(uow_factory())]
 
     @get(ExecutionTrackingPaths.PIPELINE_TYPE)
     async def get_one(self, pipeline_type_id: FromPath[int], uow_factory: UowFactory) -> PipelineType:
-        return answer(PipelineType, await pipelines.get_pipeline_type(uow_factory(), pipeline_type_id))
+        return project(PipelineType, await pipelines.get_pipeline_type(uow_factory(), pipeline_type_id))
 
     @patch(ExecutionTrackingPaths.PIPELINE_TYPES)
     async def update(self, data: JSONBody[PipelineTypeUpdate], uow_factory: UowFactory) -> PipelineType:
-        return answer(PipelineType, await pipelines.patch_pipeline_type(uow_factory(), sent(data)))
+        return project(PipelineType, await pipelines.patch_pipeline_type(uow_factory(), sent(data)))
 
 
 class PipelineController(Controller):
@@ -79,15 +67,15 @@ class PipelineController(Controller):
 
     @get(ExecutionTrackingPaths.PIPELINES)
     async def list_all(self, uow_factory: UowFactory) -> list[Pipeline]:
-        return [answer(Pipeline, r) for r in await pipelines.list_pipelines(uow_factory())]
+        return [project(Pipeline, r) for r in await pipelines.list_pipelines(uow_factory())]
 
     @get(ExecutionTrackingPaths.PIPELINE)
     async def get_one(self, pipeline_id: FromPath[int], uow_factory: UowFactory) -> Pipeline:
-        return answer(Pipeline, await pipelines.get_pipeline(uow_factory(), pipeline_id))
+        return project(Pipeline, await pipelines.get_pipeline(uow_factory(), pipeline_id))
 
     @patch(ExecutionTrackingPaths.PIPELINES)
     async def update(self, data: JSONBody[PipelineUpdate], uow_factory: UowFactory) -> Pipeline:
-        return answer(Pipeline, await pipelines.patch_pipeline(uow_factory(), sent(data)))
+        return project(Pipeline, await pipelines.patch_pipeline(uow_factory(), sent(data)))
 
 
 class ExecutionController(Controller):
@@ -113,7 +101,7 @@ class RetentionController(Controller):
 
     @post(ExecutionTrackingPaths.LOG_CLEANUP, status_code=HTTP_200_OK)
     async def log_cleanup(self, data: JSONBody[LogCleanup], uow_factory: UowFactory) -> LogCleanupCounts:
-        return await retention.clean_up_logs(
+        return await retention.RETENTION.clean_up_logs(
             uow_factory(), retention_days=data.retention_days, batch_size=data.batch_size
         )
 

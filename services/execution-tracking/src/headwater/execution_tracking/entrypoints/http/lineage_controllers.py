@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, SkipValidation
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from headwater.common.contracts.lineage import DEFAULT_DEPTH, DEFAULT_NODE_LIMIT, Direction, LineageGraph
@@ -26,11 +25,10 @@ from headwater.common.contracts.watcher import (
     sent,
 )
 from headwater.common.errors import UseCaseError
-from headwater.execution_tracking.entrypoints.http.controllers import UowFactory, answer
+from headwater.common.records import project
+from headwater.execution_tracking.entrypoints.http.deps import Graph, UowFactory
 from headwater.execution_tracking.service_layer import addresses, lineage_graph, openlineage
-from headwater.execution_tracking.service_layer.ports import LineageGraphReader
 
-Graph = NamedDependency[SkipValidation[LineageGraphReader]]
 Depth = Annotated[int, QueryParameter(description="hops to walk (default 20)")]
 Limit = Annotated[int, QueryParameter(description="most addresses to return (default 10,000)")]
 
@@ -49,15 +47,15 @@ class AddressTypeController(Controller):
 
     @get(ExecutionTrackingPaths.ADDRESS_TYPES)
     async def list_all(self, uow_factory: UowFactory) -> list[AddressType]:
-        return [answer(AddressType, r) for r in await addresses.list_address_types(uow_factory())]
+        return [project(AddressType, r) for r in await addresses.list_address_types(uow_factory())]
 
     @get(ExecutionTrackingPaths.ADDRESS_TYPE)
     async def get_one(self, address_type_id: FromPath[int], uow_factory: UowFactory) -> AddressType:
-        return answer(AddressType, await addresses.get_address_type(uow_factory(), address_type_id))
+        return project(AddressType, await addresses.get_address_type(uow_factory(), address_type_id))
 
     @patch(ExecutionTrackingPaths.ADDRESS_TYPES)
     async def update(self, data: JSONBody[AddressTypeUpdate], uow_factory: UowFactory) -> AddressType:
-        return answer(AddressType, await addresses.patch_address_type(uow_factory(), sent(data)))
+        return project(AddressType, await addresses.patch_address_type(uow_factory(), sent(data)))
 
 
 class AddressController(Controller):
@@ -70,15 +68,15 @@ class AddressController(Controller):
 
     @get(ExecutionTrackingPaths.ADDRESSES)
     async def list_all(self, uow_factory: UowFactory) -> list[Address]:
-        return [answer(Address, r) for r in await addresses.list_addresses(uow_factory())]
+        return [project(Address, r) for r in await addresses.list_addresses(uow_factory())]
 
     @get(ExecutionTrackingPaths.ADDRESS)
     async def get_one(self, address_id: FromPath[int], uow_factory: UowFactory) -> Address:
-        return answer(Address, await addresses.get_address(uow_factory(), address_id))
+        return project(Address, await addresses.get_address(uow_factory(), address_id))
 
     @patch(ExecutionTrackingPaths.ADDRESSES)
     async def update(self, data: JSONBody[AddressUpdate], uow_factory: UowFactory) -> Address:
-        return answer(Address, await addresses.patch_address(uow_factory(), sent(data)))
+        return project(Address, await addresses.patch_address(uow_factory(), sent(data)))
 
 
 class LineageController(Controller):

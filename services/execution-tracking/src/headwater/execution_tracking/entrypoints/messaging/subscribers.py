@@ -9,20 +9,14 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
 from headwater.common.contracts.openlineage import RunEvent, decode_run_event
-from headwater.common.events import (
-    RetentionRequested,
-    RunReport,
-    decode_event,
-    decode_run_report,
-)
+from headwater.common.events import RunReport, decode_run_report
 from headwater.common.logging import get_logger
 from headwater.common.messaging.batch import IngressBatch
 from headwater.common.messaging.broker import Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
-from headwater.common.metrics import RETENTION_REQUESTS
+from headwater.execution_tracking.service_layer import retention
 from headwater.execution_tracking.service_layer.anomaly_flags import AnomalyVerdict, apply_anomaly_verdicts
 from headwater.execution_tracking.service_layer.openlineage import record_run_events
-from headwater.execution_tracking.service_layer.retention import apply_retention_requests
 from headwater.execution_tracking.service_layer.runs import CONSUMER, record_run_reports
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.execution_tracking.settings import Settings
@@ -51,21 +45,13 @@ LINEAGE = IngressBatch[RunEvent](
     event_id=lambda event: str(event.run.runId),
 )
 
-ANOMALY_VERDICTS = IngressBatch[AnomalyVerdict](
+ANOMALY_VERDICTS = IngressBatch[AnomalyVerdict].of_events(
+    AnomalyVerdict,
     consumer="execution-tracking.anomaly-flags",
     counter=VERDICTS,
-    decode=lambda body: decode_event(body, AnomalyVerdict),
     record=apply_anomaly_verdicts,
-    event_id=lambda event: str(event.event_id),
 )
-
-RETENTION = IngressBatch[RetentionRequested](
-    consumer="execution-tracking.retention",
-    counter=RETENTION_REQUESTS,
-    decode=lambda body: decode_event(body, RetentionRequested),
-    record=apply_retention_requests,
-    event_id=lambda event: str(event.event_id),
-)
+RETENTION = retention.RETENTION.requests_batch("execution-tracking.retention")
 
 
 def register_subscribers(

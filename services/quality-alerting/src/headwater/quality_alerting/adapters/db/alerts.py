@@ -7,19 +7,22 @@ out of its reach is missing, exactly like one that does not exist.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import msgspec
 from sqlalchemy import CursorResult, text
 
-from headwater.common.db.repository import Repository
-from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
+from headwater.common.db.repository import Repository, columns
+from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 
 ALERT_COLUMNS = (
     "id, alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, data_source_id, "
     "msg, body, "
     "dedup_key, condition_key, resolved, resolved_at, resolve_action, is_muted, created_at"
 )
+# The columns a draft fills as they are; its `body` is stored as JSON.
+DRAFT_COLUMNS = tuple(f.name for f in fields(AlertDraft) if f.name != "body")
 
 
 def _within(data_sources: Sequence[int] | None) -> tuple[str, dict[str, Any]]:
@@ -29,28 +32,11 @@ def _within(data_sources: Sequence[int] | None) -> tuple[str, dict[str, Any]]:
     return "data_source_id = ANY(CAST(:data_sources AS bigint[]))", {"data_sources": list(data_sources)}
 
 
-def _filters(
-    resolved: bool | None,
-    is_muted: bool | None,
-    alert_type: str | None,
-    pipeline_id: int | None,
-    data_source_id: int | None,
-    data_sources: Sequence[int] | None,
-) -> tuple[list[str], dict[str, Any]]:
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    for column, value in (
-        ("resolved", resolved),
-        ("is_muted", is_muted),
-        ("alert_type", alert_type),
-        ("pipeline_id", pipeline_id),
-        ("data_source_id", data_source_id),
-    ):
-        if value is not None:
-            where.append(f"{column} = :{column}")
-            params[column] = value
-    if data_sources is not None:
-        within, scope = _within(data_sources)
+def _filters(matching: AlertFilter) -> tuple[list[str], dict[str, Any]]:
+    params = matching.columns()
+    where = [f"{column} = :{column}" for column in params]
+    if matching.data_sources is not None:
+        within, scope = _within(matching.data_sources)
         where.append(within)
         params.update(scope)
     return where, params
@@ -72,19 +58,8 @@ class Alerts(Repository):
         """Insert the drafts whose `dedup_key` is new, in one statement; return the alerts inserted."""
         if not drafts:
             return []
-        columns: dict[str, list[Any]] = {
-            "alert_type": [d.alert_type for d in drafts],
-            "severity": [d.severity for d in drafts],
-            "pipeline_id": [d.pipeline_id for d in drafts],
-            "pipeline_name": [d.pipeline_name for d in drafts],
-            "pipeline_type_id": [d.pipeline_type_id for d in drafts],
-            "execution_id": [d.execution_id for d in drafts],
-            "data_source_id": [d.data_source_id for d in drafts],
-            "msg": [d.msg for d in drafts],
-            "body": [msgspec.json.encode(d.body).decode() for d in drafts],
-            "dedup_key": [d.dedup_key for d in drafts],
-            "condition_key": [d.condition_key for d in drafts],
-        }
+        params = columns(drafts, *DRAFT_COLUMNS)
+        params["body"] = [msgspec.json.encode(d.body).decode() for d in drafts]
         result = await self.conn.execute(
             text(
                 "INSERT INTO alert (alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, "
@@ -99,7 +74,7 @@ class Alerts(Repository):
                 "data_source_id, msg, body, dedup_key, condition_key) "
                 f"ORDER BY a.dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING {ALERT_COLUMNS}"
             ),
-            columns,
+            params,
         )
         return _alerts(result)
 
@@ -111,21 +86,11 @@ class Alerts(Repository):
         return _first(result)
 
     async def walk(
-        self,
-        *,
-        from_id: int | None,
-        ascending: bool,
-        limit: int,
-        resolved: bool | None = None,
-        is_muted: bool | None = None,
-        alert_type: str | None = None,
-        pipeline_id: int | None = None,
-        data_source_id: int | None = None,
-        data_sources: Sequence[int] | None = None,
+        self, matching: AlertFilter, *, from_id: int | None, ascending: bool, limit: int
     ) -> list[Alert]:
-        """Up to `limit` alerts matching the filters, walking the ids up (or down) from `from_id` inclusive
-        (from the oldest or the newest without it), in walk order."""
-        where, params = _filters(resolved, is_muted, alert_type, pipeline_id, data_source_id, data_sources)
+        """Up to `limit` alerts `matching`, walking the ids up (or down) from `from_id` inclusive (from the
+        oldest or the newest without it), in walk order."""
+        where, params = _filters(matching)
         if from_id is not None:
             where.append("id >= :from_id" if ascending else "id <= :from_id")
             params["from_id"] = from_id

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from headwater.common.db.repository import Repository
-from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
+from headwater.common.db.repository import Repository, columns
+from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged, PipelineSlo
 
 
 def _last(items: Sequence[Any], key: str) -> list[Any]:
@@ -27,18 +27,9 @@ class Copies(Repository):
         events = _last(sorted(events, key=lambda e: e.occurred_at), "pipeline_id")
         if not events:
             return
-        columns: dict[str, list[Any]] = {
-            "pipeline_id": [e.pipeline_id for e in events],
-            "name": [e.name for e in events],
-            "pipeline_type_id": [e.pipeline_type_id for e in events],
-            "pipeline_type_name": [e.pipeline_type_name for e in events],
-            "active": [e.active for e in events],
-            "freshness_number": [e.slo.freshness_number for e in events],
-            "freshness_datepart": [e.slo.freshness_datepart for e in events],
-            "mute_freshness_check": [e.slo.mute_freshness_check for e in events],
-            "timeliness_number": [e.slo.timeliness_number for e in events],
-            "timeliness_datepart": [e.slo.timeliness_datepart for e in events],
-            "mute_timeliness_check": [e.slo.mute_timeliness_check for e in events],
+        params = {
+            **columns(events, "pipeline_id", "name", "pipeline_type_id", "pipeline_type_name", "active"),
+            **columns([e.slo for e in events], *PipelineSlo.__struct_fields__),
             "last_dml_at": [
                 max(
                     (t for t in (e.last_target_insert, e.last_target_update, e.last_target_soft_delete) if t),
@@ -73,73 +64,67 @@ class Copies(Repository):
                 WHERE p.as_of <= EXCLUDED.as_of
                 """
             ),
-            columns,
+            params,
         )
+
+    async def _write_last_per_execution(self, sql: str, events: Sequence[Any], names: Sequence[str]) -> None:
+        """One statement for the last event of each execution, its columns `names` (none for no events)."""
+        events = _last(events, "execution_id")
+        if events:
+            await self.conn.execute(text(sql), columns(events, *names))
 
     async def record_started(self, events: Sequence[ExecutionStarted]) -> None:
         """A row per started execution; one that already exists (its end came first, or a re-send) is kept."""
-        events = _last(events, "execution_id")
-        if not events:
-            return
-        await self.conn.execute(
-            text(
-                """
-                INSERT INTO execution_metric (execution_id, pipeline_id, start_date, hour_recorded, day_of_week)
-                SELECT x, p, s, h, EXTRACT(ISODOW FROM s AT TIME ZONE 'UTC')
-                FROM unnest(CAST(:execution_id AS bigint[]), CAST(:pipeline_id AS bigint[]),
-                            CAST(:start_date AS timestamptz[]), CAST(:hour AS smallint[])) AS t(x, p, s, h)
-                ORDER BY x
-                ON CONFLICT (execution_id) DO NOTHING
-                """
-            ),
-            {
-                "execution_id": [e.execution_id for e in events],
-                "pipeline_id": [e.pipeline_id for e in events],
-                "start_date": [e.start_date for e in events],
-                "hour": [e.hour_recorded for e in events],
-            },
+        await self._write_last_per_execution(
+            """
+            INSERT INTO execution_metric (execution_id, pipeline_id, start_date, hour_recorded, day_of_week)
+            SELECT x, p, s, h, EXTRACT(ISODOW FROM s AT TIME ZONE 'UTC')
+            FROM unnest(CAST(:execution_id AS bigint[]), CAST(:pipeline_id AS bigint[]),
+                        CAST(:start_date AS timestamptz[]), CAST(:hour_recorded AS smallint[])) AS t(x, p, s, h)
+            ORDER BY x
+            ON CONFLICT (execution_id) DO NOTHING
+            """,
+            events,
+            ("execution_id", "pipeline_id", "start_date", "hour_recorded"),
         )
 
     async def record_ended(self, events: Sequence[ExecutionEnded]) -> None:
         """Each ended execution's outcome and metrics (a re-ended execution is overwritten, as the reference does)."""
-        events = _last(events, "execution_id")
-        if not events:
-            return
-        await self.conn.execute(
-            text(
-                """
-                INSERT INTO execution_metric AS m (execution_id, pipeline_id, start_date, end_date, hour_recorded,
-                    day_of_week, completed_successfully, duration_seconds, inserts, updates, soft_deletes,
-                    total_rows, throughput)
-                SELECT x, p, s, e, h, EXTRACT(ISODOW FROM s AT TIME ZONE 'UTC'), ok, d, i, u, sd, tr, tp
-                FROM unnest(CAST(:execution_id AS bigint[]), CAST(:pipeline_id AS bigint[]),
-                            CAST(:start_date AS timestamptz[]), CAST(:end_date AS timestamptz[]),
-                            CAST(:hour AS smallint[]), CAST(:ok AS boolean[]), CAST(:duration AS bigint[]),
-                            CAST(:inserts AS bigint[]), CAST(:updates AS bigint[]),
-                            CAST(:soft_deletes AS bigint[]), CAST(:total_rows AS bigint[]),
-                            CAST(:throughput AS float8[])) AS t(x, p, s, e, h, ok, d, i, u, sd, tr, tp)
-                ORDER BY x
-                ON CONFLICT (execution_id) DO UPDATE SET
-                    start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
-                    hour_recorded = EXCLUDED.hour_recorded, day_of_week = EXCLUDED.day_of_week,
-                    completed_successfully = EXCLUDED.completed_successfully,
-                    duration_seconds = EXCLUDED.duration_seconds, inserts = EXCLUDED.inserts,
-                    updates = EXCLUDED.updates, soft_deletes = EXCLUDED.soft_deletes,
-                    total_rows = EXCLUDED.total_rows, throughput = EXCLUDED.throughput
-                """
+        await self._write_last_per_execution(
+            """
+            INSERT INTO execution_metric AS m (execution_id, pipeline_id, start_date, end_date, hour_recorded,
+                day_of_week, completed_successfully, duration_seconds, inserts, updates, soft_deletes,
+                total_rows, throughput)
+            SELECT x, p, s, e, h, EXTRACT(ISODOW FROM s AT TIME ZONE 'UTC'), ok, d, i, u, sd, tr, tp
+            FROM unnest(CAST(:execution_id AS bigint[]), CAST(:pipeline_id AS bigint[]),
+                        CAST(:start_date AS timestamptz[]), CAST(:end_date AS timestamptz[]),
+                        CAST(:hour_recorded AS smallint[]), CAST(:completed_successfully AS boolean[]),
+                        CAST(:duration_seconds AS bigint[]), CAST(:inserts AS bigint[]),
+                        CAST(:updates AS bigint[]), CAST(:soft_deletes AS bigint[]),
+                        CAST(:total_rows AS bigint[]), CAST(:throughput AS float8[]))
+                AS t(x, p, s, e, h, ok, d, i, u, sd, tr, tp)
+            ORDER BY x
+            ON CONFLICT (execution_id) DO UPDATE SET
+                start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+                hour_recorded = EXCLUDED.hour_recorded, day_of_week = EXCLUDED.day_of_week,
+                completed_successfully = EXCLUDED.completed_successfully,
+                duration_seconds = EXCLUDED.duration_seconds, inserts = EXCLUDED.inserts,
+                updates = EXCLUDED.updates, soft_deletes = EXCLUDED.soft_deletes,
+                total_rows = EXCLUDED.total_rows, throughput = EXCLUDED.throughput
+            """,
+            events,
+            (
+                "execution_id",
+                "pipeline_id",
+                "start_date",
+                "end_date",
+                "hour_recorded",
+                "completed_successfully",
+                "duration_seconds",
+                "inserts",
+                "updates",
+                "soft_deletes",
+                "total_rows",
+                "throughput",
             ),
-            {
-                "execution_id": [e.execution_id for e in events],
-                "pipeline_id": [e.pipeline_id for e in events],
-                "start_date": [e.start_date for e in events],
-                "end_date": [e.end_date for e in events],
-                "hour": [e.hour_recorded for e in events],
-                "ok": [e.completed_successfully for e in events],
-                "duration": [e.duration_seconds for e in events],
-                "inserts": [e.inserts for e in events],
-                "updates": [e.updates for e in events],
-                "soft_deletes": [e.soft_deletes for e in events],
-                "total_rows": [e.total_rows for e in events],
-                "throughput": [e.throughput for e in events],
-            },
         )

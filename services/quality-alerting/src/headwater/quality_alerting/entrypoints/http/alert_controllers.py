@@ -6,25 +6,19 @@ its granted data sources, and any other alert answers 404 like a missing one.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
 from headwater.common.http import caller
-from headwater.common.principal import Principal
 from headwater.quality_alerting.domain import alerts as records
+from headwater.quality_alerting.entrypoints.http.deps import Caller, UowFactory
 from headwater.quality_alerting.service_layer import alerts
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
-
-UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
-Caller = NamedDependency[SkipValidation[Principal]]
 
 ALERT_FIELDS = frozenset(Alert.__struct_fields__)
 QLUSTER_NAMES = {"data_source_id": "data_source_model_id"}  # column → Qluster's name for it
@@ -58,14 +52,14 @@ class AlertController(Controller):
             raise ValidationException("pass either `start` or `end`, not both")
         if not 1 <= limit <= 1000:
             raise ValidationException("`limit` must be between 1 and 1000")
-        filters: dict[str, Any] = {
-            "resolved": resolved,
-            "is_muted": is_muted,
-            "alert_type": alert_type,
-            "pipeline_id": pipeline_id,
-            "data_source_id": data_source_model_id,
-        }
-        echoed = {QLUSTER_NAMES.get(k, k): v for k, v in filters.items() if v is not None}
+        filters = records.AlertFilter(
+            resolved=resolved,
+            is_muted=is_muted,
+            alert_type=alert_type,
+            pipeline_id=pipeline_id,
+            data_source_id=data_source_model_id,
+        )
+        echoed = {QLUSTER_NAMES.get(k, k): v for k, v in filters.columns().items()}
         # Qluster's dataset filter: no alert here belongs to a dataset, so it matches none.
         if dataset_id is not None:
             return AlertPage(next=None, previous=None, results=[], filters=echoed)

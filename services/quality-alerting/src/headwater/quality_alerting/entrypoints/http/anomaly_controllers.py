@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, SkipValidation
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from headwater.common.contracts.paths import QualityAlertingPaths
@@ -18,10 +17,8 @@ from headwater.common.contracts.watcher import (
     sent,
 )
 from headwater.quality_alerting.domain.anomaly import AnomalyRule
+from headwater.quality_alerting.entrypoints.http.deps import UowFactory
 from headwater.quality_alerting.service_layer import anomalies
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
-
-UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 
 
 def _rule(rule: AnomalyRule) -> AnomalyDetectionRule:

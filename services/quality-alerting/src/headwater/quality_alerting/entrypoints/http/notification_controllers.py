@@ -6,8 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from headwater.common.contracts.alerting import (
@@ -23,12 +22,9 @@ from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.watcher import sent
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.domain.notifications import Channel
+from headwater.quality_alerting.entrypoints.http.deps import AppSettings, UowFactory
 from headwater.quality_alerting.service_layer import notifications
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
-from headwater.quality_alerting.settings import Settings
 
-UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
-AppSettings = NamedDependency[SkipValidation[Settings]]
 Limit = Annotated[
     int, QueryParameter(ge=1, le=MAX_DELIVERIES_LIMIT, description="newest deliveries returned")
 ]

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from litestar import Controller, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody, SkipValidation
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.watcher import LogCleanup, LogCleanupCounts
+from headwater.quality_alerting.entrypoints.http.deps import UowFactory
 from headwater.quality_alerting.service_layer import retention
-from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
-
-UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
 
 
 class RetentionController(Controller):
     @post(QualityAlertingPaths.LOG_CLEANUP, status_code=HTTP_200_OK)
     async def log_cleanup(self, data: JSONBody[LogCleanup], uow_factory: UowFactory) -> LogCleanupCounts:
-        return await retention.clean_up_logs(
+        return await retention.RETENTION.clean_up_logs(
             uow_factory(), retention_days=data.retention_days, batch_size=data.batch_size
         )

@@ -17,6 +17,7 @@ from headwater.common.retry import Backoff
 from headwater.quality_alerting.adapters.db.deliveries import DELIVERIES_CHANNEL
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.service_layer import notifications
+from headwater.quality_alerting.service_layer.notifications import DeliveryPolicy
 from headwater.quality_alerting.service_layer.ports import Sender
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
@@ -35,20 +36,12 @@ class Notifier:
         dsn: str,
         uow_factory: UnitOfWorkFactory,
         sender: Sender,
-        max_attempts: int,
-        backoff_seconds: float,
-        batch_size: int = 100,
-        concurrency: int = 20,
-        poll_interval: float = 5.0,
+        policy: DeliveryPolicy,
     ) -> None:
         self._dsn = dsn
         self._uow_factory = uow_factory
         self._sender = sender
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
-        self._batch_size = batch_size
-        self._concurrency = concurrency
-        self._poll_interval = poll_interval
+        self._policy = policy
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -58,24 +51,19 @@ class Notifier:
             dsn=dsn,
             uow_factory=uow_factory,
             sender=HttpSender(timeout=settings.notification_timeout_seconds),
-            max_attempts=settings.notification_attempts,
-            backoff_seconds=settings.notification_backoff_seconds,
+            policy=DeliveryPolicy(
+                max_attempts=settings.notification_attempts,
+                backoff_seconds=settings.notification_backoff_seconds,
+            ),
         )
 
     async def drain(self) -> int:
         """Deliver rounds until one comes back short; how many deliveries were attempted."""
         total = 0
         while not self._stopping.is_set():
-            n = await notifications.deliver_due(
-                self._uow_factory(),
-                self._sender,
-                max_attempts=self._max_attempts,
-                backoff_seconds=self._backoff,
-                batch_size=self._batch_size,
-                concurrency=self._concurrency,
-            )
+            n = await notifications.deliver_due(self._uow_factory(), self._sender, self._policy)
             total += n
-            if n < self._batch_size:
+            if n < self._policy.batch_size:
                 break
         return total
 
@@ -91,7 +79,8 @@ class Notifier:
                         listener = await self._listen()
                     attempted = await self.drain()
                     due_in = await notifications.next_due_in(self._uow_factory())
-                    wait = self._poll_interval if due_in is None else min(self._poll_interval, due_in)
+                    poll = self._policy.poll_interval
+                    wait = poll if due_in is None else min(poll, due_in)
                     if not attempted:
                         # Nothing claimed, so whatever is due now is held by another notifier: look again
                         # a moment later rather than in a busy loop.

@@ -9,14 +9,12 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
-from headwater.common.events import RetentionRequested, decode_event
 from headwater.common.messaging.batch import IngressBatch
 from headwater.common.messaging.broker import Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
-from headwater.common.metrics import RETENTION_REQUESTS
 from headwater.quality_alerting.entrypoints.messaging.check_subscribers import register_check_subscribers
+from headwater.quality_alerting.service_layer import retention
 from headwater.quality_alerting.service_layer.facts import CONSUMER, Fact, apply_facts
-from headwater.quality_alerting.service_layer.retention import apply_retention_requests
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from headwater.quality_alerting.settings import Settings
 
@@ -30,21 +28,8 @@ async def _apply(uow: UnitOfWork, facts: list[Fact]) -> Sequence[Any]:
     return []  # every decodable fact is applied
 
 
-EXECUTION_FACTS = IngressBatch[Fact](
-    consumer=CONSUMER,
-    counter=FACTS,
-    decode=lambda body: decode_event(body, Fact),
-    record=_apply,
-    event_id=lambda fact: str(fact.event_id),
-)
-
-RETENTION = IngressBatch[RetentionRequested](
-    consumer="quality-alerting.retention",
-    counter=RETENTION_REQUESTS,
-    decode=lambda body: decode_event(body, RetentionRequested),
-    record=apply_retention_requests,
-    event_id=lambda event: str(event.event_id),
-)
+EXECUTION_FACTS = IngressBatch[Fact].of_events(Fact, consumer=CONSUMER, counter=FACTS, record=_apply)
+RETENTION = retention.RETENTION.requests_batch("quality-alerting.retention")
 
 
 def batch_options(settings: Settings, max_records: int) -> dict[str, Any]:

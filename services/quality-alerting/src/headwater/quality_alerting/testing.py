@@ -376,6 +376,53 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
         return self
 
 
+# -- execution facts ----------------------------------------------------------------------------------------------
+
+
+def execution_ended(
+    pipeline_id: int,
+    start: datetime,
+    *,
+    execution_id: int,
+    pipeline_name: str | None = None,
+    total_rows: int | None = 1000,
+    duration: int = 60,
+    ok: bool = True,
+) -> ExecutionEnded:
+    """The end of a run as execution-tracking publishes it: `duration` seconds after `start`, with `total_rows`
+    rows (and the throughput they make), successful unless not `ok`; named "pipeline <id>" unless named."""
+    return ExecutionEnded(
+        execution_id=execution_id,
+        pipeline_id=pipeline_id,
+        pipeline_name=pipeline_name or f"pipeline {pipeline_id}",
+        pipeline_type_id=1,
+        start_date=start,
+        end_date=start + timedelta(seconds=duration),
+        hour_recorded=start.hour,
+        date_recorded=start.date(),
+        completed_successfully=ok,
+        duration_seconds=duration,
+        total_rows=total_rows,
+        throughput=None if total_rows is None else round(total_rows / duration, 4),
+    )
+
+
+# What the start of a run says that its end says again.
+STARTED_FIELDS = (
+    "execution_id",
+    "pipeline_id",
+    "pipeline_name",
+    "start_date",
+    "hour_recorded",
+    "date_recorded",
+)
+
+
+def execution_started(end: ExecutionEnded) -> ExecutionStarted:
+    """The start of the run that `end` ends, as execution-tracking published it before (an event of its own)."""
+    return ExecutionStarted(**{name: getattr(end, name) for name in STARTED_FIELDS})
+
+
 # -- a webhook receiver -------------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ from typing import Any, cast
 
 import msgspec
 from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common import testing
 from headwater.common.errors import Duplicate
@@ -421,6 +423,13 @@ STARTED_FIELDS = (
 def execution_started(end: ExecutionEnded) -> ExecutionStarted:
     """The start of the run that `end` ends, as execution-tracking published it before (an event of its own)."""
     return ExecutionStarted(**{name: getattr(end, name) for name in STARTED_FIELDS})
+
+
+async def write(engine: AsyncEngine, sql: str, /, **params: Any) -> None:
+    """Run one SQL statement with `params` on the real database, committed: rows an integration test sets up where
+    no use case writes them (the copies execution-tracking's events would leave) or ages on purpose."""
+    async with engine.begin() as conn:
+        await conn.execute(text(sql), params)
 
 
 # -- a webhook receiver -------------------------------------------------------------------------------------------

@@ -425,6 +425,20 @@ def execution_started(end: ExecutionEnded) -> ExecutionStarted:
     return ExecutionStarted(**{name: getattr(end, name) for name in STARTED_FIELDS})
 
 
+def alert_draft(pipeline_id: int, n: int, *, data_source_id: int | None = None) -> AlertDraft:
+    """Occurrence `n` of a freshness warning about `pipeline_id`: a dedup key and a message ("alert <n>") of its
+    own, the pipeline's one condition."""
+    return AlertDraft(
+        alert_type="freshness",
+        severity="warning",
+        msg=f"alert {n}",
+        dedup_key=f"freshness:{pipeline_id}:{n}",
+        condition_key=f"freshness:{pipeline_id}",
+        pipeline_id=pipeline_id,
+        data_source_id=data_source_id,
+    )
+
+
 async def write(engine: AsyncEngine, sql: str, /, **params: Any) -> None:
     """Run one SQL statement with `params` on the real database, committed: rows an integration test sets up where
     no use case writes them (the copies execution-tracking's events would leave) or ages on purpose."""

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import opened, settings_on
+from headwater.quality_alerting import SCHEMA
 from headwater.quality_alerting.bootstrap import Container, bootstrap
 from headwater.quality_alerting.settings import Settings
 
@@ -14,13 +16,5 @@ from headwater.quality_alerting.settings import Settings
 @pytest.fixture(scope="session")
 async def container(stack: Stack) -> AsyncIterator[Container]:
     """quality-alerting's container (settings, engine, unit-of-work factory) with its own database role."""
-    c = bootstrap(
-        Settings(
-            database_url=stack.service_dsn("quality_alerting"),
-            kafka_bootstrap_servers=stack.kafka_bootstrap,
-            log_json=False,
-        )
-    )
-    await c.open()
-    yield c
-    await c.close()
+    async with opened(bootstrap(settings_on(stack, Settings, SCHEMA))) as c:
+        yield c

@@ -13,6 +13,8 @@ from litestar.testing import AsyncTestClient
 from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
 from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import settings_on
+from headwater.execution_tracking import SCHEMA
 from headwater.execution_tracking.bootstrap import bootstrap
 from headwater.execution_tracking.entrypoints.http.app import create_app
 from headwater.execution_tracking.settings import Settings
@@ -26,12 +28,7 @@ EDITOR = {HEADER: Principal(subject="42", role="editor", via="api_token").header
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[AsyncTestClient[Litestar]]:
     # The app gets its own container: the test client runs it on its own event loop and closes it at the end.
-    settings = Settings(
-        database_url=stack.service_dsn("execution_tracking"),
-        kafka_bootstrap_servers=stack.kafka_bootstrap,
-        log_json=False,
-    )
-    async with AsyncTestClient(create_app(bootstrap(settings))) as c:
+    async with AsyncTestClient(create_app(bootstrap(settings_on(stack, Settings, SCHEMA)))) as c:
         yield c
 
 

@@ -14,6 +14,7 @@ from headwater.common.events import RunEnded, RunStarted
 from headwater.execution_tracking.adapters.db.tables import outbox, pipeline, pipeline_execution
 from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import runs
+from headwater.execution_tracking.testing import run_ended, run_started
 
 pytestmark = pytest.mark.integration
 
@@ -23,46 +24,16 @@ T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 def batch_of(tag: str) -> list[RunStarted | RunEnded]:
     name = f"reports {tag}"
     return [
-        RunStarted(
-            run_id=f"{tag}-root", pipeline_name=name, pipeline_type_name="t", start_date=T0, next_watermark=9
-        ),
-        RunStarted(
-            run_id=f"{tag}-grandchild", pipeline_name=name, parent_run_id=f"{tag}-child", start_date=T0
-        ),
-        RunStarted(run_id=f"{tag}-child", pipeline_name=name, parent_run_id=f"{tag}-root", start_date=T0),
-        RunEnded(
-            run_id=f"{tag}-child",
-            pipeline_name=name,
-            end_date=T0 + timedelta(seconds=30),
-            completed_successfully=True,
-            inserts=3,
-            total_rows=3,
-        ),
-        RunEnded(
-            run_id=f"{tag}-root",
-            pipeline_name=name,
-            end_date=T0 + timedelta(seconds=60),
-            completed_successfully=True,
-            updates=1,
-            total_rows=90,
-        ),
-        RunEnded(
-            run_id=f"{tag}-late",
-            pipeline_name=name,
-            end_date=T0 + timedelta(seconds=5),
-            start_date=T0,
-            completed_successfully=False,
-        ),
-        RunEnded(run_id=f"{tag}-ghost", pipeline_name=name, end_date=T0, completed_successfully=True),
-        RunStarted(run_id=f"{tag}-orphan", pipeline_name=name, parent_run_id=f"{tag}-nobody"),
-        RunEnded(
-            run_id=f"{tag}-backwards",
-            pipeline_name=name,
-            start_date=T0,
-            end_date=T0 - timedelta(hours=1),
-            completed_successfully=True,
-        ),
-        RunStarted(run_id=f"{tag}-stranger", pipeline_name=f"unknown {tag}"),
+        run_started(tag, "root", name, pipeline_type_name="t", start_date=T0, next_watermark=9),
+        run_started(tag, "grandchild", name, parent="child", start_date=T0),
+        run_started(tag, "child", name, parent="root", start_date=T0),
+        run_ended(tag, "child", name, T0 + timedelta(seconds=30), inserts=3, total_rows=3),
+        run_ended(tag, "root", name, T0 + timedelta(seconds=60), updates=1, total_rows=90),
+        run_ended(tag, "late", name, T0 + timedelta(seconds=5), ok=False, start_date=T0),
+        run_ended(tag, "ghost", name, T0),
+        run_started(tag, "orphan", name, parent="nobody"),
+        run_ended(tag, "backwards", name, T0 - timedelta(hours=1), start_date=T0),
+        run_started(tag, "stranger", f"unknown {tag}"),
     ]
 
 
@@ -154,8 +125,8 @@ async def test_a_report_that_cannot_be_recorded_is_rejected_and_the_rest_kept(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     reports = [
-        RunStarted(run_id=f"{tag}-ok", pipeline_name=f"reports {tag}", pipeline_type_name="t", start_date=T0),
-        RunStarted(run_id=f"{tag}-poison", pipeline_name=f"reports {tag}", start_date=T0),
+        run_started(tag, "ok", f"reports {tag}", pipeline_type_name="t", start_date=T0),
+        run_started(tag, "poison", f"reports {tag}", start_date=T0),
     ]
     real_record = runs._Batch.record
 

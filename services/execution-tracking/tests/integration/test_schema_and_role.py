@@ -5,18 +5,14 @@ from __future__ import annotations
 import pytest
 
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import check_migrations_round_trip, check_role_confined_to_its_schema
-from headwater.execution_tracking import SCHEMA
+from headwater.devstack.testing import SchemaAndRoleTests
 
 pytestmark = pytest.mark.integration
 
 
-async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
-    await check_migrations_round_trip(stack, "headwater.execution_tracking", head="0002")
-
-
-async def test_the_service_role_can_touch_only_its_own_schema(stack: Stack) -> None:
-    await check_role_confined_to_its_schema(stack, SCHEMA)
+class TestSchemaAndRole(SchemaAndRoleTests):
+    package = "headwater.execution_tracking"
+    head = "0002"
 
 
 async def test_topics_exist_with_twelve_partitions_and_dead_letter_twins(stack: Stack) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -15,6 +15,7 @@ from headwater.execution_tracking.adapters.db.tables import outbox, pipeline_exe
 from headwater.execution_tracking.bootstrap import Container
 from headwater.execution_tracking.service_layer import executions, pipelines
 from headwater.execution_tracking.service_layer.executions import EndBeforeStart
+from headwater.execution_tracking.testing import end_after
 
 pytestmark = pytest.mark.integration
 
@@ -108,13 +109,7 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
         container.uow_factory(), {"name": name, "pipeline_type_name": "t", "next_watermark": "2024-01-01"}
     )
     first = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
-    await executions.end_execution(
-        container.runs,
-        execution_id=first,
-        end_date=T0 + timedelta(seconds=60),
-        completed_successfully=False,
-        inserts=5,
-    )
+    await end_after(container.runs, first, T0, 60, ok=False, inserts=5)
     row = await pipelines.get_pipeline(container.uow_factory(), p.id)
     assert row.watermark is None  # a failed run changes nothing on the pipeline
     assert row.last_target_insert is None
@@ -125,16 +120,8 @@ async def test_watermark_handshake_moves_only_on_success(container: Container) -
     )
     assert again.watermark is None  # the range (None, 2024-01-01] is retried
     second = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
-    end = T0 + timedelta(seconds=300)
-    await executions.end_execution(
-        container.runs,
-        execution_id=second,
-        end_date=end,
-        completed_successfully=True,
-        total_rows=1000,
-        inserts=800,
-        updates=0,
-        soft_deletes=3,
+    end = await end_after(
+        container.runs, second, T0, 300, total_rows=1000, inserts=800, updates=0, soft_deletes=3
     )
     row = await pipelines.get_pipeline(container.uow_factory(), p.id)
     assert row.watermark == "2024-01-01"
@@ -198,14 +185,10 @@ async def test_errors_instead_of_500s(container: Container) -> None:
     with pytest.raises(NotFound, match="parent"):
         await executions.start_execution(container.runs, pipeline_id=p.id, parent_id=10**12)
     with pytest.raises(NotFound):
-        await executions.end_execution(
-            container.runs, execution_id=10**12, end_date=T0, completed_successfully=True
-        )
+        await end_after(container.runs, 10**12, T0, 0)
     run = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
     with pytest.raises(EndBeforeStart):
-        await executions.end_execution(
-            container.runs, execution_id=run, end_date=T0 - timedelta(seconds=1), completed_successfully=True
-        )
+        await end_after(container.runs, run, T0, -1)
     with pytest.raises(NotFound):
         await executions.get_execution_tree(container.uow_factory(), 10**12)
     with pytest.raises(NotFound):
@@ -219,16 +202,8 @@ async def test_reending_overwrites(container: Container) -> None:
         container.uow_factory(), {"name": unique("re"), "pipeline_type_name": "t"}
     )
     run = await executions.start_execution(container.runs, pipeline_id=p.id, start_date=T0)
-    await executions.end_execution(
-        container.runs, execution_id=run, end_date=T0 + timedelta(seconds=10), completed_successfully=False
-    )
-    await executions.end_execution(
-        container.runs,
-        execution_id=run,
-        end_date=T0 + timedelta(seconds=20),
-        completed_successfully=True,
-        total_rows=0,
-    )
+    await end_after(container.runs, run, T0, 10, ok=False)
+    await end_after(container.runs, run, T0, 20, total_rows=0)
     tree = await executions.get_execution_tree(container.uow_factory(), run)
     assert (tree["duration_seconds"], tree["completed_successfully"], tree["throughput"]) == (20, True, 0.0)
 

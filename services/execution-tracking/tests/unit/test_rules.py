@@ -17,6 +17,7 @@ from headwater.execution_tracking.domain.rules import (
 )
 from headwater.execution_tracking.service_layer.executions import nest
 from headwater.execution_tracking.service_layer.pipelines import check_settings, effective_slo
+from headwater.execution_tracking.testing import NEW_PIPELINE, NO_SLO
 
 T0 = datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
 
@@ -98,33 +99,22 @@ def test_dateparts_are_case_insensitive() -> None:
 
 def test_pipeline_settings_win_over_type_settings_and_either_mute_mutes() -> None:
     pipeline = PipelineWithType(
+        **{**NEW_PIPELINE, "timeliness_number": 2, "timeliness_datepart": "hour"},
         id=1,
         name="p",
         pipeline_type_id=1,
-        watermark=None,
-        next_watermark=None,
-        pipeline_metadata=None,
-        last_target_insert=None,
-        last_target_update=None,
-        last_target_soft_delete=None,
-        load_lineage=True,
-        active=True,
         created_at=datetime(2024, 1, 1, tzinfo=UTC),
         updated_at=None,
-        freshness_number=None,
-        freshness_datepart=None,
-        mute_freshness_check=False,
-        timeliness_number=2,
-        timeliness_datepart="hour",
-        mute_timeliness_check=False,
         type_name="t",
         type_settings=SloSettings(
-            freshness_number=24,
-            freshness_datepart="hour",
-            mute_freshness_check=True,
-            timeliness_number=1,
-            timeliness_datepart="day",
-            mute_timeliness_check=False,
+            **{
+                **NO_SLO,
+                "freshness_number": 24,
+                "freshness_datepart": "hour",
+                "mute_freshness_check": True,
+                "timeliness_number": 1,
+                "timeliness_datepart": "day",
+            }
         ),
     )
     slo = effective_slo(pipeline)

@@ -17,7 +17,7 @@ from headwater.common.events import (
 )
 from headwater.execution_tracking.service_layer import executions, pipelines, runs
 from headwater.execution_tracking.service_layer.executions import EndBeforeStart
-from headwater.execution_tracking.testing import FakeUnitOfWork, events_of
+from headwater.execution_tracking.testing import FakeUnitOfWork, end_after, events_of, run_ended, run_started
 
 T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -79,17 +79,9 @@ async def test_a_successful_end_records_metrics_and_moves_the_watermark() -> Non
     pipeline_id = await a_pipeline(uow, next_watermark="2024-05-31")
     writer = uow.run_writer()
     execution_id = await executions.start_execution(writer, pipeline_id=pipeline_id, start_date=T0)
-    end = T0 + timedelta(seconds=300)
 
-    await executions.end_execution(
-        writer,
-        execution_id=execution_id,
-        end_date=end,
-        completed_successfully=True,
-        total_rows=1000,
-        inserts=800,
-        updates=0,
-        soft_deletes=3,
+    end = await end_after(
+        writer, execution_id, T0, 300, total_rows=1000, inserts=800, updates=0, soft_deletes=3
     )
 
     stored = uow.db.executions[execution_id]
@@ -119,13 +111,7 @@ async def test_a_failed_end_leaves_the_pipeline_as_it_was() -> None:
     execution_id = await executions.start_execution(writer, pipeline_id=pipeline_id, start_date=T0)
     changes_before = len(events_of(uow.committed_events, PipelineChanged))
 
-    await executions.end_execution(
-        writer,
-        execution_id=execution_id,
-        end_date=T0 + timedelta(seconds=60),
-        completed_successfully=False,
-        inserts=5,
-    )
+    await end_after(writer, execution_id, T0, 60, ok=False, inserts=5)
 
     assert uow.db.executions[execution_id].completed_successfully is False
     pipeline = uow.db.pipelines[pipeline_id]
@@ -142,11 +128,9 @@ async def test_an_end_before_the_start_is_rejected_and_changes_nothing() -> None
     events_before = list(uow.committed_events)
 
     with pytest.raises(EndBeforeStart, match="end_date must be greater than start_date"):
-        await executions.end_execution(
-            writer, execution_id=execution_id, end_date=T0 - timedelta(seconds=1), completed_successfully=True
-        )
+        await end_after(writer, execution_id, T0, -1)
     with pytest.raises(NotFound):
-        await executions.end_execution(writer, execution_id=424242, end_date=T0, completed_successfully=True)
+        await end_after(writer, 424242, T0, 0)
 
     assert uow.db.executions[execution_id].end_date is None
     assert uow.db.pipelines[pipeline_id].watermark is None
@@ -160,22 +144,11 @@ def a_run(
     tag: str, pipeline: str = "reports", next_watermark: str | None = None
 ) -> list[RunStarted | RunEnded]:
     return [
-        RunStarted(
-            run_id=f"{tag}-root",
-            pipeline_name=pipeline,
-            pipeline_type_name="ETL",
-            start_date=T0,
-            next_watermark=next_watermark,
+        run_started(
+            tag, "root", pipeline, pipeline_type_name="ETL", start_date=T0, next_watermark=next_watermark
         ),
-        RunStarted(run_id=f"{tag}-child", pipeline_name=pipeline, parent_run_id=f"{tag}-root", start_date=T0),
-        RunEnded(
-            run_id=f"{tag}-root",
-            pipeline_name=pipeline,
-            end_date=T0 + timedelta(seconds=60),
-            completed_successfully=True,
-            inserts=4,
-            total_rows=120,
-        ),
+        run_started(tag, "child", pipeline, parent="root", start_date=T0),
+        run_ended(tag, "root", pipeline, T0 + timedelta(seconds=60), inserts=4, total_rows=120),
     ]
 
 

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import check_migrations_round_trip, check_role_confined_to_its_schema
+from headwater.devstack.testing import SchemaAndRoleTests
 from headwater.gateway import SCHEMA
 from headwater.gateway.bootstrap import identity_for
 
@@ -114,12 +114,9 @@ async def test_the_principal_is_passed_on_to_the_services(gw: Gateway) -> None:
     assert upstream.calls[-1].principal.data_sources is None  # type: ignore[attr-defined]
 
 
-async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
-    await check_migrations_round_trip(stack, "headwater.gateway", head="0002")
-
-
-async def test_the_gateway_role_touches_only_its_schema(stack: Stack) -> None:
-    await check_role_confined_to_its_schema(stack, SCHEMA)
+class TestSchemaAndRole(SchemaAndRoleTests):
+    package = "headwater.gateway"
+    head = "0002"
 
 
 async def test_housekeeping_prunes_expired_sessions_and_old_login_attempts(stack: Stack, gw: Gateway) -> None:

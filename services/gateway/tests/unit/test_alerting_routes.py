@@ -12,38 +12,28 @@ from headwater.common.contracts.watcher import LogCleanupCounts
 from headwater.gateway.testing import FakeUpstream, assert_refused
 from headwater.gateway.upstream import UpstreamResponse
 
-
-def counts(**values: int) -> UpstreamResponse:
-    return UpstreamResponse(200, msgspec.json.encode(LogCleanupCounts(**values)), "application/json")
-
-
-@pytest.fixture
-def execution_tracking() -> FakeUpstream:
-    return FakeUpstream(
-        "execution-tracking",
-        answer=counts(
-            total_pipeline_executions_deleted=10,
-            total_pipeline_execution_closure_parent_deleted=12,
-            total_pipeline_execution_closure_child_deleted=1,
-        ),
-    )
-
-
-@pytest.fixture
-def quality_alerting() -> FakeUpstream:
-    return FakeUpstream(
-        "quality-alerting",
-        answer=counts(
-            total_anomaly_detection_results_deleted=3,
-            total_freshness_pipeline_logs_deleted=4,
-            total_timeliness_pipeline_execution_logs_deleted=5,
-        ),
-    )
+# What each service answers to /log_cleanup: the counts of what it deleted.
+CLEANED = {
+    "execution-tracking": LogCleanupCounts(
+        total_pipeline_executions_deleted=10,
+        total_pipeline_execution_closure_parent_deleted=12,
+        total_pipeline_execution_closure_child_deleted=1,
+    ),
+    "quality-alerting": LogCleanupCounts(
+        total_anomaly_detection_results_deleted=3,
+        total_freshness_pipeline_logs_deleted=4,
+        total_timeliness_pipeline_execution_logs_deleted=5,
+    ),
+}
 
 
 def test_log_cleanup_asks_every_service_and_sums_the_six_counts(
     client: TestClient[Any], execution_tracking: FakeUpstream, quality_alerting: FakeUpstream
 ) -> None:
+    for upstream in (execution_tracking, quality_alerting):
+        upstream.answer = UpstreamResponse(
+            200, msgspec.json.encode(CLEANED[upstream.name]), "application/json"
+        )
     r = client.post("/log_cleanup", json={"retention_days": 120})
     assert r.status_code == 200
     assert r.json() == {

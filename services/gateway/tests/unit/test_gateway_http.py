@@ -91,15 +91,41 @@ def test_service_down_is_503_not_500(client: TestClient, execution_tracking: Fak
     assert client.get("/health/live").status_code == 200
 
 
-def test_openapi_documents_the_watcher_paths(client: TestClient) -> None:
+# The public paths of every feature and the request and answer bodies their documents name.
+DOCUMENTED_PATHS = (
+    "/pipeline",
+    "/pipeline/{pipeline_id}",
+    "/start_pipeline_execution",
+    "/end_pipeline_execution",
+    "/pipeline_execution/{pipeline_execution_id}",
+    "/pipeline_type",
+    "/address",
+    "/address/{address_id}",
+    "/address_type",
+    "/address_lineage",
+    "/lineage/address/{address_id}",
+    "/lineage/pipeline/{pipeline_id}",
+    "/api/v1/lineage",
+    "/freshness",
+    "/timeliness",
+    "/celery/monitor-queue",
+    "/api/v1/schedules",
+)
+DOCUMENTED_SCHEMAS = (
+    "PipelineCreate",
+    "AddressCreate",
+    "AddressLineageCreate",
+    "LineageGraph",
+    "TimelinessCheck",
+)
+
+
+def test_openapi_documents_the_public_paths_and_their_bodies(client: TestClient) -> None:
     doc = client.get("/schema/openapi.json").json()
-    for path in (
-        "/pipeline",
-        "/pipeline/{pipeline_id}",
-        "/start_pipeline_execution",
-        "/end_pipeline_execution",
-        "/pipeline_execution/{pipeline_execution_id}",
-        "/pipeline_type",
-    ):
+    for path in DOCUMENTED_PATHS:
         assert path in doc["paths"], path
-    assert "PipelineCreate" in str(doc["components"]["schemas"])
+    assert "post" in doc["paths"]["/api/v1/lineage"]
+    assert "200" in doc["paths"]["/timeliness"]["post"]["responses"]
+    schemas = str(doc["components"]["schemas"])
+    for name in DOCUMENTED_SCHEMAS:
+        assert name in schemas, name

@@ -15,10 +15,10 @@ from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
 from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
 from headwater.quality_alerting.bootstrap import Container, bootstrap
-from headwater.quality_alerting.domain.alerts import AlertDraft
 from headwater.quality_alerting.entrypoints.http.app import create_app
 from headwater.quality_alerting.service_layer import alerts
 from headwater.quality_alerting.settings import Settings
+from headwater.quality_alerting.testing import alert_draft
 
 pytestmark = pytest.mark.integration
 
@@ -56,20 +56,15 @@ async def raise_alerts(container: Container) -> Raised:
     """Two alerts of one data source, one of another and one of no data source, on one pipeline."""
     pipeline, source, other = new_id(), new_id(), new_id()
 
-    def draft(n: int, data_source: int | None) -> AlertDraft:
-        return AlertDraft(
-            alert_type="freshness",
-            severity="warning",
-            msg=f"scoped {n}",
-            dedup_key=f"scoping:{pipeline}:{n}",
-            condition_key=f"scoping:{pipeline}:{n}",
-            pipeline_id=pipeline,
-            data_source_id=data_source,
-        )
-
     async with container.uow_factory() as uow:
         rows = await alerts.raise_alerts(
-            uow, [draft(0, source), draft(1, source), draft(2, other), draft(3, None)]
+            uow,
+            [
+                alert_draft(pipeline, 0, data_source_id=source),
+                alert_draft(pipeline, 1, data_source_id=source),
+                alert_draft(pipeline, 2, data_source_id=other),
+                alert_draft(pipeline, 3),
+            ],
         )
         await uow.commit()
     by_msg = {r.msg: r.id for r in rows}
@@ -77,10 +72,10 @@ async def raise_alerts(container: Container) -> Raised:
         pipeline,
         source,
         other,
-        by_msg["scoped 0"],
-        by_msg["scoped 1"],
-        by_msg["scoped 2"],
-        by_msg["scoped 3"],
+        by_msg["alert 0"],
+        by_msg["alert 1"],
+        by_msg["alert 2"],
+        by_msg["alert 3"],
     )
 
 

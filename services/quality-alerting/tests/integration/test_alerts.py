@@ -7,25 +7,16 @@ import random
 import pytest
 
 from headwater.quality_alerting.bootstrap import Container
-from headwater.quality_alerting.domain.alerts import AlertDraft, AlertFilter
+from headwater.quality_alerting.domain.alerts import AlertFilter
 from headwater.quality_alerting.service_layer import alerts
+from headwater.quality_alerting.testing import alert_draft
 
 pytestmark = pytest.mark.integration
 
 
 async def raise_five(container: Container) -> tuple[int, list[int]]:
     pipeline = random.randint(10**9, 2**60)
-    drafts = [
-        AlertDraft(
-            alert_type="freshness",
-            severity="warning",
-            msg=f"stale {n}",
-            dedup_key=f"pagination:{pipeline}:{n}",
-            condition_key=f"pagination:{pipeline}",
-            pipeline_id=pipeline,
-        )
-        for n in range(5)
-    ]
+    drafts = [alert_draft(pipeline, n) for n in range(5)]
     async with container.uow_factory() as uow:
         rows = await alerts.raise_alerts(uow, drafts)
         again = await alerts.raise_alerts(uow, drafts)  # the same occurrences raise nothing new

@@ -12,13 +12,14 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from headwater.common.errors import NotFound
-from headwater.common.events import ExecutionEnded, ExecutionStarted
+from headwater.common.events import ExecutionEnded
 from headwater.devstack.stack import Stack
 from headwater.quality_alerting.bootstrap import Container, bootstrap
 from headwater.quality_alerting.entrypoints.http.app import create_app
 from headwater.quality_alerting.service_layer.anomalies import unflag_anomaly, upsert_rule
 from headwater.quality_alerting.service_layer.facts import apply_facts
 from headwater.quality_alerting.settings import Settings
+from headwater.quality_alerting.testing import execution_ended, execution_started
 
 pytestmark = pytest.mark.integration
 
@@ -29,29 +30,8 @@ def new_id() -> int:
     return random.randint(10**9, 2**62)
 
 
-def ended(
-    pipeline_id: int,
-    start: datetime,
-    *,
-    total_rows: int | None = 1000,
-    duration: int = 60,
-    ok: bool = True,
-    execution_id: int | None = None,
-) -> ExecutionEnded:
-    return ExecutionEnded(
-        execution_id=execution_id or new_id(),
-        pipeline_id=pipeline_id,
-        pipeline_name=f"pipeline {pipeline_id}",
-        pipeline_type_id=1,
-        start_date=start,
-        end_date=start + timedelta(seconds=duration),
-        hour_recorded=start.hour,
-        date_recorded=start.date(),
-        completed_successfully=ok,
-        duration_seconds=duration,
-        total_rows=total_rows,
-        throughput=None if total_rows is None else round(total_rows / duration, 4),
-    )
+def ended(pipeline_id: int, start: datetime, **metrics: Any) -> ExecutionEnded:
+    return execution_ended(pipeline_id, start, execution_id=new_id(), **metrics)
 
 
 def stable_series(pipeline_id: int, days: int = 10, hour: int = 6) -> list[ExecutionEnded]:
@@ -200,14 +180,7 @@ async def test_a_redelivered_batch_flags_and_alerts_once(container: Container) -
     await rule(container, pipeline, metric_field="duration_seconds")
     await apply_facts(container.uow_factory(), stable_series(pipeline))
     outlier = ended(pipeline, BASE_DAY + timedelta(days=10), total_rows=8000, duration=600)
-    start = ExecutionStarted(
-        execution_id=outlier.execution_id,
-        pipeline_id=pipeline,
-        pipeline_name=outlier.pipeline_name,
-        start_date=outlier.start_date,
-        hour_recorded=outlier.hour_recorded,
-        date_recorded=outlier.date_recorded,
-    )
+    start = execution_started(outlier)
     assert await apply_facts(container.uow_factory(), [start, outlier]) == 1
     assert await apply_facts(container.uow_factory(), [start, outlier]) == 0
     assert [r["metric_field"] for r in await results(container, outlier.execution_id)] == [

@@ -21,6 +21,7 @@ from headwater.quality_alerting.adapters.db.checks import due_at
 from headwater.quality_alerting.bootstrap import Container
 from headwater.quality_alerting.domain.slo import DATEPARTS, add_dateparts
 from headwater.quality_alerting.service_layer.checks import CheckCounts, check_freshness, check_timeliness
+from headwater.quality_alerting.testing import write
 
 pytestmark = pytest.mark.integration
 
@@ -50,37 +51,34 @@ async def add_pipeline(
     """A row of quality-alerting's copy of pipeline settings, as `pipeline.changed` leaves it (effective
     settings: the pipeline's own or its type's numbers, muted when either mutes)."""
     pipeline_id = new_id()
-    async with c.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO pipeline_settings (pipeline_id, name, pipeline_type_id, pipeline_type_name, active, "
-                "freshness_number, freshness_datepart, mute_freshness_check, timeliness_number, "
-                "timeliness_datepart, mute_timeliness_check, last_dml_at, as_of) VALUES (:id, :name, :type_id, "
-                "'checks-type', :active, :fn, :fd, :fm, :tn, :td, :tm, :dml, now())"
-            ),
-            {
-                "id": pipeline_id,
-                "name": f"pipe-{pipeline_id}",
-                "type_id": pipeline_id % 1000,
-                "active": active,
-                "fn": freshness[0] if freshness else None,
-                "fd": freshness[1] if freshness else None,
-                "fm": mute_freshness,
-                "tn": timeliness[0] if timeliness else None,
-                "td": timeliness[1] if timeliness else None,
-                "tm": mute_timeliness,
-                "dml": last_dml_at,
-            },
-        )
+    await write(
+        c.engine,
+        "INSERT INTO pipeline_settings (pipeline_id, name, pipeline_type_id, pipeline_type_name, active, "
+        "freshness_number, freshness_datepart, mute_freshness_check, timeliness_number, "
+        "timeliness_datepart, mute_timeliness_check, last_dml_at, as_of) VALUES (:id, :name, :type_id, "
+        "'checks-type', :active, :fn, :fd, :fm, :tn, :td, :tm, :dml, now())",
+        id=pipeline_id,
+        name=f"pipe-{pipeline_id}",
+        type_id=pipeline_id % 1000,
+        active=active,
+        fn=freshness[0] if freshness else None,
+        fd=freshness[1] if freshness else None,
+        fm=mute_freshness,
+        tn=timeliness[0] if timeliness else None,
+        td=timeliness[1] if timeliness else None,
+        tm=mute_timeliness,
+        dml=last_dml_at,
+    )
     return pipeline_id
 
 
 async def set_last_dml(c: Container, pipeline_id: int, last_dml_at: datetime) -> None:
-    async with c.engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE pipeline_settings SET last_dml_at = :dml WHERE pipeline_id = :id"),
-            {"dml": last_dml_at, "id": pipeline_id},
-        )
+    await write(
+        c.engine,
+        "UPDATE pipeline_settings SET last_dml_at = :dml WHERE pipeline_id = :id",
+        dml=last_dml_at,
+        id=pipeline_id,
+    )
 
 
 async def add_execution(
@@ -91,33 +89,29 @@ async def add_execution(
     succeeded: bool | None = None,
 ) -> int:
     execution_id = new_id()
-    async with c.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO execution_metric (execution_id, pipeline_id, start_date, end_date, hour_recorded, "
-                "day_of_week, completed_successfully) VALUES (:id, :pipeline_id, :start, :end, :hour, :dow, :ok)"
-            ),
-            {
-                "id": execution_id,
-                "pipeline_id": pipeline_id,
-                "start": start,
-                "end": end,
-                "hour": start.hour,
-                "dow": start.isoweekday(),
-                "ok": succeeded,
-            },
-        )
+    await write(
+        c.engine,
+        "INSERT INTO execution_metric (execution_id, pipeline_id, start_date, end_date, hour_recorded, "
+        "day_of_week, completed_successfully) VALUES (:id, :pipeline_id, :start, :end, :hour, :dow, :ok)",
+        id=execution_id,
+        pipeline_id=pipeline_id,
+        start=start,
+        end=end,
+        hour=start.hour,
+        dow=start.isoweekday(),
+        ok=succeeded,
+    )
     return execution_id
 
 
 async def end_execution(c: Container, execution_id: int, end: datetime, succeeded: bool) -> None:
-    async with c.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE execution_metric SET end_date = :end, completed_successfully = :ok WHERE execution_id = :id"
-            ),
-            {"end": end, "ok": succeeded, "id": execution_id},
-        )
+    await write(
+        c.engine,
+        "UPDATE execution_metric SET end_date = :end, completed_successfully = :ok WHERE execution_id = :id",
+        end=end,
+        ok=succeeded,
+        id=execution_id,
+    )
 
 
 async def rows(c: Container, sql: str, **params: Any) -> list[dict[str, Any]]:

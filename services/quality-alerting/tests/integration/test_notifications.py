@@ -29,7 +29,7 @@ from headwater.quality_alerting.entrypoints.messaging.notifier import Notifier
 from headwater.quality_alerting.service_layer import notifications
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
 from headwater.quality_alerting.service_layer.notifications import DeliveryPolicy
-from headwater.quality_alerting.testing import WebhookReceiver
+from headwater.quality_alerting.testing import WebhookReceiver, write
 
 pytestmark = pytest.mark.integration
 
@@ -360,19 +360,15 @@ async def test_an_alert_without_its_type_reaches_the_type_channel_through_the_pi
     container: Container, receiver: WebhookReceiver, notifier: Notifier
 ) -> None:
     pipeline, pipeline_type = new_id(), new_id()
-    async with container.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO pipeline_settings (pipeline_id, name, pipeline_type_id, pipeline_type_name, as_of) "
-                "VALUES (:pipeline, :name, :type, :type_name, now())"
-            ),
-            {
-                "pipeline": pipeline,
-                "name": f"p{pipeline}",
-                "type": pipeline_type,
-                "type_name": f"t{pipeline_type}",
-            },
-        )
+    await write(
+        container.engine,
+        "INSERT INTO pipeline_settings (pipeline_id, name, pipeline_type_id, pipeline_type_name, as_of) "
+        "VALUES (:pipeline, :name, :type, :type_name, now())",
+        pipeline=pipeline,
+        name=f"p{pipeline}",
+        type=pipeline_type,
+        type_name=f"t{pipeline_type}",
+    )
     channel = await make_channel(container, receiver, scope="pipeline_type", pipeline_type_id=pipeline_type)
     untyped = replace(draft(pipeline, alert_type="anomaly"), pipeline_type_id=None)
     (alert,) = await raise_now(container, untyped)
@@ -411,14 +407,13 @@ async def test_repeats_of_a_condition_are_suppressed_within_the_window(
     assert found[other.id].status == "delivered"  # another condition is not suppressed
 
     # Once the window has passed (the first delivery is made older than it), the condition is sent again.
-    async with container.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE notification_delivery SET created_at = created_at - interval '6 minutes' "
-                "WHERE channel_id = :channel AND alert_id = ANY(CAST(:ids AS bigint[]))"
-            ),
-            {"channel": channel.id, "ids": [first.id, repeat.id]},
-        )
+    await write(
+        container.engine,
+        "UPDATE notification_delivery SET created_at = created_at - interval '6 minutes' "
+        "WHERE channel_id = :channel AND alert_id = ANY(CAST(:ids AS bigint[]))",
+        channel=channel.id,
+        ids=[first.id, repeat.id],
+    )
     (later,) = await raise_now(container, draft(pipeline, condition=condition))
     found = await settled(container, channel.id, 4)
     assert found[later.id].status == "delivered"

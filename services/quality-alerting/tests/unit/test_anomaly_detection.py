@@ -15,34 +15,18 @@ from headwater.common.events import (
     AnomalyCleared,
     AnomalyDetected,
     ExecutionEnded,
-    ExecutionStarted,
 )
 from headwater.quality_alerting.service_layer.anomalies import unflag_anomaly, upsert_rule
 from headwater.quality_alerting.service_layer.facts import apply_facts
-from headwater.quality_alerting.testing import FakeUnitOfWork
+from headwater.quality_alerting.testing import FakeUnitOfWork, execution_ended, execution_started
 
 BASE_DAY = datetime(2024, 3, 4, 6, 0, tzinfo=UTC)  # a Monday, 06:00 UTC
 PIPELINE = 7
 ids = itertools.count(1000)
 
 
-def ended(
-    start: datetime, *, total_rows: int | None = 1000, duration: int = 60, ok: bool = True
-) -> ExecutionEnded:
-    return ExecutionEnded(
-        execution_id=next(ids),
-        pipeline_id=PIPELINE,
-        pipeline_name="orders",
-        pipeline_type_id=1,
-        start_date=start,
-        end_date=start + timedelta(seconds=duration),
-        hour_recorded=start.hour,
-        date_recorded=start.date(),
-        completed_successfully=ok,
-        duration_seconds=duration,
-        total_rows=total_rows,
-        throughput=None if total_rows is None else round(total_rows / duration, 4),
-    )
+def ended(start: datetime, **metrics: Any) -> ExecutionEnded:
+    return execution_ended(PIPELINE, start, execution_id=next(ids), pipeline_name="orders", **metrics)
 
 
 def stable_series(days: int = 10) -> list[ExecutionEnded]:
@@ -150,14 +134,7 @@ async def test_a_redelivered_batch_is_skipped_through_the_inbox(uow: FakeUnitOfW
     await rule(uow, metric_field="duration_seconds")
     await apply_facts(uow, stable_series())
     outlier = ended(BASE_DAY + timedelta(days=10), total_rows=8000, duration=600)
-    start = ExecutionStarted(
-        execution_id=outlier.execution_id,
-        pipeline_id=PIPELINE,
-        pipeline_name=outlier.pipeline_name,
-        start_date=outlier.start_date,
-        hour_recorded=outlier.hour_recorded,
-        date_recorded=outlier.date_recorded,
-    )
+    start = execution_started(outlier)
 
     assert await apply_facts(uow, [start, outlier]) == 1
     assert await apply_facts(uow, [start, outlier]) == 0  # the same events again: detection runs once per end

@@ -16,6 +16,7 @@ from headwater.quality_alerting.domain.slo import (
 )
 
 T = datetime(2024, 3, 10, 1, 30, tzinfo=UTC)
+ORDERS = {"pipeline_id": 7, "pipeline_name": "orders_load", "pipeline_type_id": 3}  # the pipeline alerted on
 
 
 @pytest.mark.parametrize(
@@ -67,15 +68,7 @@ def test_stale_pipeline_alert_names_the_pipeline_and_the_times() -> None:
     last = datetime(2024, 3, 1, 10, tzinfo=UTC)
     due = datetime(2024, 3, 3, 10, tzinfo=UTC)
     draft = stale_pipeline_alert(
-        StalePipeline(
-            pipeline_id=7,
-            pipeline_name="orders_load",
-            pipeline_type_id=3,
-            last_dml_at=last,
-            due_at=due,
-            freshness_number=2,
-            freshness_datepart="day",
-        )
+        StalePipeline(**ORDERS, last_dml_at=last, due_at=due, freshness_number=2, freshness_datepart="day")
     )
     assert (draft.alert_type, draft.severity) == ("freshness", "warning")
     assert draft.dedup_key == "freshness:7:2024-03-01T10:00:00+00:00"
@@ -91,9 +84,7 @@ def test_stale_pipeline_alert_names_the_pipeline_and_the_times() -> None:
     assert "2 days" in draft.msg
     assert "2024-03-03T10:00:00+00:00" in draft.msg
     assert draft.body == {
-        "pipeline_id": 7,
-        "pipeline_name": "orders_load",
-        "pipeline_type_id": 3,
+        **ORDERS,
         "last_dml_at": "2024-03-01T10:00:00+00:00",
         "due_at": "2024-03-03T10:00:00+00:00",
         "freshness_number": 2,
@@ -105,13 +96,7 @@ def test_the_dedup_key_of_a_stale_dml_does_not_depend_on_the_offset_it_is_given_
     def key(last: datetime) -> str:
         return stale_pipeline_alert(
             StalePipeline(
-                pipeline_id=1,
-                pipeline_name="p",
-                pipeline_type_id=1,
-                last_dml_at=last,
-                due_at=last,
-                freshness_number=1,
-                freshness_datepart="day",
+                **ORDERS, last_dml_at=last, due_at=last, freshness_number=1, freshness_datepart="day"
             )
         ).dedup_key
 
@@ -122,10 +107,8 @@ def test_the_dedup_key_of_a_stale_dml_does_not_depend_on_the_offset_it_is_given_
 def test_late_execution_alerts_say_whether_the_run_is_still_running_or_finished_late() -> None:
     start = datetime(2024, 3, 1, 10, tzinfo=UTC)
     common = {
+        **ORDERS,
         "execution_id": 42,
-        "pipeline_id": 7,
-        "pipeline_name": "orders_load",
-        "pipeline_type_id": 3,
         "start_date": start,
         "due_at": start + timedelta(hours=1),
         "timeliness_number": 1,
@@ -146,9 +129,7 @@ def test_late_execution_alerts_say_whether_the_run_is_still_running_or_finished_
     assert "finished late" in finished.msg
     assert "2024-03-01T13:00:00+00:00" in finished.msg
     assert finished.body == {
-        "pipeline_id": 7,
-        "pipeline_name": "orders_load",
-        "pipeline_type_id": 3,
+        **ORDERS,
         "execution_id": 42,
         "status": "succeeded",
         "start_date": "2024-03-01T10:00:00+00:00",

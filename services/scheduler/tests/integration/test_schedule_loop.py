@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -65,6 +66,26 @@ def replica(c: Container, clock: ManualClock, owner: str, specs: list[ScheduleSp
     )
 
 
+@dataclass
+class Replicas:
+    """A fresh scheduler database and a manual clock at T0: replicas on them each get a container of their own."""
+
+    dsn: str
+    clock: ManualClock
+    new_container: NewContainer
+
+    async def container(self, **settings: object) -> Container:
+        return await self.new_container(self.dsn, self.clock, **settings)
+
+    async def replica(self, owner: str, specs: list[ScheduleSpec] = SPECS) -> ScheduleLoop:
+        return replica(await self.container(), self.clock, owner, specs)
+
+
+@pytest.fixture
+async def replicas(new_database: NewDatabase, new_container: NewContainer) -> Replicas:
+    return Replicas(await new_database(), ManualClock(T0), new_container)
+
+
 def takeovers(schedule: str) -> float:
     return (
         REGISTRY.get_sample_value("headwater_scheduler_lease_takeovers_total", {"schedule": schedule}) or 0.0
@@ -99,12 +120,10 @@ async def assert_each_due_trigger_fired_once(dsn: str, end: datetime) -> list[st
 
 
 async def test_two_replicas_running_side_by_side_fire_each_due_trigger_exactly_once(
-    new_database: NewDatabase, new_container: NewContainer
+    replicas: Replicas,
 ) -> None:
-    dsn = await new_database()
-    clock = ManualClock(T0)
-    a = replica(await new_container(dsn, clock), clock, "replica-a")
-    b = replica(await new_container(dsn, clock), clock, "replica-b")
+    dsn, clock = replicas.dsn, replicas.clock
+    a, b = await replicas.replica("replica-a"), await replicas.replica("replica-b")
     await asyncio.gather(a.reconcile(), b.reconcile())  # both start at once with the same configuration
     stop = asyncio.Event()
     loops = [asyncio.create_task(a.run(stop)), asyncio.create_task(b.run(stop))]
@@ -125,13 +144,9 @@ async def test_two_replicas_running_side_by_side_fire_each_due_trigger_exactly_o
     assert set(count) == {"replica-a", "replica-b"}, f"both replicas should have fired some: {count}"
 
 
-async def test_two_replicas_claiming_at_the_same_instant_fire_once(
-    new_database: NewDatabase, new_container: NewContainer
-) -> None:
-    dsn = await new_database()
-    clock = ManualClock(T0)
-    a = replica(await new_container(dsn, clock), clock, "replica-a")
-    b = replica(await new_container(dsn, clock), clock, "replica-b")
+async def test_two_replicas_claiming_at_the_same_instant_fire_once(replicas: Replicas) -> None:
+    dsn, clock = replicas.dsn, replicas.clock
+    a, b = await replicas.replica("replica-a"), await replicas.replica("replica-b")
     await asyncio.gather(a.reconcile(), b.reconcile())
     for minute in range(1, 61):
         now = clock.set(T0 + timedelta(minutes=minute))
@@ -141,12 +156,9 @@ async def test_two_replicas_claiming_at_the_same_instant_fire_once(
     await assert_each_due_trigger_fired_once(dsn, clock())
 
 
-async def test_triggers_missed_during_downtime_fire_once_not_once_per_slot(
-    new_database: NewDatabase, new_container: NewContainer
-) -> None:
-    dsn = await new_database()
-    clock = ManualClock(T0)
-    loop = replica(await new_container(dsn, clock), clock, "replica-a")
+async def test_triggers_missed_during_downtime_fire_once_not_once_per_slot(replicas: Replicas) -> None:
+    dsn, clock = replicas.dsn, replicas.clock
+    loop = await replicas.replica("replica-a")
     await loop.reconcile()
     now = clock.advance(timedelta(days=1, minutes=10))  # the scheduler was down for a day
     fired = {f.name: f for f in await loop.run_once()}
@@ -161,14 +173,11 @@ async def test_triggers_missed_during_downtime_fire_once_not_once_per_slot(
     assert len(await firings(dsn)) == len(await outbox_events(dsn)) == len(SPECS)
 
 
-async def test_a_lease_left_behind_is_taken_over_only_after_it_expires(
-    new_database: NewDatabase, new_container: NewContainer
-) -> None:
-    dsn = await new_database()
-    clock = ManualClock(T0)
-    a_container = await new_container(dsn, clock)
+async def test_a_lease_left_behind_is_taken_over_only_after_it_expires(replicas: Replicas) -> None:
+    dsn, clock = replicas.dsn, replicas.clock
+    a_container = await replicas.container()
     a = replica(a_container, clock, "replica-a", EVERY_MINUTE)
-    b = replica(await new_container(dsn, clock), clock, "replica-b", EVERY_MINUTE)
+    b = await replicas.replica("replica-b", EVERY_MINUTE)
     await a.reconcile()
     due = clock.set(datetime(2024, 1, 1, 0, 1, tzinfo=UTC))
     # replica A claims the due trigger, then dies before firing it: its lease stays behind
@@ -192,13 +201,12 @@ async def test_a_lease_left_behind_is_taken_over_only_after_it_expires(
 
 
 async def test_a_replica_killed_mid_fire_is_taken_over_after_its_lease_expires(
-    stack: Stack, new_database: NewDatabase, new_container: NewContainer
+    stack: Stack, replicas: Replicas
 ) -> None:
-    dsn = await new_database()
+    dsn, clock = replicas.dsn, replicas.clock
     admin = await asyncpg.connect(stack.admin_dsn.rsplit("/", 1)[0] + "/" + dsn.rsplit("/", 1)[1])
-    clock = ManualClock(T0)
-    a = replica(await new_container(dsn, clock), clock, "replica-a", EVERY_MINUTE)
-    b = replica(await new_container(dsn, clock), clock, "replica-b", EVERY_MINUTE)
+    a = await replicas.replica("replica-a", EVERY_MINUTE)
+    b = await replicas.replica("replica-b", EVERY_MINUTE)
     await a.reconcile()
     due = clock.set(datetime(2024, 1, 1, 0, 1, tzinfo=UTC))
     try:
@@ -239,11 +247,11 @@ async def test_a_replica_killed_mid_fire_is_taken_over_after_its_lease_expires(
 
 
 async def test_a_changed_cron_is_rescheduled_and_a_claim_under_the_old_one_fires_nothing(
-    new_database: NewDatabase, new_container: NewContainer
+    replicas: Replicas,
 ) -> None:
-    dsn = await new_database()
-    clock = ManualClock(datetime(2024, 1, 1, 10, 20, tzinfo=UTC))
-    c = await new_container(dsn, clock)
+    dsn, clock = replicas.dsn, replicas.clock
+    clock.set(datetime(2024, 1, 1, 10, 20, tzinfo=UTC))
+    c = await replicas.container()
     hourly = [ScheduleSpec("freshness", Kind.FRESHNESS, "0 * * * *")]
     await replica(c, clock, "replica-a", hourly).reconcile()
     assert (await schedule_rows(dsn))["freshness"]["next_due_at"] == datetime(2024, 1, 1, 11, 0, tzinfo=UTC)
@@ -270,12 +278,9 @@ async def test_a_changed_cron_is_rescheduled_and_a_claim_under_the_old_one_fires
     assert (await schedule_rows(dsn))["freshness"]["next_due_at"] == datetime(2024, 1, 1, 11, 0, tzinfo=UTC)
 
 
-async def test_disabled_and_removed_schedules_stop_firing(
-    new_database: NewDatabase, new_container: NewContainer
-) -> None:
-    dsn = await new_database()
-    clock = ManualClock(T0)
-    c = await new_container(dsn, clock)
+async def test_disabled_and_removed_schedules_stop_firing(replicas: Replicas) -> None:
+    dsn, clock = replicas.dsn, replicas.clock
+    c = await replicas.container()
     await replica(c, clock, "replica-a").reconcile()
     only_timeliness_on = [
         ScheduleSpec("every_minute", Kind.FRESHNESS, "off", enabled=False),
@@ -300,12 +305,10 @@ async def test_disabled_and_removed_schedules_stop_firing(
     assert rows["every_five_minutes"]["next_due_at"] == next_due("*/5 * * * *", now)
 
 
-async def test_the_system_schedules_from_settings_are_reconciled_at_start(
-    new_database: NewDatabase, new_container: NewContainer
-) -> None:
-    dsn = await new_database()
-    clock = ManualClock(datetime(2024, 1, 1, 10, 7, tzinfo=UTC))
-    c = await new_container(dsn, clock, retention_cron="0 4 * * *")
+async def test_the_system_schedules_from_settings_are_reconciled_at_start(replicas: Replicas) -> None:
+    dsn, clock = replicas.dsn, replicas.clock
+    clock.set(datetime(2024, 1, 1, 10, 7, tzinfo=UTC))
+    c = await replicas.container(retention_cron="0 4 * * *")
     await ScheduleLoop(c.uow_factory, schedules=c.schedules, clock=clock).reconcile()
     rows = await schedule_rows(dsn)
     assert {
@@ -318,12 +321,9 @@ async def test_the_system_schedules_from_settings_are_reconciled_at_start(
     }
 
 
-async def test_the_retention_firing_also_prunes_old_firings(
-    new_database: NewDatabase, new_container: NewContainer
-) -> None:
-    dsn = await new_database()
-    clock = ManualClock(T0)
-    loop = replica(await new_container(dsn, clock), clock, "replica-a", [SPECS[0], SPECS[3]])
+async def test_the_retention_firing_also_prunes_old_firings(replicas: Replicas) -> None:
+    dsn, clock = replicas.dsn, replicas.clock
+    loop = await replicas.replica("replica-a", [SPECS[0], SPECS[3]])
     await loop.reconcile()
     clock.advance(timedelta(minutes=7))
     assert len(await loop.run_once()) == 2

@@ -14,7 +14,7 @@ from headwater.common.events import ChecksRequested
 from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
 from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import check_migrations_round_trip, check_role_confined_to_its_schema
+from headwater.devstack.testing import SchemaAndRoleTests
 from headwater.scheduler import SCHEMA
 from headwater.scheduler.clock import ManualClock
 from headwater.scheduler.entrypoints.http.app import create_app
@@ -24,12 +24,9 @@ from headwater.scheduler.testing import NewContainer, NewDatabase, outbox_events
 pytestmark = pytest.mark.integration
 
 
-async def test_migrations_down_and_up_on_a_fresh_database(stack: Stack) -> None:
-    await check_migrations_round_trip(stack, "headwater.scheduler", head="0001")
-
-
-async def test_the_service_role_can_touch_only_its_own_schema(stack: Stack) -> None:
-    await check_role_confined_to_its_schema(stack, SCHEMA)
+class TestSchemaAndRole(SchemaAndRoleTests):
+    package = "headwater.scheduler"
+    head = "0001"
 
 
 async def test_a_firing_refers_to_its_schedule(stack: Stack) -> None:
@@ -59,37 +56,32 @@ async def api(
         yield client, dsn
 
 
-async def test_freshness_is_queued_through_the_outbox(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "answer", "check", "lookback"),
+    [
+        ("/freshness", None, "queued", "freshness", None),
+        ("/timeliness", {"lookback_minutes": 30}, "queued", "timeliness", 30),
+        ("/timeliness", {"lookback_minutes": 5}, "queued", "timeliness", 5),
+        ("/timeliness", {}, "queued", "timeliness", 60),
+        ("/timeliness", None, "queued", "timeliness", 60),
+        ("/timeliness", {"lookback_minutes": 45, "unknown": "ignored"}, "queued", "timeliness", 45),
+        ("/celery/monitor-queue", None, "success", "queue", None),
+    ],
+)
+async def test_a_requested_check_is_queued_through_the_outbox_with_its_lookback(
+    api: Api, path: str, body: object, answer: str, check: str, lookback: int | None
+) -> None:
     client, dsn = api
-    r = await client.post("/freshness")
-    assert (r.status_code, r.json()) == (200, {"status": "queued"})
+    r = await client.post(path, json=body) if body is not None else await client.post(path)
+    assert (r.status_code, r.json()) == (200, {"status": answer})
     (event,) = await outbox_events(dsn)
     assert isinstance(event, ChecksRequested)
     assert (event.check, event.lookback_minutes, event.schedule, event.due_at) == (
-        "freshness",
-        None,
+        check,
+        lookback,
         None,
         None,
     )
-
-
-@pytest.mark.parametrize(
-    ("body", "lookback"),
-    [
-        ({"lookback_minutes": 30}, 30),
-        ({"lookback_minutes": 5}, 5),
-        ({}, 60),
-        (None, 60),
-        ({"lookback_minutes": 45, "unknown": "ignored"}, 45),
-    ],
-)
-async def test_timeliness_is_queued_with_its_lookback(api: Api, body: object, lookback: int) -> None:
-    client, dsn = api
-    r = await client.post("/timeliness", json=body) if body is not None else await client.post("/timeliness")
-    assert (r.status_code, r.json()) == (200, {"status": "queued"})
-    (event,) = await outbox_events(dsn)
-    assert isinstance(event, ChecksRequested)
-    assert (event.check, event.lookback_minutes, event.schedule) == ("timeliness", lookback, None)
 
 
 @pytest.mark.parametrize(
@@ -103,15 +95,6 @@ async def test_a_lookback_under_five_minutes_is_422_and_queues_nothing(api: Api,
     (detail,) = r.json()["detail"]
     assert detail["loc"] == ["body", "lookback_minutes"]
     assert await outbox_events(dsn) == []
-
-
-async def test_the_queue_monitor_is_requested(api: Api) -> None:
-    client, dsn = api
-    r = await client.post("/celery/monitor-queue")
-    assert (r.status_code, r.json()) == (200, {"status": "success"})
-    (event,) = await outbox_events(dsn)
-    assert isinstance(event, ChecksRequested)
-    assert (event.check, event.schedule) == ("queue", None)
 
 
 async def test_a_limited_principal_is_refused_and_an_editor_served(api: Api) -> None:

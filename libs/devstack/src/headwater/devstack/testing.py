@@ -17,11 +17,19 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import asyncpg
 import pytest
 
 from headwater.devstack.stack import Stack, StackConfig, with_database
+
+if TYPE_CHECKING:
+    from headwater.common.service import ServiceContainer
+    from headwater.common.settings import ServiceSettings
+
+S = TypeVar("S", bound="ServiceSettings")
+C = TypeVar("C", bound="ServiceContainer")
 
 ADMIN_PASSWORD = "admin-password-of-the-tests"
 
@@ -107,6 +115,27 @@ def system(stack: Stack) -> Iterator[Stack]:
         stack.stop_services()
 
 
+def settings_on(stack: Stack, settings: type[S], schema: str, **fields: Any) -> S:
+    """A service's `settings` for running it inside the tests against `stack`: its own role's DSN, the broker,
+    plain-text logs (and `fields`)."""
+    return settings(
+        database_url=stack.service_dsn(schema),
+        kafka_bootstrap_servers=stack.kafka_bootstrap,
+        log_json=False,
+        **fields,
+    )
+
+
+@asynccontextmanager
+async def opened(container: C) -> AsyncIterator[C]:
+    """A service's composition root, opened for the block and closed after it."""
+    await container.open()
+    try:
+        yield container
+    finally:
+        await container.close()
+
+
 async def _tables(conn: asyncpg.Connection, schema: str) -> set[str]:
     rows = await conn.fetch(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema
@@ -174,3 +203,17 @@ async def check_role_confined_to_its_schema(stack: Stack, schema: str) -> None:
         )
     finally:
         await conn.close()
+
+
+class SchemaAndRoleTests:
+    """The two tests of its schema every schema-owning service runs: a subclass named `TestSchemaAndRole` in its
+    integration tests names the `package` and the `head` revision its migrations end at."""
+
+    package: ClassVar[str]
+    head: ClassVar[str]
+
+    async def test_migrations_down_and_up_on_a_fresh_database(self, stack: Stack) -> None:
+        await check_migrations_round_trip(stack, self.package, head=self.head)
+
+    async def test_the_service_role_can_touch_only_its_own_schema(self, stack: Stack) -> None:
+        await check_role_confined_to_its_schema(stack, importlib.import_module(self.package).SCHEMA)

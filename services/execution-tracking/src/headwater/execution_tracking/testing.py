@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -18,7 +18,7 @@ import msgspec
 
 from headwater.common import testing
 from headwater.common.errors import Duplicate, MissingReference
-from headwater.common.events import Event
+from headwater.common.events import Event, RunEnded, RunStarted
 from headwater.execution_tracking.domain.records import (
     BatchCounts,
     EndPlan,
@@ -29,7 +29,7 @@ from headwater.execution_tracking.domain.records import (
     SloSettings,
     StartedExecution,
 )
-from headwater.execution_tracking.service_layer import ports
+from headwater.execution_tracking.service_layer import executions, ports
 
 TYPE_SETTINGS = SloSettings.__struct_fields__
 STAMPS = ("last_target_insert", "last_target_update", "last_target_soft_delete")
@@ -384,4 +384,50 @@ def events_of(events: Iterable[Event], kind: type[Event]) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
 
 
-__all__ = ["FakeDatabase", "FakeRunWriter", "FakeUnitOfWork", "events_of"]
+# -- runs as the tests report and end them ---------------------------------------------------------------------------
+
+
+def run_started(tag: str, run: str, pipeline: str, *, parent: str | None = None, **fields: Any) -> RunStarted:
+    """The report that run `<tag>-<run>` of `pipeline` started, as a child of run `<tag>-<parent>` when given."""
+    parent_run_id = None if parent is None else f"{tag}-{parent}"
+    return RunStarted(run_id=f"{tag}-{run}", pipeline_name=pipeline, parent_run_id=parent_run_id, **fields)
+
+
+def run_ended(
+    tag: str, run: str, pipeline: str, end_date: datetime, *, ok: bool = True, **fields: Any
+) -> RunEnded:
+    """The report that run `<tag>-<run>` of `pipeline` ended at `end_date`, successfully unless not `ok`."""
+    return RunEnded(
+        run_id=f"{tag}-{run}", pipeline_name=pipeline, end_date=end_date, completed_successfully=ok, **fields
+    )
+
+
+async def end_after(
+    runs: ports.RunWriter,
+    execution_id: int,
+    start: datetime,
+    seconds: float,
+    *,
+    ok: bool = True,
+    **metrics: Any,
+) -> datetime:
+    """End `execution_id` through the run writer `seconds` after `start`, successfully unless not `ok`, with
+    `metrics` (row counts, metadata); returns the end date."""
+    end_date = start + timedelta(seconds=seconds)
+    await executions.end_execution(
+        runs, execution_id=execution_id, end_date=end_date, completed_successfully=ok, **metrics
+    )
+    return end_date
+
+
+__all__ = [
+    "NEW_PIPELINE",
+    "NO_SLO",
+    "FakeDatabase",
+    "FakeRunWriter",
+    "FakeUnitOfWork",
+    "end_after",
+    "events_of",
+    "run_ended",
+    "run_started",
+]

@@ -23,6 +23,8 @@ from typing import Any, cast
 
 import msgspec
 from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common import testing
 from headwater.common.errors import Duplicate
@@ -336,6 +338,74 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
         self.checks = cast(ports.Checks, testing.NotFaked("checks"))
         self.retention = cast(ports.Retention, testing.NotFaked("retention"))
         self.outbox_messages = cast(ports.OutboxMessages, testing.NotFaked("outbox_messages"))
+
+
+# -- execution facts ----------------------------------------------------------------------------------------------
+
+
+def execution_ended(
+    pipeline_id: int,
+    start: datetime,
+    *,
+    execution_id: int,
+    pipeline_name: str | None = None,
+    total_rows: int | None = 1000,
+    duration: int = 60,
+    ok: bool = True,
+) -> ExecutionEnded:
+    """The end of a run as execution-tracking publishes it: `duration` seconds after `start`, with `total_rows`
+    rows (and the throughput they make), successful unless not `ok`; named "pipeline <id>" unless named."""
+    return ExecutionEnded(
+        execution_id=execution_id,
+        pipeline_id=pipeline_id,
+        pipeline_name=pipeline_name or f"pipeline {pipeline_id}",
+        pipeline_type_id=1,
+        start_date=start,
+        end_date=start + timedelta(seconds=duration),
+        hour_recorded=start.hour,
+        date_recorded=start.date(),
+        completed_successfully=ok,
+        duration_seconds=duration,
+        total_rows=total_rows,
+        throughput=None if total_rows is None else round(total_rows / duration, 4),
+    )
+
+
+# What the start of a run says that its end says again.
+STARTED_FIELDS = (
+    "execution_id",
+    "pipeline_id",
+    "pipeline_name",
+    "start_date",
+    "hour_recorded",
+    "date_recorded",
+)
+
+
+def execution_started(end: ExecutionEnded) -> ExecutionStarted:
+    """The start of the run that `end` ends, as execution-tracking published it before (an event of its own)."""
+    return ExecutionStarted(**{name: getattr(end, name) for name in STARTED_FIELDS})
+
+
+def alert_draft(pipeline_id: int, n: int, *, data_source_id: int | None = None) -> AlertDraft:
+    """Occurrence `n` of a freshness warning about `pipeline_id`: a dedup key and a message ("alert <n>") of its
+    own, the pipeline's one condition."""
+    return AlertDraft(
+        alert_type="freshness",
+        severity="warning",
+        msg=f"alert {n}",
+        dedup_key=f"freshness:{pipeline_id}:{n}",
+        condition_key=f"freshness:{pipeline_id}",
+        pipeline_id=pipeline_id,
+        data_source_id=data_source_id,
+    )
+
+
+async def write(engine: AsyncEngine, sql: str, /, **params: Any) -> None:
+    """Run one SQL statement with `params` on the real database, committed: rows an integration test sets up where
+    no use case writes them (the copies execution-tracking's events would leave) or ages on purpose."""
+    async with engine.begin() as conn:
+        await conn.execute(text(sql), params)
 
 
 # -- a webhook receiver -------------------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ def test_transient(exc: BaseException) -> None:
         asyncpg.NumericValueOutOfRangeError("big"),
         wrapped(asyncpg.CheckViolationError("check")),
         KeyError("bug"),
+        # asyncpg's client-side DataError (an InterfaceError): an argument beyond its column type
+        asyncpg.exceptions._base.DataError("invalid input for query argument $1: value out of int32 range"),
     ],
 )
 def test_not_transient(exc: BaseException) -> None:

@@ -20,6 +20,8 @@ def is_transient(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         return is_transient(exc.orig) if exc.orig is not None else False
+    if isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError):
+        return False  # asyncpg's own DataError: an argument it cannot encode (an int beyond int4), the data's fault
     if isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)):
         return True
     sqlstate = getattr(exc, "sqlstate", None)

@@ -10,17 +10,23 @@ from datetime import UTC, date, datetime
 
 import pytest
 from opentelemetry import trace
+from prometheus_client import REGISTRY
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db import create_engine, schema_metadata
 from headwater.common.db.engine import to_asyncpg_dsn
-from headwater.common.events import ExecutionStarted
+from headwater.common.events import ExecutionStarted, PipelineChanged
 from headwater.common.messaging.broker import create_producer
 from headwater.common.messaging.inbox import claim_new
-from headwater.common.messaging.outbox import enqueue
+from headwater.common.messaging.outbox import MAX_EVENT_BYTES, EventTooLarge, enqueue
 from headwater.common.messaging.relay import OutboxRelay
-from headwater.common.messaging.tables import inbox_table, outbox_notify_trigger_sql, outbox_table
+from headwater.common.messaging.tables import (
+    inbox_table,
+    outbox_notify_trigger_sql,
+    outbox_quarantine_table,
+    outbox_table,
+)
 from headwater.common.settings import CommonSettings
 from headwater.common.telemetry import configure_telemetry
 from headwater.common.testing import TopicCollector, eventually
@@ -36,6 +42,7 @@ class Schema:
     engine: AsyncEngine
     outbox: Table
     inbox: Table
+    quarantine: Table
 
 
 @pytest.fixture
@@ -43,7 +50,13 @@ async def schema(stack: Stack) -> AsyncIterator[Schema]:
     """A fresh schema with an outbox (and its NOTIFY trigger) and an inbox."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     md = schema_metadata(name)
-    s = Schema(name, create_engine(stack.admin_dsn, schema=name), outbox_table(md), inbox_table(md))
+    s = Schema(
+        name,
+        create_engine(stack.admin_dsn, schema=name),
+        outbox_table(md),
+        inbox_table(md),
+        outbox_quarantine_table(md),
+    )
     async with s.engine.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{s.name}"'))
         await conn.run_sync(md.create_all)
@@ -166,6 +179,85 @@ async def test_running_relay_is_woken_by_notify(stack: Stack, schema: Schema) ->
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await collector.stop()
+        await producer.stop()  # type: ignore[attr-defined]
+
+
+async def test_an_event_over_the_size_limit_is_refused_at_enqueue(schema: Schema) -> None:
+    huge = PipelineChanged(
+        pipeline_id=1,
+        name="p",
+        pipeline_type_id=1,
+        pipeline_type_name="t",
+        active=True,
+        load_lineage=False,
+        pipeline_metadata={"blob": "x" * MAX_EVENT_BYTES},
+    )
+    async with schema.engine.connect() as conn:
+        with pytest.raises(EventTooLarge, match=r"pipeline\.changed event of \d+ bytes"):
+            await enqueue(conn, schema.outbox, [started(1, 1), huge])
+        await conn.rollback()
+    async with schema.engine.connect() as conn:
+        assert (await conn.execute(select(schema.outbox.c.id))).all() == []
+
+
+async def insert_raw_row(schema: Schema, key: str, payload: bytes) -> int:
+    """A row as no enqueue would write it (over the size limit), straight into the outbox."""
+    async with schema.engine.begin() as conn:
+        return (
+            await conn.execute(
+                text(
+                    f'INSERT INTO "{schema.name}".outbox (topic, key, event_type, event_id, payload) '
+                    "VALUES ('execution.started', :key, 'execution.started.v1', :event_id, :payload) RETURNING id"
+                ),
+                {"key": key, "event_id": str(uuid.uuid4()), "payload": payload},
+            )
+        ).scalar_one()
+
+
+async def test_a_row_the_broker_refuses_is_quarantined_and_later_rows_flow(
+    stack: Stack, schema: Schema
+) -> None:
+    """The producer applies the broker's default limit (1 MiB) itself; the embedded broker would take more."""
+    prefix = f"{schema.name}."
+    await create_topics(stack.kafka_bootstrap, prefix=prefix, partitions=3)
+    collector = await TopicCollector(stack.kafka_bootstrap, [f"{prefix}execution.started"]).start()
+    relay, producer = await make_relay(stack, schema, prefix)
+    too_large = b'{"blob": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    try:
+        async with schema.engine.begin() as conn:
+            await enqueue(conn, schema.outbox, [started(1, 0)])
+        bad = await insert_raw_row(schema, "1", too_large)
+        async with schema.engine.begin() as conn:
+            await enqueue(conn, schema.outbox, [started(1, 1), started(2, 0)])
+
+        assert await relay.drain() == 4
+        got = await collector.wait_for(lambda m: True, count=3)
+        assert [m.json()["execution_id"] for m in got if m.key == b"1"] == [0, 1]
+        assert [m.json()["execution_id"] for m in got if m.key == b"2"] == [0]
+        assert await relay.backlog() == 0
+        async with schema.engine.connect() as conn:
+            (row,) = (await conn.execute(select(schema.quarantine))).mappings().all()
+            assert (
+                await conn.execute(select(schema.outbox.c.id).where(schema.outbox.c.id == bad))
+            ).all() == []
+        assert (row["id"], row["key"], row["topic"], row["payload"]) == (
+            bad,
+            "1",
+            "execution.started",
+            too_large,
+        )
+        assert "TooLarge" in row["reason"]
+        await relay._housekeep()
+        assert REGISTRY.get_sample_value("headwater_outbox_quarantine_rows", {"schema": schema.name}) == 1
+        assert (
+            REGISTRY.get_sample_value(
+                "headwater_outbox_quarantined_total", {"schema": schema.name, "topic": "execution.started"}
+            )
+            == 1
+        )
+    finally:
+        await collector.stop()
+        await relay.close()
         await producer.stop()  # type: ignore[attr-defined]
 
 

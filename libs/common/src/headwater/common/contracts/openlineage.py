@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from headwater.common.contracts.types import Count
+from headwater.common.contracts.types import MAX_LINEAGE_SIDE, Count, check_lineage_edges
 
 Text = Annotated[str, Meta(min_length=1, max_length=1000)]
 
@@ -97,10 +97,21 @@ class RunEvent(Struct, kw_only=True):
     run: Run
     job: Job
     eventType: EventType = EventType.OTHER  # noqa: N815
-    inputs: list[InputDataset] = msgspec.field(default_factory=list)
-    outputs: list[OutputDataset] = msgspec.field(default_factory=list)
+    inputs: Annotated[list[InputDataset], Meta(max_length=MAX_LINEAGE_SIDE)] = msgspec.field(
+        default_factory=list
+    )
+    outputs: Annotated[list[OutputDataset], Meta(max_length=MAX_LINEAGE_SIDE)] = msgspec.field(
+        default_factory=list
+    )
     producer: str = ""
     schemaURL: str = ""  # noqa: N815
+
+    def __post_init__(self) -> None:
+        """The job's edges are its inputs x outputs: at most `MAX_LINEAGE_EDGES` per event."""
+        check_lineage_edges(
+            len({(d.namespace, d.name) for d in self.inputs}),
+            len({(d.namespace, d.name) for d in self.outputs}),
+        )
 
 
 _decoder = msgspec.json.Decoder(RunEvent)

@@ -11,7 +11,13 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from headwater.common.contracts.types import Count, Id
+from headwater.common.contracts.types import (
+    MAX_LINEAGE_SIDE,
+    Count,
+    Id,
+    check_lineage_edges,
+    check_metadata,
+)
 
 Name = Annotated[str, Meta(min_length=1, max_length=150)]
 Watermark = str | int
@@ -69,6 +75,9 @@ class PipelineCreate(_Slo, kw_only=True):
     next_watermark: Watermark | UnsetType | None = UNSET
     pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
 
+    def __post_init__(self) -> None:
+        check_metadata("pipeline_metadata", self.pipeline_metadata)
+
 
 class PipelineUpdate(_SloAndMutes, kw_only=True):
     id: Id | UnsetType = UNSET
@@ -79,6 +88,9 @@ class PipelineUpdate(_SloAndMutes, kw_only=True):
     pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
     load_lineage: bool | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        check_metadata("pipeline_metadata", self.pipeline_metadata)
 
 
 class PipelineUpserted(Struct, kw_only=True):
@@ -121,6 +133,9 @@ class ExecutionEnd(Struct, kw_only=True):
     updates: Count | None = None
     soft_deletes: Count | None = None
     execution_metadata: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        check_metadata("execution_metadata", self.execution_metadata)
 
 
 class Created(Struct):
@@ -181,6 +196,9 @@ class AddressCreate(Struct, kw_only=True):
     primary_key: ShortName | UnsetType | None = UNSET
     address_metadata: dict[str, Any] | UnsetType | None = UNSET
 
+    def __post_init__(self) -> None:
+        check_metadata("address_metadata", self.address_metadata)
+
 
 class AddressUpdate(Struct, kw_only=True):
     id: Id
@@ -191,6 +209,9 @@ class AddressUpdate(Struct, kw_only=True):
     table_name: ShortName | UnsetType | None = UNSET
     primary_key: ShortName | UnsetType | None = UNSET
     address_metadata: dict[str, Any] | UnsetType | None = UNSET
+
+    def __post_init__(self) -> None:
+        check_metadata("address_metadata", self.address_metadata)
 
 
 class Address(Struct, frozen=True, kw_only=True):
@@ -206,10 +227,20 @@ class Address(Struct, frozen=True, kw_only=True):
     updated_at: datetime | None
 
 
+LineageSide = Annotated[list[AddressCreate], Meta(max_length=MAX_LINEAGE_SIDE)]
+
+
 class AddressLineageCreate(Struct, kw_only=True):
+    """The pipeline's edges become sources x targets: at most `MAX_LINEAGE_EDGES` of them (see `types`)."""
+
     pipeline_id: Id
-    source_addresses: list[AddressCreate] = msgspec.field(default_factory=list)
-    target_addresses: list[AddressCreate] = msgspec.field(default_factory=list)
+    source_addresses: LineageSide = msgspec.field(default_factory=list)
+    target_addresses: LineageSide = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_lineage_edges(
+            len({a.name for a in self.source_addresses}), len({a.name for a in self.target_addresses})
+        )
 
 
 class AddressLineageCreated(Struct, kw_only=True):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from headwater.common.contracts.types import Count
+from headwater.common.contracts.types import Count, check_metadata
 from headwater.common.events.base import decode_event
 
 RunId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -59,6 +59,10 @@ class RunEnded(_RunReport, frozen=True, kw_only=True, tag="run.ended.v1"):
     updates: Count | None = None
     soft_deletes: Count | None = None
     execution_metadata: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_metadata("execution_metadata", self.execution_metadata)
 
 
 RunReport = RunStarted | RunEnded

@@ -4,6 +4,11 @@ Woken by LISTEN/NOTIFY (with a poll as a safety net), it claims unsent rows with
 several relays can run side by side. A row is only taken when every earlier unsent row with the same key is in
 the same claim; the rows of one key are therefore published by one relay, in id order, and a relay waits for
 the broker's acknowledgement of all of them before it marks them sent.
+
+A row the broker (or the producer, which applies the same limit) refuses for what it is — a record over the
+size limit — would be retried forever and hold back every later row. Sent again alone to tell it from the rows
+batched with it, it is then moved to `outbox_quarantine` with the reason, counted and logged, and the rest of
+the claim is marked sent. Any other failure (the broker away) leaves the whole claim unsent, to be retried.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from datetime import UTC, datetime
 import asyncpg
 import msgspec
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
+from asyncpg.pool import PoolConnectionProxy
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -37,6 +44,17 @@ PUBLISH_DELAY = Histogram(
     ["schema"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+QUARANTINED = Counter(
+    "headwater_outbox_quarantined_total",
+    "Outbox rows the broker refused, moved to outbox_quarantine",
+    ["schema", "topic"],
+)
+IN_QUARANTINE = Gauge(
+    "headwater_outbox_quarantine_rows", "Rows in outbox_quarantine at the last housekeeping", ["schema"]
+)
+
+# What the broker or producer answers about one record itself: sending it again will never succeed.
+REFUSED_RECORD = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
 
 
 class OutboxRelay:
@@ -89,6 +107,13 @@ class OutboxRelay:
             ORDER BY o.id
         """
         self._mark_sql = f"UPDATE {o} SET sent_at = now() WHERE id = ANY($1::bigint[])"
+        self._quarantine_sql = f"""
+            WITH moved AS (DELETE FROM {o} WHERE id = $1 RETURNING *)
+            INSERT INTO "{schema}".outbox_quarantine
+                (id, topic, key, event_type, event_id, payload, headers, created_at, reason)
+            SELECT id, topic, key, event_type, event_id, payload, headers, created_at, $2 FROM moved
+        """
+        self._quarantined_sql = f'SELECT count(*) FROM "{schema}".outbox_quarantine'
         self._backlog_sql = f"SELECT count(*) FROM {o} WHERE sent_at IS NULL"
         self._purge_sql = f"""
             DELETE FROM {o} WHERE id IN (
@@ -106,7 +131,7 @@ class OutboxRelay:
             self._pool = None
 
     async def drain(self) -> int:
-        """Publish until no claimable row is left; returns how many rows were published."""
+        """Publish until no claimable row is left; returns how many rows were taken (published or quarantined)."""
         total = 0
         while True:
             n = await self._publish_batch()
@@ -120,40 +145,77 @@ class OutboxRelay:
             rows = await conn.fetch(self._claim_sql, self._batch_size)
             if not rows:
                 return 0
-            await self._send(rows)
-            await conn.execute(self._mark_sql, [r["id"] for r in rows])
+            refused = await self._send(rows)
+            for r in rows:
+                if r["id"] in refused:
+                    await self._quarantine(conn, r, refused[r["id"]])
+            sent = [r for r in rows if r["id"] not in refused]
+            await conn.execute(self._mark_sql, [r["id"] for r in sent])
         now = datetime.now(UTC)
-        for r in rows:
+        for r in sent:
             PUBLISHED.labels(self._schema, r["topic"]).inc()
             PUBLISH_DELAY.labels(self._schema).observe((now - r["created_at"]).total_seconds())
         return len(rows)
 
-    async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
-        futures = []
+    async def _send(self, rows: Sequence[asyncpg.Record]) -> dict[int, Exception]:
+        """Send `rows` and wait for every acknowledgement; returns the ids of rows refused for what they are (each
+        refused again when sent alone). Any other failure is raised: the whole claim stays unsent."""
+        pending: list[tuple[asyncpg.Record, asyncio.Future[object]]] = []
+        refused: dict[int, Exception] = {}
         for r in rows:
-            stored: dict[str, str] = msgspec.json.decode(r["headers"])
-            with tracer.start_as_current_span(
-                f"{r['topic']} publish",
-                context=extract_context(stored),
-                kind=trace.SpanKind.PRODUCER,
-                attributes={"messaging.system": "kafka", "messaging.destination.name": r["topic"]},
-            ):
-                headers = [(k, v.encode()) for k, v in stored.items()] + [
-                    ("ce_id", r["event_id"].encode()),
-                    ("ce_type", r["event_type"].encode()),
-                    ("ce_source", self._source.encode()),
-                    ("ce_time", r["created_at"].isoformat().encode()),
-                    ("content-type", b"application/json"),
-                ]
-                futures.append(
-                    await self._producer.send(
-                        prefixed(self._prefix, r["topic"]),
-                        value=r["payload"],
-                        key=r["key"].encode(),
-                        headers=headers,
-                    )
-                )
-        await asyncio.gather(*futures)
+            try:
+                pending.append((r, await self._send_one(r)))
+            except REFUSED_RECORD as exc:  # the producer's own size check
+                refused[r["id"]] = exc
+        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        suspects = []
+        for (r, _), result in zip(pending, results, strict=True):
+            if isinstance(result, REFUSED_RECORD):
+                suspects.append(r)
+            elif isinstance(result, BaseException):
+                raise result
+        for r in suspects:  # the broker refuses a whole produce batch: find the record it refuses alone
+            try:
+                await (await self._send_one(r))
+            except REFUSED_RECORD as exc:
+                refused[r["id"]] = exc
+        return refused
+
+    async def _send_one(self, r: asyncpg.Record) -> asyncio.Future[object]:
+        stored: dict[str, str] = msgspec.json.decode(r["headers"])
+        with tracer.start_as_current_span(
+            f"{r['topic']} publish",
+            context=extract_context(stored),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": r["topic"]},
+        ):
+            headers = [(k, v.encode()) for k, v in stored.items()] + [
+                ("ce_id", r["event_id"].encode()),
+                ("ce_type", r["event_type"].encode()),
+                ("ce_source", self._source.encode()),
+                ("ce_time", r["created_at"].isoformat().encode()),
+                ("content-type", b"application/json"),
+            ]
+            return await self._producer.send(
+                prefixed(self._prefix, r["topic"]), value=r["payload"], key=r["key"].encode(), headers=headers
+            )
+
+    async def _quarantine(self, conn: PoolConnectionProxy, r: asyncpg.Record, exc: Exception) -> None:
+        """Move a refused row to `outbox_quarantine` (in the claim's transaction), count and log it."""
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        await conn.execute(self._quarantine_sql, r["id"], reason)
+        QUARANTINED.labels(self._schema, r["topic"]).inc()
+        log.error(
+            "outbox_row_quarantined",
+            schema=self._schema,
+            id=r["id"],
+            topic=r["topic"],
+            key=r["key"],
+            event_type=r["event_type"],
+            event_id=r["event_id"],
+            size=len(r["payload"]),
+            reason=reason,
+        )
 
     async def run(self) -> None:
         """Publish forever: on every NOTIFY (after `linger`), and every `poll_interval` seconds in case one was missed."""
@@ -187,10 +249,11 @@ class OutboxRelay:
             await self.close()
 
     async def _housekeep(self) -> None:
-        """Report the backlog, and delete sent rows once they are older than the retention."""
+        """Report the backlog and the quarantine, and delete sent rows once they are older than the retention."""
         pool = await self._connect()
         async with pool.acquire() as conn:
             BACKLOG.labels(self._schema).set(await conn.fetchval(self._backlog_sql))
+            IN_QUARANTINE.labels(self._schema).set(await conn.fetchval(self._quarantined_sql))
             await conn.execute(self._purge_sql, self._sent_retention)
 
     async def backlog(self) -> int:

@@ -44,6 +44,21 @@ _OUTBOX_INDEXES = (
 )
 
 
+def _quarantine_columns() -> list[Column[Any]]:
+    """An outbox row the broker refused, as it was (same id), with when and why it was set aside."""
+    columns = [c for c in _outbox_columns() if c.name not in ("id", "sent_at")]
+    return [
+        Column("id", BigInteger, primary_key=True, autoincrement=False),
+        *columns,
+        Column("quarantined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("reason", Text, nullable=False),
+    ]
+
+
+# Inbox rows by age, for the purge of those older than the topics' retention.
+_INBOX_AGE_INDEX = ("ix_inbox_processed_at", ["processed_at"])
+
+
 def _inbox_columns() -> list[Column[Any]]:
     return [
         Column("consumer", String(100), nullable=False),
@@ -62,10 +77,22 @@ def outbox_table(metadata: MetaData) -> Table:
     )
 
 
+def outbox_quarantine_table(metadata: MetaData) -> Table:
+    """Outbox rows the broker refused (a record over its size limit): moved here by the relay so that the rows
+    after them are published; an operator reads, fixes or replays them (README: Outbox quarantine)."""
+    return Table("outbox_quarantine", metadata, *_quarantine_columns())
+
+
 def inbox_table(metadata: MetaData) -> Table:
-    """Messages a consumer has processed, recorded in the same transaction as its effects."""
+    """Messages a consumer has processed, recorded in the same transaction as its effects; rows older than the
+    topics' retention are purged by the worker (a redelivery that old cannot happen)."""
+    name, columns = _INBOX_AGE_INDEX
     return Table(
-        "inbox", metadata, *_inbox_columns(), PrimaryKeyConstraint("consumer", "message_id", name="pk_inbox")
+        "inbox",
+        metadata,
+        *_inbox_columns(),
+        PrimaryKeyConstraint("consumer", "message_id", name="pk_inbox"),
+        Index(name, *columns),
     )
 
 
@@ -107,6 +134,29 @@ def create_outbox_and_inbox(schema: str) -> None:
         op.create_index(name, "outbox", columns, schema=schema, postgresql_where=text(where))
     for statement in outbox_notify_trigger_sql(schema):
         op.execute(statement)
+
+
+def create_outbox_quarantine_and_inbox_age_index(schema: str) -> None:
+    """Migration step (a later revision of each service, or the first one of a new service after
+    `create_outbox_and_inbox`): the quarantine of refused outbox rows and the index the inbox purge reads."""
+    from alembic import op
+
+    op.create_table(
+        "outbox_quarantine",
+        *_quarantine_columns(),
+        PrimaryKeyConstraint("id", name="pk_outbox_quarantine"),
+        schema=schema,
+    )
+    name, columns = _INBOX_AGE_INDEX
+    op.create_index(name, "inbox", columns, schema=schema)
+
+
+def drop_outbox_quarantine_and_inbox_age_index(schema: str) -> None:
+    """The reverse of `create_outbox_quarantine_and_inbox_age_index`."""
+    from alembic import op
+
+    op.drop_index(_INBOX_AGE_INDEX[0], "inbox", schema=schema)
+    op.drop_table("outbox_quarantine", schema=schema)
 
 
 def drop_outbox_and_inbox(schema: str) -> None:

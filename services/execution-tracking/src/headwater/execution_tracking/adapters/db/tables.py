@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.schema import SchemaItem
 
 from headwater.common.db import columns, schema_metadata
-from headwater.common.messaging.tables import inbox_table, outbox_table
+from headwater.common.messaging.tables import inbox_table, outbox_quarantine_table, outbox_table
 from headwater.execution_tracking import SCHEMA
 
 metadata = schema_metadata(SCHEMA)
@@ -195,4 +195,5 @@ run_dataset = Table(
 )
 
 outbox = outbox_table(metadata)
+outbox_quarantine = outbox_quarantine_table(metadata)
 inbox = inbox_table(metadata)

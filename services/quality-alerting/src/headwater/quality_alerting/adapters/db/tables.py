@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.schema import SchemaItem
 
 from headwater.common.db import columns, schema_metadata
-from headwater.common.messaging.tables import inbox_table, outbox_table
+from headwater.common.messaging.tables import inbox_table, outbox_quarantine_table, outbox_table
 from headwater.quality_alerting import SCHEMA
 
 metadata = schema_metadata(SCHEMA)
@@ -255,4 +255,5 @@ notification_delivery = Table(
 )
 
 outbox = outbox_table(metadata)
+outbox_quarantine = outbox_quarantine_table(metadata)
 inbox = inbox_table(metadata)

@@ -23,12 +23,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from headwater.common.db import columns, schema_metadata
-from headwater.common.messaging.tables import inbox_table, outbox_table
+from headwater.common.messaging.tables import inbox_table, outbox_quarantine_table, outbox_table
 from headwater.scheduler import SCHEMA
 
 metadata = schema_metadata(SCHEMA)
 
 outbox = outbox_table(metadata)
+outbox_quarantine = outbox_quarantine_table(metadata)
 inbox = inbox_table(metadata)
 
 schedule = Table(

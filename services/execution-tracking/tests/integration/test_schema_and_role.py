@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 class TestSchemaAndRole(SchemaAndRoleTests):
     package = "headwater.execution_tracking"
-    head = "0002"
+    head = "0003"
 
 
 async def test_topics_exist_with_twelve_partitions_and_dead_letter_twins(stack: Stack) -> None:

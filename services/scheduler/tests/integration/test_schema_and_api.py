@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 class TestSchemaAndRole(SchemaAndRoleTests):
     package = "headwater.scheduler"
-    head = "0001"
+    head = "0002"
 
 
 async def test_a_firing_refers_to_its_schedule(stack: Stack) -> None:

@@ -63,6 +63,9 @@ class ServiceSettings(CommonSettings, frozen=True, kw_only=True):
     db_pool_size: int = 10
     consumer_group: str
     relay_batch_size: int = 500  # outbox rows published per claim
+    # Inbox rows (processed message ids) are purged once older than this: at least the retention of the topics
+    # the service consumes (Kafka's default is 7 days), since only a message still in its topic can be redelivered.
+    inbox_retention_days: int = 8
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = (
         0  # Prometheus metrics of the worker (relay, consumers, loops); 0 turns them off

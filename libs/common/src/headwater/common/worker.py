@@ -1,5 +1,6 @@
-"""The `worker` process every service runs: Kafka subscribers, the outbox relay and the service's own background
-tasks, until SIGTERM; the Prometheus metrics of all of them on the worker's metrics port."""
+"""The `worker` process every service runs: Kafka subscribers, the outbox relay, the inbox purge and the
+service's own background tasks, until SIGTERM; the Prometheus metrics of all of them on the worker's metrics
+port."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from headwater.common.db.engine import to_asyncpg_dsn
 from headwater.common.gc_freeze import freeze_startup_objects
 from headwater.common.logging import get_logger
 from headwater.common.messaging.broker import create_broker, create_producer
+from headwater.common.messaging.inbox import InboxPurge
 from headwater.common.messaging.relay import OutboxRelay
 from headwater.common.service import ServiceContainer
 from headwater.common.settings import ServiceSettings
@@ -72,6 +74,11 @@ async def run(worker: Worker) -> None:
         source=f"headwater/{worker.service}",
         batch_size=settings.relay_batch_size,
     )
+    inbox_purge = InboxPurge(
+        dsn=to_asyncpg_dsn(settings.database_url),
+        schema=worker.schema,
+        retention_days=settings.inbox_retention_days,
+    )
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     stop = asyncio.Event()
@@ -86,11 +93,10 @@ async def run(worker: Worker) -> None:
         await container.close()
         return
     relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
-    tasks = [(b, asyncio.create_task(b.run(stop), name=b.name)) for b in worker.background]
+    backgrounds = [*worker.background, Background("inbox-purge", inbox_purge.run)]
+    tasks = [(b, asyncio.create_task(b.run(stop), name=b.name)) for b in backgrounds]
     freeze_startup_objects()
-    log.info(
-        "worker_started", topic_prefix=settings.topic_prefix, background=[b.name for b in worker.background]
-    )
+    log.info("worker_started", topic_prefix=settings.topic_prefix, background=[b.name for b in backgrounds])
     try:
         await stop.wait()
     finally:

@@ -79,7 +79,7 @@ def outbox_table(metadata: MetaData) -> Table:
 
 def outbox_quarantine_table(metadata: MetaData) -> Table:
     """Outbox rows the broker refused (a record over its size limit): moved here by the relay so that the rows
-    after them are published; an operator reads, fixes or replays them (README: Outbox quarantine)."""
+    after them are published; an operator reads, fixes or replays them (README: Limits, dead letters and the outbox quarantine)."""
     return Table("outbox_quarantine", metadata, *_quarantine_columns())
 
 

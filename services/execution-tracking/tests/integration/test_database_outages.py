@@ -112,3 +112,29 @@ async def test_a_statement_past_the_statement_timeout_gets_503_and_nothing_hangs
             await admin.close()
         got = await client.get(f"/pipeline/{pipeline_id}", headers=EDITOR)
         assert got.json()["load_lineage"] is True  # the refused write changed nothing
+
+
+async def test_a_lineage_walk_past_its_budget_gets_503_saying_to_ask_for_less(stack: Stack) -> None:
+    """Each hop of a walk is one short statement; the walk as a whole stops at `lineage_timeout_seconds`."""
+    async with service(stack, lineage_timeout_seconds=0.3) as client:
+        created = await client.post(
+            "/address",
+            json={
+                "name": "deep.lineage.t",
+                "address_type_name": "postgres",
+                "address_type_group_name": "database",
+            },
+            headers=EDITOR,
+        )
+        address_id = created.json()["id"]
+        admin = await asyncpg.connect(stack.admin_dsn)
+        try:
+            async with admin.transaction():
+                await admin.execute(f"LOCK TABLE {SCHEMA}.address_lineage IN ACCESS EXCLUSIVE MODE")
+                walked = await client.get(f"/lineage/address/{address_id}?depth=100", headers=EDITOR)
+        finally:
+            await admin.close()
+        assert walked.status_code == 503, walked.text
+        assert walked.headers["retry-after"] == "5"
+        assert "smaller depth or limit" in walked.json()["detail"]
+        assert (await client.get(f"/lineage/address/{address_id}", headers=EDITOR)).status_code == 200

@@ -38,7 +38,7 @@ class Container(ServiceContainer):
                 timeouts=self.settings.db_timeouts,
             )
             self._runs = RunWriter(self._pool)
-            self._graph = LineageGraphReader(self._pool)
+            self._graph = LineageGraphReader(self._pool, budget=self.settings.lineage_timeout_seconds)
 
     @property
     def runs(self) -> RunWriter:

@@ -99,7 +99,7 @@ async def outcome(c: Container, names: dict[str, str]) -> dict[str, Any]:
         assert dag_pipeline is not None
         types = {
             r.id: r.name
-            for r in await uow.pipeline_types.list()
+            for r in await uow.pipeline_types.list(100_000, 0)
             if r.id in {task_pipeline.pipeline_type_id, dag_pipeline.pipeline_type_id}
         }
         dag_run = runs["dag"]

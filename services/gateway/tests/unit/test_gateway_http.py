@@ -83,11 +83,24 @@ def test_non_integer_path_id_is_a_client_error(client: TestClient) -> None:
     assert client.get("/pipeline/abc").status_code in (400, 404, 422)
 
 
+@pytest.mark.parametrize("path", ["/pipeline", "/pipeline_type", "/address", "/address_type"])
+def test_lists_forward_limit_and_offset_and_refuse_them_out_of_bounds(
+    client: TestClient, execution_tracking: FakeUpstream, path: str
+) -> None:
+    assert client.get(path, params={"limit": 5, "offset": 10}).status_code == 200
+    assert execution_tracking.calls[-1].query == "limit=5&offset=10"
+    assert client.get(path).status_code == 200  # without them, as spec 000's clients call it
+    for bad in ({"limit": 0}, {"limit": 100_001}, {"offset": -1}):
+        assert client.get(path, params=bad).status_code == 422
+    assert len(execution_tracking.calls) == 2
+
+
 def test_service_down_is_503_not_500(client: TestClient, execution_tracking: FakeUpstream) -> None:
     execution_tracking.down = True
     r = client.get("/pipeline")
     assert r.status_code == 503
-    assert client.get("/health/ready").status_code == 503
+    # the gateway's readiness is its own: a service down does not take it out of the load balancer
+    assert client.get("/health/ready").status_code == 200
     assert client.get("/health/live").status_code == 200
 
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from headwater.common.contracts.alerting import MAX_CHANNELS_LIMIT
 from headwater.common.db.engine import to_asyncpg_dsn
 from headwater.common.testing import eventually
 from headwater.devstack.stack import Stack
@@ -560,6 +561,19 @@ async def test_channels_over_http(container: Container, receiver: WebhookReceive
         assert (await client.delete(url)).status_code == 204
         assert (await client.get(url)).status_code == 404
         assert (await client.delete(url)).status_code == 404
+
+
+async def test_the_channel_list_is_paged_in_id_order(container: Container, receiver: WebhookReceiver) -> None:
+    base = "/api/v1/notification_channels"
+    async with api(container) as client:
+        ids = [(await client.post(base, json=body(receiver))).json()["id"] for _ in range(3)]
+        listed = [c["id"] for c in (await client.get(base)).json()]
+        assert listed == sorted(listed)
+        start = listed.index(ids[0])
+        page = await client.get(base, params={"limit": 2, "offset": start})
+        assert [c["id"] for c in page.json()] == ids[:2]
+        assert (await client.get(base, params={"limit": 0})).status_code == 422
+        assert (await client.get(base, params={"limit": MAX_CHANNELS_LIMIT + 1})).status_code == 422
 
 
 @pytest.mark.parametrize(

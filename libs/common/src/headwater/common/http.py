@@ -21,8 +21,9 @@ from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import propagate, trace
-from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from headwater.common.db.errors import is_statement_timeout, is_transient
 from headwater.common.errors import UseCaseError
 from headwater.common.logging import get_logger
 from headwater.common.principal import HEADER, InvalidPrincipal, Principal, from_header
@@ -51,7 +52,39 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return Response({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+# What a caller is told when the database is away or too slow (the exception itself is logged, never sent).
+DATABASE_UNAVAILABLE = "database temporarily unavailable, retry shortly"
+STATEMENT_TIMEOUT = "the database did not answer in time (statement timeout), retry shortly or ask for less"
+DATABASE_RETRY_AFTER = {"retry-after": "5"}
+
+DATABASE_REFUSALS = Counter(
+    "headwater_http_database_unavailable_total",
+    "Requests answered 503 because the database was away (unavailable) or too slow (statement_timeout)",
+    ["reason"],
+)
+
+
+def database_unavailable(request: Request[Any, Any, Any], exc: BaseException) -> str | None:
+    """When `exc` says the database is away or ran out of time (nothing was written, the same request may
+    succeed later): log and count it and return what to tell the caller with a 503; otherwise None."""
+    if is_statement_timeout(exc):
+        reason, message = "statement_timeout", STATEMENT_TIMEOUT
+    elif is_transient(exc):
+        reason, message = "unavailable", DATABASE_UNAVAILABLE
+    else:
+        return None
+    DATABASE_REFUSALS.labels(reason).inc()
+    log.warning(
+        "database_unavailable", reason=reason, path=request.url.path, method=request.method, error=repr(exc)
+    )
+    return message
+
+
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """500 for a bug; 503 with `Retry-After` for a database that is away or too slow."""
+    message = database_unavailable(request, exc)
+    if message is not None:
+        return Response({"detail": message}, status_code=503, headers=DATABASE_RETRY_AFTER)
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     return Response({"detail": "Internal Server Error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
 
@@ -96,7 +129,8 @@ def refuse_limited_to_source(
 
 
 def health_handlers(readiness: Sequence[ReadinessCheck] = ()) -> list[Any]:
-    """`/health/live` (the process answers) and `/health/ready` (its dependencies answer too)."""
+    """`/health/live` (the process answers) and `/health/ready` (its dependencies answer too). The probes are
+    anonymous: why a check failed is logged, never sent."""
 
     @get("/health/live", include_in_schema=False, sync_to_thread=False)
     def live() -> dict[str, str]:
@@ -109,7 +143,7 @@ def health_handlers(readiness: Sequence[ReadinessCheck] = ()) -> list[Any]:
                 await check()
             except Exception as exc:
                 log.warning("not_ready", check=getattr(check, "__name__", "check"), error=repr(exc))
-                return Response({"status": "unavailable", "reason": repr(exc)}, status_code=503)
+                return Response({"status": "unavailable"}, status_code=503)
         return Response({"status": "ok"})
 
     return [live, ready]

@@ -7,7 +7,8 @@ import aiohttp
 
 
 class PooledSession:
-    """Keep-alive connections (at most `connections`), a total `timeout`, DNS answers cached for 5 minutes."""
+    """Keep-alive connections (at most `connections`), a total `timeout` (and, when given, a shorter one for
+    opening a connection), DNS answers cached for 5 minutes."""
 
     def __init__(
         self,
@@ -16,8 +17,9 @@ class PooledSession:
         connections: int,
         headers: dict[str, str] | None = None,
         keepalive_timeout: float | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
         self._connections = connections
         self._headers = headers
         self._keepalive = keepalive_timeout

@@ -26,13 +26,15 @@ from headwater.common.telemetry import configure_telemetry
 
 
 def start_process(service: str, schema: str, settings: ServiceSettings) -> AsyncEngine:
-    """Configure logging and telemetry for `service` and build its engine, pinned to `schema` (the engine
-    connects lazily: nothing here needs the database to be up)."""
+    """Configure logging and telemetry for `service` and build its engine, pinned to `schema` and bounded by the
+    settings' database timeouts (the engine connects lazily: nothing here needs the database to be up)."""
     configure_logging(service, level=settings.log_level, json=settings.log_json)
     configure_telemetry(
         service, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
     )
-    return create_engine(settings.database_url, schema=schema, pool_size=settings.db_pool_size)
+    return create_engine(
+        settings.database_url, schema=schema, pool_size=settings.db_pool_size, timeouts=settings.db_timeouts
+    )
 
 
 class ServiceContainer:

@@ -13,6 +13,8 @@ from typing import Any, Final, NamedTuple, TypeVar
 
 import msgspec
 
+from headwater.common.db.engine import Timeouts
+
 
 class LocalPorts(NamedTuple):
     """Where a service listens by default: its HTTP API, and its worker's Prometheus metrics (0: no worker)."""
@@ -49,6 +51,19 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     # How long a consumer's fetch may wait on the broker for new messages. Kafka answers as soon as one arrives
     # (fetch_min_bytes 1), tansu only when the wait is over: short waits keep event-to-effect delays short there.
     consumer_fetch_max_wait_ms: int = 100
+    # How long a process waits on its database, in seconds: opening a connection, a pooled connection while all
+    # are busy, one statement (Postgres cancels it). An HTTP request that runs out answers 503 with Retry-After.
+    db_connect_timeout_seconds: float = 5.0
+    db_pool_timeout_seconds: float = 10.0
+    db_statement_timeout_seconds: float = 30.0
+
+    @property
+    def db_timeouts(self) -> Timeouts:
+        return Timeouts(
+            connect=self.db_connect_timeout_seconds,
+            statement=self.db_statement_timeout_seconds,
+            pool=self.db_pool_timeout_seconds,
+        )
 
 
 class ServiceSettings(CommonSettings, frozen=True, kw_only=True):

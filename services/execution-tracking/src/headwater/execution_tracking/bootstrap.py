@@ -32,10 +32,13 @@ class Container(ServiceContainer):
         """Open what needs a running event loop: the asyncpg pool of the hot path."""
         if self._pool is None:
             self._pool = await create_pool(
-                to_asyncpg_dsn(self.settings.database_url), schema=SCHEMA, size=self.settings.db_pool_size
+                to_asyncpg_dsn(self.settings.database_url),
+                schema=SCHEMA,
+                size=self.settings.db_pool_size,
+                timeouts=self.settings.db_timeouts,
             )
             self._runs = RunWriter(self._pool)
-            self._graph = LineageGraphReader(self._pool)
+            self._graph = LineageGraphReader(self._pool, budget=self.settings.lineage_timeout_seconds)
 
     @property
     def runs(self) -> RunWriter:

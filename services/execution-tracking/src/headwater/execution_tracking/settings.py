@@ -12,4 +12,5 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     consumer_group: str = "execution-tracking"
     ingress_batch_size: int = 1000
     lineage_batch_size: int = 200  # OpenLineage events merged per transaction from `ingress.lineage`
+    lineage_timeout_seconds: float = 30.0  # the longest a lineage graph walk may take (then 503)
     worker_metrics_port: int = LOCAL_PORTS[SERVICE].worker_metrics

@@ -109,8 +109,8 @@ class FakePipelineTypes:
             row_id = await self.id_by_name(name)
         return None if row_id is None else self.db.pipeline_types.get(row_id)
 
-    async def list(self) -> list[PipelineTypeRecord]:
-        return [self.db.pipeline_types[i] for i in sorted(self.db.pipeline_types)]
+    async def list(self, limit: int, offset: int) -> list[PipelineTypeRecord]:
+        return [self.db.pipeline_types[i] for i in sorted(self.db.pipeline_types)[offset : offset + limit]]
 
     async def update(self, type_id: int, values: Mapping[str, Any]) -> PipelineTypeRecord:
         if "name" in values and await self.id_by_name(values["name"]) not in (None, type_id):
@@ -152,8 +152,8 @@ class FakePipelines:
     async def get(self, pipeline_id: int) -> PipelineRecord | None:
         return self.db.pipelines.get(pipeline_id)
 
-    async def list(self) -> list[PipelineRecord]:
-        return [self.db.pipelines[i] for i in sorted(self.db.pipelines)]
+    async def list(self, limit: int, offset: int) -> list[PipelineRecord]:
+        return [self.db.pipelines[i] for i in sorted(self.db.pipelines)[offset : offset + limit]]
 
     async def update(self, pipeline_id: int, values: Mapping[str, Any]) -> PipelineRecord:
         if "name" in values and self._id_by_name(values["name"]) not in (None, pipeline_id):

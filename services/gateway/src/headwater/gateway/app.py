@@ -32,7 +32,7 @@ from headwater.gateway.dialects.watcher.routes import ROUTES as WATCHER_ROUTES
 from headwater.gateway.identity.audit import audit_middleware
 from headwater.gateway.identity.cors import cors_middleware
 from headwater.gateway.identity.guard import authorize, current_principal
-from headwater.gateway.upstream import UpstreamUnavailable
+from headwater.gateway.upstream import UpstreamTooLarge, UpstreamUnavailable
 
 
 @get("/", include_in_schema=False, sync_to_thread=False, opt={"permission": "public"})
@@ -42,10 +42,16 @@ def root() -> dict[str, str]:
 
 def upstream_unavailable(request: Request[Any, Any, Any], exc: UpstreamUnavailable) -> Response[Any]:
     message = "service temporarily unavailable, retry shortly"
-    headers = {"retry-after": "1"}
+    headers = {"retry-after": str(exc.retry_after)}
     if is_olake(request.url.path):
         return olake_error(503, message, headers)
     return Response({"detail": message}, status_code=503, headers=headers)
+
+
+def upstream_too_large(request: Request[Any, Any, Any], exc: UpstreamTooLarge) -> Response[Any]:
+    if is_olake(request.url.path):
+        return olake_error(502, str(exc))
+    return Response({"detail": str(exc)}, status_code=502)
 
 
 def public(handlers: list[Any]) -> list[Any]:
@@ -72,7 +78,7 @@ def create_app(container: Container | None = None) -> Litestar:
             *RETENTION_ROUTES,
             *QLUSTER_ROUTES,
             *NOTIFICATION_ROUTES,
-            *public(health_handlers([c.database_ready, *(u.ready for u in c.upstreams)])),
+            *public(health_handlers([c.database_ready])),
             *metrics,
         ],
         guards=[authorize],
@@ -88,7 +94,11 @@ def create_app(container: Container | None = None) -> Litestar:
             "to_scheduler": Provide(to_scheduler, sync_to_thread=False),
         },
         state=State({"identity": c.identity, "audit": c.audit}),
-        exception_handlers={**EXCEPTION_HANDLERS_BY_DIALECT, UpstreamUnavailable: upstream_unavailable},
+        exception_handlers={
+            **EXCEPTION_HANDLERS_BY_DIALECT,
+            UpstreamUnavailable: upstream_unavailable,
+            UpstreamTooLarge: upstream_too_large,
+        },
         plugins=plugins,
         # CORS outermost (a preflight needs no credentials), then tracing/metrics, then the audit of writes.
         middleware=[cors_middleware(c.settings.cors_origins), *middleware, audit_middleware],

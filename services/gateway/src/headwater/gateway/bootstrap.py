@@ -39,6 +39,8 @@ class Container:
         return (self.execution_tracking, self.quality_alerting, self.scheduler)
 
     async def database_ready(self) -> None:
+        """Readiness: the gateway's own database answers. The services are not asked: one of them down must not
+        take every gateway replica (and logins with it) out of the load balancer; its routes answer 503."""
         if self.engine is not None:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -67,7 +69,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def identity_for(settings: Settings) -> tuple[Identity, AsyncEngine]:
-    engine = create_engine(settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size, timeouts=settings.db_timeouts
+    )
     return Identity(IdentityStore(engine), settings), engine
 
 
@@ -80,7 +84,14 @@ def bootstrap(settings: Settings | None = None) -> Container:
 
     def upstream(name: str, url: str) -> Upstream:
         return Upstream(
-            name, url, timeout=settings.upstream_timeout_seconds, connections=settings.upstream_connections
+            name,
+            url,
+            timeout=settings.upstream_timeout_seconds,
+            connections=settings.upstream_connections,
+            connect_timeout=settings.upstream_connect_timeout_seconds,
+            breaker_failures=settings.upstream_breaker_failures,
+            breaker_open_seconds=settings.upstream_breaker_open_seconds,
+            max_body=settings.upstream_max_body_bytes,
         )
 
     identity, engine = identity_for(settings)

@@ -24,6 +24,14 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     scheduler_url: str = local_url("scheduler")
     upstream_timeout_seconds: float = 30.0
     upstream_connections: int = 100
+    # A service that is down costs a request this long to find out; after `upstream_breaker_failures` such
+    # failures in a row its breaker opens and its routes answer 503 at once for `upstream_breaker_open_seconds`
+    # (then one request probes it). The gateway's readiness does not depend on the services.
+    upstream_connect_timeout_seconds: float = 1.0
+    upstream_breaker_failures: int = 5
+    upstream_breaker_open_seconds: float = 5.0
+    # The largest answer of a service the gateway relays (it buffers answers whole): larger ones are a 502.
+    upstream_max_body_bytes: int = 64 * 1024 * 1024
 
     # Identity (schema `gateway`, its own role).
     database_url: str = "postgresql://gateway@127.0.0.1:5432/headwater"

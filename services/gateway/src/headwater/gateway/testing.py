@@ -40,10 +40,6 @@ class FakeUpstream:
         self.calls.append(Call(method, path, body, principal, query))
         return self.answer
 
-    async def ready(self) -> None:
-        if self.down:
-            raise UpstreamUnavailable(f"{self.name} is unavailable")
-
     async def close(self) -> None:
         return None
 

@@ -19,6 +19,8 @@ SuppressionMinutes = Annotated[int, Meta(ge=0, le=525_600)]  # at most a year
 
 DEFAULT_DELIVERIES_LIMIT = 100
 MAX_DELIVERIES_LIMIT = 1000
+DEFAULT_CHANNELS_LIMIT = 1000  # channels listed per page, in id order
+MAX_CHANNELS_LIMIT = 10_000
 
 
 class NotificationChannelCreate(Struct, kw_only=True, forbid_unknown_fields=True):

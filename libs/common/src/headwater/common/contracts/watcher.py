@@ -23,6 +23,12 @@ Name = Annotated[str, Meta(min_length=1, max_length=150)]
 Watermark = str | int
 Number = Annotated[int, Meta(le=2**31 - 1)]
 
+# The Watcher lists (pipelines, pipeline types, addresses, address types) take no parameters in spec 000 and
+# answer every row. Here they take optional `limit` and `offset` (rows in id order): the default is generous
+# enough that a Watcher client listing a real installation gets everything, and bounds the answer otherwise.
+DEFAULT_LIST_LIMIT = 10_000
+MAX_LIST_LIMIT = 100_000
+
 
 def sent(body: Struct) -> dict[str, Any]:
     """The fields the client actually sent (UNSET ones dropped)."""

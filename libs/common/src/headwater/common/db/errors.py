@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from headwater.common.errors import Duplicate, MissingReference
 
@@ -22,13 +23,21 @@ def is_transient(exc: BaseException) -> bool:
         return is_transient(exc.orig) if exc.orig is not None else False
     if isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError):
         return False  # asyncpg's own DataError: an argument it cannot encode (an int beyond int4), the data's fault
-    if isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)):
+    if isinstance(
+        exc, (OSError, TimeoutError, PoolTimeout, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)
+    ):
         return True
     sqlstate = getattr(exc, "sqlstate", None)
     if isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES):
         return True
     cause = exc.__cause__
     return cause is not None and cause is not exc and is_transient(cause)
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """True when Postgres cancelled a statement that ran past `statement_timeout` (SQLSTATE 57014): the
+    database is too busy or the question too large, and nothing was written."""
+    return sqlstate_of(exc) == "57014"
 
 
 def sqlstate_of(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from headwater.common.contracts.watcher import DEFAULT_LIST_LIMIT
 from headwater.common.errors import NotFound
 from headwater.common.events import LineageAddress, LineageChanged, LineageEdge
 from headwater.execution_tracking.domain.records import (
@@ -18,7 +19,7 @@ from headwater.execution_tracking.domain.records import (
 from headwater.execution_tracking.domain.rules import normalise
 from headwater.execution_tracking.service_layer.editing import (
     get_by_id,
-    list_all,
+    list_page,
     patch_fields,
     patch_row,
     upsert_by_name,
@@ -61,8 +62,10 @@ async def get_address_type(uow: UnitOfWork, type_id: int) -> AddressTypeRecord:
     return await get_by_id(uow, lambda u: u.address_types, type_id, "address type")
 
 
-async def list_address_types(uow: UnitOfWork) -> Sequence[AddressTypeRecord]:
-    return await list_all(uow, lambda u: u.address_types)
+async def list_address_types(
+    uow: UnitOfWork, *, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+) -> Sequence[AddressTypeRecord]:
+    return await list_page(uow, lambda u: u.address_types, limit=limit, offset=offset)
 
 
 # -- addresses --------------------------------------------------------------------------------------------------
@@ -125,8 +128,10 @@ async def get_address(uow: UnitOfWork, address_id: int) -> AddressRecord:
     return await get_by_id(uow, lambda u: u.addresses, address_id, "address")
 
 
-async def list_addresses(uow: UnitOfWork) -> Sequence[AddressRecord]:
-    return await list_all(uow, lambda u: u.addresses)
+async def list_addresses(
+    uow: UnitOfWork, *, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+) -> Sequence[AddressRecord]:
+    return await list_page(uow, lambda u: u.addresses, limit=limit, offset=offset)
 
 
 # -- lineage ----------------------------------------------------------------------------------------------------

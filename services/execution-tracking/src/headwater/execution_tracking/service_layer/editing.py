@@ -46,10 +46,12 @@ async def get_by_id(uow: UnitOfWork, rows: Callable[[UnitOfWork], NamedRows[R]],
     return row
 
 
-async def list_all(uow: UnitOfWork, rows: Callable[[UnitOfWork], NamedRows[R]]) -> Sequence[R]:
-    """Every row, in id order."""
+async def list_page(
+    uow: UnitOfWork, rows: Callable[[UnitOfWork], NamedRows[R]], *, limit: int, offset: int
+) -> Sequence[R]:
+    """At most `limit` rows in id order, after the first `offset`."""
     async with uow:
-        return await rows(uow).list()
+        return await rows(uow).list(limit, offset)
 
 
 async def patch_row(

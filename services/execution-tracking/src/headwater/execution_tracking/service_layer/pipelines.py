@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from headwater.common.contracts.watcher import DEFAULT_LIST_LIMIT
 from headwater.common.errors import Invalid
 from headwater.common.events import PipelineChanged, PipelineSlo
 from headwater.common.records import project
@@ -13,7 +14,7 @@ from headwater.execution_tracking.domain.records import PipelineRecord, Pipeline
 from headwater.execution_tracking.domain.rules import Datepart, normalise, request_digest, watermark_text
 from headwater.execution_tracking.service_layer.editing import (
     get_by_id,
-    list_all,
+    list_page,
     patch_fields,
     patch_row,
     upsert_by_name,
@@ -84,8 +85,10 @@ async def get_pipeline_type(uow: UnitOfWork, type_id: int) -> PipelineTypeRecord
     return await get_by_id(uow, lambda u: u.pipeline_types, type_id, "pipeline type")
 
 
-async def list_pipeline_types(uow: UnitOfWork) -> Sequence[PipelineTypeRecord]:
-    return await list_all(uow, lambda u: u.pipeline_types)
+async def list_pipeline_types(
+    uow: UnitOfWork, *, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+) -> Sequence[PipelineTypeRecord]:
+    return await list_page(uow, lambda u: u.pipeline_types, limit=limit, offset=offset)
 
 
 # -- pipelines --------------------------------------------------------------------------------------------------
@@ -159,8 +162,10 @@ async def get_pipeline(uow: UnitOfWork, pipeline_id: int) -> PipelineRecord:
     return await get_by_id(uow, lambda u: u.pipelines, pipeline_id, "pipeline")
 
 
-async def list_pipelines(uow: UnitOfWork) -> Sequence[PipelineRecord]:
-    return await list_all(uow, lambda u: u.pipelines)
+async def list_pipelines(
+    uow: UnitOfWork, *, limit: int = DEFAULT_LIST_LIMIT, offset: int = 0
+) -> Sequence[PipelineRecord]:
+    return await list_page(uow, lambda u: u.pipelines, limit=limit, offset=offset)
 
 
 # -- events -----------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from headwater.common.errors import UseCaseError
 from headwater.common.events import Event
 from headwater.execution_tracking.domain.records import (
     AddressRecord,
@@ -52,7 +53,9 @@ class NamedRows(Protocol[R_co]):
         """The row with this id (or, without one, this name), locked for the rest of the transaction."""
         ...
 
-    async def list(self) -> Sequence[R_co]: ...
+    async def list(self, limit: int, offset: int, /) -> Sequence[R_co]:
+        """At most `limit` rows in id order, after the first `offset`."""
+        ...
 
     async def update(self, row_id: int, values: Mapping[str, Any], /) -> R_co: ...
 
@@ -201,12 +204,19 @@ class RunWriter(Protocol):
 # -- the lineage graph ----------------------------------------------------------------------------------------------
 
 
+class WalkTooLong(UseCaseError):
+    """A lineage walk ran past its time budget (each hop is a quick query, but up to 100 hops over a dense
+    graph add up): 503, the caller may retry or ask for a smaller depth or limit."""
+
+    status = 503
+
+
 class LineageGraphReader(Protocol):
     async def walk(
         self, starts: Iterable[int], *, upstream: bool, downstream: bool, depth: int, limit: int
     ) -> Walk:
         """Walk from every address of `starts` (depth 0) in the directions asked, `depth` hops at most,
-        `limit` addresses at most (then `truncated`)."""
+        `limit` addresses at most (then `truncated`); `WalkTooLong` past the reader's time budget."""
         ...
 
     async def pipeline_edges(self, pipeline_id: int) -> list[Pair]: ...

@@ -14,7 +14,7 @@ from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from headwater.common.errors import UseCaseError
-from headwater.common.http import EXCEPTION_HANDLERS
+from headwater.common.http import DATABASE_RETRY_AFTER, EXCEPTION_HANDLERS, database_unavailable
 from headwater.common.logging import get_logger
 from headwater.gateway.dialects.deps import AnyRequest
 
@@ -59,6 +59,9 @@ def _by_dialect(handler: Handler) -> Handler:
         if not is_olake(request.url.path):
             return handler(request, exc)
         if not isinstance(exc, HTTPException | UseCaseError):
+            message = database_unavailable(request, exc)
+            if message is not None:
+                return olake_error(503, message, DATABASE_RETRY_AFTER)
             log.exception("unhandled_error", path=request.url.path, method=request.method)
         return _olake(request, exc)
 

@@ -30,7 +30,7 @@ class Forward:
     principal: Principal
 
     async def __call__(self, path: str | None = None, body: bytes | None = None) -> Response[Any]:
-        """Send the request on and relay status and body. `path` replaces the request's own path (when the
+        """Send the request on and relay status, body and a `Retry-After`. `path` replaces the request's own path (when the
         service serves it elsewhere), `body` the request's own body (e.g. once decompressed)."""
         request = self.request
         if body is None and request.method in ("POST", "PATCH", "PUT"):
@@ -44,7 +44,12 @@ class Forward:
         )
         if answer.status == 204:
             return Response(content=None, status_code=204)
-        return Response(content=answer.body, status_code=answer.status, media_type=answer.content_type)
+        return Response(
+            content=answer.body,
+            status_code=answer.status,
+            media_type=answer.content_type,
+            headers={"retry-after": answer.retry_after} if answer.retry_after else None,
+        )
 
 
 # The dependency (see dialects.deps) that binds the request to the service serving it.

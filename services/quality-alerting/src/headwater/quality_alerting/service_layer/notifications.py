@@ -82,9 +82,9 @@ async def create_channel(uow: UnitOfWork, fields: Mapping[str, Any]) -> Channel:
     return channel
 
 
-async def list_channels(uow: UnitOfWork) -> list[Channel]:
+async def list_channels(uow: UnitOfWork, *, limit: int, offset: int) -> list[Channel]:
     async with uow:
-        return await uow.channels.list_all()
+        return await uow.channels.list_page(limit, offset)
 
 
 async def get_channel(uow: UnitOfWork, channel_id: int) -> Channel:

@@ -128,7 +128,9 @@ class Channels(Protocol):
         """The channel with its secret (`lock` holds its row until the transaction ends)."""
         ...
 
-    async def list_all(self) -> list[Channel]: ...
+    async def list_page(self, limit: int, offset: int) -> list[Channel]:
+        """At most `limit` channels in id order, after the first `offset`."""
+        ...
 
     async def update(self, channel_id: int, fields: Mapping[str, Any]) -> Channel | None:
         """Set `fields`; None when the channel is gone; Duplicate when the new name is taken."""

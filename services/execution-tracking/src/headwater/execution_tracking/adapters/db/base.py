@@ -43,8 +43,9 @@ class Rows(Repository, Generic[R]):
         cond = self.table.c.id == row_id if row_id is not None else self.table.c.name == name
         return await self.first(select(*self.columns).where(cond).with_for_update(), self.record)
 
-    async def list(self) -> list[R]:
-        return await self.all(select(*self.columns).order_by(self.table.c.id), self.record)
+    async def list(self, limit: int, offset: int) -> list[R]:
+        stmt = select(*self.columns).order_by(self.table.c.id).limit(limit).offset(offset)
+        return await self.all(stmt, self.record)
 
     async def update(self, row_id: int, values: Mapping[str, Any]) -> R:
         stmt = (

@@ -7,12 +7,14 @@ harmless because an address already reached is never expanded again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from headwater.execution_tracking.domain.records import DescribedAddress, Pair, Walk
+from headwater.execution_tracking.service_layer.ports import WalkTooLong
 
 _DOWNSTREAM = """
     SELECT source_address_id, target_address_id, pipeline_id FROM address_lineage
@@ -35,10 +37,12 @@ _PIPELINES = "SELECT id, name FROM pipeline WHERE id = ANY($1::bigint[])"
 
 
 class LineageGraphReader:
-    """Implements `service_layer.ports.LineageGraphReader` through an asyncpg pool."""
+    """Implements `service_layer.ports.LineageGraphReader` through an asyncpg pool; a walk may take
+    `budget` seconds at most (0: no limit)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, budget: float = 0) -> None:
         self._pool = pool
+        self._budget = budget
 
     async def walk(
         self, starts: Iterable[int], *, upstream: bool, downstream: bool, depth: int, limit: int
@@ -46,11 +50,18 @@ class LineageGraphReader:
         """Walk from every address of `starts` (depth 0) in the directions asked, `depth` hops at most."""
         origin = dict.fromkeys(starts, 0)
         walk = Walk(depth=dict(origin))
-        async with self._pool.acquire() as conn:
-            if downstream:
-                await self._hops(conn, walk, origin, _DOWNSTREAM, forward=True, depth=depth, limit=limit)
-            if upstream:
-                await self._hops(conn, walk, origin, _UPSTREAM, forward=False, depth=depth, limit=limit)
+        try:
+            async with asyncio.timeout(self._budget or None), self._pool.acquire() as conn:
+                if downstream:
+                    await self._hops(conn, walk, origin, _DOWNSTREAM, forward=True, depth=depth, limit=limit)
+                if upstream:
+                    await self._hops(conn, walk, origin, _UPSTREAM, forward=False, depth=depth, limit=limit)
+        except TimeoutError as exc:
+            raise WalkTooLong(
+                f"the lineage walk ran past its {self._budget:g} s budget: retry, or ask for a smaller "
+                "depth or limit",
+                headers={"retry-after": "5"},
+            ) from exc
         return walk
 
     async def pipeline_edges(self, pipeline_id: int) -> list[Pair]:

@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
+from headwater.common.db.engine import Timeouts
 from headwater.common.events import Event
 from headwater.common.messaging.outbox import outbox_columns
 from headwater.execution_tracking.adapters.db.pipelines import pipeline_with_type
@@ -176,12 +177,18 @@ class Ending:
         )
 
 
-async def create_pool(dsn: str, *, schema: str, size: int) -> asyncpg.Pool:
+async def create_pool(dsn: str, *, schema: str, size: int, timeouts: Timeouts) -> asyncpg.Pool:
+    """The hot path's pool, bounded by the same database timeouts as the service's engine."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=1,
         max_size=size,
-        server_settings={"search_path": schema, "application_name": f"headwater-{schema}-hot-path"},
+        server_settings={
+            "search_path": schema,
+            "application_name": f"headwater-{schema}-hot-path",
+            **timeouts.server_settings(),
+        },
+        **timeouts.connect_args(),
     )
     assert pool is not None
     return pool

@@ -8,7 +8,7 @@ from litestar import Litestar, Request, Response
 from sqlalchemy.exc import DBAPIError
 
 from headwater.common.db.errors import is_data_exception
-from headwater.common.http import refuse_limited_to_source
+from headwater.common.http import refuse_limited_to_source, unexpected_error
 from headwater.common.service import create_service_app
 from headwater.execution_tracking import SERVICE
 from headwater.execution_tracking.bootstrap import Container, bootstrap
@@ -28,10 +28,11 @@ from headwater.execution_tracking.entrypoints.http.lineage_controllers import (
 
 
 def database_rejected(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    """A value Postgres cannot store (class 22, data exception) is the client's mistake: 422, not 500."""
+    """A value Postgres cannot store (class 22, data exception) is the client's mistake: 422, not 500; any
+    other database error is answered as the shared handler does (503 when the database is away)."""
     if is_data_exception(exc):
         return Response({"detail": f"value rejected: {exc.orig}"}, status_code=422)
-    raise exc
+    return unexpected_error(request, exc)
 
 
 def create_app(container: Container | None = None) -> Litestar:

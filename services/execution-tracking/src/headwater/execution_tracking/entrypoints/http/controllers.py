@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from headwater.common.contracts.paths import ExecutionTrackingPaths
 from headwater.common.contracts.watcher import (
+    DEFAULT_LIST_LIMIT,
     Created,
     Execution,
     ExecutionEnd,
@@ -27,7 +28,7 @@ from headwater.common.contracts.watcher import (
 )
 from headwater.common.records import project
 from headwater.execution_tracking.bootstrap import Container
-from headwater.execution_tracking.entrypoints.http.deps import Runs, UowFactory
+from headwater.execution_tracking.entrypoints.http.deps import ListLimit, ListOffset, Runs, UowFactory
 from headwater.execution_tracking.service_layer import executions, pipelines, retention
 
 
@@ -40,8 +41,11 @@ class PipelineTypeController(Controller):
         return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(ExecutionTrackingPaths.PIPELINE_TYPES)
-    async def list_all(self, uow_factory: UowFactory) -> list[PipelineType]:
-        return [project(PipelineType, r) for r in await pipelines.list_pipeline_types(uow_factory())]
+    async def list_all(
+        self, uow_factory: UowFactory, limit: ListLimit = DEFAULT_LIST_LIMIT, offset: ListOffset = 0
+    ) -> list[PipelineType]:
+        rows = await pipelines.list_pipeline_types(uow_factory(), limit=limit, offset=offset)
+        return [project(PipelineType, r) for r in rows]
 
     @get(ExecutionTrackingPaths.PIPELINE_TYPE)
     async def get_one(self, pipeline_type_id: FromPath[int], uow_factory: UowFactory) -> PipelineType:
@@ -66,8 +70,11 @@ class PipelineController(Controller):
         return Response(body, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
 
     @get(ExecutionTrackingPaths.PIPELINES)
-    async def list_all(self, uow_factory: UowFactory) -> list[Pipeline]:
-        return [project(Pipeline, r) for r in await pipelines.list_pipelines(uow_factory())]
+    async def list_all(
+        self, uow_factory: UowFactory, limit: ListLimit = DEFAULT_LIST_LIMIT, offset: ListOffset = 0
+    ) -> list[Pipeline]:
+        rows = await pipelines.list_pipelines(uow_factory(), limit=limit, offset=offset)
+        return [project(Pipeline, r) for r in rows]
 
     @get(ExecutionTrackingPaths.PIPELINE)
     async def get_one(self, pipeline_id: FromPath[int], uow_factory: UowFactory) -> Pipeline:

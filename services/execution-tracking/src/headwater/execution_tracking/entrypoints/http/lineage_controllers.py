@@ -13,6 +13,7 @@ from headwater.common.contracts.lineage import DEFAULT_DEPTH, DEFAULT_NODE_LIMIT
 from headwater.common.contracts.openlineage import decode_run_event
 from headwater.common.contracts.paths import ExecutionTrackingPaths
 from headwater.common.contracts.watcher import (
+    DEFAULT_LIST_LIMIT,
     Address,
     AddressCreate,
     AddressLineageCreate,
@@ -26,7 +27,7 @@ from headwater.common.contracts.watcher import (
 )
 from headwater.common.errors import UseCaseError
 from headwater.common.records import project
-from headwater.execution_tracking.entrypoints.http.deps import Graph, UowFactory
+from headwater.execution_tracking.entrypoints.http.deps import Graph, ListLimit, ListOffset, UowFactory
 from headwater.execution_tracking.service_layer import addresses, lineage_graph, openlineage
 
 Depth = Annotated[int, QueryParameter(description="hops to walk (default 20)")]
@@ -46,8 +47,11 @@ class AddressTypeController(Controller):
         return Response(Created(type_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(ExecutionTrackingPaths.ADDRESS_TYPES)
-    async def list_all(self, uow_factory: UowFactory) -> list[AddressType]:
-        return [project(AddressType, r) for r in await addresses.list_address_types(uow_factory())]
+    async def list_all(
+        self, uow_factory: UowFactory, limit: ListLimit = DEFAULT_LIST_LIMIT, offset: ListOffset = 0
+    ) -> list[AddressType]:
+        rows = await addresses.list_address_types(uow_factory(), limit=limit, offset=offset)
+        return [project(AddressType, r) for r in rows]
 
     @get(ExecutionTrackingPaths.ADDRESS_TYPE)
     async def get_one(self, address_type_id: FromPath[int], uow_factory: UowFactory) -> AddressType:
@@ -67,8 +71,11 @@ class AddressController(Controller):
         return Response(Created(address_id), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(ExecutionTrackingPaths.ADDRESSES)
-    async def list_all(self, uow_factory: UowFactory) -> list[Address]:
-        return [project(Address, r) for r in await addresses.list_addresses(uow_factory())]
+    async def list_all(
+        self, uow_factory: UowFactory, limit: ListLimit = DEFAULT_LIST_LIMIT, offset: ListOffset = 0
+    ) -> list[Address]:
+        rows = await addresses.list_addresses(uow_factory(), limit=limit, offset=offset)
+        return [project(Address, r) for r in rows]
 
     @get(ExecutionTrackingPaths.ADDRESS)
     async def get_one(self, address_id: FromPath[int], uow_factory: UowFactory) -> Address:

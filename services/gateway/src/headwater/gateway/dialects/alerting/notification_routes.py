@@ -8,7 +8,9 @@ from litestar import delete, get, patch, post
 from litestar.params import QueryParameter
 
 from headwater.common.contracts.alerting import (
+    DEFAULT_CHANNELS_LIMIT,
     DEFAULT_DELIVERIES_LIMIT,
+    MAX_CHANNELS_LIMIT,
     MAX_DELIVERIES_LIMIT,
     NotificationChannel,
     NotificationChannelCreate,
@@ -42,7 +44,13 @@ ROUTES = [
         Paths.NOTIFICATION_CHANNELS,
         "list_all",
         list[NotificationChannel],
+        query={
+            "limit": (Annotated[int, QueryParameter(ge=1, le=MAX_CHANNELS_LIMIT)], DEFAULT_CHANNELS_LIMIT),
+            "offset": (Annotated[int, QueryParameter(ge=0)], 0),
+        },
         summary="List notification channels",
+        description=f"In id order, at most `limit` (default {DEFAULT_CHANNELS_LIMIT:,}, at most "
+        f"{MAX_CHANNELS_LIMIT:,}) after the first `offset`.",
     ),
     channels.route(
         get, Paths.NOTIFICATION_CHANNEL, "get_one", NotificationChannel, summary="Get a notification channel"

@@ -4,13 +4,18 @@ the schedule listing (the scheduler)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import get, patch, post
+from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import ExecutionTrackingPaths as Paths
 from headwater.common.contracts.paths import QualityAlertingPaths, SchedulerPaths
 from headwater.common.contracts.scheduler import CheckQueued, QueueMonitorStatus, Schedule, TimelinessCheck
 from headwater.common.contracts.watcher import (
+    DEFAULT_LIST_LIMIT,
+    MAX_LIST_LIMIT,
     Address,
     AddressCreate,
     AddressLineageCreate,
@@ -37,6 +42,16 @@ from headwater.common.contracts.watcher import (
 )
 from headwater.gateway.dialects.forward import Forwarding
 
+# Paging of the lists (not in spec 000, whose lists answer every row): optional, with a generous default.
+PAGE = {
+    "limit": (Annotated[int, QueryParameter(ge=1, le=MAX_LIST_LIMIT)], DEFAULT_LIST_LIMIT),
+    "offset": (Annotated[int, QueryParameter(ge=0)], 0),
+}
+PAGED = (
+    f"In id order, at most `limit` rows (default {DEFAULT_LIST_LIMIT:,}, at most {MAX_LIST_LIMIT:,}) after the "
+    "first `offset`; ask for the next page with `offset` when a page is full."
+)
+
 pipeline_types = Forwarding("to_execution_tracking", "Pipeline Types")
 pipelines = Forwarding("to_execution_tracking", "Pipeline Management")
 executions = Forwarding("to_execution_tracking", "Pipeline Execution")
@@ -58,7 +73,13 @@ ROUTES = [
         description="201 when created, 200 when it existed.",
     ),
     pipeline_types.route(
-        get, Paths.PIPELINE_TYPES, "list_all", list[PipelineType], summary="List pipeline types"
+        get,
+        Paths.PIPELINE_TYPES,
+        "list_all",
+        list[PipelineType],
+        query=PAGE,
+        summary="List pipeline types",
+        description=PAGED,
     ),
     pipeline_types.route(
         get, Paths.PIPELINE_TYPE, "get_one", PipelineType, summary="Get pipeline type by ID"
@@ -80,7 +101,15 @@ ROUTES = [
         summary="Create or get pipeline",
         description="Upsert: 201 with the new pipeline, 200 for an existing one (updated when the request differs).",
     ),
-    pipelines.route(get, Paths.PIPELINES, "list_all", list[Pipeline], summary="List pipelines"),
+    pipelines.route(
+        get,
+        Paths.PIPELINES,
+        "list_all",
+        list[Pipeline],
+        query=PAGE,
+        summary="List pipelines",
+        description=PAGED,
+    ),
     pipelines.route(get, Paths.PIPELINE, "get_one", Pipeline, summary="Get pipeline by ID"),
     pipelines.route(
         patch,
@@ -121,7 +150,15 @@ ROUTES = [
         description="Upsert by name (the address type too): 201 when created, 200 when it existed. A `database` "
         "address named `db.schema.table` gets database, schema and table from its name.",
     ),
-    addresses.route(get, Paths.ADDRESSES, "list_all", list[Address], summary="List addresses"),
+    addresses.route(
+        get,
+        Paths.ADDRESSES,
+        "list_all",
+        list[Address],
+        query=PAGE,
+        summary="List addresses",
+        description=PAGED,
+    ),
     addresses.route(get, Paths.ADDRESS, "get_one", Address, summary="Get address by ID"),
     addresses.route(patch, Paths.ADDRESSES, "update", Address, data=AddressUpdate, summary="Update address"),
     address_types.route(
@@ -134,7 +171,13 @@ ROUTES = [
         description="201 when created, 200 when it existed.",
     ),
     address_types.route(
-        get, Paths.ADDRESS_TYPES, "list_all", list[AddressType], summary="List address types"
+        get,
+        Paths.ADDRESS_TYPES,
+        "list_all",
+        list[AddressType],
+        query=PAGE,
+        summary="List address types",
+        description=PAGED,
     ),
     address_types.route(get, Paths.ADDRESS_TYPE, "get_one", AddressType, summary="Get address type by ID"),
     address_types.route(

@@ -60,9 +60,12 @@ class Channels(Repository):
         row = result.mappings().first()
         return None if row is None else ChannelWithSecret(**row)
 
-    async def list_all(self) -> list[Channel]:
+    async def list_page(self, limit: int, offset: int) -> list[Channel]:
         result = await self.conn.execute(
-            text(f"SELECT {PUBLIC_COLUMNS} FROM notification_channel ORDER BY id")
+            text(
+                f"SELECT {PUBLIC_COLUMNS} FROM notification_channel ORDER BY id LIMIT :limit OFFSET :offset"
+            ),
+            {"limit": limit, "offset": offset},
         )
         return [Channel(**row) for row in result.mappings()]
 

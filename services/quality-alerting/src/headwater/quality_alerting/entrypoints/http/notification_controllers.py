@@ -10,7 +10,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from headwater.common.contracts.alerting import (
+    DEFAULT_CHANNELS_LIMIT,
     DEFAULT_DELIVERIES_LIMIT,
+    MAX_CHANNELS_LIMIT,
     MAX_DELIVERIES_LIMIT,
     NotificationChannel,
     NotificationChannelCreate,
@@ -28,6 +30,8 @@ from headwater.quality_alerting.service_layer import notifications
 Limit = Annotated[
     int, QueryParameter(ge=1, le=MAX_DELIVERIES_LIMIT, description="newest deliveries returned")
 ]
+ChannelsLimit = Annotated[int, QueryParameter(ge=1, le=MAX_CHANNELS_LIMIT, description="most channels")]
+Offset = Annotated[int, QueryParameter(ge=0, description="channels to skip")]
 
 
 def _channel(channel: Channel) -> NotificationChannel:
@@ -44,8 +48,11 @@ class NotificationChannelController(Controller):
         return _channel(await notifications.create_channel(uow_factory(), msgspec.structs.asdict(data)))
 
     @get(QualityAlertingPaths.NOTIFICATION_CHANNELS)
-    async def list_all(self, uow_factory: UowFactory) -> list[NotificationChannel]:
-        return [_channel(r) for r in await notifications.list_channels(uow_factory())]
+    async def list_all(
+        self, uow_factory: UowFactory, limit: ChannelsLimit = DEFAULT_CHANNELS_LIMIT, offset: Offset = 0
+    ) -> list[NotificationChannel]:
+        rows = await notifications.list_channels(uow_factory(), limit=limit, offset=offset)
+        return [_channel(r) for r in rows]
 
     @get(QualityAlertingPaths.NOTIFICATION_CHANNEL)
     async def get_one(self, channel_id: FromPath[int], uow_factory: UowFactory) -> NotificationChannel:

@@ -6,16 +6,27 @@ records are."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from headwater.common.contracts.types import Count, Id
+from headwater.common.contracts.types import NAMED, STORABLE, Count, Id, Word, storable_json
 
-Name = Annotated[str, Meta(min_length=1, max_length=150)]
-Watermark = str | int
+Name = Annotated[str, Meta(min_length=1, max_length=150, pattern=NAMED)]
+# Stored as text of at most 50 characters (an int too).
+Watermark = Annotated[str, Meta(max_length=50, pattern=STORABLE)] | int
 Number = Annotated[int, Meta(le=2**31 - 1)]
+
+
+class _WithMetadata(Struct, kw_only=True):
+    """A body with free-form JSON metadata (`metadata_fields`), refused when Postgres could not store it."""
+
+    metadata_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for field in self.metadata_fields:
+            storable_json(field, getattr(self, field))
 
 
 def sent(body: Struct) -> dict[str, Any]:
@@ -25,9 +36,9 @@ def sent(body: Struct) -> dict[str, Any]:
 
 class _Slo(Struct, kw_only=True):
     freshness_number: Number | UnsetType | None = UNSET
-    freshness_datepart: str | UnsetType | None = UNSET
+    freshness_datepart: Word | UnsetType | None = UNSET
     timeliness_number: Number | UnsetType | None = UNSET
-    timeliness_datepart: str | UnsetType | None = UNSET
+    timeliness_datepart: Word | UnsetType | None = UNSET
 
 
 class _SloAndMutes(_Slo, kw_only=True):
@@ -63,14 +74,16 @@ class PipelineType(SloSettings, frozen=True, kw_only=True):
     updated_at: datetime | None
 
 
-class PipelineCreate(_Slo, kw_only=True):
+class PipelineCreate(_Slo, _WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("pipeline_metadata",)
     name: Name
     pipeline_type_name: Name
     next_watermark: Watermark | UnsetType | None = UNSET
     pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
 
 
-class PipelineUpdate(_SloAndMutes, kw_only=True):
+class PipelineUpdate(_SloAndMutes, _WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("pipeline_metadata",)
     id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
     pipeline_type_id: Id | UnsetType = UNSET
@@ -112,7 +125,8 @@ class ExecutionStart(Struct, kw_only=True):
     parent_id: Id | None = None
 
 
-class ExecutionEnd(Struct, kw_only=True):
+class ExecutionEnd(_WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("execution_metadata",)
     id: Id
     end_date: datetime
     completed_successfully: bool
@@ -149,7 +163,7 @@ class Execution(Struct, kw_only=True):
 
 # -- addresses and lineage ----------------------------------------------------------------------------------------
 
-ShortName = Annotated[str, Meta(max_length=50)]
+ShortName = Annotated[str, Meta(max_length=50, pattern=STORABLE)]
 
 
 class AddressTypeCreate(Struct, kw_only=True):
@@ -171,7 +185,8 @@ class AddressType(Struct, frozen=True, kw_only=True):
     updated_at: datetime | None
 
 
-class AddressCreate(Struct, kw_only=True):
+class AddressCreate(_WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("address_metadata",)
     name: Name
     address_type_name: Name
     address_type_group_name: Name
@@ -182,7 +197,8 @@ class AddressCreate(Struct, kw_only=True):
     address_metadata: dict[str, Any] | UnsetType | None = UNSET
 
 
-class AddressUpdate(Struct, kw_only=True):
+class AddressUpdate(_WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("address_metadata",)
     id: Id
     name: Name | UnsetType = UNSET
     address_type_id: Id | UnsetType = UNSET
@@ -223,7 +239,7 @@ class AddressLineageCreated(Struct, kw_only=True):
 ZThreshold = Annotated[float, Meta(ge=1.0, le=10.0)]
 LookbackDays = Annotated[int, Meta(ge=1, le=365)]
 MinimumExecutions = Annotated[int, Meta(ge=5, le=1000)]
-MetricField = Annotated[str, Meta(min_length=1, max_length=30)]
+MetricField = Annotated[str, Meta(min_length=1, max_length=30, pattern=STORABLE)]
 
 
 class AnomalyDetectionRuleCreate(Struct, kw_only=True):
@@ -235,8 +251,8 @@ class AnomalyDetectionRuleCreate(Struct, kw_only=True):
     active: bool = True
     # Beyond the reference: `hour` (the reference's baseline: same UTC start hour) or `hour_of_week` (same hour
     # and day of week, for weekly seasonality); `both`, `spike` or `drop`.
-    seasonality: str = "hour"
-    direction: str = "both"
+    seasonality: Word = "hour"
+    direction: Word = "both"
 
 
 class AnomalyDetectionRuleUpdate(Struct, kw_only=True):
@@ -247,8 +263,8 @@ class AnomalyDetectionRuleUpdate(Struct, kw_only=True):
     lookback_days: LookbackDays | UnsetType = UNSET
     minimum_executions: MinimumExecutions | UnsetType = UNSET
     active: bool | UnsetType = UNSET
-    seasonality: str | UnsetType = UNSET
-    direction: str | UnsetType = UNSET
+    seasonality: Word | UnsetType = UNSET
+    direction: Word | UnsetType = UNSET
 
 
 class AnomalyDetectionRule(Struct, frozen=True, kw_only=True):

@@ -63,7 +63,8 @@ def permission_of(handler: BaseRouteHandler, method: str) -> Permission:
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    permission = permission_of(handler, connection.scope.get("method", "GET"))  # type: ignore[arg-type]
+    method: str = connection.scope.get("method", "GET")  # type: ignore[assignment]
+    permission = permission_of(handler, method)
     if permission == "public":
         return
     identity: Identity = connection.app.state.identity
@@ -74,7 +75,6 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         REFUSED.labels("unauthenticated").inc()
         raise NotAuthorizedException("Not authenticated", headers={"WWW-Authenticate": "Bearer"})
     connection.scope[SCOPE_KEY] = principal  # type: ignore[literal-required]  # the audit names refused callers too
-    method = connection.scope.get("method", "GET")  # type: ignore[arg-type]
     if (
         principal.via == "session"
         and method not in SAFE_METHODS

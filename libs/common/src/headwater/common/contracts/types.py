@@ -32,6 +32,11 @@ Word = Annotated[str, Meta(max_length=50, pattern=STORABLE)]  # a short setting 
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
+def storable(text: str, max_length: int) -> bool:
+    """Whether `text` (from a path, where no contract type applies) fits `max_length` and Postgres stores it."""
+    return len(text) <= max_length and _UNSTORABLE.search(text) is None
+
+
 def storable_json(field: str, value: Any) -> None:
     """Refuse (ValueError, which msgspec turns into a validation error, 422 over HTTP) free-form JSON `value`
     of `field` when a key or a string anywhere in it holds a NUL or a lone UTF-16 surrogate, saying where:

@@ -16,10 +16,11 @@ from typing import Any, Final, cast
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from prometheus_client import Counter
 
+from headwater.common.contracts.types import storable
 from headwater.common.logging import get_logger
 from headwater.common.principal import Principal
 from headwater.gateway.identity.policy import PERMISSIONS, Permission, allows, default_permission
@@ -39,6 +40,7 @@ COOKIE_WRITE_REFUSED = (
 
 SESSION_COOKIE: Final = "headwater_session"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+PROJECT_ID_MAX_LENGTH: Final = 200  # as the `project` table stores it
 SCOPE_KEY: Final = "headwater.principal"
 
 
@@ -91,6 +93,10 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         )
     project_id = connection.path_params.get("project_id")
     if project_id is not None:
+        if not storable(
+            str(project_id), PROJECT_ID_MAX_LENGTH
+        ):  # no project has it, and Postgres would refuse it
+            raise NotFoundException("no such project")
         if not await identity.projects.may_enter(principal, str(project_id)):
             REFUSED.labels("not_a_member").inc()
             raise PermissionDeniedException(f"not a member of project {project_id}")

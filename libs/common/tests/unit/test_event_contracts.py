@@ -263,6 +263,16 @@ def test_minimal_run_report_decodes_with_defaults() -> None:
             "total_rows",
         ),
         (b"not json", "malformed"),
+        # what Postgres cannot store is refused here, so it is dead-lettered instead of failing a batch
+        (b'{"type": "run.started.v1", "run_id": "r1", "pipeline_name": " "}', "pipeline_name"),
+        (b'{"type": "run.started.v1", "run_id": "r\\u0000", "pipeline_id": 1}', "run_id"),
+        (
+            b'{"type": "run.ended.v1", "run_id": "r1", "pipeline_id": 1, "end_date": "2024-01-01T00:00:00Z",'
+            b' "completed_successfully": true, "execution_metadata": {"a": ["\\u0000"]}}',
+            "execution_metadata.a[0]",
+        ),
+        # msgspec raises UnicodeDecodeError for bytes that are not UTF-8 inside a string: a DecodeError here
+        (b'{"type": "run.started.v1", "run_id": "\xed\xb2\xbf", "pipeline_id": 1}', "not valid UTF-8"),
     ],
 )
 def test_invalid_run_reports_say_why(payload: bytes, reason: str) -> None:

@@ -206,6 +206,12 @@ def test_malformed_json_is_a_decode_error() -> None:
         decode_run_event(b'{"eventTime": ')
 
 
+def test_bytes_that_are_not_utf8_are_a_decode_error() -> None:
+    """msgspec raises UnicodeDecodeError for them, which a Kafka batch would not dead-letter."""
+    with pytest.raises(msgspec.DecodeError, match="not valid UTF-8"):
+        decode_run_event(b'{"eventTime": "2024-01-01T00:00:00Z", "producer": "\xed\xb2\xbf"}')
+
+
 def test_unknown_fields_and_facets_are_ignored() -> None:
     body = _valid()
     body["futureField"] = {"anything": [1, 2, 3]}

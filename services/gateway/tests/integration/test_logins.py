@@ -15,6 +15,7 @@ import pytest
 from headwater.devstack.stack import Stack
 from headwater.gateway.bootstrap import identity_for
 from headwater.gateway.identity import credentials
+from headwater.gateway.identity.guard import COOKIE_WRITE_REFUSED
 from headwater.gateway.identity.logins import NotAuthenticated, TooManyAttempts
 from headwater.gateway.identity.users import NewUser
 
@@ -94,6 +95,13 @@ async def test_olake_signup_login_auth_logout(gw: Gateway) -> None:
         }
     # a signed-up user reads (the default role is read_only) and may not write
     assert (await gw.client.get("/pipeline")).status_code == 200
+    # a cookie write a cross-site form could send is refused before anything else is looked at
+    forged = await gw.client.post(
+        "/pipeline",
+        content=b'{"name": "n", "pipeline_type_name": "t"}',
+        headers={"content-type": "text/plain"},
+    )
+    assert (forged.status_code, forged.json()) == (403, {"detail": COOKIE_WRITE_REFUSED})
     assert (
         await gw.client.post("/pipeline", json={"name": "n", "pipeline_type_name": "t"})
     ).status_code == 403

@@ -56,6 +56,14 @@ async def test_membership_decides_who_enters_a_project(gw: Gateway) -> None:
     assert unknown_user.status_code == 404
 
 
+async def test_a_project_id_postgres_cannot_store_is_a_404(gw: Gateway) -> None:
+    for role in ("editor", "superuser"):
+        for project in ("a%00b", "x" * 400):
+            r = await gw.client.get(f"/api/v1/project/{project}/members", headers=gw.as_role(role))
+            assert r.status_code == 404, r.text
+            assert r.json() == {"success": False, "message": "Resource not found: no such project"}
+
+
 async def test_every_write_is_audited_with_who_what_and_outcome(gw: Gateway) -> None:
     editor = gw.as_role("editor")
     ok = await gw.client.post(

@@ -104,7 +104,46 @@ def test_rules_unflag_and_alerts_go_to_quality_alerting(
         ("POST", "/alerts/7/resolve", ""),
         ("POST", "/alerts/7/mute", ""),
     ]
+    # the rule's pipeline was looked up where pipelines live
+    assert [(c.method, c.path) for c in execution_tracking.calls] == [("GET", "/pipeline/1")]
+
+
+PIPELINE_9_MISSING = UpstreamResponse(404, b'{"detail":"pipeline 9 not found"}', "application/json")
+
+
+def test_a_rule_for_a_pipeline_that_does_not_exist_is_a_404(
+    client: TestClient[Any], quality_alerting: FakeUpstream, execution_tracking: FakeUpstream
+) -> None:
+    execution_tracking.answer = PIPELINE_9_MISSING
+    created = client.post("/anomaly_detection_rule", json={"pipeline_id": 9, "metric_field": "total_rows"})
+    assert (created.status_code, created.json()) == (404, {"detail": "pipeline 9 not found"})
+    moved = client.patch("/anomaly_detection_rule", json={"id": 3, "pipeline_id": 9})
+    assert (moved.status_code, moved.json()) == (404, {"detail": "pipeline 9 not found"})
+    assert quality_alerting.calls == []
+    assert [(c.method, c.path) for c in execution_tracking.calls] == [("GET", "/pipeline/9")] * 2
+
+
+def test_a_rule_update_that_keeps_its_pipeline_asks_nobody_else(
+    client: TestClient[Any], quality_alerting: FakeUpstream, execution_tracking: FakeUpstream
+) -> None:
+    execution_tracking.answer = PIPELINE_9_MISSING
+    assert client.patch("/anomaly_detection_rule", json={"id": 3, "z_threshold": 4}).status_code == 200
     assert execution_tracking.calls == []
+    assert [(c.method, c.path) for c in quality_alerting.calls] == [("PATCH", "/anomaly_detection_rule")]
+
+
+def test_the_pipeline_lookup_relays_a_refusal_and_an_outage(
+    client: TestClient[Any], quality_alerting: FakeUpstream, execution_tracking: FakeUpstream
+) -> None:
+    execution_tracking.answer = UpstreamResponse(403, b'{"detail":"limited"}', "application/json")
+    refused = client.post("/anomaly_detection_rule", json={"pipeline_id": 1, "metric_field": "inserts"})
+    assert (refused.status_code, refused.json()) == (403, {"detail": "limited"})
+    execution_tracking.down = True
+    assert (
+        client.post("/anomaly_detection_rule", json={"pipeline_id": 1, "metric_field": "inserts"}).status_code
+        == 503
+    )
+    assert quality_alerting.calls == []
 
 
 @pytest.mark.parametrize(

@@ -324,6 +324,8 @@ DATASET_EVENT = msgspec.json.encode(
         (_event(), {**JSON, "content-encoding": "gzip"}, "not valid gzip"),
         (gzip.compress(_event())[:-8], {**JSON, "content-encoding": "gzip"}, "not valid gzip"),
         (gzip.compress(JOB_EVENT), {**JSON, "content-encoding": "gzip"}, "only OpenLineage RunEvents"),
+        (_event(producer="a\u0000b"), JSON, "producer"),
+        (_event().replace(b"daily_sales.load_orders", b"daily_sales.\xed\xb2\xbf"), JSON, "not valid UTF-8"),
     ],
     ids=[
         "truncated json",
@@ -338,6 +340,8 @@ DATASET_EVENT = msgspec.json.encode(
         "plain body said to be gzip",
         "truncated gzip",
         "gzip JobEvent",
+        "NUL in the producer",
+        "not UTF-8",
     ],
 )
 def test_invalid_run_events_are_400_with_the_reason_and_not_forwarded(

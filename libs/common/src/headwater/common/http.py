@@ -23,6 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import propagate, trace
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from headwater.common.contracts.types import PATTERN_MEANINGS
 from headwater.common.db.errors import is_statement_timeout, is_transient
 from headwater.common.errors import UseCaseError
 from headwater.common.logging import get_logger
@@ -42,10 +43,19 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
             loc: list[Any] = [item.get("source") or "body"]
             if key:
                 loc.extend(str(key).split("."))
-            details.append({"loc": loc, "msg": item.get("message", str(exc.detail)), "type": "value_error"})
+            details.append(
+                {"loc": loc, "msg": _readable(item.get("message", str(exc.detail))), "type": "value_error"}
+            )
     if not details:
         details.append({"loc": ["body"], "msg": str(exc.detail), "type": "value_error"})
     return Response({"detail": details}, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def _readable(message: str) -> str:
+    """A validation message with the shared text patterns named by what they mean, not spelled as regexes."""
+    for pattern, meaning in PATTERN_MEANINGS.items():
+        message = message.replace(f"`str` matching regex {pattern!r}", meaning)
+    return message
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -89,6 +99,18 @@ def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return Response({"detail": "Internal Server Error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> ClientException:
+    """The 400 of a request body that is not UTF-8. msgspec raises UnicodeDecodeError, not DecodeError, for
+    such bytes inside a JSON string (a lone surrogate encoded with "surrogatepass", Latin-1 text), which Litestar
+    lets through as a 500; nothing else decodes client bytes in a handler's path."""
+    log.info("request_refused", reason="not_utf8", path=request.url.path, method=request.method)
+    return ClientException(f"the request body is not valid UTF-8 ({exc.reason})")
+
+
+def undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    return http_error(request, not_utf8(request, exc))
+
+
 def use_case_error(request: Request[Any, Any, Any], exc: UseCaseError) -> Response[Any]:
     """A use case refused the request: its status (404, 409, 422, ...) with a FastAPI-style `detail`."""
     return Response({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
@@ -99,6 +121,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_error,
     NotFoundException: http_error,
     HTTPException: http_error,
+    UnicodeDecodeError: undecodable_body,
     Exception: unexpected_error,
 }
 

@@ -27,6 +27,7 @@ from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_
 from headwater.gateway.dialects.qluster.routes import ROUTES as QLUSTER_ROUTES
 from headwater.gateway.dialects.qluster.user_routes import ROUTES as USER_ROUTES
 from headwater.gateway.dialects.tokens.routes import ROUTES as TOKEN_ROUTES
+from headwater.gateway.dialects.watcher.anomaly_routes import ROUTES as ANOMALY_ROUTES
 from headwater.gateway.dialects.watcher.retention_routes import ROUTES as RETENTION_ROUTES
 from headwater.gateway.dialects.watcher.routes import ROUTES as WATCHER_ROUTES
 from headwater.gateway.identity.audit import audit_middleware
@@ -73,6 +74,7 @@ def create_app(container: Container | None = None) -> Litestar:
             *PROJECT_ROUTES,
             *AUDIT_ROUTES,
             *WATCHER_ROUTES,
+            *ANOMALY_ROUTES,
             *LINEAGE_ROUTES,
             *OPENLINEAGE_ROUTES,
             *RETENTION_ROUTES,

@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from headwater.common.contracts.types import Id
+from headwater.common.contracts.types import NAMED, STORABLE, Id
 
-ChannelName = Annotated[str, Meta(min_length=1, max_length=150)]
+ChannelName = Annotated[str, Meta(min_length=1, max_length=150, pattern=NAMED)]
 ChannelKind = Literal["slack", "webhook"]
 ChannelScope = Literal["global", "pipeline_type", "pipeline"]
 Severity = Literal["info", "warning", "critical"]
-Url = Annotated[str, Meta(min_length=1, max_length=2000)]
-Secret = Annotated[str, Meta(min_length=16, max_length=500)]
+Url = Annotated[str, Meta(min_length=1, max_length=2000, pattern=STORABLE)]
+Secret = Annotated[str, Meta(min_length=16, max_length=500, pattern=STORABLE)]
 SuppressionMinutes = Annotated[int, Meta(ge=0, le=525_600)]  # at most a year
 
 DEFAULT_DELIVERIES_LIMIT = 100

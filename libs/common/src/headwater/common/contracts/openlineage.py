@@ -15,9 +15,10 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from headwater.common.contracts.types import MAX_LINEAGE_SIDE, Count, check_lineage_edges
+from headwater.common.contracts.types import MAX_LINEAGE_SIDE, STORABLE, Count, check_lineage_edges
+from headwater.common.contracts.types import Text as FreeText
 
-Text = Annotated[str, Meta(min_length=1, max_length=1000)]
+Text = Annotated[str, Meta(min_length=1, max_length=1000, pattern=STORABLE)]
 
 
 class EventType(StrEnum):
@@ -33,9 +34,9 @@ TERMINAL = frozenset({EventType.COMPLETE, EventType.ABORT, EventType.FAIL})
 
 
 class JobType(Struct, kw_only=True):
-    integration: str | None = None
-    processingType: str | None = None  # noqa: N815 - OpenLineage's field names
-    jobType: str | None = None  # noqa: N815
+    integration: FreeText | None = None
+    processingType: FreeText | None = None  # noqa: N815 - OpenLineage's field names
+    jobType: FreeText | None = None  # noqa: N815
 
 
 class JobFacets(Struct, kw_only=True):
@@ -103,8 +104,8 @@ class RunEvent(Struct, kw_only=True):
     outputs: Annotated[list[OutputDataset], Meta(max_length=MAX_LINEAGE_SIDE)] = msgspec.field(
         default_factory=list
     )
-    producer: str = ""
-    schemaURL: str = ""  # noqa: N815
+    producer: FreeText = ""
+    schemaURL: FreeText = ""  # noqa: N815
 
     def __post_init__(self) -> None:
         """The job's edges are its inputs x outputs: at most `MAX_LINEAGE_EDGES` per event."""
@@ -124,6 +125,8 @@ def decode_run_event(data: bytes) -> RunEvent:
     """
     try:
         return _decoder.decode(data)
+    except UnicodeDecodeError as exc:  # msgspec's word for bytes that are not UTF-8 inside a string
+        raise msgspec.DecodeError(f"not valid UTF-8 ({exc.reason})") from exc
     except msgspec.ValidationError as exc:
         if "missing required field `run`" in str(exc) or "missing required field `job`" in str(exc):
             raise msgspec.ValidationError(

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+from headwater.common.contracts.types import Text, storable_json
+
 # The actions spec 003 lists for resolving an alert.
 ResolveAction = Literal[
     "apply_migration", "discard_migration", "rerun_training", "expand_fields", "override_model",
@@ -84,11 +86,14 @@ class AlertPage(Page, kw_only=True):
 
 
 class AlertResolve(Struct, kw_only=True):
-    new_datetime_format: str = ""
-    sheet_name: str = ""
+    new_datetime_format: Text = ""
+    sheet_name: Text = ""
     action: ResolveAction | None = None
     new_fields_actions: dict[str, Any] | None = None
-    line_signature: str | None = None
+    line_signature: Text | None = None
+
+    def __post_init__(self) -> None:
+        storable_json("new_fields_actions", self.new_fields_actions)
 
 
 class AlertResolved(Struct, kw_only=True):

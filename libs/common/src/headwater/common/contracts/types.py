@@ -1,8 +1,10 @@
-"""Value types every dialect's contracts share: ids and counts as Postgres `bigint` holds them."""
+"""Value types every dialect's contracts share: ids and counts as Postgres `bigint` holds them, and text as
+Postgres stores it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -11,11 +13,53 @@ BIGINT_MAX = 2**63 - 1
 Id = Annotated[int, Meta(ge=1, le=BIGINT_MAX)]
 Count = Annotated[int, Meta(ge=0, le=BIGINT_MAX)]
 
-# Text Postgres can store: no NUL byte and no lone UTF-16 surrogate (JSON's "\u0000" and "\udcff" decode to
-# them, and Postgres refuses both). Each bounded, so no form field is an unbounded allocation or hash.
+# Text Postgres can store: no NUL byte and no lone UTF-16 surrogate (JSON's "\u0000" decodes to one, and
+# Postgres refuses both). Each bounded, so no field is an unbounded allocation or hash.
 STORABLE = r"^[^\x00\ud800-\udfff]*$"
+# Storable and not blank: a name that is empty or only whitespace names nothing.
+NAMED = r"^(?!\s*$)[^\x00\ud800-\udfff]*$"
+# What a client reads in a 422 instead of the patterns themselves.
+PATTERN_MEANINGS = {
+    STORABLE: "text without NUL characters or lone UTF-16 surrogates",
+    NAMED: "a name that is not blank, without NUL characters or lone UTF-16 surrogates",
+}
 Name = Annotated[str, Meta(max_length=320, pattern=STORABLE)]  # usernames, emails, people's and tokens' names
 Secret = Annotated[str, Meta(max_length=1024, pattern=STORABLE)]  # passwords: argon2 hashes what it is given
+Text = Annotated[
+    str, Meta(max_length=2000, pattern=STORABLE)
+]  # free text: URLs, formats, producers, signatures
+Word = Annotated[str, Meta(max_length=50, pattern=STORABLE)]  # a short setting (a datepart, a direction)
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def storable(text: str, max_length: int) -> bool:
+    """Whether `text` (from a path, where no contract type applies) fits `max_length` and Postgres stores it."""
+    return len(text) <= max_length and _UNSTORABLE.search(text) is None
+
+
+def storable_json(field: str, value: Any) -> None:
+    """Refuse (ValueError, which msgspec turns into a validation error, 422 over HTTP) free-form JSON `value`
+    of `field` when a key or a string anywhere in it holds a NUL or a lone UTF-16 surrogate, saying where:
+    Postgres' `jsonb` stores neither, and the type of a nested value says nothing about it."""
+    pending: list[tuple[str, Any]] = [(field, value)]
+    while pending:
+        at, item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                raise ValueError(
+                    f"`{at}` holds a NUL character or a lone UTF-16 surrogate, which cannot be stored"
+                )
+        elif isinstance(item, dict):
+            for key, nested in item.items():
+                if _UNSTORABLE.search(key):
+                    raise ValueError(
+                        f"a key in `{at}` holds a NUL character or a lone UTF-16 surrogate, which cannot be stored"
+                    )
+                pending.append((f"{at}.{key}", nested))
+        elif isinstance(item, list):
+            pending.extend((f"{at}[{i}]", nested) for i, nested in enumerate(item))
+
 
 # User data that travels in events is bounded so that every event fits a Kafka record (1 MiB by default): a
 # metadata object of at most 64 KiB of JSON, a lineage declaration of at most 500 addresses a side and 1,000

@@ -6,21 +6,26 @@ records are."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from headwater.common.contracts.types import (
     MAX_LINEAGE_SIDE,
+    NAMED,
+    STORABLE,
     Count,
     Id,
+    Word,
     check_lineage_edges,
     check_metadata,
+    storable_json,
 )
 
-Name = Annotated[str, Meta(min_length=1, max_length=150)]
-Watermark = str | int
+Name = Annotated[str, Meta(min_length=1, max_length=150, pattern=NAMED)]
+# Stored as text of at most 50 characters (an int too).
+Watermark = Annotated[str, Meta(max_length=50, pattern=STORABLE)] | int
 Number = Annotated[int, Meta(le=2**31 - 1)]
 
 # The Watcher lists (pipelines, pipeline types, addresses, address types) take no parameters in spec 000 and
@@ -30,6 +35,18 @@ DEFAULT_LIST_LIMIT = 10_000
 MAX_LIST_LIMIT = 100_000
 
 
+class _WithMetadata(Struct, kw_only=True):
+    """A body with free-form JSON metadata (`metadata_fields`), refused when Postgres could not store it or it
+    is too large to travel in an event."""
+
+    metadata_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for field in self.metadata_fields:
+            storable_json(field, getattr(self, field))
+            check_metadata(field, getattr(self, field))
+
+
 def sent(body: Struct) -> dict[str, Any]:
     """The fields the client actually sent (UNSET ones dropped)."""
     return {f: v for f in body.__struct_fields__ if (v := getattr(body, f)) is not UNSET}
@@ -37,9 +54,9 @@ def sent(body: Struct) -> dict[str, Any]:
 
 class _Slo(Struct, kw_only=True):
     freshness_number: Number | UnsetType | None = UNSET
-    freshness_datepart: str | UnsetType | None = UNSET
+    freshness_datepart: Word | UnsetType | None = UNSET
     timeliness_number: Number | UnsetType | None = UNSET
-    timeliness_datepart: str | UnsetType | None = UNSET
+    timeliness_datepart: Word | UnsetType | None = UNSET
 
 
 class _SloAndMutes(_Slo, kw_only=True):
@@ -75,17 +92,16 @@ class PipelineType(SloSettings, frozen=True, kw_only=True):
     updated_at: datetime | None
 
 
-class PipelineCreate(_Slo, kw_only=True):
+class PipelineCreate(_Slo, _WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("pipeline_metadata",)
     name: Name
     pipeline_type_name: Name
     next_watermark: Watermark | UnsetType | None = UNSET
     pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
 
-    def __post_init__(self) -> None:
-        check_metadata("pipeline_metadata", self.pipeline_metadata)
 
-
-class PipelineUpdate(_SloAndMutes, kw_only=True):
+class PipelineUpdate(_SloAndMutes, _WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("pipeline_metadata",)
     id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
     pipeline_type_id: Id | UnsetType = UNSET
@@ -94,9 +110,6 @@ class PipelineUpdate(_SloAndMutes, kw_only=True):
     pipeline_metadata: dict[str, Any] | UnsetType | None = UNSET
     load_lineage: bool | UnsetType = UNSET
     active: bool | UnsetType = UNSET
-
-    def __post_init__(self) -> None:
-        check_metadata("pipeline_metadata", self.pipeline_metadata)
 
 
 class PipelineUpserted(Struct, kw_only=True):
@@ -130,7 +143,8 @@ class ExecutionStart(Struct, kw_only=True):
     parent_id: Id | None = None
 
 
-class ExecutionEnd(Struct, kw_only=True):
+class ExecutionEnd(_WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("execution_metadata",)
     id: Id
     end_date: datetime
     completed_successfully: bool
@@ -139,9 +153,6 @@ class ExecutionEnd(Struct, kw_only=True):
     updates: Count | None = None
     soft_deletes: Count | None = None
     execution_metadata: dict[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        check_metadata("execution_metadata", self.execution_metadata)
 
 
 class Created(Struct):
@@ -170,7 +181,7 @@ class Execution(Struct, kw_only=True):
 
 # -- addresses and lineage ----------------------------------------------------------------------------------------
 
-ShortName = Annotated[str, Meta(max_length=50)]
+ShortName = Annotated[str, Meta(max_length=50, pattern=STORABLE)]
 
 
 class AddressTypeCreate(Struct, kw_only=True):
@@ -192,7 +203,8 @@ class AddressType(Struct, frozen=True, kw_only=True):
     updated_at: datetime | None
 
 
-class AddressCreate(Struct, kw_only=True):
+class AddressCreate(_WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("address_metadata",)
     name: Name
     address_type_name: Name
     address_type_group_name: Name
@@ -202,11 +214,9 @@ class AddressCreate(Struct, kw_only=True):
     primary_key: ShortName | UnsetType | None = UNSET
     address_metadata: dict[str, Any] | UnsetType | None = UNSET
 
-    def __post_init__(self) -> None:
-        check_metadata("address_metadata", self.address_metadata)
 
-
-class AddressUpdate(Struct, kw_only=True):
+class AddressUpdate(_WithMetadata, kw_only=True):
+    metadata_fields: ClassVar[tuple[str, ...]] = ("address_metadata",)
     id: Id
     name: Name | UnsetType = UNSET
     address_type_id: Id | UnsetType = UNSET
@@ -215,9 +225,6 @@ class AddressUpdate(Struct, kw_only=True):
     table_name: ShortName | UnsetType | None = UNSET
     primary_key: ShortName | UnsetType | None = UNSET
     address_metadata: dict[str, Any] | UnsetType | None = UNSET
-
-    def __post_init__(self) -> None:
-        check_metadata("address_metadata", self.address_metadata)
 
 
 class Address(Struct, frozen=True, kw_only=True):
@@ -260,7 +267,7 @@ class AddressLineageCreated(Struct, kw_only=True):
 ZThreshold = Annotated[float, Meta(ge=1.0, le=10.0)]
 LookbackDays = Annotated[int, Meta(ge=1, le=365)]
 MinimumExecutions = Annotated[int, Meta(ge=5, le=1000)]
-MetricField = Annotated[str, Meta(min_length=1, max_length=30)]
+MetricField = Annotated[str, Meta(min_length=1, max_length=30, pattern=STORABLE)]
 
 
 class AnomalyDetectionRuleCreate(Struct, kw_only=True):
@@ -272,8 +279,8 @@ class AnomalyDetectionRuleCreate(Struct, kw_only=True):
     active: bool = True
     # Beyond the reference: `hour` (the reference's baseline: same UTC start hour) or `hour_of_week` (same hour
     # and day of week, for weekly seasonality); `both`, `spike` or `drop`.
-    seasonality: str = "hour"
-    direction: str = "both"
+    seasonality: Word = "hour"
+    direction: Word = "both"
 
 
 class AnomalyDetectionRuleUpdate(Struct, kw_only=True):
@@ -284,8 +291,8 @@ class AnomalyDetectionRuleUpdate(Struct, kw_only=True):
     lookback_days: LookbackDays | UnsetType = UNSET
     minimum_executions: MinimumExecutions | UnsetType = UNSET
     active: bool | UnsetType = UNSET
-    seasonality: str | UnsetType = UNSET
-    direction: str | UnsetType = UNSET
+    seasonality: Word | UnsetType = UNSET
+    direction: Word | UnsetType = UNSET
 
 
 class AnomalyDetectionRule(Struct, frozen=True, kw_only=True):

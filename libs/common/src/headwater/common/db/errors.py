@@ -61,6 +61,24 @@ def is_data_exception(exc: BaseException) -> bool:
     return sqlstate_of(exc).startswith("22")
 
 
+# What a caller is told of a data exception, by SQLSTATE: in our words, since Postgres' own text names
+# internals (types, encodings, the offending bytes) and is no contract.
+_DATA_EXCEPTIONS = {
+    "22001": "a text value is longer than its field allows",
+    "22003": "a number is out of range",
+    "22007": "a date or time is not valid",
+    "22008": "a date or time is out of range",
+    "22021": "a text value holds a NUL character or invalid Unicode",
+    "22P02": "a value is not in a form its field accepts",
+    "22P05": "a text value holds a NUL character or invalid Unicode",
+}
+
+
+def data_exception_detail(exc: BaseException) -> str:
+    """The message for a caller whose value Postgres refused (`is_data_exception`), never Postgres' text."""
+    return f"value rejected: {_DATA_EXCEPTIONS.get(sqlstate_of(exc), 'a value cannot be stored')}"
+
+
 def _constraint(exc: BaseException) -> str | None:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     for candidate in (orig, getattr(orig, "__cause__", None)):

@@ -68,4 +68,7 @@ def decode_event(data: bytes, type_: Any) -> Any:
     decoder = _decoders.get(type_)
     if decoder is None:
         decoder = _decoders[type_] = msgspec.json.Decoder(type_)
-    return decoder.decode(data)
+    try:
+        return decoder.decode(data)
+    except UnicodeDecodeError as exc:  # msgspec's word for bytes that are not UTF-8 inside a string
+        raise msgspec.DecodeError(f"not valid UTF-8 ({exc.reason})") from exc

@@ -13,14 +13,15 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from headwater.common.contracts.types import Count, check_metadata
+from headwater.common.contracts.types import NAMED, STORABLE, Count, check_metadata, storable_json
 from headwater.common.events.base import decode_event
 
-RunId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+RunId = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=STORABLE)]
 Watermark = (
-    Annotated[str, msgspec.Meta(max_length=50)] | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+    Annotated[str, msgspec.Meta(max_length=50, pattern=STORABLE)]
+    | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 )
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=150, pattern=NAMED)]
 
 
 class _RunReport(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -62,6 +63,7 @@ class RunEnded(_RunReport, frozen=True, kw_only=True, tag="run.ended.v1"):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        storable_json("execution_metadata", self.execution_metadata)
         check_metadata("execution_metadata", self.execution_metadata)
 
 

@@ -27,6 +27,8 @@ from headwater.execution_tracking.service_layer.editing import (
 from headwater.execution_tracking.service_layer.unit_of_work import UnitOfWork
 
 DATABASE_GROUP = "database"
+# The columns of an address a client sets besides its name and type.
+ADDRESS_COLUMNS = ("database_name", "schema_name", "table_name", "primary_key", "address_metadata")
 
 
 def address_parts(name: str, group_name: str) -> dict[str, str]:
@@ -78,7 +80,7 @@ def _address_row(fields: Mapping[str, Any], type_id: int) -> dict[str, Any]:
         "address_type_id": type_id,
         **address_parts(fields["name"], fields["address_type_group_name"]),
     }
-    for column in ("database_name", "schema_name", "table_name", "primary_key", "address_metadata"):
+    for column in ADDRESS_COLUMNS:
         if fields.get(column) is not None:
             values[column] = fields[column]
     return values
@@ -100,12 +102,24 @@ async def store_addresses(
 
 
 async def upsert_address(uow: UnitOfWork, fields: dict[str, Any]) -> tuple[int, bool]:
-    """Get-or-create by name (the type too): (id, created). An existing address is returned unchanged."""
+    """Get-or-create by name (the type too): (id, created). Re-posting an existing address updates what the
+    request changes, as the Watcher does: its type and each of `ADDRESS_COLUMNS` sent (null included); the
+    parts a `database` name implies fill only a new address, so a PATCHed part is not undone by a re-post."""
     fields = normalise(fields)
     async with uow:
         stored = (await store_addresses(uow, [fields]))[fields["name"]]
-        if stored.created:
-            await uow.commit()
+        if not stored.created:
+            current = await uow.addresses.locked(stored.id, None)
+            assert current is not None  # addresses are never deleted
+            type_ids = await uow.address_types.get_or_create_many(
+                {fields["address_type_name"]: fields["address_type_group_name"]}
+            )
+            wanted = {"address_type_id": type_ids[fields["address_type_name"]]}
+            wanted |= {column: fields[column] for column in ADDRESS_COLUMNS if column in fields}
+            changes = {column: value for column, value in wanted.items() if getattr(current, column) != value}
+            if changes:
+                await uow.addresses.update(stored.id, changes)
+        await uow.commit()
         return stored.id, stored.created
 
 

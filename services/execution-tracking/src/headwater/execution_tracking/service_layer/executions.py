@@ -42,8 +42,9 @@ class EndBeforeStart(UseCaseError):
 
     @classmethod
     def of(cls, start: datetime, end: datetime) -> EndBeforeStart:
+        relation = "is before" if end < start else "is the same instant as"
         return cls(
-            f"end_date must be greater than start_date ({end.isoformat()} is before {start.isoformat()})"
+            f"end_date must be greater than start_date ({end.isoformat()} {relation} {start.isoformat()})"
         )
 
 
@@ -129,7 +130,8 @@ async def end_execution(
     soft_deletes: int | None = None,
     execution_metadata: dict[str, Any] | None = None,
 ) -> None:
-    """End an execution: metrics, and on success the watermark handshake, in one transaction."""
+    """End an execution: metrics, and on success the watermark handshake, in one transaction. The Watcher's
+    end must be strictly after its start (a run report or OpenLineage event may record an instant run)."""
     counts = {"total_rows": total_rows, "inserts": inserts, "updates": updates, "soft_deletes": soft_deletes}
     end = End(end_date, completed_successfully, counts, execution_metadata)
     async with runs.ending() as ending:
@@ -137,6 +139,8 @@ async def end_execution(
         if locked is None:
             raise NotFound(f"pipeline execution {execution_id} not found")
         current, pipeline = locked
+        if as_utc(end_date) == current.start_date:
+            raise EndBeforeStart.of(current.start_date, as_utc(end_date))
         plan = plan_end(current, pipeline, end)
         await ending.write(current, plan, end_events(plan, pipeline))
 

@@ -14,7 +14,7 @@ from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from headwater.common.errors import UseCaseError
-from headwater.common.http import DATABASE_RETRY_AFTER, EXCEPTION_HANDLERS, database_unavailable
+from headwater.common.http import DATABASE_RETRY_AFTER, EXCEPTION_HANDLERS, database_unavailable, not_utf8
 from headwater.common.logging import get_logger
 from headwater.gateway.dialects.deps import AnyRequest
 
@@ -58,6 +58,8 @@ def _by_dialect(handler: Handler) -> Handler:
     def handle(request: AnyRequest, exc: Any) -> Response[Any]:
         if not is_olake(request.url.path):
             return handler(request, exc)
+        if isinstance(exc, UnicodeDecodeError):
+            exc = not_utf8(request, exc)
         if not isinstance(exc, HTTPException | UseCaseError):
             message = database_unavailable(request, exc)
             if message is not None:

@@ -1,8 +1,11 @@
 """CORS for browser clients (the OLake UI), as spec 004 describes: an allow-list of origins, credentials
-allowed, methods GET/POST/PUT/PATCH/DELETE/OPTIONS, headers Origin/Content-Type/Accept/Authorization.
+allowed, methods GET/POST/PUT/PATCH/DELETE/OPTIONS, headers Origin/Content-Type/Accept/Authorization (and
+X-Requested-With, which a cookie-authenticated write may send instead of a JSON content type).
 
 An allowed origin is reflected (never `*`, which browsers refuse with credentials) and a preflight answers
 200; a preflight from any other origin answers 403 without CORS headers, so the browser blocks the call.
+Every answer carries `Vary: Origin`, since whether it has CORS headers depends on the request's origin: a
+cache must not hand one origin's answer (or an answer to a request without one) to another.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.types.asgi_types import HTTPResponseBodyEvent, HTTPResponseStartEvent
 
 METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-HEADERS = "Origin, Content-Type, Accept, Authorization"
+HEADERS = "Origin, Content-Type, Accept, Authorization, X-Requested-With"
 MAX_AGE = "600"
 
 
@@ -28,21 +31,21 @@ def cors_middleware(origins: Iterable[str]) -> Callable[[ASGIApp], ASGIApp]:
                 return
             headers = Headers.from_scope(scope)
             origin = headers.get("origin")
-            if origin is None:
-                await app(scope, receive, send)
-                return
-            if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            if (
+                origin is not None
+                and scope["method"] == "OPTIONS"
+                and "access-control-request-method" in headers
+            ):
                 await _preflight(send, origin if origin in allowed else None)
                 return
-            if origin not in allowed:
-                await app(scope, receive, send)
-                return
+            reflected = origin if origin in allowed else None
 
             async def with_cors(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     out = MutableScopeHeaders.from_message(message)
-                    out["Access-Control-Allow-Origin"] = origin
-                    out["Access-Control-Allow-Credentials"] = "true"
+                    if reflected is not None:
+                        out["Access-Control-Allow-Origin"] = reflected
+                        out["Access-Control-Allow-Credentials"] = "true"
                     out.add("Vary", "Origin")
                 await send(message)
 

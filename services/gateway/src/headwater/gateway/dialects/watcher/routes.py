@@ -1,6 +1,6 @@
 """Watcher routes (spec 000) that only validate the request and forward it: pipeline types, pipelines,
-executions and addresses (served by execution-tracking), anomaly detection (quality-alerting), the checks and
-the schedule listing (the scheduler)."""
+executions and addresses (served by execution-tracking), anomaly detection (quality-alerting; the rule writes,
+which check the pipeline first, are in anomaly_routes), the checks and the schedule listing (the scheduler)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,6 @@ from headwater.common.contracts.watcher import (
     AddressTypeUpdate,
     AddressUpdate,
     AnomalyDetectionRule,
-    AnomalyDetectionRuleCreate,
-    AnomalyDetectionRuleUpdate,
     Created,
     Execution,
     ExecutionEnd,
@@ -200,18 +198,6 @@ ROUTES = [
         status_code=201,
     ),
     anomaly_detection.route(
-        post,
-        QualityAlertingPaths.ANOMALY_DETECTION_RULES,
-        "upsert",
-        Created,
-        data=AnomalyDetectionRuleCreate,
-        summary="Create or get anomaly detection rule",
-        description="Get-or-create on (pipeline_id, metric_field): 201 when created, 200 when it existed. "
-        "Beyond the reference: `seasonality` `hour` (default) or `hour_of_week`, `direction` `both` (default), "
-        "`spike` or `drop`.",
-        status_code=201,
-    ),
-    anomaly_detection.route(
         get,
         QualityAlertingPaths.ANOMALY_DETECTION_RULES,
         "list_all",
@@ -224,14 +210,6 @@ ROUTES = [
         "get_one",
         AnomalyDetectionRule,
         summary="Get anomaly detection rule by ID",
-    ),
-    anomaly_detection.route(
-        patch,
-        QualityAlertingPaths.ANOMALY_DETECTION_RULES,
-        "update",
-        AnomalyDetectionRule,
-        data=AnomalyDetectionRuleUpdate,
-        summary="Update anomaly detection rule",
     ),
     anomaly_detection.route(
         post,

@@ -18,8 +18,10 @@ import pytest
 from sqlalchemy import text
 
 from headwater.common.db.engine import to_asyncpg_dsn
+from headwater.common.principal import HEADER, Principal
 from headwater.common.testing import eventually
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import SignedCalls
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.bootstrap import Container
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
@@ -506,7 +508,10 @@ async def test_two_notifiers_never_deliver_one_alert_twice(
 async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """The internal HTTP app served in this event loop (where the container's connections live)."""
     transport = httpx.ASGITransport(app=create_app(container))  # pyright: ignore[reportArgumentType]
-    async with httpx.AsyncClient(transport=transport, base_url="http://quality-alerting") as client:
+    auth = SignedCalls(container.settings.internal_signing_key)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://quality-alerting", auth=auth
+    ) as client:
         yield client
 
 
@@ -560,6 +565,26 @@ async def test_channels_over_http(container: Container, receiver: WebhookReceive
         assert (await client.delete(url)).status_code == 204
         assert (await client.get(url)).status_code == 404
         assert (await client.delete(url)).status_code == 404
+
+
+async def test_a_slack_url_is_shown_only_to_who_may_edit_the_channel(container: Container) -> None:
+    """A Slack incoming-webhook URL is a bearer secret: readers see where it goes, not the token."""
+    base = "/api/v1/notification_channels"
+    secret_url = "https://hooks.slack.com/services/T0001/B0002/abcdefghijklmnopqrstuvwx"
+    fields = {"name": f"slack-{new_id()}", "kind": "slack", "url": secret_url}
+    async with api(container) as client:
+        created = (await client.post(base, json=fields)).json()
+        url = f"{base}/{created['id']}"
+        for role in ("read_only", "billing"):
+            reader = {HEADER: Principal(subject="9", role=role).header()}
+            shown = (await client.get(url, headers=reader)).json()
+            assert shown["url"] == "https://hooks.slack.com/***"
+            listed = {c["id"]: c for c in (await client.get(base, headers=reader)).json()}
+            assert listed[created["id"]]["url"] == "https://hooks.slack.com/***"
+        for role in ("editor", "superuser"):
+            editor = {HEADER: Principal(subject="9", role=role).header()}
+            assert (await client.get(url, headers=editor)).json()["url"] == secret_url
+        assert created["url"] == secret_url
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ from typing import Any, Final, NamedTuple, TypeVar
 
 import msgspec
 
+from headwater.common.principal import MIN_KEY_LENGTH
+
 
 class LocalPorts(NamedTuple):
     """Where a service listens by default: its HTTP API, and its worker's Prometheus metrics (0: no worker)."""
@@ -49,6 +51,32 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     # How long a consumer's fetch may wait on the broker for new messages. Kafka answers as soon as one arrives
     # (fetch_min_bytes 1), tansu only when the wait is over: short waits keep event-to-effect delays short there.
     consumer_fetch_max_wait_ms: int = 100
+    # The key the gateway signs the caller's principal with and the services verify it with (HMAC-SHA256): every
+    # process that serves or calls an internal HTTP API needs the same one, at least 32 characters.
+    internal_signing_key: str = ""
+
+
+# Internal signing keys that are public (docker-compose.yml's development default, the placeholder of the Kubernetes
+# example Secret): anyone could sign as any principal with them.
+KNOWN_INTERNAL_SIGNING_KEYS: Final = frozenset(
+    {"development-only-insecure-internal-key-do-not-use", "REPLACE-ME-WITH-AT-LEAST-32-RANDOM-CHARACTERS"}
+)
+
+
+def internal_signing_problem(settings: CommonSettings) -> str | None:
+    """Why `settings` cannot sign or verify internal calls, if they cannot."""
+    key = settings.internal_signing_key
+    if len(key) < MIN_KEY_LENGTH:
+        return (
+            "HEADWATER_INTERNAL_SIGNING_KEY must be set to at least 32 characters, the same in every service "
+            "and the gateway (it signs the caller's principal on internal calls)"
+        )
+    if key in KNOWN_INTERNAL_SIGNING_KEYS and settings.environment != "local":
+        return (
+            f"HEADWATER_INTERNAL_SIGNING_KEY is a published development key and HEADWATER_ENVIRONMENT is "
+            f"{settings.environment!r}: set a secret key (e.g. `openssl rand -base64 48`)"
+        )
+    return None
 
 
 class ServiceSettings(CommonSettings, frozen=True, kw_only=True):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
 
 import aiohttp
 from prometheus_client import Histogram
+from yarl import URL
 
 from headwater.common.http_client import PooledSession
-from headwater.common.principal import HEADER, Principal
+from headwater.common.principal import Principal, PrincipalSigner
 from headwater.common.telemetry import inject_headers
 
 UPSTREAM_LATENCY = Histogram(
@@ -30,21 +33,33 @@ class UpstreamUnavailable(Exception):
     """The service did not answer; the gateway answers 503."""
 
 
-class Upstream:
-    """One internal service: a base URL and a pooled aiohttp session, opened lazily per worker process."""
+# Printable ASCII but space: a query string's characters that go on the wire as they are.
+_QUERY_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F))
 
-    def __init__(self, name: str, base_url: str, *, timeout: float, connections: int) -> None:
+
+class Upstream:
+    """One internal service: a base URL and a pooled aiohttp session, opened lazily per worker process. Every
+    call carries the caller's principal, signed for its method, path and query with the internal key."""
+
+    def __init__(
+        self, name: str, base_url: str, *, signer: PrincipalSigner, timeout: float, connections: int
+    ) -> None:
         self.name = name
         self._base = base_url.rstrip("/")
+        self._signer = signer
         self._session = PooledSession(timeout=timeout, connections=connections, keepalive_timeout=60)
 
     async def call(
         self, method: str, path: str, *, body: bytes | None = None, principal: Principal, query: str = ""
     ) -> UpstreamResponse:
-        headers = inject_headers({HEADER: principal.header()})
+        """Call `path` (decoded, as the service will see it) with the raw `query` string. The URL goes out
+        exactly as signed (no re-quoting on the way), so the service checks the signature against the same
+        path and query."""
+        query = quote(query, safe=_QUERY_SAFE)
+        headers = inject_headers(self._signer.headers(principal, method, path, query))
         if body is not None:
             headers["content-type"] = "application/json"
-        url = f"{self._base}{path}" + (f"?{query}" if query else "")
+        url = URL(f"{self._base}{quote(path)}" + (f"?{query}" if query else ""), encoded=True)
         with UPSTREAM_LATENCY.labels(self.name).time():
             try:
                 async with self._session.get().request(method, url, data=body, headers=headers) as resp:

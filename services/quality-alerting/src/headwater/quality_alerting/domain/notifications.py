@@ -71,6 +71,19 @@ def check_url(url: str) -> None:
         raise InvalidChannel(f"url must be an absolute http(s) URL, got {url!r}")
 
 
+# Who may change channels (the gateway's `write` permission) and so see a Slack channel's URL in full.
+CHANNEL_EDITORS = frozenset({"superuser", "editor"})
+
+
+def url_seen_by(kind: str, url: str, role: str) -> str:
+    """A channel's URL as a principal of `role` may see it. A Slack incoming-webhook URL is a bearer secret
+    (whoever holds it posts to the channel): who may not edit the channel sees only its scheme and host."""
+    if kind != "slack" or role in CHANNEL_EDITORS:
+        return url
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}/***"
+
+
 def merge_channel(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """The channel after a PATCH. A new scope drops the ids the new scope does not use, unless sent."""
     merged = {**current, **changes}

@@ -81,6 +81,9 @@ def stack() -> Iterator[Stack]:
             "HEADWATER_ADMIN_USERNAME": "admin",
             "HEADWATER_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "HEADWATER_BOOTSTRAP_TOKEN": "hw_test_" + secrets.token_urlsafe(24),
+            # The end-to-end tests' webhook receivers listen on loopback, which notifications may reach only
+            # when the operator allow-lists it.
+            "HEADWATER_QUALITY_ALERTING_WEBHOOK_ALLOW": "127.0.0.1",
         },
     )
     containers: list[object] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from headwater.common.settings import LOCAL_PORTS, CommonSettings, internal_signing_problem, local_url
+from headwater.common.settings import LOCAL_PORTS, CommonSettings, local_url
 from headwater.gateway import SERVICE
 from headwater.gateway.identity.addresses import parse_networks
 
@@ -81,8 +81,6 @@ def problems(settings: Settings) -> str | None:
             f"{settings.environment!r}: set a secret key (e.g. `openssl rand -base64 48`), or set "
             "HEADWATER_ENVIRONMENT=local for a trial on this machine only"
         )
-    if problem := internal_signing_problem(settings):
-        return problem
     if settings.signup not in ("approval", "open", "closed"):
         return "HEADWATER_GATEWAY_SIGNUP must be approval, open or closed"
     if settings.signup_role not in ("editor", "read_only", "billing"):

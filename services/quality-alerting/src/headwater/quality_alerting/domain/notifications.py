@@ -295,16 +295,21 @@ class SendResult:
     error: str | None = None
     retry_after: float | None = None  # seconds the receiver asked us to wait (429/503 Retry-After)
     duration: float = 0.0
+    refused: bool = (
+        False  # never sent: the URL's host is not an allowed destination (retrying changes nothing)
+    )
 
 
 class Verdict(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"  # network error, timeout, 408, 429, 5xx
-    PERMANENT = "permanent"  # any other answer: retrying would not change it
+    PERMANENT = "permanent"  # any other answer, or a refused destination: retrying would not change it
 
 
 def classify(result: SendResult) -> Verdict:
     code = result.status_code
+    if result.refused:
+        return Verdict.PERMANENT
     if code is None or code in (408, 429) or code >= 500:
         return Verdict.RETRY
     if 200 <= code < 300:

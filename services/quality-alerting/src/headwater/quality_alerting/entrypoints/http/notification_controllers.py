@@ -23,6 +23,7 @@ from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.watcher import sent
 from headwater.common.http import caller
 from headwater.common.principal import Principal
+from headwater.quality_alerting.adapters.destinations import Destinations
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.domain.notifications import Channel, url_seen_by
 from headwater.quality_alerting.entrypoints.http.deps import AppSettings, Caller, UowFactory
@@ -86,7 +87,11 @@ class NotificationChannelController(Controller):
     async def send_test(
         self, channel_id: FromPath[int], uow_factory: UowFactory, settings: AppSettings
     ) -> NotificationTestResult:
-        async with HttpSender(timeout=settings.notification_timeout_seconds, connections=1) as sender:
+        async with HttpSender(
+            timeout=settings.notification_timeout_seconds,
+            destinations=Destinations.parse(settings.webhook_allow),
+            connections=1,
+        ) as sender:
             result = await notifications.send_test_message(uow_factory(), sender, channel_id)
         return NotificationTestResult(
             delivered=result.status_code is not None and 200 <= result.status_code < 300,

@@ -95,6 +95,14 @@ def test_a_call_without_a_principal_is_401_not_the_system(client: TestClient[Lit
     assert refused("unsigned") == before + 2
 
 
+def test_a_principal_is_signed_as_utf_8(client: TestClient[Litestar], signer: PrincipalSigner) -> None:
+    """A user's name may be any text: the header is the principal's JSON in UTF-8, signed as such."""
+    zoe = Principal(subject="9", username="Zoë 田中", role="editor", via="session")
+    headers = {k.encode(): v.encode() for k, v in signer.headers(zoe, "GET", "/whoami").items()}
+    r = client.get("/whoami", headers=headers)
+    assert (r.status_code, msgspec.json.decode(r.content, type=Principal)) == (200, zoe)
+
+
 def test_an_unsigned_principal_is_401(client: TestClient[Litestar]) -> None:
     r = client.get("/pipelines", headers={HEADER: SYSTEM.header()})
     assert r.status_code == 401
@@ -200,3 +208,10 @@ def test_health_stays_reachable_behind_an_app_wide_guard(signer: PrincipalSigner
     with TestClient(app) as c:
         assert c.get("/health/live").status_code == 200
         assert c.get("/pipelines", headers=signer.headers(LIMITED, "GET", "/pipelines")).status_code == 403
+
+
+def test_a_newline_in_the_path_cannot_shift_the_signed_fields(signer: PrincipalSigner) -> None:
+    value = EDITOR.header()
+    signature = signer.sign("GET", "/whoami\nlimit=1", "", value)
+    with pytest.raises(ValueError, match="does not match"):
+        signer.verify("GET", "/whoami", "limit=1", value, signature)

@@ -8,12 +8,12 @@ from urllib.parse import unquote
 import pytest
 from aiohttp import web
 
-from headwater.common.principal import HEADER, SIGNATURE_HEADER, PrincipalSigner
+from headwater.common.principal import HEADER, SIGNATURE_HEADER, Principal, PrincipalSigner
 from headwater.devstack.testing import free_port
-from headwater.gateway.testing import EDITOR
 from headwater.gateway.upstream import Upstream
 
 KEY = "s" * 40
+EDITOR = Principal(subject="1", username="Zoë 田中", role="editor", via="api_token")  # any text goes as UTF-8
 
 
 @pytest.fixture

@@ -153,8 +153,8 @@ class SignedPrincipalMiddleware:
     def _verified(self, scope: HTTPScope) -> Principal:
         principal = signature = None
         for name, value in scope["headers"]:
-            if name == _HEADER:
-                principal = value.decode("latin-1")
+            if name == _HEADER:  # UTF-8 JSON, as the gateway sends it (a user's name may be any text)
+                principal = value.decode("utf-8", "surrogateescape")
             elif name == _SIGNATURE_HEADER:
                 signature = value.decode("latin-1")
         try:

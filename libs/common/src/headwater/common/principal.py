@@ -99,8 +99,10 @@ class PrincipalSigner:
         self._clock = clock
 
     def _digest(self, timestamp: str, method: str, path: str, query: str, principal: str) -> str:
+        # One field a line; the decoded path, the only one that may hold a newline, after its length.
         mac = self._keyed.copy()
-        mac.update(f"{timestamp}\n{method}\n{path}\n{query}\n{principal}".encode("utf-8", "surrogatepass"))
+        message = f"{timestamp}\n{method}\n{len(path)}:{path}\n{query}\n{principal}"
+        mac.update(message.encode("utf-8", "surrogatepass"))
         return mac.hexdigest()
 
     def sign(self, method: str, path: str, query: str, principal: str) -> str:

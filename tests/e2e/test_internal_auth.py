@@ -29,8 +29,8 @@ async def test_a_direct_unsigned_call_is_401_and_probes_stay_open(
         assert r.status_code == 401, r.text
         assert "only the gateway may call" in r.json()["detail"]
         # the header alone, as anyone could write it, is not enough either
-        r = await direct.post(
-            path, json={}, headers={"x-headwater-principal": '{"subject": "system", "role": "superuser"}'}
+        r = await direct.get(
+            path, headers={"x-headwater-principal": '{"subject": "system", "role": "superuser"}'}
         )
         assert r.status_code == 401
         assert (await direct.get("/health/live")).status_code == 200

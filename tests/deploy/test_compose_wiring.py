@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from headwater.common.messaging.topics import all_topics
-from headwater.common.settings import load_settings
+from headwater.common.settings import KNOWN_INTERNAL_SIGNING_KEYS, internal_signing_problem, load_settings
 from headwater.devstack.stack import SERVICES, ServiceSpec, StackConfig
 from headwater.gateway.settings import KNOWN_SIGNING_KEYS
 from headwater.gateway.settings import Settings as GatewaySettings
@@ -417,7 +417,30 @@ def test_gateway_commands_share_one_database_and_the_signing_key_goes_where_requ
     assert len(keys.pop()) >= 32, "HEADWATER_GATEWAY_SIGNING_KEY: at least 32 characters"
     for name, svc in compose_services().items():
         if name not in ("gateway", "gateway-bootstrap"):
-            assert not [k for k in environment(svc) if k.endswith("SIGNING_KEY")], f"{name} holds the key"
+            assert "HEADWATER_GATEWAY_SIGNING_KEY" not in environment(svc), f"{name} holds the key"
+
+
+def test_every_serving_process_and_nothing_else_holds_the_internal_key() -> None:
+    """The gateway signs with it, every internal API verifies with it (and refuses to serve without it): one
+    key for all of them, a development-only default from the shell, refused outside `local`."""
+    raw = load_compose()["x-internal-signing-key"]["HEADWATER_INTERNAL_SIGNING_KEY"]
+    match = re.fullmatch(r"\$\{HEADWATER_INTERNAL_SIGNING_KEY:-(?P<default>[^}]+)\}", raw)
+    assert match, f"set from the shell or .env, with a default: {raw}"
+    assert match["default"] in KNOWN_INTERNAL_SIGNING_KEYS, "keep the list of published keys in step"
+    serving = {name for name, (_, command) in expected_processes().items() if command == "serve"}
+    assert serving == {"gateway", *(s.name for s in INTERNAL_APIS)}
+    holders = {
+        name: environment(svc)["HEADWATER_INTERNAL_SIGNING_KEY"]
+        for name, svc in compose_services().items()
+        if "HEADWATER_INTERNAL_SIGNING_KEY" in environment(svc)
+    }
+    assert set(holders) == serving
+    (key,) = set(holders.values())
+    settings = gateway_settings("gateway")
+    assert settings.internal_signing_key == key
+    assert internal_signing_problem(settings) is None
+    production = msgspec.structs.replace(settings, environment="production")
+    assert "published development key" in (internal_signing_problem(production) or "")
 
 
 def test_signing_key_is_taken_from_the_shell_with_a_development_only_default() -> None:
@@ -441,6 +464,8 @@ def test_the_published_key_runs_only_in_the_local_environment() -> None:
 def test_the_example_kubernetes_secret_placeholder_is_refused() -> None:
     example = yaml.safe_load((ROOT / "deploy/k8s/examples/secret-gateway-signing-key.yaml").read_text())
     assert example["stringData"]["signing-key"] in KNOWN_SIGNING_KEYS
+    example = yaml.safe_load((ROOT / "deploy/k8s/examples/secret-internal-signing-key.yaml").read_text())
+    assert example["stringData"]["signing-key"] in KNOWN_INTERNAL_SIGNING_KEYS
 
 
 def test_bootstrap_passes_the_admin_settings_through_and_nobody_else_gets_them() -> None:

@@ -51,6 +51,7 @@ PHASE = "headwater.dev/phase"
 # The gateway's identity settings and where they come from (names shared with docker-compose.yml).
 GATEWAY_DB = {"name": "headwater-gateway-db", "key": "database-url"}
 GATEWAY_SIGNING_KEY = {"name": "headwater-gateway-signing-key", "key": "signing-key"}
+INTERNAL_SIGNING_KEY = {"name": "headwater-internal-signing-key", "key": "signing-key"}
 # The bootstrap superuser, read by `python -m headwater.gateway bootstrap`: env → (key of the Secret, required).
 GATEWAY_ADMIN_SECRET = "headwater-gateway-admin"
 GATEWAY_ADMIN = {
@@ -386,7 +387,7 @@ def test_signing_key_reaches_the_commands_requiring_it_and_no_other(docs: tuple[
     for workload in workloads(docs):
         for container in all_containers(workload):
             env = env_of(container)
-            holds = [k for k in env if k.endswith("SIGNING_KEY")]
+            holds = [k for k in env if k.endswith("SIGNING_KEY") and k != "HEADWATER_INTERNAL_SIGNING_KEY"]
             if not holds:
                 continue
             assert headwater_service(container["image"]) == "gateway", workload["metadata"]["name"]
@@ -394,6 +395,22 @@ def test_signing_key_reaches_the_commands_requiring_it_and_no_other(docs: tuple[
             assert env["HEADWATER_GATEWAY_SIGNING_KEY"]["valueFrom"]["secretKeyRef"] == GATEWAY_SIGNING_KEY
             commands.append(container["args"])
     assert sorted(commands) == [["bootstrap"], ["serve"]]
+
+
+def test_the_internal_key_reaches_every_serving_pod_and_no_other(docs: tuple[dict[str, Any], ...]) -> None:
+    """The gateway signs principals with it, the internal APIs verify them with it (and refuse to serve
+    without it); migrations, bootstrap and workers call no internal API."""
+    holders = []
+    for workload in workloads(docs):
+        for container in all_containers(workload):
+            entry = env_of(container).get("HEADWATER_INTERNAL_SIGNING_KEY")
+            if entry is None:
+                continue
+            assert entry["valueFrom"]["secretKeyRef"] == INTERNAL_SIGNING_KEY, workload["metadata"]["name"]
+            holders.append((headwater_service(container["image"]), container.get("args")))
+    assert sorted(holders, key=str) == sorted(
+        ((s.name, ["serve"]) for s in SERVICES if "serve" in s.roles), key=str
+    )
 
 
 def test_gateway_env_names_are_settings_the_gateway_reads(docs: tuple[dict[str, Any], ...]) -> None:

@@ -65,6 +65,7 @@ async def new_container(stack: Stack) -> AsyncIterator[NewContainer]:
             Settings(
                 database_url=dsn,
                 kafka_bootstrap_servers=stack.kafka_bootstrap,
+                internal_signing_key=stack.internal_signing_key,
                 log_json=False,
                 **settings,  # pyright: ignore[reportArgumentType]
             ),

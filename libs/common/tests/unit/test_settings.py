@@ -2,7 +2,7 @@
 
 import pytest
 
-from headwater.common.settings import CommonSettings, SettingsError, load_settings
+from headwater.common.settings import CommonSettings, SettingsError, internal_signing_problem, load_settings
 
 
 class DemoSettings(CommonSettings, frozen=True, kw_only=True):
@@ -38,3 +38,22 @@ def test_settings_are_frozen() -> None:
     s = load_settings(DemoSettings, "demo", {})
     with pytest.raises(AttributeError):
         s.http_port = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("key", "environment", "problem"),
+    [
+        ("", "local", "must be set to at least 32 characters"),
+        ("k" * 31, "local", "must be set to at least 32 characters"),
+        ("k" * 32, "production", None),
+        ("development-only-insecure-internal-key-do-not-use", "local", None),
+        ("development-only-insecure-internal-key-do-not-use", "production", "published development key"),
+        ("REPLACE-ME-WITH-AT-LEAST-32-RANDOM-CHARACTERS", "staging", "published development key"),
+    ],
+)
+def test_the_internal_signing_key_must_be_long_and_secret(
+    key: str, environment: str, problem: str | None
+) -> None:
+    env = {"HEADWATER_INTERNAL_SIGNING_KEY": key, "HEADWATER_ENVIRONMENT": environment}
+    found = internal_signing_problem(load_settings(DemoSettings, "demo", env))
+    assert (found is None) if problem is None else (problem in (found or ""))

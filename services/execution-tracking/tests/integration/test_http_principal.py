@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
 from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import settings_on
+from headwater.devstack.testing import SignedCalls, settings_on
 from headwater.execution_tracking import SCHEMA
 from headwater.execution_tracking.bootstrap import bootstrap
 from headwater.execution_tracking.entrypoints.http.app import create_app
@@ -29,6 +29,7 @@ EDITOR = {HEADER: Principal(subject="42", role="editor", via="api_token").header
 async def client(stack: Stack) -> AsyncIterator[AsyncTestClient[Litestar]]:
     # The app gets its own container: the test client runs it on its own event loop and closes it at the end.
     async with AsyncTestClient(create_app(bootstrap(settings_on(stack, Settings, SCHEMA)))) as c:
+        c.auth = SignedCalls(stack.internal_signing_key)
         yield c
 
 

@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import TestClient
 from prometheus_client import REGISTRY
 
-from headwater.common.principal import SYSTEM
+from headwater.common.principal import SYSTEM, PrincipalSigner
 from headwater.gateway.app import create_app
 from headwater.gateway.testing import FakeUpstream, fake_container
 from headwater.gateway.upstream import Breaker, Upstream, UpstreamTooLarge
@@ -86,6 +86,7 @@ def down() -> Upstream:
     return Upstream(
         "execution-tracking-down",
         f"http://127.0.0.1:{closed_port()}",
+        signer=PrincipalSigner("k" * 40),
         timeout=5,
         connections=10,
         breaker_failures=3,
@@ -146,7 +147,9 @@ def talkative() -> Iterator[str]:
 
 @pytest.mark.parametrize("path", ["/said", "/streamed"])
 async def test_an_answer_over_the_cap_is_refused_not_buffered(talkative: str, path: str) -> None:
-    upstream = Upstream("talkative", talkative, timeout=5, connections=2, max_body=CAP)
+    upstream = Upstream(
+        "talkative", talkative, signer=PrincipalSigner("k" * 40), timeout=5, connections=2, max_body=CAP
+    )
     try:
         with pytest.raises(UpstreamTooLarge, match="larger than the gateway relays"):
             await upstream.call("GET", path, principal=SYSTEM)
@@ -157,7 +160,9 @@ async def test_an_answer_over_the_cap_is_refused_not_buffered(talkative: str, pa
 
 
 def test_the_gateway_answers_502_for_an_answer_over_the_cap(talkative: str) -> None:
-    upstream = Upstream("talkative", talkative + "/", timeout=5, connections=2, max_body=CAP)
+    upstream = Upstream(
+        "talkative", talkative + "/", signer=PrincipalSigner("k" * 40), timeout=5, connections=2, max_body=CAP
+    )
     container = fake_container(execution_tracking=upstream)  # type: ignore[arg-type]
     with TestClient(create_app(container)) as client:
         r = client.get("/pipeline")

@@ -14,6 +14,8 @@ from litestar.testing import AsyncTestClient
 from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
 from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import SignedCalls, settings_on
+from headwater.quality_alerting import SCHEMA
 from headwater.quality_alerting.bootstrap import Container, bootstrap
 from headwater.quality_alerting.entrypoints.http.app import create_app
 from headwater.quality_alerting.service_layer import alerts
@@ -82,8 +84,9 @@ async def raise_alerts(container: Container) -> Raised:
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[Client]:
     # The app gets its own container: the test client runs it on its own event loop and closes it at the end.
-    app = create_app(bootstrap(Settings(database_url=stack.service_dsn("quality_alerting"), log_json=False)))
+    app = create_app(bootstrap(settings_on(stack, Settings, SCHEMA)))
     async with AsyncTestClient(app) as c:
+        c.auth = SignedCalls(stack.internal_signing_key)
         yield c
 
 

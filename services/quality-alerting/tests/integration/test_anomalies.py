@@ -14,6 +14,8 @@ from sqlalchemy import text
 from headwater.common.errors import NotFound
 from headwater.common.events import ExecutionEnded
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import SignedCalls, settings_on
+from headwater.quality_alerting import SCHEMA
 from headwater.quality_alerting.bootstrap import Container, bootstrap
 from headwater.quality_alerting.entrypoints.http.app import create_app
 from headwater.quality_alerting.service_layer.anomalies import unflag_anomaly, upsert_rule
@@ -216,8 +218,9 @@ async def test_unflag_deletes_results_publishes_cleared_and_404s_when_nothing_is
 async def test_rules_over_http(stack: Stack) -> None:
     pipeline = new_id()
     # The app gets its own container: the test client runs it on its own event loop and closes it at the end.
-    app = create_app(bootstrap(Settings(database_url=stack.service_dsn("quality_alerting"), log_json=False)))
+    app = create_app(bootstrap(settings_on(stack, Settings, SCHEMA)))
     async with AsyncTestClient(app) as client:
+        client.auth = SignedCalls(stack.internal_signing_key)
         body = {"pipeline_id": pipeline, "metric_field": "Total_Rows", "z_threshold": 2.0}
         created = await client.post("/anomaly_detection_rule", json=body)
         assert created.status_code == 201

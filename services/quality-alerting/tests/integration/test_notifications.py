@@ -15,14 +15,19 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from headwater.common.contracts.alerting import MAX_CHANNELS_LIMIT
 from headwater.common.db.engine import to_asyncpg_dsn
+from headwater.common.principal import HEADER, Principal
 from headwater.common.testing import eventually
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import SignedCalls, settings_on
+from headwater.quality_alerting import SCHEMA
+from headwater.quality_alerting.adapters.destinations import Destinations
 from headwater.quality_alerting.adapters.http_sender import HttpSender
-from headwater.quality_alerting.bootstrap import Container
+from headwater.quality_alerting.bootstrap import Container, bootstrap
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft
 from headwater.quality_alerting.domain.notifications import Channel, Delivery, SendResult
 from headwater.quality_alerting.entrypoints.http.app import create_app
@@ -30,6 +35,7 @@ from headwater.quality_alerting.entrypoints.messaging.notifier import Notifier
 from headwater.quality_alerting.service_layer import notifications
 from headwater.quality_alerting.service_layer.alerts import raise_alerts
 from headwater.quality_alerting.service_layer.notifications import DeliveryPolicy
+from headwater.quality_alerting.settings import Settings
 from headwater.quality_alerting.testing import WebhookReceiver, write
 
 pytestmark = pytest.mark.integration
@@ -37,6 +43,7 @@ pytestmark = pytest.mark.integration
 SECRET = "integration-test-secret"
 ATTEMPTS = 3
 BACKOFF = 0.05  # seconds: the first retry's delay, doubling after each failure
+LOOPBACK = "127.0.0.1"  # where the receivers listen: allow-listed, as an operator would (see conftest)
 
 
 def new_id() -> int:
@@ -72,7 +79,7 @@ async def running_notifier(
     notifier = Notifier(
         dsn=dsn,
         uow_factory=container.uow_factory,
-        sender=sender or HttpSender(timeout=5),
+        sender=sender or HttpSender(timeout=5, destinations=Destinations.parse(LOOPBACK)),
         policy=DeliveryPolicy(
             max_attempts=ATTEMPTS,
             backoff_seconds=BACKOFF,
@@ -238,7 +245,7 @@ async def test_server_errors_are_retried_with_backoff_until_delivered(
 
     delivery = (await settled(container, channel.id, 1))[alert.id]
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 3, 200)
-    assert (delivery.last_error or "").startswith("HTTP 500: receiver says 500")  # why it took three attempts
+    assert delivery.last_error == "HTTP 500"  # why it took three attempts (never the receiver's body)
 
     requests = receiver.requests(channel.name)
     assert len(requests) == 3
@@ -263,7 +270,7 @@ async def test_a_delivery_fails_after_the_last_attempt(
         ATTEMPTS,
         503,
     )
-    assert delivery.last_error == "HTTP 503: receiver says 503"
+    assert delivery.last_error == "HTTP 503"
     assert delivery.delivered_at is None
     await notifier.drain()
     assert len(receiver.requests(channel.name)) == ATTEMPTS  # and nothing after the last
@@ -303,6 +310,20 @@ async def test_an_unreachable_receiver_is_recorded_as_a_network_error(
         None,
     )
     assert "Connect" in (delivery.last_error or "")
+
+
+async def test_a_delivery_to_a_destination_not_allowed_fails_at_once_unsent(
+    container: Container, receiver: WebhookReceiver, dsn: str
+) -> None:
+    """Without the operator's allow-list, a receiver on loopback is out of reach: one refused attempt."""
+    pipeline = new_id()
+    channel = await make_channel(container, receiver, scope="pipeline", pipeline_id=pipeline)
+    (alert,) = await raise_now(container, draft(pipeline))
+    async with running_notifier(container, dsn, sender=HttpSender(timeout=5, destinations=Destinations())):
+        delivery = (await settled(container, channel.id, 1))[alert.id]
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("failed", 1, None)
+    assert (delivery.last_error or "").startswith("destination refused: 127.0.0.1 is 127.0.0.1 (loopback)")
+    assert receiver.requests(channel.name) == []
 
 
 # -- what goes where -------------------------------------------------------------------------------------------------
@@ -484,7 +505,7 @@ async def test_two_notifiers_never_deliver_one_alert_twice(
     alerts = await raise_now(
         container, *(draft(pipeline, condition=f"c{i}:{pipeline}") for i in range(count))
     )
-    one, two = CountingSender(timeout=5), CountingSender(timeout=5)
+    one, two = (CountingSender(timeout=5, destinations=Destinations.parse(LOOPBACK)) for _ in range(2))
     async with (
         running_notifier(container, dsn, sender=one, batch_size=5),
         running_notifier(container, dsn, sender=two, batch_size=5),
@@ -507,7 +528,10 @@ async def test_two_notifiers_never_deliver_one_alert_twice(
 async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """The internal HTTP app served in this event loop (where the container's connections live)."""
     transport = httpx.ASGITransport(app=create_app(container))  # pyright: ignore[reportArgumentType]
-    async with httpx.AsyncClient(transport=transport, base_url="http://quality-alerting") as client:
+    auth = SignedCalls(container.settings.internal_signing_key)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://quality-alerting", auth=auth
+    ) as client:
         yield client
 
 
@@ -576,6 +600,51 @@ async def test_the_channel_list_is_paged_in_id_order(container: Container, recei
         assert (await client.get(base, params={"limit": MAX_CHANNELS_LIMIT + 1})).status_code == 422
 
 
+async def test_a_slack_url_is_shown_only_to_who_may_edit_the_channel(container: Container) -> None:
+    """A Slack incoming-webhook URL is a bearer secret: readers see where it goes, not the token."""
+    base = "/api/v1/notification_channels"
+    secret_url = "https://hooks.slack.com/services/T0001/B0002/abcdefghijklmnopqrstuvwx"
+    fields = {"name": f"slack-{new_id()}", "kind": "slack", "url": secret_url}
+    async with api(container) as client:
+        created = (await client.post(base, json=fields)).json()
+        url = f"{base}/{created['id']}"
+        for role in ("read_only", "billing"):
+            reader = {HEADER: Principal(subject="9", role=role).header()}
+            shown = (await client.get(url, headers=reader)).json()
+            assert shown["url"] == "https://hooks.slack.com/***"
+            listed = {c["id"]: c for c in (await client.get(base, headers=reader)).json()}
+            assert listed[created["id"]]["url"] == "https://hooks.slack.com/***"
+        for role in ("editor", "superuser"):
+            editor = {HEADER: Principal(subject="9", role=role).header()}
+            assert (await client.get(url, headers=editor)).json()["url"] == secret_url
+        assert created["url"] == secret_url
+
+
+async def test_a_test_send_to_the_services_neighbours_is_refused(
+    stack: Stack, receiver: WebhookReceiver
+) -> None:
+    """The internal APIs and the cloud metadata service are not for channels to reach (no allow-list here):
+    the test send answers that it was refused, and sends nothing."""
+    app = create_app(bootstrap(settings_on(stack, Settings, SCHEMA)))
+    async with AsyncTestClient(app) as client:
+        client.auth = SignedCalls(stack.internal_signing_key)
+        for url, kind in [
+            (receiver.url("neighbour"), "loopback"),  # e.g. http://127.0.0.1:8082/alerts/1/mute
+            ("http://169.254.169.254/latest/meta-data/", "link_local"),
+            ("http://[fd00:ec2::254]/latest/meta-data/", "unique_local"),
+        ]:
+            channel = await client.post(
+                "/api/v1/notification_channels", json=body(receiver, url=url, name=f"n-{new_id()}")
+            )
+            assert channel.status_code == 201, channel.text
+            tested = await client.post(f"/api/v1/notification_channels/{channel.json()['id']}/test")
+            assert tested.status_code == 200, tested.text
+            answer = tested.json()
+            assert (answer["delivered"], answer["status_code"]) == (False, None)
+            assert f"({kind}), not a public address" in answer["error"]
+    assert receiver.requests("neighbour") == []
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -619,5 +688,5 @@ async def test_a_test_message_is_sent_at_once(container: Container, receiver: We
         receiver.answer(broken["name"], 500)
         failed = (await client.post(f"/api/v1/notification_channels/{broken['id']}/test")).json()
         assert failed["delivered"] is False
-        assert (failed["status_code"], failed["error"]) == (500, "receiver says 500")
+        assert (failed["status_code"], failed["error"]) == (500, None)  # the receiver's body is not echoed
         assert (await client.post(f"/api/v1/notification_channels/{new_id()}/test")).status_code == 404

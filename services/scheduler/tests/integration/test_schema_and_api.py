@@ -14,7 +14,7 @@ from headwater.common.events import ChecksRequested
 from headwater.common.http import LIMITED_TO_SOURCE_REFUSED
 from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import SchemaAndRoleTests
+from headwater.devstack.testing import SchemaAndRoleTests, SignedCalls
 from headwater.scheduler import SCHEMA
 from headwater.scheduler.clock import ManualClock
 from headwater.scheduler.entrypoints.http.app import create_app
@@ -48,11 +48,12 @@ Api = tuple[AsyncTestClient[Litestar], str]
 
 @pytest.fixture
 async def api(
-    new_database: NewDatabase, new_container: NewContainer
+    stack: Stack, new_database: NewDatabase, new_container: NewContainer
 ) -> AsyncIterator[tuple[AsyncTestClient[Litestar], str]]:
     dsn = await new_database()
     container = await new_container(dsn, ManualClock(NOW))
     async with AsyncTestClient(create_app(container)) as client:
+        client.auth = SignedCalls(stack.internal_signing_key)
         yield client, dsn
 
 

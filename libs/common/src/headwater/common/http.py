@@ -12,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import (
     ClientException,
     HTTPException,
+    NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
     ValidationException,
@@ -19,7 +20,7 @@ from litestar.exceptions import (
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from opentelemetry import propagate, trace
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
@@ -27,7 +28,14 @@ from headwater.common.contracts.types import PATTERN_MEANINGS
 from headwater.common.db.errors import is_statement_timeout, is_transient
 from headwater.common.errors import UseCaseError
 from headwater.common.logging import get_logger
-from headwater.common.principal import HEADER, InvalidPrincipal, Principal, from_header
+from headwater.common.principal import (
+    HEADER,
+    SIGNATURE_HEADER,
+    InvalidPrincipal,
+    Principal,
+    PrincipalSigner,
+    Unauthenticated,
+)
 
 log = get_logger(__name__)
 
@@ -127,15 +135,15 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 
 
 def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    try:
-        return from_header(connection.headers.get(HEADER))
-    except InvalidPrincipal as exc:  # a malformed header is the caller's mistake: 400, not 500
-        raise ClientException(str(exc)) from exc
+    principal = connection.scope.get("user")
+    if not isinstance(principal, Principal):  # a route the signature check skips: never one serving data
+        raise NotAuthorizedException("this route takes no principal")
+    return principal
 
 
 def caller(request: Request[Any, Any, Any]) -> Principal:
-    """The principal the gateway passed in (`SYSTEM` without the header), as a dependency for handlers that
-    scope what they return to it: `Provide(caller, sync_to_thread=False)`."""
+    """The principal the gateway passed in (verified by `SignedPrincipalMiddleware`), as a dependency for
+    handlers that scope what they return to it: `Provide(caller, sync_to_thread=False)`."""
     return _principal(request)
 
 
@@ -146,8 +154,9 @@ def refuse_limited_to_source(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Guard of routes whose data belongs to no data source: a `limited_to_source` principal may see none
-    of it (403). Requests without the header (health probes, internal tools) act as `SYSTEM` and pass."""
-    if _principal(connection).limited_to_sources:
+    of it (403). Health probes and metrics, which take no principal, pass."""
+    principal = connection.scope.get("user")
+    if isinstance(principal, Principal) and principal.limited_to_sources:
         raise PermissionDeniedException(LIMITED_TO_SOURCE_REFUSED)
 
 
@@ -170,6 +179,62 @@ def health_handlers(readiness: Sequence[ReadinessCheck] = ()) -> list[Any]:
         return Response({"status": "ok"})
 
     return [live, ready]
+
+
+UNSIGNED_PATHS = ("/health/", "/metrics")  # what anyone who reaches the port may call
+
+INTERNAL_CALLS_REFUSED = Counter(
+    "headwater_internal_calls_refused_total",
+    "Calls to a service's internal API refused because their principal was not signed with the shared key, "
+    "by reason (unsigned, malformed, expired, forged)",
+    ["service", "reason"],
+)
+
+
+class SignedPrincipalMiddleware:
+    """Lets in only calls whose principal is signed with the internal key (see `PrincipalSigner`), and puts
+    the verified principal in the scope's `user` for `caller` and the guards; health probes and `/metrics`
+    need no signature. A refused call is 401 (`{"detail": ...}`), counted and logged; a signed header that is
+    not a principal is 400."""
+
+    def __init__(self, app: ASGIApp, *, service: str, signer: PrincipalSigner) -> None:
+        self.app = app
+        self.service = service
+        self.signer = signer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(UNSIGNED_PATHS):
+            scope["user"] = self._verified(scope)
+        await self.app(scope, receive, send)
+
+    def _verified(self, scope: HTTPScope) -> Principal:
+        principal = signature = None
+        for name, value in scope["headers"]:
+            if name == _HEADER:  # UTF-8 JSON, as the gateway sends it (a user's name may be any text)
+                principal = value.decode("utf-8", "surrogateescape")
+            elif name == _SIGNATURE_HEADER:
+                signature = value.decode("latin-1")
+        try:
+            return self.signer.verify(
+                scope["method"], scope["path"], scope["query_string"].decode("latin-1"), principal, signature
+            )
+        except Unauthenticated as exc:
+            INTERNAL_CALLS_REFUSED.labels(self.service, exc.reason).inc()
+            client = scope.get("client")
+            log.warning(
+                "internal_call_refused",
+                reason=exc.reason,
+                method=scope["method"],
+                path=scope["path"],
+                peer=client[0] if client else None,
+            )
+            raise NotAuthorizedException(str(exc)) from exc
+        except InvalidPrincipal as exc:  # signed, so the caller's own mistake: 400, not 500
+            raise ClientException(str(exc)) from exc
+
+
+_HEADER = HEADER.encode()
+_SIGNATURE_HEADER = SIGNATURE_HEADER.encode()
 
 
 class ObservedSend:

@@ -13,15 +13,22 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db import create_engine
 from headwater.common.db.migrations import migrate
 from headwater.common.gc_freeze import freeze_startup_objects
-from headwater.common.http import EXCEPTION_HANDLERS, health_handlers, observability
+from headwater.common.http import (
+    EXCEPTION_HANDLERS,
+    SignedPrincipalMiddleware,
+    health_handlers,
+    observability,
+)
 from headwater.common.logging import configure_logging
-from headwater.common.settings import ServiceSettings
+from headwater.common.principal import PrincipalSigner
+from headwater.common.settings import ServiceSettings, SettingsError, internal_signing_problem
 from headwater.common.telemetry import configure_telemetry
 
 
@@ -70,8 +77,12 @@ def create_service_app(
 ) -> Litestar:
     """The internal HTTP app of a service: its controllers plus health probes and `/metrics`, the shared error
     bodies, tracing and latency metrics, and the dependencies every controller may ask for (`uow_factory`,
-    `settings`) besides the service's own. No OpenAPI document: only the gateway's is public."""
+    `settings`) besides the service's own. No OpenAPI document: only the gateway's is public. Every call but
+    health and metrics must carry a principal signed with the internal key (SettingsError without one)."""
+    if problem := internal_signing_problem(container.settings):
+        raise SettingsError(problem)
     plugins, middleware, metrics = observability(service)
+    signer = PrincipalSigner(container.settings.internal_signing_key)
     return Litestar(
         route_handlers=[
             *route_handlers,
@@ -86,7 +97,10 @@ def create_service_app(
         guards=list(guards),
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
         plugins=plugins,
-        middleware=middleware,
+        middleware=[
+            *middleware,
+            DefineMiddleware(SignedPrincipalMiddleware, service=service, signer=signer),
+        ],
         on_startup=[container.open, freeze_startup_objects],
         on_shutdown=[container.close],
         openapi_config=None,

@@ -14,6 +14,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 import msgspec
 
 from headwater.common.db.engine import Timeouts
+from headwater.common.principal import MIN_KEY_LENGTH
 
 
 class LocalPorts(NamedTuple):
@@ -64,6 +65,33 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
             statement=self.db_statement_timeout_seconds,
             pool=self.db_pool_timeout_seconds,
         )
+
+    # The key the gateway signs the caller's principal with and the services verify it with (HMAC-SHA256): every
+    # process that serves or calls an internal HTTP API needs the same one, at least 32 characters.
+    internal_signing_key: str = ""
+
+
+# Internal signing keys that are public (docker-compose.yml's development default, the placeholder of the Kubernetes
+# example Secret): anyone could sign as any principal with them.
+KNOWN_INTERNAL_SIGNING_KEYS: Final = frozenset(
+    {"development-only-insecure-internal-key-do-not-use", "REPLACE-ME-WITH-AT-LEAST-32-RANDOM-CHARACTERS"}
+)
+
+
+def internal_signing_problem(settings: CommonSettings) -> str | None:
+    """Why `settings` cannot sign or verify internal calls, if they cannot."""
+    key = settings.internal_signing_key
+    if len(key) < MIN_KEY_LENGTH:
+        return (
+            "HEADWATER_INTERNAL_SIGNING_KEY must be set to at least 32 characters, the same in every service "
+            "and the gateway (it signs the caller's principal on internal calls)"
+        )
+    if key in KNOWN_INTERNAL_SIGNING_KEYS and settings.environment != "local":
+        return (
+            f"HEADWATER_INTERNAL_SIGNING_KEY is a published development key and HEADWATER_ENVIRONMENT is "
+            f"{settings.environment!r}: set a secret key (e.g. `openssl rand -base64 48`)"
+        )
+    return None
 
 
 class ServiceSettings(CommonSettings, frozen=True, kw_only=True):

@@ -163,6 +163,11 @@ class Stack:
         """The key that signs the gateway's access tokens (kept across restarts, so tokens outlive them)."""
         return self._secret("gateway.signing_key", size=48)
 
+    @property
+    def internal_signing_key(self) -> str:
+        """The key the gateway signs principals with on internal calls and every service verifies them with."""
+        return self._secret("internal.signing_key", size=48)
+
     def _secret(self, name: str, size: int = 24) -> str:
         path = self.config.state_dir / "secrets" / name
         if not path.exists():
@@ -287,6 +292,8 @@ class Stack:
             "HEADWATER_GATEWAY_DATABASE_URL": self.service_dsn("gateway"),
             "HEADWATER_GATEWAY_SIGNING_KEY": os.environ.get("HEADWATER_GATEWAY_SIGNING_KEY")
             or self.signing_key,
+            "HEADWATER_INTERNAL_SIGNING_KEY": os.environ.get("HEADWATER_INTERNAL_SIGNING_KEY")
+            or self.internal_signing_key,
             **cfg.extra_env,
         }
         return env

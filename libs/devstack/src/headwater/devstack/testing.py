@@ -14,14 +14,16 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import asyncpg
+import httpx
 import pytest
 
+from headwater.common.principal import HEADER, SIGNATURE_HEADER, SYSTEM, PrincipalSigner
 from headwater.devstack.stack import Stack, StackConfig, with_database
 
 if TYPE_CHECKING:
@@ -79,6 +81,9 @@ def stack() -> Iterator[Stack]:
             "HEADWATER_ADMIN_USERNAME": "admin",
             "HEADWATER_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "HEADWATER_BOOTSTRAP_TOKEN": "hw_test_" + secrets.token_urlsafe(24),
+            # The end-to-end tests' webhook receivers listen on loopback, which notifications may reach only
+            # when the operator allow-lists it.
+            "HEADWATER_QUALITY_ALERTING_WEBHOOK_ALLOW": "127.0.0.1",
         },
     )
     containers: list[object] = []
@@ -117,13 +122,33 @@ def system(stack: Stack) -> Iterator[Stack]:
 
 def settings_on(stack: Stack, settings: type[S], schema: str, **fields: Any) -> S:
     """A service's `settings` for running it inside the tests against `stack`: its own role's DSN, the broker,
-    plain-text logs (and `fields`)."""
+    the internal signing key, plain-text logs (and `fields`)."""
     return settings(
-        database_url=stack.service_dsn(schema),
-        kafka_bootstrap_servers=stack.kafka_bootstrap,
-        log_json=False,
-        **fields,
+        **{
+            "database_url": stack.service_dsn(schema),
+            "kafka_bootstrap_servers": stack.kafka_bootstrap,
+            "internal_signing_key": stack.internal_signing_key,
+            "log_json": False,
+            **fields,
+        }
     )
+
+
+class SignedCalls(httpx.Auth):
+    """Signs every request of a test client of a service's internal API as the gateway does: as the principal
+    its `x-headwater-principal` header names (exactly as written, garbage included), as `SYSTEM` without one.
+    `client.auth = SignedCalls(stack.internal_signing_key)`."""
+
+    def __init__(self, key: str) -> None:
+        self.signer = PrincipalSigner(key)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        principal = request.headers.get(HEADER) or SYSTEM.header()
+        request.headers[HEADER] = principal
+        request.headers[SIGNATURE_HEADER] = self.signer.sign(
+            request.method, request.url.path, request.url.query.decode("latin-1"), principal
+        )
+        yield request
 
 
 @asynccontextmanager

@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         from headwater.common.serve import serve
+        from headwater.common.settings import internal_signing_problem
+
+        if problem := internal_signing_problem(settings):  # only `serve` calls the services
+            print(f"headwater.gateway: invalid configuration: {problem}", file=sys.stderr)
+            return 2
 
         serve(
             "headwater.gateway.app:create_app",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from headwater.common.db import create_engine
 from headwater.common.logging import configure_logging
+from headwater.common.principal import PrincipalSigner
 from headwater.common.settings import load_settings
 from headwater.common.telemetry import configure_telemetry
 from headwater.gateway import SCHEMA, SERVICE
@@ -82,10 +83,13 @@ def bootstrap(settings: Settings | None = None) -> Container:
         SERVICE, otlp_endpoint=settings.otel_exporter_otlp_endpoint, environment=settings.environment
     )
 
+    signer = PrincipalSigner(settings.internal_signing_key)
+
     def upstream(name: str, url: str) -> Upstream:
         return Upstream(
             name,
             url,
+            signer=signer,
             timeout=settings.upstream_timeout_seconds,
             connections=settings.upstream_connections,
             connect_timeout=settings.upstream_connect_timeout_seconds,

@@ -7,13 +7,16 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
 
 import aiohttp
 from prometheus_client import Counter, Histogram
+from yarl import URL
 
 from headwater.common.http_client import PooledSession
 from headwater.common.logging import get_logger
-from headwater.common.principal import HEADER, Principal
+from headwater.common.principal import Principal, PrincipalSigner
 from headwater.common.telemetry import inject_headers
 
 log = get_logger(__name__)
@@ -109,8 +112,13 @@ class Breaker:
         return True
 
 
+# Printable ASCII but space: a query string's characters that go on the wire as they are.
+_QUERY_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
 class Upstream:
-    """One internal service: a base URL and a pooled aiohttp session, opened lazily per worker process.
+    """One internal service: a base URL and a pooled aiohttp session, opened lazily per worker process. Every
+    call carries the caller's principal, signed for its method, path and query with the internal key.
 
     Connecting is bounded by `connect_timeout` (a service that is down costs that, not the whole `timeout`),
     consecutive connection failures open the service's `Breaker`, and an answer larger than `max_body` bytes is
@@ -121,6 +129,7 @@ class Upstream:
         name: str,
         base_url: str,
         *,
+        signer: PrincipalSigner,
         timeout: float,
         connections: int,
         connect_timeout: float = 1.0,
@@ -130,6 +139,7 @@ class Upstream:
     ) -> None:
         self.name = name
         self._base = base_url.rstrip("/")
+        self._signer = signer
         self._session = PooledSession(
             timeout=timeout, connections=connections, keepalive_timeout=60, connect_timeout=connect_timeout
         )
@@ -139,16 +149,20 @@ class Upstream:
     async def call(
         self, method: str, path: str, *, body: bytes | None = None, principal: Principal, query: str = ""
     ) -> UpstreamResponse:
+        """Call `path` (decoded, as the service will see it) with the raw `query` string. The URL goes out
+        exactly as signed (no re-quoting on the way), so the service checks the signature against the same
+        path and query."""
         wait = self.breaker.wait()
         if wait is not None:
             UPSTREAM_REFUSED.labels(self.name, "breaker_open").inc()
             raise UpstreamUnavailable(
                 f"{self.name} is unavailable (breaker open)", retry_after=math.ceil(wait)
             )
-        headers = inject_headers({HEADER: principal.header()})
+        query = quote(query, safe=_QUERY_SAFE)
+        headers = inject_headers(self._signer.headers(principal, method, path, query))
         if body is not None:
             headers["content-type"] = "application/json"
-        url = f"{self._base}{path}" + (f"?{query}" if query else "")
+        url = URL(f"{self._base}{quote(path)}" + (f"?{query}" if query else ""), encoded=True)
         with UPSTREAM_LATENCY.labels(self.name).time():
             try:
                 async with self._session.get().request(method, url, data=body, headers=headers) as resp:

@@ -16,6 +16,9 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     notification_attempts: int = 5
     notification_backoff_seconds: float = 1.0
     notification_timeout_seconds: float = 10.0
+    # Notifications reach public addresses only: comma-separated host names, addresses or CIDR ranges that may
+    # be reached although they are loopback, private, link-local or unique-local (an in-house receiver).
+    webhook_allow: str = ""
     # Queue monitoring: pending work at or above these levels raises a WARNING / CRITICAL alert.
     queue_warning_threshold: int = 50
     queue_critical_threshold: int = 100

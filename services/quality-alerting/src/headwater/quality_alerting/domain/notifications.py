@@ -71,6 +71,19 @@ def check_url(url: str) -> None:
         raise InvalidChannel(f"url must be an absolute http(s) URL, got {url!r}")
 
 
+# Who may change channels (the gateway's `write` permission) and so see a Slack channel's URL in full.
+CHANNEL_EDITORS = frozenset({"superuser", "editor"})
+
+
+def url_seen_by(kind: str, url: str, role: str) -> str:
+    """A channel's URL as a principal of `role` may see it. A Slack incoming-webhook URL is a bearer secret
+    (whoever holds it posts to the channel): who may not edit the channel sees only its scheme and host."""
+    if kind != "slack" or role in CHANNEL_EDITORS:
+        return url
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}/***"
+
+
 def merge_channel(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """The channel after a PATCH. A new scope drops the ids the new scope does not use, unless sent."""
     merged = {**current, **changes}
@@ -282,16 +295,21 @@ class SendResult:
     error: str | None = None
     retry_after: float | None = None  # seconds the receiver asked us to wait (429/503 Retry-After)
     duration: float = 0.0
+    refused: bool = (
+        False  # never sent: the URL's host is not an allowed destination (retrying changes nothing)
+    )
 
 
 class Verdict(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"  # network error, timeout, 408, 429, 5xx
-    PERMANENT = "permanent"  # any other answer: retrying would not change it
+    PERMANENT = "permanent"  # any other answer, or a refused destination: retrying would not change it
 
 
 def classify(result: SendResult) -> Verdict:
     code = result.status_code
+    if result.refused:
+        return Verdict.PERMANENT
     if code is None or code in (408, 429) or code >= 500:
         return Verdict.RETRY
     if 200 <= code < 300:

@@ -37,7 +37,8 @@ ROUTES = [
         "sha256=<hex>`). `scope` `global`, `pipeline_type` (with `pipeline_type_id`) or `pipeline` (with "
         "`pipeline_id`); alerts below `min_severity` are not sent; a repeat of the same condition within "
         "`suppression_minutes` is suppressed. 409 when the name is taken, 422 on a bad field. The secret is "
-        "never returned (`has_secret`).",
+        "never returned (`has_secret`); a Slack URL is shown in full only to editors and superusers. "
+        "Notifications reach public addresses only, unless the operator allow-lists a receiver.",
     ),
     channels.route(
         get,
@@ -95,7 +96,8 @@ ROUTES = [
         NotificationTestResult,
         summary="Send a test message",
         status_code=200,
-        description="Sends a test message to the channel now and answers with the receiver's status code, or "
-        "the error when it did not answer 2xx. Nothing is recorded.",
+        description="Sends a test message to the channel now and answers with the receiver's status code (never "
+        "its body), or the error when none answered, e.g. a destination refused because it is not a public "
+        "address. Nothing is recorded.",
     ),
 ]

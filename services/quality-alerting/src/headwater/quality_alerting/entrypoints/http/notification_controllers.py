@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
+from litestar.di import Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -22,9 +23,12 @@ from headwater.common.contracts.alerting import (
 )
 from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.watcher import sent
+from headwater.common.http import caller
+from headwater.common.principal import Principal
+from headwater.quality_alerting.adapters.destinations import Destinations
 from headwater.quality_alerting.adapters.http_sender import HttpSender
-from headwater.quality_alerting.domain.notifications import Channel
-from headwater.quality_alerting.entrypoints.http.deps import AppSettings, UowFactory
+from headwater.quality_alerting.domain.notifications import Channel, url_seen_by
+from headwater.quality_alerting.entrypoints.http.deps import AppSettings, Caller, UowFactory
 from headwater.quality_alerting.service_layer import notifications
 
 Limit = Annotated[
@@ -34,35 +38,50 @@ ChannelsLimit = Annotated[int, QueryParameter(ge=1, le=MAX_CHANNELS_LIMIT, descr
 Offset = Annotated[int, QueryParameter(ge=0, description="channels to skip")]
 
 
-def _channel(channel: Channel) -> NotificationChannel:
-    return NotificationChannel(**msgspec.structs.asdict(channel))
+def _channel(channel: Channel, principal: Principal) -> NotificationChannel:
+    """The channel as the caller may see it (a Slack URL masked unless it may edit the channel)."""
+    fields = msgspec.structs.asdict(channel)
+    fields["url"] = url_seen_by(channel.kind, channel.url, principal.role)
+    return NotificationChannel(**fields)
 
 
 class NotificationChannelController(Controller):
     tags = ["notifications"]
+    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
 
     @post(QualityAlertingPaths.NOTIFICATION_CHANNELS, status_code=HTTP_201_CREATED)
     async def create(
-        self, data: JSONBody[NotificationChannelCreate], uow_factory: UowFactory
+        self, data: JSONBody[NotificationChannelCreate], uow_factory: UowFactory, principal: Caller
     ) -> NotificationChannel:
-        return _channel(await notifications.create_channel(uow_factory(), msgspec.structs.asdict(data)))
+        created = await notifications.create_channel(uow_factory(), msgspec.structs.asdict(data))
+        return _channel(created, principal)
 
     @get(QualityAlertingPaths.NOTIFICATION_CHANNELS)
     async def list_all(
-        self, uow_factory: UowFactory, limit: ChannelsLimit = DEFAULT_CHANNELS_LIMIT, offset: Offset = 0
+        self,
+        uow_factory: UowFactory,
+        principal: Caller,
+        limit: ChannelsLimit = DEFAULT_CHANNELS_LIMIT,
+        offset: Offset = 0,
     ) -> list[NotificationChannel]:
         rows = await notifications.list_channels(uow_factory(), limit=limit, offset=offset)
-        return [_channel(r) for r in rows]
+        return [_channel(r, principal) for r in rows]
 
     @get(QualityAlertingPaths.NOTIFICATION_CHANNEL)
-    async def get_one(self, channel_id: FromPath[int], uow_factory: UowFactory) -> NotificationChannel:
-        return _channel(await notifications.get_channel(uow_factory(), channel_id))
+    async def get_one(
+        self, channel_id: FromPath[int], uow_factory: UowFactory, principal: Caller
+    ) -> NotificationChannel:
+        return _channel(await notifications.get_channel(uow_factory(), channel_id), principal)
 
     @patch(QualityAlertingPaths.NOTIFICATION_CHANNEL)
     async def update(
-        self, channel_id: FromPath[int], data: JSONBody[NotificationChannelUpdate], uow_factory: UowFactory
+        self,
+        channel_id: FromPath[int],
+        data: JSONBody[NotificationChannelUpdate],
+        uow_factory: UowFactory,
+        principal: Caller,
     ) -> NotificationChannel:
-        return _channel(await notifications.update_channel(uow_factory(), channel_id, sent(data)))
+        return _channel(await notifications.update_channel(uow_factory(), channel_id, sent(data)), principal)
 
     @delete(QualityAlertingPaths.NOTIFICATION_CHANNEL, status_code=HTTP_204_NO_CONTENT)
     async def remove(self, channel_id: FromPath[int], uow_factory: UowFactory) -> None:
@@ -79,7 +98,11 @@ class NotificationChannelController(Controller):
     async def send_test(
         self, channel_id: FromPath[int], uow_factory: UowFactory, settings: AppSettings
     ) -> NotificationTestResult:
-        async with HttpSender(timeout=settings.notification_timeout_seconds, connections=1) as sender:
+        async with HttpSender(
+            timeout=settings.notification_timeout_seconds,
+            destinations=Destinations.parse(settings.webhook_allow),
+            connections=1,
+        ) as sender:
             result = await notifications.send_test_message(uow_factory(), sender, channel_id)
         return NotificationTestResult(
             delivered=result.status_code is not None and 200 <= result.status_code < 300,

@@ -15,6 +15,7 @@ import asyncpg
 from headwater.common.logging import get_logger
 from headwater.common.retry import Backoff
 from headwater.quality_alerting.adapters.db.deliveries import DELIVERIES_CHANNEL
+from headwater.quality_alerting.adapters.destinations import Destinations
 from headwater.quality_alerting.adapters.http_sender import HttpSender
 from headwater.quality_alerting.service_layer import notifications
 from headwater.quality_alerting.service_layer.notifications import DeliveryPolicy
@@ -50,7 +51,10 @@ class Notifier:
         return cls(
             dsn=dsn,
             uow_factory=uow_factory,
-            sender=HttpSender(timeout=settings.notification_timeout_seconds),
+            sender=HttpSender(
+                timeout=settings.notification_timeout_seconds,
+                destinations=Destinations.parse(settings.webhook_allow),
+            ),
             policy=DeliveryPolicy(
                 max_attempts=settings.notification_attempts,
                 backoff_seconds=settings.notification_backoff_seconds,

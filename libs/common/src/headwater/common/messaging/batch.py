@@ -68,12 +68,15 @@ class IngressBatch(Generic[T]):
         )
 
     async def handle(
-        self, records: Sequence[ConsumerRecord], uow_factory: Callable[[], Any], producer: AIOKafkaProducer
+        self,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+        uow_factory: Callable[[], Any],
+        producer: AIOKafkaProducer,
     ) -> None:
         """Dead-letter what does not decode, record the rest (retrying while the database is away), then
         dead-letter what the use case rejected. Offsets are committed by the caller only after this returns."""
         valid: list[T] = []
-        valid_records: list[ConsumerRecord] = []
+        valid_records: list[ConsumerRecord[bytes, bytes]] = []
         for record in records:
             try:
                 valid.append(self.decode(record.value or b""))

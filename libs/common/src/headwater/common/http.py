@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
@@ -37,6 +37,7 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     details: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
+            item = cast("dict[str, Any]", item)  # litestar's `extra` is a list[Any]
             key = item.get("key")
             loc: list[Any] = [item.get("source") or "body"]
             if key:

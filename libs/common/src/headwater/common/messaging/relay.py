@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import asyncpg
 import msgspec
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -129,7 +130,7 @@ class OutboxRelay:
         return len(rows)
 
     async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
-        futures = []
+        futures: list[asyncio.Future[RecordMetadata]] = []
         for r in rows:
             stored: dict[str, str] = msgspec.json.decode(r["headers"])
             with tracer.start_as_current_span(
@@ -158,7 +159,9 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish forever: on every NOTIFY (after `linger`), and every `poll_interval` seconds in case one was missed."""
         listener = await asyncpg.connect(self._dsn)
-        await listener.add_listener(outbox_notify_channel(self._schema), lambda *_: self._wake.set())
+        await listener.add_listener(
+            outbox_notify_channel(self._schema), lambda _conn, _pid, _channel, _payload: self._wake.set()
+        )
         self.listening.set()
         last_housekeeping = 0.0
         backoff = Backoff(cap=30.0)

@@ -52,7 +52,7 @@ def inject_headers(carrier: dict[str, str] | None = None) -> dict[str, str]:
 def extract_context(headers: Mapping[str, str] | Iterable[tuple[str, bytes | str]]) -> Context:
     """The trace context carried by HTTP or Kafka headers."""
     if isinstance(headers, Mapping):
-        # isinstance cannot tell which Mapping: pairs of headers are never one, so this is the Mapping[str, str].
+        # The HTTP/outbox form (header pairs never come as a Mapping); isinstance cannot narrow the union that far.
         carrier = dict(cast("Mapping[str, str]", headers))
     else:
         carrier = {k: v.decode() if isinstance(v, bytes) else v for k, v in headers}

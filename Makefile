@@ -39,7 +39,7 @@ test-integration: install ## integration tests only
 test-e2e: install ## end-to-end tests only
 	@$(RUN) pytest -m e2e
 
-lint: install ## ruff lint and format check, type check (basedpyright, standard mode)
+lint: install ## ruff lint and format check, type check (basedpyright: strict for libs/common/src and services/*/src)
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) basedpyright

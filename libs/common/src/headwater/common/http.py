@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
@@ -47,6 +47,7 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     details: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
+            item = cast("dict[str, Any]", item)  # litestar's `extra` is a list[Any]
             key = item.get("key")
             loc: list[Any] = [item.get("source") or "body"]
             if key:
@@ -134,8 +135,13 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
+def _scope_value(scope: Any, key: str) -> object:
+    """A value of an ASGI scope (a TypedDict union whose `get` the checker cannot type), or None."""
+    return cast("dict[str, object]", scope).get(key)
+
+
 def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    principal = connection.scope.get("user")
+    principal = _scope_value(connection.scope, "user")
     if not isinstance(principal, Principal):  # a route the signature check skips: never one serving data
         raise NotAuthorizedException("this route takes no principal")
     return principal
@@ -155,7 +161,7 @@ def refuse_limited_to_source(
 ) -> None:
     """Guard of routes whose data belongs to no data source: a `limited_to_source` principal may see none
     of it (403). Health probes and metrics, which take no principal, pass."""
-    principal = connection.scope.get("user")
+    principal = _scope_value(connection.scope, "user")
     if isinstance(principal, Principal) and principal.limited_to_sources:
         raise PermissionDeniedException(LIMITED_TO_SOURCE_REFUSED)
 
@@ -220,7 +226,7 @@ class SignedPrincipalMiddleware:
             )
         except Unauthenticated as exc:
             INTERNAL_CALLS_REFUSED.labels(self.service, exc.reason).inc()
-            client = scope.get("client")
+            client = scope.get("client")  # pyright: ignore[reportUnknownMemberType]  # ASGI's TypedDict union
             log.warning(
                 "internal_call_refused",
                 reason=exc.reason,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -48,10 +49,11 @@ def inject_headers(carrier: dict[str, str] | None = None) -> dict[str, str]:
     return carrier
 
 
-def extract_context(headers: Mapping[str, str] | Iterable[tuple[str, bytes]]) -> Context:
+def extract_context(headers: Mapping[str, str] | Iterable[tuple[str, bytes | str]]) -> Context:
     """The trace context carried by HTTP or Kafka headers."""
     if isinstance(headers, Mapping):
-        carrier = dict(headers)
+        # The HTTP/outbox form (header pairs never come as a Mapping); isinstance cannot narrow the union that far.
+        carrier = dict(cast("Mapping[str, str]", headers))
     else:
         carrier = {k: v.decode() if isinstance(v, bytes) else v for k, v in headers}
     return propagate.extract(carrier)

@@ -23,7 +23,7 @@ from headwater.execution_tracking.settings import Settings
 class Container(ServiceContainer):
     settings: Settings
     engine: AsyncEngine
-    uow_factory: UnitOfWorkFactory
+    uow_factory: UnitOfWorkFactory[SqlUnitOfWork]
     _runs: RunWriter | None = None
     _graph: LineageGraphReader | None = None
     _pool: asyncpg.Pool | None = None

@@ -8,7 +8,7 @@ lineage repositories are not faked and raise if used.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -315,7 +315,7 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
         await super().__aexit__(exc_type, exc, tb)
 
     @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
+    async def savepoint(self) -> AsyncGenerator[None]:
         mark = self.db.snapshot()
         try:
             async with super().savepoint():
@@ -351,7 +351,7 @@ class FakeRunWriter:
         return True
 
     @asynccontextmanager
-    async def ending(self) -> AsyncIterator[ports.Ending]:
+    async def ending(self) -> AsyncGenerator[ports.Ending]:
         yield FakeEnding(self)
 
 

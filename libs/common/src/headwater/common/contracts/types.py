@@ -4,7 +4,7 @@ Postgres stores it."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 from msgspec import Meta
@@ -42,7 +42,7 @@ def storable_json(field: str, value: Any) -> None:
     """Refuse (ValueError, which msgspec turns into a validation error, 422 over HTTP) free-form JSON `value`
     of `field` when a key or a string anywhere in it holds a NUL or a lone UTF-16 surrogate, saying where:
     Postgres' `jsonb` stores neither, and the type of a nested value says nothing about it."""
-    pending: list[tuple[str, Any]] = [(field, value)]
+    pending: list[tuple[str, object]] = [(field, value)]
     while pending:
         at, item = pending.pop()
         if isinstance(item, str):
@@ -51,14 +51,14 @@ def storable_json(field: str, value: Any) -> None:
                     f"`{at}` holds a NUL character or a lone UTF-16 surrogate, which cannot be stored"
                 )
         elif isinstance(item, dict):
-            for key, nested in item.items():
+            for key, nested in cast(dict[str, object], item).items():
                 if _UNSTORABLE.search(key):
                     raise ValueError(
                         f"a key in `{at}` holds a NUL character or a lone UTF-16 surrogate, which cannot be stored"
                     )
                 pending.append((f"{at}.{key}", nested))
         elif isinstance(item, list):
-            pending.extend((f"{at}[{i}]", nested) for i, nested in enumerate(item))
+            pending.extend((f"{at}[{i}]", nested) for i, nested in enumerate(cast(list[object], item)))
 
 
 # User data that travels in events is bounded so that every event fits a Kafka record (1 MiB by default): a

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 
 import asyncpg
@@ -89,7 +89,7 @@ def _constraint(exc: BaseException) -> str | None:
 
 
 @contextmanager
-def integrity_errors_as_domain_errors() -> Iterator[None]:
+def integrity_errors_as_domain_errors() -> Generator[None]:
     """Inside a repository: a unique violation leaves as `Duplicate`, a foreign-key violation as
     `MissingReference` (each naming the constraint); any other database error leaves unchanged."""
     try:

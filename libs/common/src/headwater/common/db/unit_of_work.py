@@ -3,7 +3,7 @@ the messages it has processed in the inbox."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Generic, Self, TypeVar
@@ -49,7 +49,7 @@ class BaseUnitOfWork:
         return await claim_new(self.conn, self.inbox, consumer, message_ids)
 
     @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
+    async def savepoint(self) -> AsyncGenerator[None]:
         """A nested transaction: on error its writes and the events it published are both undone."""
         mark = len(self._events)
         try:

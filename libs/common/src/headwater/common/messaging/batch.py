@@ -83,13 +83,16 @@ class IngressBatch(Generic[T]):
         )
 
     async def handle(
-        self, records: Sequence[ConsumerRecord], uow_factory: Callable[[], Any], producer: AIOKafkaProducer
+        self,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+        uow_factory: Callable[[], Any],
+        producer: AIOKafkaProducer,
     ) -> None:
         """Dead-letter what does not decode, record the rest (retrying while the database is away, splitting
         around a message that keeps failing), then dead-letter what the use case rejected or failed on alone.
         Offsets are committed by the caller only after this returns."""
         valid: list[T] = []
-        valid_records: list[ConsumerRecord] = []
+        valid_records: list[ConsumerRecord[bytes, bytes]] = []
         for record in records:
             try:
                 valid.append(self.decode(record.value or b""))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, TypedDict
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from faststream import AckPolicy, Context
@@ -56,13 +57,27 @@ def create_producer(settings: CommonSettings, *, service: str) -> AIOKafkaProduc
 
 # What a subscriber handles, as aiokafka gave it: `async def on_x_do_y(records: Records)` for a batch subscription,
 # `(record: Record)` for a single one; the decoding is the subscriber's (into the typed events of its topic).
-Records = Annotated[tuple[ConsumerRecord, ...], Context("message.raw_message")]
-Record = Annotated[ConsumerRecord, Context("message.raw_message")]
+Records = Annotated[tuple[ConsumerRecord[bytes, bytes], ...], Context("message.raw_message")]
+Record = Annotated[ConsumerRecord[bytes, bytes], Context("message.raw_message")]
+
+
+class BatchSubscription(TypedDict):
+    """The keyword arguments of `broker.subscriber(...)` for a batch subscription (`batch` is literally True, so
+    the type checker picks FastStream's batch overload)."""
+
+    group_id: str
+    batch: Literal[True]
+    batch_timeout_ms: int
+    max_records: int
+    fetch_max_wait_ms: int
+    auto_offset_reset: Literal["earliest"]
+    ack_policy: AckPolicy
+    decoder: Callable[[StreamMessage[Any]], Awaitable[Any]]
 
 
 def batch_subscription(
     settings: CommonSettings, *, group_id: str, max_records: int, batch_timeout_ms: int = 50
-) -> dict[str, Any]:
+) -> BatchSubscription:
     """How every service's subscribers consume: raw bytes in batches, from the earliest offset for a new group,
     with the short broker wait of `consumer_fetch_max_wait_ms`, offsets committed only after the handler
     returns (a failing batch is redelivered)."""

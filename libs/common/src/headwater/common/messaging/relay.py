@@ -23,6 +23,7 @@ import asyncpg
 import msgspec
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
+from aiokafka.structs import RecordMetadata
 from asyncpg.pool import PoolConnectionProxy
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge, Histogram
@@ -160,7 +161,7 @@ class OutboxRelay:
     async def _send(self, rows: Sequence[asyncpg.Record]) -> dict[int, Exception]:
         """Send `rows` and wait for every acknowledgement; returns the ids of rows refused for what they are (each
         refused again when sent alone). Any other failure is raised: the whole claim stays unsent."""
-        pending: list[tuple[asyncpg.Record, asyncio.Future[object]]] = []
+        pending: list[tuple[asyncpg.Record, asyncio.Future[RecordMetadata]]] = []
         refused: dict[int, Exception] = {}
         for r in rows:
             try:
@@ -168,7 +169,7 @@ class OutboxRelay:
             except REFUSED_RECORD as exc:  # the producer's own size check
                 refused[r["id"]] = exc
         results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
-        suspects = []
+        suspects: list[asyncpg.Record] = []
         for (r, _), result in zip(pending, results, strict=True):
             if isinstance(result, REFUSED_RECORD):
                 suspects.append(r)
@@ -181,7 +182,7 @@ class OutboxRelay:
                 refused[r["id"]] = exc
         return refused
 
-    async def _send_one(self, r: asyncpg.Record) -> asyncio.Future[object]:
+    async def _send_one(self, r: asyncpg.Record) -> asyncio.Future[RecordMetadata]:
         stored: dict[str, str] = msgspec.json.decode(r["headers"])
         with tracer.start_as_current_span(
             f"{r['topic']} publish",
@@ -220,7 +221,9 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish forever: on every NOTIFY (after `linger`), and every `poll_interval` seconds in case one was missed."""
         listener = await asyncpg.connect(self._dsn)
-        await listener.add_listener(outbox_notify_channel(self._schema), lambda *_: self._wake.set())
+        await listener.add_listener(
+            outbox_notify_channel(self._schema), lambda _conn, _pid, _channel, _payload: self._wake.set()
+        )
         self.listening.set()
         last_housekeeping = 0.0
         backoff = Backoff(cap=30.0)

@@ -41,7 +41,7 @@ class TopicCollector:
     async def start(self) -> TopicCollector:
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
         await consumer.start()
-        partitions = []
+        partitions: list[TopicPartition] = []
         for topic in self._topics:
             for _ in range(100):
                 found = consumer.partitions_for_topic(topic)

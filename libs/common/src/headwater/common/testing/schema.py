@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from sqlalchemy import Connection, ForeignKeyConstraint, MetaData
 
 from headwater.common.db import create_engine
@@ -37,17 +39,18 @@ def _fk_shape(fk: ForeignKeyConstraint) -> tuple[object, ...]:
     )
 
 
+def _is_fk_diff(diff: object, *kinds: str) -> TypeGuard[tuple[str, ForeignKeyConstraint]]:
+    """An alembic diff `(kind, constraint)` of one of `kinds` ("add_fk", "remove_fk")."""
+    return isinstance(diff, tuple) and diff[0] in kinds
+
+
 def _without_fk_spelling(diffs: list[object]) -> list[object]:
     """Drop foreign keys reported removed and added with the same shape: the reflected ones name their target
     without the schema (it is the search path) and long names come back truncated; the keys are the same."""
-    removed = {_fk_shape(d[1]) for d in diffs if isinstance(d, tuple) and d[0] == "remove_fk"}
-    added = {_fk_shape(d[1]) for d in diffs if isinstance(d, tuple) and d[0] == "add_fk"}
+    removed = {_fk_shape(d[1]) for d in diffs if _is_fk_diff(d, "remove_fk")}
+    added = {_fk_shape(d[1]) for d in diffs if _is_fk_diff(d, "add_fk")}
     same = removed & added
-    return [
-        d
-        for d in diffs
-        if not (isinstance(d, tuple) and d[0] in ("remove_fk", "add_fk") and _fk_shape(d[1]) in same)
-    ]
+    return [d for d in diffs if not (_is_fk_diff(d, "remove_fk", "add_fk") and _fk_shape(d[1]) in same)]
 
 
 def _not_version_table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 
 
@@ -52,7 +52,7 @@ class TcpProxy:
         asyncio.run_coroutine_threadsafe(run(), self._loop).result()
 
     @contextlib.contextmanager
-    def running(self) -> Iterator[None]:
+    def running(self) -> Generator[None]:
         """Serve on a thread of its own for the block."""
         started: Future[None] = Future()
 
@@ -114,7 +114,7 @@ class TcpProxy:
 
 
 @contextlib.contextmanager
-def tcp_proxy(host: str, port: int) -> Iterator[TcpProxy]:
+def tcp_proxy(host: str, port: int) -> Generator[TcpProxy]:
     """A running `TcpProxy` to `host:port`, stopped after the block."""
     proxy = TcpProxy(host, port)
     with proxy.running():

@@ -6,7 +6,7 @@ case on it and asserts on the repositories and `committed_events`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import NoReturn, Self
@@ -67,7 +67,7 @@ class FakeUnitOfWork:
         return fresh
 
     @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
+    async def savepoint(self) -> AsyncGenerator[None]:
         mark = len(self._events)
         try:
             yield

@@ -12,6 +12,7 @@ from headwater.common.events import LineageAddress, LineageChanged, LineageEdge
 from headwater.execution_tracking.domain.records import (
     AddressRecord,
     AddressTypeRecord,
+    DescribedAddress,
     EdgeChange,
     PipelineRecord,
     StoredAddress,
@@ -213,7 +214,7 @@ async def lineage_changed(
 ) -> LineageChanged:
     """The `lineage.changed` event of a replace, with the addresses its edges touch."""
     touched = {a for pair in (*change.edges, *change.removed) for a in pair}
-    described = await uow.addresses.described(sorted(touched)) if touched else []
+    described: Sequence[DescribedAddress] = await uow.addresses.described(sorted(touched)) if touched else []
     return LineageChanged(
         pipeline_id=pipeline.id,
         pipeline_name=pipeline.name,

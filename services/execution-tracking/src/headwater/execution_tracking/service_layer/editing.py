@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -105,7 +105,7 @@ def not_found(what: str, record_id: int | None, name: str | None) -> NotFound:
 
 
 @contextmanager
-def refused_as(duplicate: str, missing: str | None = None) -> Iterator[None]:
+def refused_as(duplicate: str, missing: str | None = None) -> Generator[None]:
     """A write refused as a `Duplicate` becomes `Conflict(duplicate)`; as a `MissingReference`, `NotFound(missing)`
     when `missing` is given."""
     try:

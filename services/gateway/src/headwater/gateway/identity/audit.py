@@ -20,7 +20,7 @@ import contextlib
 import re
 from typing import Any, Protocol
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 from opentelemetry import trace
 from prometheus_client import Counter
 
@@ -132,7 +132,7 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def _record(scope: Scope, status: int) -> None:
+def _record(scope: HTTPScope, status: int) -> None:
     principal = principal_in(scope)
     ctx = trace.get_current_span().get_span_context()
     scope["app"].state.audit.record(  # type: ignore[index]
@@ -140,7 +140,7 @@ def _record(scope: Scope, status: int) -> None:
             "subject": principal.subject if principal else "anonymous",
             "username": printable(principal.username, 150) if principal else "",
             "via": principal.via if principal else "none",
-            "method": scope.get("method", ""),
+            "method": scope["method"],  # an HTTP scope (the middleware read it already)
             "path": printable(scope["path"], 2000),
             "status": status,
             "address": printable(scope["app"].state.identity.address_of(scope), 64),  # type: ignore[index]

@@ -85,13 +85,14 @@ def issue_access_token(user_id: uuid.UUID, *, key: str, minutes: int, now: datet
         "jti": uuid.uuid4().hex,
         "typ": "access",
     }
-    return jwt.encode(claims, key, algorithm=JWT_ALGORITHM)
+    # PyJWT's key type names cryptography's key classes, which are not installed (an HMAC str key is used here).
+    return jwt.encode(claims, key, algorithm=JWT_ALGORITHM)  # pyright: ignore[reportUnknownMemberType]
 
 
 def read_access_token(token: str, *, key: str) -> uuid.UUID:
     """The user id of a valid, unexpired access token."""
     try:
-        claims = jwt.decode(
+        claims = jwt.decode(  # pyright: ignore[reportUnknownMemberType]  (as in issue_access_token)
             token, key, algorithms=[JWT_ALGORITHM], options={"require": ["sub", "exp", "iat"]}
         )
         if claims.get("typ") != "access":

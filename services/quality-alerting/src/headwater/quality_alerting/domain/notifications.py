@@ -186,7 +186,7 @@ def webhook_body(alert: Mapping[str, Any], *, delivery_id: str, timestamp: int) 
     """The JSON a webhook receives, as the exact bytes that are signed. `delivery_id` and `timestamp` repeat
     the X-Headwater-Delivery and X-Headwater-Timestamp headers inside the signed body, so a receiver can trust
     them (replay check, de-duplication of a re-sent delivery)."""
-    payload = {
+    payload: dict[str, Any] = {
         "event": "test" if alert["alert_type"] == "test" else "alert.raised",
         "delivery_id": delivery_id,
         "timestamp": timestamp,

@@ -81,7 +81,7 @@ class LineageGraphReader:
         limit: int,
     ) -> None:
         reached = set(starts)  # per direction: a node reached upstream may still be walked downstream
-        frontier = list(starts)
+        frontier: list[int] = list(starts)
         for hop in range(1, depth + 1):
             if not frontier:
                 return

@@ -9,7 +9,7 @@ The rest of the service uses SQLAlchemy; this path measured several times slower
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -108,7 +108,7 @@ class RunWriter:
         )
 
     @asynccontextmanager
-    async def ending(self) -> AsyncIterator[Ending]:
+    async def ending(self) -> AsyncGenerator[Ending]:
         """A transaction in which to end one execution."""
         async with self._pool.acquire() as conn, conn.transaction():
             yield Ending(conn)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
@@ -12,7 +10,7 @@ from headwater.common.contracts.openlineage import RunEvent, decode_run_event
 from headwater.common.events import RunReport, decode_run_report
 from headwater.common.logging import get_logger
 from headwater.common.messaging.batch import IngressBatch
-from headwater.common.messaging.broker import Records, batch_subscription
+from headwater.common.messaging.broker import BatchSubscription, Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.execution_tracking.service_layer import retention
 from headwater.execution_tracking.service_layer.anomaly_flags import AnomalyVerdict, apply_anomaly_verdicts
@@ -57,7 +55,7 @@ RETENTION = retention.RETENTION.requests_batch("execution-tracking.retention")
 def register_subscribers(
     broker: KafkaBroker, *, settings: Settings, uow_factory: UnitOfWorkFactory, producer: AIOKafkaProducer
 ) -> None:
-    def batch(max_records: int) -> dict[str, Any]:
+    def batch(max_records: int) -> BatchSubscription:
         return batch_subscription(settings, group_id=settings.consumer_group, max_records=max_records)
 
     @broker.subscriber(prefixed(settings.topic_prefix, "ingress.runs"), **batch(settings.ingress_batch_size))

@@ -98,7 +98,7 @@ class UserPage(Page, kw_only=True):
 async def _users(identity: Identity, rows: list[RowMapping]) -> list[User]:
     failures = await identity.users.failed_logins(rows)
     creators = await identity.users.creators(rows)
-    out = []
+    out: list[User] = []
     for r in rows:
         creator = creators.get(r["created_by_user_id"]) if r["created_by_user_id"] else None
         out.append(

@@ -95,7 +95,7 @@ def _utc_now() -> datetime:
 
 
 async def handle_checks_requested(
-    record: ConsumerRecord, context: CheckContext, clock: Callable[[], datetime] = _utc_now
+    record: ConsumerRecord[bytes, bytes], context: CheckContext, clock: Callable[[], datetime] = _utc_now
 ) -> None:
     """Decode the request and run its check at the current time.
 

@@ -125,5 +125,5 @@ class Notifier:
 
     async def _listen(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self._dsn)
-        await conn.add_listener(DELIVERIES_CHANNEL, lambda *_: self._wake.set())
+        await conn.add_listener(DELIVERIES_CHANNEL, lambda _conn, _pid, _channel, _payload: self._wake.set())
         return conn

@@ -10,7 +10,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
 from headwater.common.messaging.batch import IngressBatch
-from headwater.common.messaging.broker import Records, batch_subscription
+from headwater.common.messaging.broker import BatchSubscription, Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.quality_alerting.entrypoints.messaging.check_subscribers import register_check_subscribers
 from headwater.quality_alerting.service_layer import retention
@@ -32,7 +32,7 @@ EXECUTION_FACTS = IngressBatch[Fact].of_events(Fact, consumer=CONSUMER, counter=
 RETENTION = retention.RETENTION.requests_batch("quality-alerting.retention")
 
 
-def batch_options(settings: Settings, max_records: int) -> dict[str, Any]:
+def batch_options(settings: Settings, max_records: int) -> BatchSubscription:
     return batch_subscription(
         settings, group_id=settings.consumer_group, max_records=max_records, batch_timeout_ms=20
     )

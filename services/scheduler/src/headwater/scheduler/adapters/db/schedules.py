@@ -160,4 +160,4 @@ class Schedules(Repository):
                 schedule.c.last_fired_at,
             ).order_by(schedule.c.name)
         )
-        return [ListedSchedule(**r._mapping) for r in rows]
+        return [ListedSchedule(**row) for row in rows.mappings()]

@@ -1,0 +1,4 @@
+import asyncio
+
+class AIOKafkaClient:
+    def force_metadata_update(self) -> asyncio.Future[bool]: ...

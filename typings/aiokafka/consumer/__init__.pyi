@@ -1,0 +1,3 @@
+from aiokafka.consumer.consumer import AIOKafkaConsumer as AIOKafkaConsumer
+
+__all__ = ["AIOKafkaConsumer"]

@@ -1,0 +1,3 @@
+from aiokafka.producer.producer import AIOKafkaProducer as AIOKafkaProducer
+
+__all__ = ["AIOKafkaProducer"]

@@ -19,7 +19,7 @@ from headwater.common.principal import HEADER, Principal
 from headwater.common.testing import eventually
 from headwater.common.testing.tcp_proxy import TcpProxy, tcp_proxy
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import settings_on
+from headwater.devstack.testing import SignedCalls, settings_on
 from headwater.execution_tracking import SCHEMA
 from headwater.execution_tracking.bootstrap import bootstrap
 from headwater.execution_tracking.entrypoints.http.app import create_app
@@ -41,6 +41,7 @@ def through(proxy: TcpProxy, dsn: str) -> str:
 async def service(stack: Stack, **fields: object) -> AsyncIterator[AsyncTestClient[Litestar]]:
     settings = msgspec.structs.replace(settings_on(stack, Settings, SCHEMA), **fields)
     async with AsyncTestClient(create_app(bootstrap(settings))) as client:
+        client.auth = SignedCalls(stack.internal_signing_key)
         yield client
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import settings_on
+from headwater.devstack.testing import SignedCalls, settings_on
 from headwater.execution_tracking import SCHEMA
 from headwater.execution_tracking.bootstrap import Container, bootstrap
 from headwater.execution_tracking.entrypoints.http.app import create_app, database_rejected
@@ -30,6 +30,7 @@ START = "2024-01-01T10:00:00+00:00"
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(create_app(bootstrap(settings_on(stack, Settings, SCHEMA)))) as c:
+        c.auth = SignedCalls(stack.internal_signing_key)
         c.headers.update(EDITOR)
         yield c
 

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from headwater.common.contracts.watcher import MAX_LIST_LIMIT
 from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
-from headwater.devstack.testing import settings_on
+from headwater.devstack.testing import SignedCalls, settings_on
 from headwater.execution_tracking import SCHEMA
 from headwater.execution_tracking.bootstrap import bootstrap
 from headwater.execution_tracking.entrypoints.http.app import create_app
@@ -27,6 +27,7 @@ EDITOR = {HEADER: Principal(subject="42", role="editor").header()}
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(create_app(bootstrap(settings_on(stack, Settings, SCHEMA)))) as c:
+        c.auth = SignedCalls(stack.internal_signing_key)
         yield c
 
 

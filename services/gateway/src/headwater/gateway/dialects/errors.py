@@ -122,8 +122,7 @@ def _error_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> list[int]:
         statuses += [401, 403]
     if handler.http_methods & {"POST", "PUT", "PATCH", "DELETE"}:
         statuses.append(409)
-    if not is_olake(route.path):
-        statuses.append(422)  # the OLake paths answer an invalid field with 400
+    statuses.append(422)  # an invalid field (on the OLake paths: a refused value; an invalid field is a 400)
     if route.path in _LOGINS:
         statuses.append(429)
     return statuses
@@ -144,7 +143,9 @@ def document_errors(app: Litestar) -> Litestar:
             documented = dict(handler.responses or {})
             for status in _error_statuses(route, handler):
                 shape: type[Struct] = OlakeError if olake else Invalid if status == 422 else Detail
-                documented.setdefault(status, ResponseSpec(data_container=shape, description=_MEANINGS[status]))
+                documented.setdefault(
+                    status, ResponseSpec(data_container=shape, description=_MEANINGS[status])
+                )
             handler.responses = documented
             if handler.opt.get("permission") == "public":
                 handler.security = [{}]  # an empty requirement: callable without a credential

@@ -80,7 +80,13 @@ async def check(principal: Caller) -> Response[Any]:
     return envelope("user is authenticated", {"username": principal.username})
 
 
-@post("/logout", opt=SELF, tags=["Auth (OLake)"], summary="End the session and clear its cookie")
+@post(
+    "/logout",
+    status_code=200,
+    opt=SELF,
+    tags=["Auth (OLake)"],
+    summary="End the session and clear its cookie",
+)
 async def logout(request: AnyRequest, identity: Identities) -> Response[Any]:
     if session_id := request.cookies.get(SESSION_COOKIE):
         await identity.logins.close_session(session_id)

@@ -5,6 +5,7 @@ the schedule listing (the scheduler)."""
 from __future__ import annotations
 
 from litestar import get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import ExecutionTrackingPaths as Paths
@@ -37,6 +38,9 @@ from headwater.common.contracts.watcher import (
 )
 from headwater.gateway.dialects.forward import Forwarding
 
+# A get-or-create answers 201 when it created, 200 with the same body when it existed.
+EXISTED = {200: ResponseSpec(Created, description="It existed already: its id")}
+
 pipeline_types = Forwarding("to_execution_tracking", "Pipeline Types")
 pipelines = Forwarding("to_execution_tracking", "Pipeline Management")
 executions = Forwarding("to_execution_tracking", "Pipeline Execution")
@@ -54,6 +58,7 @@ ROUTES = [
         "upsert",
         Created,
         data=PipelineTypeCreate,
+        responses=EXISTED,
         summary="Create or get pipeline type",
         description="201 when created, 200 when it existed.",
     ),
@@ -77,6 +82,9 @@ ROUTES = [
         "upsert",
         PipelineUpserted,
         data=PipelineCreate,
+        responses={
+            200: ResponseSpec(PipelineUpserted, description="It existed already (updated if it differed)")
+        },
         summary="Create or get pipeline",
         description="Upsert: 201 with the new pipeline, 200 for an existing one (updated when the request differs).",
     ),
@@ -117,6 +125,7 @@ ROUTES = [
         "upsert",
         Created,
         data=AddressCreate,
+        responses=EXISTED,
         summary="Create or get address",
         description="Upsert by name (the address type too): 201 when created, 200 when it existed. A `database` "
         "address named `db.schema.table` gets database, schema and table from its name.",
@@ -130,6 +139,7 @@ ROUTES = [
         "upsert",
         Created,
         data=AddressTypeCreate,
+        responses=EXISTED,
         summary="Create or get address type",
         description="201 when created, 200 when it existed.",
     ),
@@ -162,6 +172,7 @@ ROUTES = [
         "upsert",
         Created,
         data=AnomalyDetectionRuleCreate,
+        responses=EXISTED,
         summary="Create or get anomaly detection rule",
         description="Get-or-create on (pipeline_id, metric_field): 201 when created, 200 when it existed. "
         "Beyond the reference: `seasonality` `hour` (default) or `hour_of_week`, `direction` `both` (default), "

@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help install up down logs status test test-unit test-integration test-e2e lint format bench
+.PHONY: help install up down logs status test test-unit test-integration test-e2e fuzz lint format bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test-integration: install ## integration tests only
 
 test-e2e: install ## end-to-end tests only
 	@$(RUN) pytest -m e2e
+
+fuzz: install ## fuzz every route of the gateway's OpenAPI as every role with a large budget (HEADWATER_FUZZ_EXAMPLES)
+	@HEADWATER_FUZZ_EXAMPLES=$${HEADWATER_FUZZ_EXAMPLES:-100} $(RUN) pytest -p no:cacheprovider tests/fuzz
 
 lint: install ## ruff lint and format check, type check (basedpyright: strict for libs/common/src and services/*/src)
 	@$(RUN) ruff check .

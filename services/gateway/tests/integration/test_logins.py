@@ -599,3 +599,16 @@ async def test_nul_bytes_and_overlong_strings_in_the_forms_are_refused_with_a_4x
     assert [a.status_code for a in answers] == [400, 400, 400, 400, 422, 422, 422], [a.text for a in answers]
     assert answers[0].json()["success"] is False  # each in its dialect's error shape
     assert "detail" in answers[4].json()
+    # STORABLE names only NUL: a lone surrogate never decodes (JSON refuses it, a form gets U+FFFD for bad UTF-8)
+    lone = await gw.client.post(
+        "/login",
+        content=b'{"username": "a\\udcff", "password": "p"}',
+        headers={"content-type": "application/json"},
+    )
+    assert lone.status_code == 400, lone.text
+    form = await gw.client.post(
+        "/token",
+        content=b"username=a%ED%B3%BF&password=p",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 401, form.text

@@ -142,3 +142,32 @@ def test_openapi_documents_the_public_paths_and_their_bodies(client: TestClient)
     schemas = str(doc["components"]["schemas"])
     for name in DOCUMENTED_SCHEMAS:
         assert name in schemas, name
+
+
+def test_openapi_documents_each_dialects_errors_and_the_public_routes(client: TestClient) -> None:
+    doc = client.get("/schema/openapi.json").json()
+
+    def error(path: str, method: str, status: int) -> str:
+        return doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"][
+            "$ref"
+        ]
+
+    assert error("/login", "post", 400).endswith("/OlakeError")  # `{success, message}`, not Litestar's
+    assert error("/api/v1/project/{project_id}/members", "get", 403).endswith("/OlakeError")
+    assert error("/pipeline", "post", 422).endswith("/Invalid")  # `{detail: [{loc, msg, type}]}`
+    assert error("/pipeline", "post", 400).endswith("/Detail")
+    assert error("/alerts/{alert_item_id}", "get", 404).endswith("/Detail")
+    assert {"401", "403", "503"} <= set(doc["paths"]["/alerts"]["get"]["responses"])
+    assert "429" in doc["paths"]["/token"]["post"]["responses"]
+    assert "200" in doc["paths"]["/address"]["post"]["responses"]  # a get-or-create of one that existed
+    assert "200" in doc["paths"]["/logout"]["post"]["responses"]
+    for public in ("/login", "/signup", "/token"):
+        assert doc["paths"][public]["post"]["security"] == [{}], public
+    assert "security" not in doc["paths"]["/alerts"]["get"]  # the document's: a credential
+
+
+def test_an_id_beyond_bigint_in_a_path_is_refused_before_any_service(
+    client: TestClient, quality_alerting: FakeUpstream
+) -> None:
+    assert_refused(client.get(f"/alerts/{2**63}"), quality_alerting, "alert_item_id")
+    assert client.get(f"/alerts/{2**63 - 1}").status_code == 200

@@ -357,6 +357,20 @@ class Stack:
         self.start_services()
         self.wait_ready()
 
+    def stop_broker(self) -> None:
+        """Stop the local broker (a fault test: the services keep running and reconnect when it is back)."""
+        self.broker.stop()
+
+    def start_broker(self) -> None:
+        """Start the local broker again. It keeps its log in memory, so it comes back empty: the topics are
+        created again (what it held before is gone, as when a whole Kafka cluster is replaced)."""
+        self.broker.start()
+        asyncio.run(
+            create_topics(
+                self.kafka_bootstrap, prefix=self.config.topic_prefix, partitions=self.config.partitions
+            )
+        )
+
     def stop_services(self) -> None:
         for spec in reversed(SERVICES):
             self.stop_service(spec.name)

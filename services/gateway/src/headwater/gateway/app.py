@@ -19,7 +19,12 @@ from headwater.gateway.bootstrap import Container, bootstrap
 from headwater.gateway.dialects.admin.audit_routes import ROUTES as AUDIT_ROUTES
 from headwater.gateway.dialects.alerting.notification_routes import ROUTES as NOTIFICATION_ROUTES
 from headwater.gateway.dialects.deps import to_execution_tracking, to_quality_alerting, to_scheduler
-from headwater.gateway.dialects.errors import EXCEPTION_HANDLERS_BY_DIALECT, is_olake, olake_error
+from headwater.gateway.dialects.errors import (
+    EXCEPTION_HANDLERS_BY_DIALECT,
+    document_errors,
+    is_olake,
+    olake_error,
+)
 from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
 from headwater.gateway.dialects.olake.auth_routes import ROUTES as OLAKE_AUTH_ROUTES
 from headwater.gateway.dialects.olake.project_routes import ROUTES as PROJECT_ROUTES
@@ -65,7 +70,7 @@ def public(handlers: list[Any]) -> list[Any]:
 def create_app(container: Container | None = None) -> Litestar:
     c = container or bootstrap()
     plugins, middleware, metrics = observability(SERVICE)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             root,
             *OLAKE_AUTH_ROUTES,
@@ -136,3 +141,4 @@ def create_app(container: Container | None = None) -> Litestar:
             security=[{"OAuth2PasswordBearer": []}, {"BearerToken": []}],
         ),
     )
+    return document_errors(app)

@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from litestar import Response
+from litestar import Litestar, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
+from litestar.routes import HTTPRoute
+from msgspec import Struct
 
 from headwater.common.errors import UseCaseError
 from headwater.common.http import DATABASE_RETRY_AFTER, EXCEPTION_HANDLERS, database_unavailable, not_utf8
@@ -71,3 +75,83 @@ def _by_dialect(handler: Handler) -> Handler:
 
 
 EXCEPTION_HANDLERS_BY_DIALECT: dict[Any, Any] = {exc: _by_dialect(h) for exc, h in EXCEPTION_HANDLERS.items()}
+
+
+class OlakeError(Struct):
+    """An error of the OLake paths."""
+
+    success: bool
+    message: str
+
+
+class Detail(Struct):
+    """An error of the FastAPI-shaped dialects (Watcher, Qluster, OpenLineage, lineage, tokens, notifications)."""
+
+    detail: str
+
+
+class InvalidField(Struct):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Invalid(Struct):
+    """A refused request of the FastAPI-shaped dialects: which fields and why (a use case's refusal: one line)."""
+
+    detail: list[InvalidField] | str
+
+
+# What each error status means, for the OpenAPI document.
+_MEANINGS = {
+    400: "The request is malformed (a body that is not JSON, a parameter of the wrong type)",
+    401: "No valid credential (or wrong username or password)",
+    403: "The caller's role or project does not allow this",
+    404: "Nothing with this id (or not visible to the caller)",
+    409: "It conflicts with what is stored (e.g. a name already taken)",
+    422: "The request is well-formed but a field is invalid",
+    429: "Too many attempts: retry after `Retry-After` seconds",
+    503: "A service or the database is unavailable: retry after `Retry-After` seconds",
+}
+_LOGINS = frozenset({"/login", "/signup", "/token"})
+
+
+def _error_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> list[int]:
+    """The error statuses `handler` on `route` can answer: every request may be malformed or meet a service or
+    the database down; a guarded one refuses callers and may find nothing (or nothing the caller may see); a
+    write may conflict; the login routes refuse wrong passwords (and closed sign-ups) and throttle."""
+    statuses = [400, 503]
+    if handler.opt.get("permission") != "public":
+        statuses += [401, 403, 404]
+    elif route.path in _LOGINS:
+        statuses += [401, 403]
+    if handler.http_methods & {"POST", "PUT", "PATCH", "DELETE"}:
+        statuses.append(409)
+    statuses.append(422)  # an invalid field (on the OLake paths: a refused value; an invalid field is a 400)
+    if route.path in _LOGINS:
+        statuses.append(429)
+    return statuses
+
+
+def document_errors(app: Litestar) -> Litestar:
+    """Document on every route of `app` the errors it answers, in its dialect's shape (`{success, message}` on
+    the OLake paths, `{detail}` elsewhere) instead of Litestar's default `{status_code, detail, extra}`, and mark
+    the public routes as needing no credential, so that clients and fuzzers generated from the OpenAPI document
+    read the answers right. Runs before the document is first built (it is built lazily)."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.include_in_schema:
+                continue
+            olake = is_olake(route.path)
+            documented = dict(handler.responses or {})
+            for status in _error_statuses(route, handler):
+                shape: type[Struct] = OlakeError if olake else Invalid if status == 422 else Detail
+                documented.setdefault(
+                    status, ResponseSpec(data_container=shape, description=_MEANINGS[status])
+                )
+            handler.responses = documented
+            if handler.opt.get("permission") == "public":
+                handler.security = [{}]  # an empty requirement: callable without a credential
+    return app

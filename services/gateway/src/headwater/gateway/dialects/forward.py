@@ -8,14 +8,16 @@ import types
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from inspect import Parameter, Signature
-from typing import Any, Literal, get_args
+from inspect import Parameter as Param
+from inspect import Signature
+from typing import Annotated, Any, Literal, get_args
 
 from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, JSONBody, SkipValidation
+from litestar.params import FromPath, JSONBody, Parameter, SkipValidation
 
+from headwater.common.contracts.types import BIGINT_MAX
 from headwater.common.principal import Principal
 from headwater.gateway.upstream import Upstream
 
@@ -56,7 +58,12 @@ class Forward:
 ForwardTo = Literal["to_execution_tracking", "to_quality_alerting", "to_scheduler"]
 
 _PATH_PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
-_PATH_TYPES: Mapping[str, type] = {"int": int, "str": str, "uuid": uuid.UUID}
+# An id in a path is a Postgres bigint: a larger number is refused here (422) rather than failing in the service.
+_PATH_TYPES: Mapping[str, Any] = {
+    "int": Annotated[int, Parameter(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)],
+    "str": FromPath[str],
+    "uuid": FromPath[uuid.UUID],
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +93,18 @@ class Forwarding:
         type admits None) and the `query` parameters (name: (type, default)), then forwards the request,
         with `upstream_path` and `body` in place of its own when given. `documented` goes to the route
         (summary, description, status_code)."""
-        keyword = Parameter.KEYWORD_ONLY
+        keyword = Param.KEYWORD_ONLY
         parameters = [
-            Parameter(param, keyword, annotation=FromPath[_PATH_TYPES[kind]])
+            Param(param, keyword, annotation=_PATH_TYPES[kind])
             for param, kind in _PATH_PARAMETER.findall(path)
         ]
         if data is not None:
             optional = isinstance(data, types.UnionType) and type(None) in get_args(data)
             parameters.append(
-                Parameter(
-                    "data", keyword, annotation=JSONBody[data], default=None if optional else Parameter.empty
-                )
+                Param("data", keyword, annotation=JSONBody[data], default=None if optional else Param.empty)
             )
-        parameters.append(Parameter(self.to, keyword, annotation=NamedDependency[SkipValidation[Forward]]))
-        parameters += [Parameter(q, keyword, annotation=t, default=d) for q, (t, d) in (query or {}).items()]
+        parameters.append(Param(self.to, keyword, annotation=NamedDependency[SkipValidation[Forward]]))
+        parameters += [Param(q, keyword, annotation=t, default=d) for q, (t, d) in (query or {}).items()]
         returns = Response[answer]
         to = self.to
 

@@ -82,6 +82,7 @@ async def check(principal: Caller) -> Response[Any]:
 
 @post(
     "/logout",
+    status_code=200,
     opt={**SELF, "csrf_exempt": True},
     tags=["Auth (OLake)"],
     summary="End the session and clear its cookie",

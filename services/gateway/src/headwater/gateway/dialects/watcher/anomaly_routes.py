@@ -23,6 +23,7 @@ from headwater.common.contracts.watcher import (
 from headwater.common.logging import get_logger
 from headwater.common.principal import Principal
 from headwater.gateway.dialects.deps import Caller, Service, ToQualityAlerting
+from headwater.gateway.dialects.watcher.routes import EXISTED
 from headwater.gateway.upstream import Upstream
 
 TAGS = ["Anomaly Detection"]
@@ -52,6 +53,7 @@ async def unknown_pipeline(
     "the pipeline does not exist. Beyond the reference: `seasonality` `hour` (default) or `hour_of_week`, "
     "`direction` `both` (default), `spike` or `drop`.",
     status_code=201,
+    responses=EXISTED,
 )
 async def upsert(
     data: JSONBody[AnomalyDetectionRuleCreate],

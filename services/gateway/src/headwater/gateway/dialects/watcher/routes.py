@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -50,6 +51,9 @@ PAGED = (
     "first `offset`; ask for the next page with `offset` when a page is full."
 )
 
+# A get-or-create answers 201 when it created, 200 with the same body when it existed.
+EXISTED = {200: ResponseSpec(Created, description="It existed already: its id")}
+
 pipeline_types = Forwarding("to_execution_tracking", "Pipeline Types")
 pipelines = Forwarding("to_execution_tracking", "Pipeline Management")
 executions = Forwarding("to_execution_tracking", "Pipeline Execution")
@@ -67,6 +71,7 @@ ROUTES = [
         "upsert",
         Created,
         data=PipelineTypeCreate,
+        responses=EXISTED,
         summary="Create or get pipeline type",
         description="201 when created, 200 when it existed.",
     ),
@@ -96,6 +101,9 @@ ROUTES = [
         "upsert",
         PipelineUpserted,
         data=PipelineCreate,
+        responses={
+            200: ResponseSpec(PipelineUpserted, description="It existed already (updated if it differed)")
+        },
         summary="Create or get pipeline",
         description="Upsert: 201 with the new pipeline, 200 for an existing one (updated when the request differs).",
     ),
@@ -144,6 +152,7 @@ ROUTES = [
         "upsert",
         Created,
         data=AddressCreate,
+        responses=EXISTED,
         summary="Create or get address",
         description="Upsert by name (the address type too): 201 when created, 200 when it existed. A `database` "
         "address named `db.schema.table` gets database, schema and table from its name.",
@@ -165,6 +174,7 @@ ROUTES = [
         "upsert",
         Created,
         data=AddressTypeCreate,
+        responses=EXISTED,
         summary="Create or get address type",
         description="201 when created, 200 when it existed.",
     ),

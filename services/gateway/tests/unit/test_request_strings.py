@@ -101,9 +101,7 @@ def test_valid_unicode_text_passes_and_is_forwarded_unchanged(
 def test_refusals_say_what_text_is_allowed(client: TestClient[Any]) -> None:
     (detail,) = client.post("/pipeline", json={"name": " ", "pipeline_type_name": "t"}).json()["detail"]
     assert detail["loc"] == ["body", "name"]
-    assert (
-        detail["msg"] == "Expected a name that is not blank, without NUL characters or lone UTF-16 surrogates"
-    )
+    assert detail["msg"] == "Expected a name that is not blank, without NUL characters"
 
 
 def test_an_olake_body_that_is_not_utf8_is_a_400_in_its_shape(client: TestClient[Any]) -> None:

@@ -110,7 +110,9 @@ _MEANINGS = {
     404: "Nothing with this id (or not visible to the caller)",
     409: "It conflicts with what is stored (e.g. a name already taken)",
     422: "The request is well-formed but a field is invalid",
+    413: "What it would record is too large to publish (an event over the size a Kafka record takes): send less",
     429: "Too many attempts: retry after `Retry-After` seconds",
+    502: "A service's answer is larger than the gateway relays: ask for less (a smaller limit or depth)",
     503: "A service or the database is unavailable: retry after `Retry-After` seconds",
 }
 _LOGINS = frozenset({"/login", "/signup", "/token"})
@@ -119,14 +121,15 @@ _LOGINS = frozenset({"/login", "/signup", "/token"})
 def _error_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> list[int]:
     """The error statuses `handler` on `route` can answer: every request may be malformed or meet a service or
     the database down; a guarded one refuses callers and may find nothing (or nothing the caller may see); a
-    write may conflict; the login routes refuse wrong passwords (and closed sign-ups) and throttle."""
+    write may conflict or be too large to publish; a guarded route relays a service's answer unless it is too
+    large; the login routes refuse wrong passwords (and closed sign-ups) and throttle."""
     statuses = [400, 503]
     if handler.opt.get("permission") != "public":
-        statuses += [401, 403, 404]
+        statuses += [401, 403, 404, 502]
     elif route.path in _LOGINS:
         statuses += [401, 403]
     if handler.http_methods & {"POST", "PUT", "PATCH", "DELETE"}:
-        statuses.append(409)
+        statuses += [409, 413]
     statuses.append(422)  # an invalid field (on the OLake paths: a refused value; an invalid field is a 400)
     if route.path in _LOGINS:
         statuses.append(429)

@@ -1,6 +1,9 @@
 """Faults of the running system's parts under load: one service down, a worker stopped with an outbox backlog,
 Postgres stopped, the broker restarted. What was accepted is never lost, nothing is recorded twice, and the rest of
-the system keeps answering."""
+the system keeps answering.
+
+They stop and restart parts of the system, so they run on a system of their own (Postgres, broker, services),
+never on the session's, which the other end-to-end tests and the fuzzing share."""
 
 from __future__ import annotations
 
@@ -9,14 +12,40 @@ import functools
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from headwater.common.testing import TopicCollector, eventually
 from headwater.devstack.stack import Stack
+from headwater.devstack.testing import provisioned_stack, running_services
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def system() -> Iterator[Stack]:
+    """A whole system for these tests alone: they stop its parts."""
+    with provisioned_stack() as stack, running_services(stack):
+        yield stack
+
+
+@pytest.fixture(scope="module")
+async def gateway(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"authorization": f"Bearer {system.bootstrap_token}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30, headers=headers) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def events(system: Stack) -> AsyncIterator[TopicCollector]:
+    collector = await TopicCollector(
+        system.kafka_bootstrap, ["execution.started", "execution.ended"], from_beginning=True
+    ).start()
+    yield collector
+    await collector.stop()
+
 
 CLIENTS = 4
 END = {"end_date": "2099-01-01T00:00:00Z", "completed_successfully": True, "total_rows": 10}

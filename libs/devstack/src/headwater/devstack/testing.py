@@ -15,7 +15,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -59,9 +59,10 @@ async def scratch_database(stack: Stack, schema: str) -> AsyncIterator[tuple[asy
         await server.close()
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    """Postgres and the broker, provisioned: database, one role per service, topics, every migration."""
+@contextmanager
+def provisioned_stack() -> Iterator[Stack]:
+    """Postgres and the broker on free ports, provisioned: database, one role per service, topics, every
+    migration, the bootstrap superuser; torn down after the block."""
     state = Path(tempfile.mkdtemp(prefix="headwater-test-"))
     config = StackConfig(
         state_dir=state,
@@ -110,8 +111,22 @@ def stack() -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The session's Postgres and broker (`provisioned_stack`)."""
+    with provisioned_stack() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
 def system(stack: Stack) -> Iterator[Stack]:
     """Every service process running against `stack`, ready; stopped at the end of the session."""
+    with running_services(stack):
+        yield stack
+
+
+@contextmanager
+def running_services(stack: Stack) -> Iterator[Stack]:
+    """Every service process running against `stack`, ready; stopped after the block."""
     stack.start_services()
     try:
         stack.wait_ready(timeout=90)

@@ -105,7 +105,8 @@ class Forwarding:
             )
         parameters.append(Param(self.to, keyword, annotation=NamedDependency[SkipValidation[Forward]]))
         parameters += [Param(q, keyword, annotation=t, default=d) for q, (t, d) in (query or {}).items()]
-        returns = Response[answer]
+        # An answer of None (a 204) is documented without a body: Litestar relays the Response all the same.
+        returns = None if answer is None else Response[answer]
         to = self.to
 
         async def handler(**kwargs: Any) -> Response[Any]:

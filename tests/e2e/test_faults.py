@@ -90,9 +90,7 @@ async def test_one_upstream_down_leaves_the_gateway_ready_and_the_other_dialects
         assert time.monotonic() - begun < 5, "a service that is down is answered for quickly"
         assert (await gateway.get("/alerts")).status_code == 200  # quality-alerting's dialect
         assert (await gateway.get("/api/v1/schedules")).status_code == 200  # the scheduler's
-        ready = await gateway.get("/health/ready")
-        if ready.status_code != 200:
-            pytest.xfail("the gateway's readiness still depends on every upstream (slice C changes it)")
+        assert (await gateway.get("/health/ready")).status_code == 200  # readiness is the gateway's own
     finally:
         system.start_service("execution-tracking", ("serve",))
         await asyncio.to_thread(system.wait_ready, 60)
@@ -124,10 +122,11 @@ async def test_sigterm_of_the_worker_with_an_outbox_backlog_loses_and_repeats_no
     assert {eid for (_, eid) in published} == wanted  # every accepted start and end is published
     assert len(published) == 2 * len(wanted)
     # Events are at least once (consumers skip a repeat through their inbox); a clean stop should still finish its
-    # batch and mark it sent.
+    # batch and mark it sent. Letting the relay finish its batch on SIGTERM was tried: it removed the repeats here but
+    # made the broker-restart test below lose events on the in-memory dev broker, for a reason not found yet.
     repeated = {k: n for k, n in published.items() if n != 1}
     if repeated:
-        pytest.xfail(f"{len(repeated)} events of the backlog were published again after a SIGTERM (slice A)")
+        pytest.xfail(f"{len(repeated)} events of the backlog were published again after a SIGTERM")
 
 
 async def test_postgres_stopped_for_ten_seconds_under_load_answers_503_then_recovers_with_nothing_lost(
@@ -173,12 +172,12 @@ async def test_postgres_stopped_for_ten_seconds_under_load_answers_503_then_reco
     await asyncio.gather(*clients)
 
     wanted = set(accepted)
-    server_errors: list[str] = []
+    unavailable: list[httpx.Response] = []
 
     async def stored(eid: int) -> None:
         got = await gateway.get(f"/pipeline_execution/{eid}")
         if got.status_code >= 500:
-            server_errors.append(got.text)
+            unavailable.append(got)
         assert got.status_code == 200, got.text
         assert got.json()["end_date"] == END["end_date"], got.text
 
@@ -191,14 +190,14 @@ async def test_postgres_stopped_for_ten_seconds_under_load_answers_503_then_reco
             timeout=90,
             distinct=lambda m: m.json()["execution_id"],
         )
-    except AssertionError as exc:
-        pytest.xfail(f"the outbox relay did not resume after the database came back: {exc} (slices A/C)")
+    except AssertionError as exc:  # known, not understood yet: seen in full-suite runs, not when run alone
+        pytest.xfail(f"the outbox relay did not resume after the database came back: {exc}")
+    # During the outage, and for the pooled connections it broke (each is replaced on its first use after it),
+    # the answer is a 503 that says when to retry: never a 500.
     assert outage_answers, "requests were refused during the outage"
-    statuses = {r.status_code for r in outage_answers}
-    if statuses != {503} or not all(r.headers.get("retry-after") for r in outage_answers):
-        pytest.xfail(f"writes during a database outage answer {statuses}, not 503 + Retry-After (slice C)")
-    if server_errors:
-        pytest.xfail(f"reads after the outage met stale pooled connections: {server_errors[:3]} (slice C)")
+    for refused in [*outage_answers, *unavailable]:
+        assert refused.status_code == 503, refused.text
+        assert refused.headers.get("retry-after"), refused.headers
 
 
 async def test_broker_restarted_under_load_drains_the_backlog_once(

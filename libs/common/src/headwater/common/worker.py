@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,15 @@ class Worker:
     background: Sequence[Background] = field(default_factory=tuple)
 
 
+def log_tasks() -> None:
+    """Log where every task of the worker waits (`kill -USR1 <pid>`): what an operator asks a worker that stopped
+    making progress without failing."""
+    for task in asyncio.all_tasks():
+        stack = io.StringIO()
+        task.print_stack(limit=30, file=stack)
+        log.warning("worker_task", task=task.get_name(), stack=stack.getvalue())
+
+
 async def run(worker: Worker) -> None:
     """Start producer and broker (waiting for Kafka), the relay and the background tasks; on SIGTERM/SIGINT stop
     the background tasks, then the consumers, drain the relay and close everything."""
@@ -85,6 +95,7 @@ async def run(worker: Worker) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, log_tasks)
 
     if not (await _retry(producer.start, "producer", stop) and await _retry(broker.start, "broker", stop)):
         with contextlib.suppress(Exception):  # asked to stop while Kafka was still away

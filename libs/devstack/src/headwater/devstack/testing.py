@@ -62,7 +62,8 @@ async def scratch_database(stack: Stack, schema: str) -> AsyncIterator[tuple[asy
 @contextmanager
 def provisioned_stack() -> Iterator[Stack]:
     """Postgres and the broker on free ports, provisioned: database, one role per service, topics, every
-    migration, the bootstrap superuser; torn down after the block."""
+    migration, the bootstrap superuser; torn down after the block. `HEADWATER_TEST_KEEP_STATE=1` keeps the state
+    folder (logs included) for a post-mortem."""
     state = Path(tempfile.mkdtemp(prefix="headwater-test-"))
     config = StackConfig(
         state_dir=state,
@@ -107,7 +108,10 @@ def provisioned_stack() -> Iterator[Stack]:
         s.down()
         for c in containers:
             c.stop()  # type: ignore[attr-defined]
-        shutil.rmtree(state, ignore_errors=True)
+        if os.environ.get("HEADWATER_TEST_KEEP_STATE") == "1":
+            print(f"state kept in {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

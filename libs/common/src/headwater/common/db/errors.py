@@ -27,6 +27,10 @@ def is_transient(exc: BaseException) -> bool:
         exc, (OSError, TimeoutError, PoolTimeout, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)
     ):
         return True
+    if isinstance(exc, asyncpg.InternalClientError):
+        # The protocol of a connection the server dropped mid-statement: asyncpg's reset on release finds the
+        # broken statement still "in progress" ("cannot switch to state 15"). The connection, not the data.
+        return True
     sqlstate = getattr(exc, "sqlstate", None)
     if isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES):
         return True

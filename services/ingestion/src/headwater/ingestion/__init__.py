@@ -1,0 +1,1 @@
+"""Headwater ingestion: files stored, parsed, validated and loaded into destinations, bad rows quarantined."""

@@ -1,0 +1,30 @@
+"""Object storage of the ingestion service: uploaded files kept, watched prefixes listed, uploads signed."""
+
+from headwater.ingestion.adapters.storage.config import StoreConfig, local_store, parse_store_url
+from headwater.ingestion.adapters.storage.errors import (
+    AccessDenied,
+    InvalidKey,
+    InvalidStoreUrl,
+    ObjectNotFound,
+    SigningNotSupported,
+    StorageError,
+    StoreUnavailable,
+)
+from headwater.ingestion.adapters.storage.object_store import ObjectInfo, ObjectStore, StoredObject, validate_key
+
+__all__ = [
+    "AccessDenied",
+    "InvalidKey",
+    "InvalidStoreUrl",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "ObjectStore",
+    "SigningNotSupported",
+    "StorageError",
+    "StoreConfig",
+    "StoreUnavailable",
+    "StoredObject",
+    "local_store",
+    "parse_store_url",
+    "validate_key",
+]

@@ -30,11 +30,15 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def object_store(store_kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> ObjectStore:
+def object_store(
+    store_kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> ObjectStore:
     """A store of its own for the test: a fresh folder, or a fresh bucket under a prefix."""
     if store_kind == "local":
         return ObjectStore(local_store(tmp_path_factory.mktemp("store")))
-    server: S3Server | GCSEmulator = request.getfixturevalue("s3_server" if store_kind == "s3" else "gcs_server")
+    server: S3Server | GCSEmulator = request.getfixturevalue(
+        "s3_server" if store_kind == "s3" else "gcs_server"
+    )
     bucket = new_bucket_name(store_kind)
     server.create_bucket(bucket)
     return ObjectStore(server.store(bucket, prefix="uploads"))

@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,7 +45,7 @@ class S3Server(msgspec.Struct, frozen=True, kw_only=True):
     endpoint: str
     region: str = "us-east-1"
     access_key_id: str = "headwater-tests"
-    secret_access_key: str = "headwater-tests-secret"  # noqa: S105 - moto's, not a real secret
+    secret_access_key: str = "headwater-tests-secret"
 
     def create_bucket(self, name: str) -> None:
         response = httpx.put(f"{self.endpoint}/{name}", timeout=10)
@@ -73,7 +73,9 @@ class GCSEmulator(msgspec.Struct, frozen=True, kw_only=True):
     service_account_key: str
 
     def create_bucket(self, name: str) -> None:
-        response = httpx.post(f"{self.endpoint}/storage/v1/b", params={"project": "headwater"}, json={"name": name})
+        response = httpx.post(
+            f"{self.endpoint}/storage/v1/b", params={"project": "headwater"}, json={"name": name}
+        )
         response.raise_for_status()
 
     def store(self, bucket: str, prefix: str = "") -> StoreConfig:
@@ -84,7 +86,7 @@ class GCSEmulator(msgspec.Struct, frozen=True, kw_only=True):
             endpoint=self.endpoint,
             service_account_key=self.service_account_key,
             # Without a token obstore would fetch one from Google's OAuth endpoint; the emulator ignores it.
-            bearer_token="emulator-token",  # noqa: S106 - the emulator's, not a real secret
+            bearer_token="emulator-token",
             allow_http=True,
             max_retries=1,
             retry_timeout_seconds=10,
@@ -97,7 +99,9 @@ def generated_service_account_key(email: str = "headwater-tests@headwater.iam.gs
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    return json.dumps({"type": "service_account", "client_email": email, "private_key": pem, "private_key_id": "1"})
+    return json.dumps(
+        {"type": "service_account", "client_email": email, "private_key": pem, "private_key_id": "1"}
+    )
 
 
 def _wait_until_answering(url: str, proc_pid: int, logfile: Path) -> None:
@@ -115,7 +119,7 @@ def _wait_until_answering(url: str, proc_pid: int, logfile: Path) -> None:
 
 
 @contextmanager
-def _serving(name: str, argv: list[str], port: int, workdir: Path) -> Iterator[str]:
+def _serving(name: str, argv: list[str], port: int, workdir: Path) -> Generator[str]:
     pidfile, logfile = workdir / f"{name}.pid", workdir / f"{name}.log"
     proc = procs.spawn(argv, pidfile=pidfile, logfile=logfile)
     endpoint = f"http://127.0.0.1:{port}"
@@ -128,7 +132,7 @@ def _serving(name: str, argv: list[str], port: int, workdir: Path) -> Iterator[s
 
 
 @contextmanager
-def moto_s3_server(workdir: Path) -> Iterator[S3Server]:
+def moto_s3_server(workdir: Path) -> Generator[S3Server]:
     """moto's S3 server (`moto_server`) on a free port, stopped on exit; its log is in `workdir`."""
     port = free_port()
     moto = Path(sys.executable).with_name("moto_server")
@@ -137,7 +141,7 @@ def moto_s3_server(workdir: Path) -> Iterator[S3Server]:
 
 
 @contextmanager
-def gcs_emulator(workdir: Path) -> Iterator[GCSEmulator]:
+def gcs_emulator(workdir: Path) -> Generator[GCSEmulator]:
     """The GCS emulator (in memory) on a free port, stopped on exit; its log is in `workdir`."""
     port = free_port()
     argv = [sys.executable, "-m", "headwater.ingestion.testing_gcs_emulator", "--port", str(port)]

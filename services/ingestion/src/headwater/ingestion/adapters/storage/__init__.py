@@ -10,7 +10,12 @@ from headwater.ingestion.adapters.storage.errors import (
     StorageError,
     StoreUnavailable,
 )
-from headwater.ingestion.adapters.storage.object_store import ObjectInfo, ObjectStore, StoredObject, validate_key
+from headwater.ingestion.adapters.storage.object_store import (
+    ObjectInfo,
+    ObjectStore,
+    StoredObject,
+    validate_key,
+)
 
 __all__ = [
     "AccessDenied",

@@ -20,6 +20,7 @@ Scheme = Literal["file", "s3", "gs", "az"]
 _SCHEMES: dict[str, Scheme] = {"file": "file", "s3": "s3", "gs": "gs", "gcs": "gs", "az": "az", "azure": "az"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_SECRETS = {"secret_access_key", "session_token", "service_account_key", "bearer_token", "account_key"}
 _QUERY_OPTIONS = {"endpoint", "region", "allow_http", "anonymous", "account_name"}
 
 MIB = 1024 * 1024
@@ -43,7 +44,8 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True):
     allow_http: bool = False
     """Plain HTTP to `endpoint` (a local S3 server or emulator); refused by the library otherwise."""
     anonymous: bool = False
-    """Send unsigned requests (public buckets, emulators that ignore authentication)."""
+    """Send unsigned requests (public buckets). On GCS obstore 0.12 still fetches a token for writes, so an
+    emulator is reached with a `bearer_token` instead."""
     service_account_key: str | None = None
     """GCS service account key (its JSON text); needed to pre-sign URLs without the IAM signBlob API."""
     bearer_token: str | None = None
@@ -60,7 +62,9 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         if not self.location:
-            raise InvalidStoreUrl(f"a {self.scheme} store needs a {'folder' if self.scheme == 'file' else 'bucket'}")
+            raise InvalidStoreUrl(
+                f"a {self.scheme} store needs a {'folder' if self.scheme == 'file' else 'bucket'}"
+            )
         if self.scheme == "file" and not Path(self.location).is_absolute():
             raise InvalidStoreUrl(f"a local store needs an absolute folder, not {self.location!r}")
         if self.scheme == "az" and not (self.account_name or self.endpoint):
@@ -69,9 +73,19 @@ class StoreConfig(msgspec.Struct, frozen=True, kw_only=True):
             # S3 refuses parts under 5 MiB (except the last one).
             raise InvalidStoreUrl(f"part_bytes must be at least 5 MiB, not {self.part_bytes}")
         if self.max_concurrency < 1 or self.max_retries < 0 or self.retry_timeout_seconds <= 0:
-            raise InvalidStoreUrl("max_concurrency must be ≥ 1, max_retries ≥ 0 and retry_timeout_seconds > 0")
+            raise InvalidStoreUrl(
+                "max_concurrency must be ≥ 1, max_retries ≥ 0 and retry_timeout_seconds > 0"
+            )
         if (self.access_key_id is None) != (self.secret_access_key is None):
             raise InvalidStoreUrl("give both access_key_id and secret_access_key, or neither")
+
+    def __repr__(self) -> str:
+        shown = {
+            name: ("***" if name in _SECRETS and value is not None else value)
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not None
+        }
+        return f"StoreConfig({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     @property
     def url(self) -> str:
@@ -95,7 +109,9 @@ def parse_store_url(url: str, **options: str | int | float | bool | None) -> Sto
     parts = urlsplit(url.strip())
     scheme = _SCHEMES.get(parts.scheme.lower())
     if scheme is None:
-        raise InvalidStoreUrl(f"unknown store scheme in {_without_query(url)!r}: use file://, s3://, gs:// or az://")
+        raise InvalidStoreUrl(
+            f"unknown store scheme in {_without_query(url)!r}: use file://, s3://, gs:// or az://"
+        )
     fields: dict[str, object] = {"scheme": scheme}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name not in _QUERY_OPTIONS:

@@ -49,7 +49,9 @@ OPERATIONS = Counter(
     ["operation", "outcome"],
 )
 BYTES = Counter(
-    "headwater_ingestion_object_store_bytes_total", "Bytes written to or read from the object store", ["direction"]
+    "headwater_ingestion_object_store_bytes_total",
+    "Bytes written to or read from the object store",
+    ["direction"],
 )
 
 MAX_PRESIGN_EXPIRY = timedelta(days=7)
@@ -112,7 +114,10 @@ def build_store(config: StoreConfig) -> AnyStore:
         folder = Path(config.location, config.prefix)
         return LocalStore(prefix=folder, mkdir=True)
     if config.scheme == "s3":
-        s3: dict[str, Any] = {"region": config.region or "us-east-1", "skip_signature": config.anonymous}
+        # Region and credentials not given here come from the environment (AWS_REGION, instance roles, ...).
+        s3: dict[str, Any] = {"skip_signature": config.anonymous}
+        if config.region:
+            s3["region"] = config.region
         if config.endpoint:
             # Local S3 servers answer on one host; path-style addressing keeps the bucket out of the host name.
             s3 |= {"endpoint": config.endpoint, "virtual_hosted_style_request": False}
@@ -151,7 +156,9 @@ def _first_line(exc: BaseException) -> str:
 def _translate(exc: Exception, key: str | None) -> StorageError:
     if isinstance(exc, FileNotFoundError):  # what obstore raises for a missing object
         return ObjectNotFound(key or "")
-    if isinstance(exc, obstore_errors.PermissionDeniedError | obstore_errors.UnauthenticatedError | PermissionError):
+    if isinstance(
+        exc, obstore_errors.PermissionDeniedError | obstore_errors.UnauthenticatedError | PermissionError
+    ):
         return AccessDenied(f"the store refused the request: {_first_line(exc)}")
     if isinstance(exc, obstore_errors.InvalidPathError):
         return InvalidKey(f"the store refused the key {key!r}: {_first_line(exc)}")
@@ -209,7 +216,9 @@ class ObjectStore:
             error = _translate(exc, key)
             OPERATIONS.labels(operation, _outcome(error)).inc()
             if not isinstance(error, ObjectNotFound):
-                log.warning("object_store_failed", operation=operation, store=self.url, key=key, error=str(error))
+                log.warning(
+                    "object_store_failed", operation=operation, store=self.url, key=key, error=str(error)
+                )
             raise error from None
         OPERATIONS.labels(operation, "ok").inc()
         return result
@@ -343,7 +352,10 @@ class ObjectStore:
                 return
             for meta in page:
                 yield ObjectInfo(
-                    key=meta["path"], size=meta["size"], last_modified=meta["last_modified"], etag=meta["e_tag"]
+                    key=meta["path"],
+                    size=meta["size"],
+                    last_modified=meta["last_modified"],
+                    etag=meta["e_tag"],
                 )
 
     async def presigned_put_url(self, key: str, expires: timedelta) -> str:

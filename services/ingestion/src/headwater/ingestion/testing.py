@@ -51,6 +51,12 @@ class S3Server(msgspec.Struct, frozen=True, kw_only=True):
         response = httpx.put(f"{self.endpoint}/{name}", timeout=10)
         response.raise_for_status()
 
+    def pending_multipart_uploads(self, bucket: str) -> int:
+        """Multipart uploads begun and neither completed nor aborted (hidden parts a bucket pays for)."""
+        response = httpx.get(f"{self.endpoint}/{bucket}", params={"uploads": ""}, timeout=10)
+        response.raise_for_status()
+        return response.text.count("<Upload>")
+
     def store(self, bucket: str, prefix: str = "") -> StoreConfig:
         return StoreConfig(
             scheme="s3",

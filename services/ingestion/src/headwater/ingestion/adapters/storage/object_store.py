@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 OPERATIONS = Counter(
     "headwater_ingestion_object_store_operations_total",
-    "Object store operations by outcome (ok, not_found, denied, unavailable, invalid)",
+    "Object store operations by outcome (ok, not_found, denied, unavailable, invalid, aborted)",
     ["operation", "outcome"],
 )
 BYTES = Counter(
@@ -175,6 +175,10 @@ def _outcome(exc: StorageError) -> str:
     return "unavailable"
 
 
+class _UploaderFailed(Exception):
+    """The chunks given to `put` raised: carries nothing, `put` re-raises the chunks' own error."""
+
+
 class _HashingChunks:
     """Re-yields the caller's chunks as parts while counting size and SHA-256; keeps the caller's own error."""
 
@@ -211,6 +215,9 @@ class ObjectStore:
             result = await action()
         except StorageError as exc:
             OPERATIONS.labels(operation, _outcome(exc)).inc()
+            raise
+        except _UploaderFailed:
+            OPERATIONS.labels(operation, "aborted").inc()
             raise
         except (obstore_errors.BaseError, OSError) as exc:
             error = _translate(exc, key)
@@ -267,24 +274,26 @@ class ObjectStore:
                     yield chunk
 
             async def multipart() -> str | None:
-                result = await obstore.put_async(
-                    self._store,
-                    key,
-                    counted(),
-                    use_multipart=True,
-                    chunk_size=part,
-                    max_concurrency=self.config.max_concurrency,
-                )
+                try:
+                    result = await obstore.put_async(
+                        self._store,
+                        key,
+                        counted(),
+                        use_multipart=True,
+                        chunk_size=part,
+                        max_concurrency=self.config.max_concurrency,
+                    )
+                except Exception:
+                    # obstore aborts the multipart upload; the uploader's own error is not the store's.
+                    if stream.failure is not None:
+                        raise _UploaderFailed from stream.failure
+                    raise
                 return result["e_tag"]
 
             try:
                 etag = await self._call("put", key, multipart)
-            except StorageError:
-                if stream.failure is not None:
-                    raise stream.failure from None
-                raise
-            if stream.failure is not None:
-                raise stream.failure
+            except _UploaderFailed as wrapped:
+                raise stream.failure or wrapped from None
         BYTES.labels("written").inc(size)
         return StoredObject(key=key, size=size, sha256=digest.hexdigest(), etag=etag)
 

@@ -1,9 +1,9 @@
 """The object store of uploaded files and watched prefixes: one async interface over local folders, S3, GCS, Azure.
 
-Built on `obstore`. Uploads stream: size and SHA-256 are computed as the chunks pass, at most one part
-(`part_bytes`) per part in flight is held in memory, and an object larger than one part goes up as a multipart
-upload. Downloads stream to a local file (the worker parses local files). The library's exceptions become
-`errors.*` with a one-line message.
+Built on `obstore`. Uploads stream: size and SHA-256 are computed as the chunks pass, an object larger than
+one part (`part_bytes`) goes up as a multipart upload, and memory holds about `part_bytes` times the parts in
+flight (`max_concurrency`), never the whole file. Downloads stream to a local file (the worker parses local
+files). The library's exceptions become `errors.*` with a one-line message.
 """
 
 from __future__ import annotations

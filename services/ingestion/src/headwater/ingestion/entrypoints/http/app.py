@@ -7,7 +7,7 @@ from litestar import Litestar
 from headwater.common.service import create_service_app
 from headwater.ingestion import SERVICE
 from headwater.ingestion.bootstrap import Container, bootstrap
-from headwater.ingestion.entrypoints.http.controllers import CONTROLLERS
+from headwater.ingestion.entrypoints.http.metadata_controllers import CONTROLLERS
 
 
 def create_app(container: Container | None = None) -> Litestar:

@@ -46,9 +46,11 @@ async def test_a_dataset_is_created_from_the_template_read_changed_and_its_histo
     client: Client,
 ) -> None:
     template = await ok(await client.get("/datasets/new"))
-    assert template["migration_policy"] == "ask_user" and template["redirect_post_submit_to"] == ""
+    assert template["migration_policy"] == "ask_user"
+    assert template["redirect_post_submit_to"] == ""
     created = await make_dataset(client, settings_model={"boolean_true": ["yes"]})
-    assert created["version_id"] == 0 and created["state"] == "active"
+    assert created["version_id"] == 0
+    assert created["state"] == "active"
     assert created["settings_model"] == {"id": created["id"], "version_id": 0, "boolean_true": ["yes"]}
     assert created["data_loading_process"] == "replace"  # from the template
 
@@ -63,7 +65,8 @@ async def test_a_dataset_is_created_from_the_template_read_changed_and_its_histo
             },
         )
     )
-    assert patched["name"] == "renamed" and patched["version_id"] == 1
+    assert patched["name"] == "renamed"
+    assert patched["version_id"] == 1
     assert patched["settings_model"] == {
         "id": created["id"],
         "version_id": 1,
@@ -73,7 +76,8 @@ async def test_a_dataset_is_created_from_the_template_read_changed_and_its_histo
     assert (await ok(await client.get(f"/datasets/{created['id']}")))["name"] == "renamed"
 
     stale = await client.patch("/datasets", json={"id": created["id"], "version_id": 0, "name": "again"})
-    assert stale.status_code == 409 and "stale" in stale.json()["detail"]
+    assert stale.status_code == 409
+    assert "stale" in stale.json()["detail"]
 
     history = await ok(await client.get(f"/datasets/{created['id']}/history"))
     assert [(h["version_id"], h["change"], h["name"]) for h in history["dataset_history"]] == [
@@ -89,14 +93,18 @@ async def test_dataset_reads_and_refusals(client: Client) -> None:
     assert await ok(await client.get(f"{base}/stats")) == {"bad_rows_count": 4}
     assert await ok(await client.get(f"{base}/any-training-job-running")) == {"result": False}
     extra = await ok(await client.get(f"{base}/extra-details"))
-    assert extra["unresolved_alerts"] == 0 and extra["destination_name"] is None
+    assert extra["unresolved_alerts"] == 0
+    assert extra["destination_name"] is None
     copy = await ok(await client.get(f"{base}/copy"))
-    assert copy["id"] == 0 and copy["name"] == f"Copy of {dataset['name']}"
+    assert copy["id"] == 0
+    assert copy["name"] == f"Copy of {dataset['name']}"
 
     missing = await client.get("/datasets/987654321987")
-    assert missing.status_code == 404 and missing.json() == {"detail": "dataset 987654321987 not found"}
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "dataset 987654321987 not found"}
     bad = await client.post("/datasets", json={"name": "x", "schema_name": "s", "database_name": "d"})
-    assert bad.status_code == 422 and "table_name" in str(bad.json()["detail"])
+    assert bad.status_code == 422
+    assert "table_name" in str(bad.json()["detail"])
     wrong_destination = await client.post(
         "/datasets",
         json={
@@ -107,9 +115,11 @@ async def test_dataset_reads_and_refusals(client: Client) -> None:
             "destination_id": 987654321,
         },
     )
-    assert wrong_destination.status_code == 422 and "destination_id" in wrong_destination.json()["detail"]
+    assert wrong_destination.status_code == 422
+    assert "destination_id" in wrong_destination.json()["detail"]
     unknown_state = await client.get("/datasets", params={"states": ["gone"]})
-    assert unknown_state.status_code == 422 and "states" in str(unknown_state.json()["detail"])
+    assert unknown_state.status_code == 422
+    assert "states" in str(unknown_state.json()["detail"])
 
 
 async def test_deleting_a_dataset_needs_its_name_and_takes_its_data_sources(client: Client) -> None:
@@ -164,13 +174,15 @@ async def test_a_destination_hides_its_password_and_keeps_it_when_sent_back(clie
     )
     assert created["password"] == "********"
     one = await ok(await client.get(f"/destinations/{created['id']}"))
-    assert one["password"] == "********" and one["host"] == "db.internal"
+    assert one["password"] == "********"
+    assert one["host"] == "db.internal"
     patched = await ok(
         await client.patch(
             "/destinations", json={"id": created["id"], "password": "********", "port": "6432"}
         )
     )
-    assert patched["port"] == "6432" and patched["updated_at"] is not None
+    assert patched["port"] == "6432"
+    assert patched["updated_at"] is not None
     refused = await client.post("/destinations", json={"destination_type": "mysql", "database_name": "x"})
     assert refused.status_code == 422
 
@@ -178,8 +190,10 @@ async def test_a_destination_hides_its_password_and_keeps_it_when_sent_back(clie
 async def test_a_data_source_keeps_003s_parse_settings_and_versions(client: Client) -> None:
     dataset = await make_dataset(client)
     template = await ok(await client.get(f"/datasets/{dataset['id']}/data-sources/new"))
-    assert template["dataset_id"] == dataset["id"] and template["settings_model_id"] == dataset["id"]
-    assert template["csv_delimiter"] is None and template["state"] == "active"
+    assert template["dataset_id"] == dataset["id"]
+    assert template["settings_model_id"] == dataset["id"]
+    assert template["csv_delimiter"] is None
+    assert template["state"] == "active"
     source = await make_data_source(
         client,
         dataset,
@@ -190,8 +204,10 @@ async def test_a_data_source_keeps_003s_parse_settings_and_versions(client: Clie
         null_values_override=["NA", ""],
         datetime_formats_per_column_override={"ordered_at": "%d/%m/%Y"},
     )
-    assert source["dataset_id"] == dataset["id"] and source["dataset_name"] == dataset["name"]
-    assert source["csv_delimiter"] == ";" and source["null_values_override"] == ["NA", ""]
+    assert source["dataset_id"] == dataset["id"]
+    assert source["dataset_name"] == dataset["name"]
+    assert source["csv_delimiter"] == ";"
+    assert source["null_values_override"] == ["NA", ""]
     assert source["s3_secret_key"] == "********"
     patched = await ok(
         await client.patch(
@@ -199,7 +215,9 @@ async def test_a_data_source_keeps_003s_parse_settings_and_versions(client: Clie
             json={"id": source["id"], "version_id": 0, "pattern": r".*\.csv", "s3_secret_key": "********"},
         )
     )
-    assert patched["pattern"] == r".*\.csv" and patched["version_id"] == 1 and patched["csv_delimiter"] == ";"
+    assert patched["pattern"] == r".*\.csv"
+    assert patched["version_id"] == 1
+    assert patched["csv_delimiter"] == ";"
     history = await ok(await client.get(f"/data-sources/{source['id']}/history"))
     assert [h["version_id"] for h in history] == [0, 1]
     assert {h["s3_secret_key"] for h in history} == {"********"}
@@ -216,16 +234,17 @@ async def test_a_data_source_keeps_003s_parse_settings_and_versions(client: Clie
     assert [s["id"] for s in listed["results"]] == [source["id"]]
 
     copy = await ok(await client.get(f"/datasets/{dataset['id']}/data-sources/{source['id']}/copy"))
-    assert copy["csv_delimiter"] == ";" and copy["state"] == "draft"
+    assert copy["csv_delimiter"] == ";"
+    assert copy["state"] == "draft"
     copied = await ok(
         await client.post(
             f"/data-sources/{source['id']}/copy",
             json={"name": f"copy-{tag()}", "settings_model_id": dataset["id"], "s3_secret_key": "********"},
         )
     )
-    assert (
-        copied["id"] != source["id"] and copied["pattern"] == r".*\.csv" and copied["s3_bucket"] == "landing"
-    )
+    assert copied["id"] != source["id"]
+    assert copied["pattern"] == r".*\.csv"
+    assert copied["s3_bucket"] == "landing"
 
     no_dataset = await client.post("/data-sources", json={"name": "x", "settings_model_id": 987654321})
     assert no_dataset.status_code == 422
@@ -245,7 +264,9 @@ async def test_validation_info_per_field_and_the_data_sources_model(client: Clie
     rules = {"is_required": True, "json_schema_field_type": "number", "minimum": -100, "maximum": 200}
     assert "updated" in (await ok(await client.post(path, json=rules)))["result"]
     read = await ok(await client.get(path))
-    assert read["minimum"] == -100 and read["maximum"] == 200 and read["to_include"] is True
+    assert read["minimum"] == -100
+    assert read["maximum"] == 200
+    assert read["to_include"] is True
     await ok(
         await client.post(
             f"/datasets/{dataset['id']}/validation_info/zipcode",
@@ -260,7 +281,8 @@ async def test_validation_info_per_field_and_the_data_sources_model(client: Clie
         ["zipcode", "text", "string", False, None, None, ["90007", "90414"]],
     ]  # fmt: skip
     inverted = await client.post(path, json={"json_schema_field_type": "number", "minimum": 5, "maximum": 1})
-    assert inverted.status_code == 422 and "minimum" in str(inverted.json()["detail"])
+    assert inverted.status_code == 422
+    assert "minimum" in str(inverted.json()["detail"])
 
 
 async def test_fatal_errors_count_up_and_are_deleted_by_filter(client: Client) -> None:
@@ -278,8 +300,11 @@ async def test_fatal_errors_count_up_and_are_deleted_by_filter(client: Client) -
     }
     first = await ok(await client.post("/errors", json=body))
     again = await ok(await client.post("/errors", json=body | {"msg": "Fix it now"}))
-    assert again["id"] == first["id"] and again["count"] == 2 and again["msg"] == "Fix it now"
-    assert again["dataset_id"] == dataset["id"] and again["deleted"] is False
+    assert again["id"] == first["id"]
+    assert again["count"] == 2
+    assert again["msg"] == "Fix it now"
+    assert again["dataset_id"] == dataset["id"]
+    assert again["deleted"] is False
     assert (await ok(await client.get(f"/errors/{first['id']}")))["count"] == 2
     listed = await ok(await client.get("/errors", params={"job_name": job}))
     assert [e["id"] for e in listed["results"]] == [first["id"]]
@@ -287,7 +312,8 @@ async def test_fatal_errors_count_up_and_are_deleted_by_filter(client: Client) -
 
     assert (await client.request("DELETE", "/errors", json={})).status_code == 422
     gone = await client.request("DELETE", "/errors", json={"job_name": job})
-    assert gone.status_code == 200 and gone.json() is None
+    assert gone.status_code == 200
+    assert gone.json() is None
     assert (await ok(await client.get("/errors", params={"job_name": job})))["results"] == []
     deleted = await ok(await client.get("/errors", params={"job_name": job, "deleted": True}))
     assert [e["deleted"] for e in deleted["results"]] == [True]
@@ -317,7 +343,8 @@ async def test_a_limited_principal_sees_only_its_data_sources(client: Client) ->
     refused = await client.post(
         "/data-sources", json={"name": "x", "settings_model_id": dataset["id"]}, headers=me
     )
-    assert refused.status_code == 403 and "limited_to_source" in refused.json()["detail"]
+    assert refused.status_code == 403
+    assert "limited_to_source" in refused.json()["detail"]
     assert (
         await client.post(
             "/destinations", json={"destination_type": "postgresql", "database_name": "w"}, headers=me

@@ -1,0 +1,332 @@
+"""Repositories of ingestion's metadata: the versioned documents (datasets, destinations, data sources) with
+their history, fatal errors and per-field validation rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Executable,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from headwater.common.db.repository import Repository
+from headwater.ingestion.adapters.db.tables import (
+    data_source,
+    dataset,
+    destination,
+    fatal_error,
+    field_validation,
+    history,
+)
+from headwater.ingestion.domain.metadata import (
+    ErrorFilter,
+    FatalErrorRecord,
+    Filter,
+    HistoryEntry,
+    Kind,
+    NewFatalError,
+    Stored,
+)
+
+TABLES: dict[Kind, Table] = {
+    Kind.DATASET: dataset,
+    Kind.DESTINATION: destination,
+    Kind.DATA_SOURCE: data_source,
+}
+# The column naming a document's parent: a dataset's destination, a data source's dataset.
+PARENTS: dict[Kind, str | None] = {
+    Kind.DATASET: "destination_id",
+    Kind.DESTINATION: None,
+    Kind.DATA_SOURCE: "dataset_id",
+}
+
+
+class Documents(Repository):
+    """Versioned documents of one kind; every write appends the document's new state to `history`."""
+
+    def __init__(self, conn: Any, kind: Kind) -> None:
+        super().__init__(conn)
+        self.kind = kind
+        self.table = TABLES[kind]
+        parent = PARENTS[kind]
+        self.parent = self.table.c[parent] if parent else None
+
+    def _columns(self) -> list[ColumnElement[Any]]:
+        t = self.table
+        parent = (self.parent if self.parent is not None else literal(None, BigInteger)).label("parent_id")
+        return [t.c.id, t.c.version_id, t.c.state, t.c.name, parent, t.c.body, t.c.created_at, t.c.updated_at]
+
+    def _visible(self, data_sources: Sequence[int] | None) -> ColumnElement[bool]:
+        """What a `limited_to_source` caller may see: its data sources, and the datasets that hold one."""
+        if data_sources is None:
+            return true()
+        if self.kind is Kind.DATA_SOURCE:
+            return self.table.c.id.in_(list(data_sources))
+        if self.kind is Kind.DATASET:
+            return exists().where(
+                and_(data_source.c.dataset_id == dataset.c.id, data_source.c.id.in_(list(data_sources)))
+            )
+        return self.table.c.id.in_(
+            select(dataset.c.destination_id).where(
+                exists().where(
+                    and_(data_source.c.dataset_id == dataset.c.id, data_source.c.id.in_(list(data_sources)))
+                )
+            )
+        )
+
+    async def add(
+        self, *, state: str, name: str | None, parent_id: int | None, body: dict[str, Any], by: str | None
+    ) -> Stored:
+        values: dict[str, Any] = {"state": state, "name": name, "body": body, "version_id": 0}
+        if self.parent is not None:
+            values[self.parent.name] = parent_id
+        stmt: Executable = insert(self.table).values(**values).returning(*self._columns())
+        row = await self.written(stmt, Stored)
+        await self._record(row, "created", by)
+        return row
+
+    async def get(
+        self, entity_id: int, data_sources: Sequence[int] | None = None, *, lock: bool = False
+    ) -> Stored | None:
+        stmt = select(*self._columns()).where(self.table.c.id == entity_id, self._visible(data_sources))
+        return await self.first(stmt.with_for_update() if lock else stmt, Stored)
+
+    async def replace(
+        self,
+        current: Stored,
+        *,
+        state: str,
+        name: str | None,
+        parent_id: int | None,
+        body: dict[str, Any],
+        by: str | None,
+        change: str = "updated",
+    ) -> Stored:
+        """Write the new state of a locked document: its version goes up by one."""
+        values: dict[str, Any] = {
+            "state": state,
+            "name": name,
+            "body": body,
+            "version_id": current.version_id + 1,
+            "updated_at": func.now(),
+        }
+        if self.parent is not None:
+            values[self.parent.name] = parent_id
+        stmt: Executable = (
+            update(self.table)
+            .where(self.table.c.id == current.id)
+            .values(**values)
+            .returning(*self._columns())
+        )
+        row = await self.written(stmt, Stored)
+        await self._record(row, change, by)
+        return row
+
+    async def _record(self, row: Stored, change: str, by: str | None) -> None:
+        await self.write(
+            insert(history).values(
+                kind=self.kind.value,
+                entity_id=row.id,
+                version_id=row.version_id,
+                change=change,
+                state=row.state,
+                body=row.body | {"name": row.name},
+                changed_by=by,
+            )
+        )
+
+    async def history(self, entity_id: int) -> list[HistoryEntry]:
+        stmt = (
+            select(
+                history.c.entity_id,
+                history.c.version_id,
+                history.c.change,
+                history.c.state,
+                history.c.body,
+                history.c.changed_at,
+                history.c.changed_by,
+            )
+            .where(history.c.kind == self.kind.value, history.c.entity_id == entity_id)
+            .order_by(history.c.id)
+        )
+        return await self.all(stmt, HistoryEntry)
+
+    async def walk(
+        self, matching: Filter, *, from_id: int | None, ascending: bool, limit: int
+    ) -> list[Stored]:
+        """Up to `limit` documents `matching`, walking the ids up (or down) from `from_id` inclusive."""
+        t = self.table
+        where: list[ColumnElement[bool]] = [self._visible(matching.data_sources)]
+        if matching.states is not None:
+            where.append(t.c.state.in_(list(matching.states)))
+        if matching.parent_id is not None and self.parent is not None:
+            where.append(self.parent == matching.parent_id)
+        if from_id is not None:
+            where.append(t.c.id >= from_id if ascending else t.c.id <= from_id)
+        stmt = (
+            select(*self._columns())
+            .where(*where)
+            .order_by(t.c.id.asc() if ascending else t.c.id.desc())
+            .limit(limit)
+        )
+        return await self.all(stmt, Stored)
+
+    async def names(self, ids: Sequence[int]) -> dict[int, str | None]:
+        rows = (
+            await self.conn.execute(
+                select(self.table.c.id, self.table.c.name).where(self.table.c.id.in_(list(ids)))
+            )
+        ).all()
+        return {int(r[0]): r[1] for r in rows}
+
+    async def last_change(self, entity_id: int) -> datetime | None:
+        value = await self.conn.scalar(
+            select(func.max(history.c.changed_at)).where(
+                history.c.kind == self.kind.value, history.c.entity_id == entity_id
+            )
+        )
+        return value
+
+
+FATAL_ERROR_COLUMNS = [fatal_error.c[name] for name in FatalErrorRecord.__struct_fields__]
+
+
+class FatalErrors(Repository):
+    async def add_or_count(self, error: NewFatalError, dataset_id: int | None) -> FatalErrorRecord:
+        """Record `error`, or count one more occurrence of the same error not yet deleted (same error, module,
+        job name and data source), taking its latest message."""
+        e = fatal_error.c
+        same = await self.conn.scalar(
+            select(e.id)
+            .where(
+                e.error == error.error,
+                e.module == error.module,
+                e.job_name.is_not_distinct_from(error.job_name),
+                e.data_source_id.is_not_distinct_from(error.data_source_id),
+                e.deleted.is_(False),
+            )
+            .order_by(e.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        values = {
+            "job_type": error.job_type,
+            "msg": error.msg,
+            "stack_trace": error.stack_trace,
+            "settings_model_id": error.settings_model_id,
+            "alert_item_id": error.alert_item_id,
+            "stored_item_id": error.stored_item_id,
+            "meta_data": error.meta_data,
+        }
+        if same is not None:
+            stmt = (
+                update(fatal_error)
+                .where(e.id == same)
+                .values(**values, count=e.count + 1)
+                .returning(*FATAL_ERROR_COLUMNS)
+            )
+        else:
+            stmt = (
+                insert(fatal_error)
+                .values(
+                    **values,
+                    job_name=error.job_name,
+                    error=error.error,
+                    module=error.module,
+                    data_source_id=error.data_source_id,
+                    dataset_id=dataset_id,
+                )
+                .returning(*FATAL_ERROR_COLUMNS)
+            )
+        return await self.written(stmt, FatalErrorRecord)
+
+    def _visible(self, data_sources: Sequence[int] | None) -> ColumnElement[bool]:
+        return true() if data_sources is None else fatal_error.c.data_source_id.in_(list(data_sources))
+
+    async def get(self, error_id: int, data_sources: Sequence[int] | None = None) -> FatalErrorRecord | None:
+        stmt = select(*FATAL_ERROR_COLUMNS).where(fatal_error.c.id == error_id, self._visible(data_sources))
+        return await self.first(stmt, FatalErrorRecord)
+
+    async def walk(
+        self, matching: ErrorFilter, *, from_id: int | None, ascending: bool, limit: int
+    ) -> list[FatalErrorRecord]:
+        e = fatal_error.c
+        where: list[ColumnElement[bool]] = [
+            e.deleted.is_(matching.deleted),
+            self._visible(matching.data_sources),
+        ]
+        if matching.job_name is not None:
+            where.append(e.job_name == matching.job_name)
+        if matching.module is not None:
+            where.append(e.module == matching.module)
+        if from_id is not None:
+            where.append(e.id >= from_id if ascending else e.id <= from_id)
+        stmt = (
+            select(*FATAL_ERROR_COLUMNS)
+            .where(*where)
+            .order_by(e.id.asc() if ascending else e.id.desc())
+            .limit(limit)
+        )
+        return await self.all(stmt, FatalErrorRecord)
+
+    async def mark_deleted(
+        self,
+        *,
+        error_id: int | None,
+        job_name: str | None,
+        job_type: str | None,
+        error: str | None,
+        data_sources: Sequence[int] | None = None,
+    ) -> int:
+        e = fatal_error.c
+        where: list[ColumnElement[bool]] = [e.deleted.is_(False), self._visible(data_sources)]
+        for column, value in (
+            (e.id, error_id),
+            (e.job_name, job_name),
+            (e.job_type, job_type),
+            (e.error, error),
+        ):
+            if value is not None:
+                where.append(column == value)
+        result = await self.write(update(fatal_error).where(*where).values(deleted=True))
+        return int(result.rowcount or 0)
+
+
+class FieldValidations(Repository):
+    async def get(self, dataset_id: int, field_name: str) -> dict[str, Any] | None:
+        f = field_validation.c
+        return await self.conn.scalar(
+            select(f.rules).where(f.dataset_id == dataset_id, f.field_name == field_name)
+        )
+
+    async def put(self, dataset_id: int, field_name: str, rules: dict[str, Any]) -> None:
+        stmt = pg_insert(field_validation).values(dataset_id=dataset_id, field_name=field_name, rules=rules)
+        await self.write(
+            stmt.on_conflict_do_update(
+                index_elements=[field_validation.c.dataset_id, field_validation.c.field_name],
+                set_={"rules": stmt.excluded.rules, "updated_at": func.now()},
+            )
+        )
+
+    async def of_dataset(self, dataset_id: int) -> dict[str, dict[str, Any]]:
+        f = field_validation.c
+        rows = (
+            await self.conn.execute(
+                select(f.field_name, f.rules).where(f.dataset_id == dataset_id).order_by(f.field_name)
+            )
+        ).all()
+        return {str(r[0]): dict(r[1]) for r in rows}

@@ -1,0 +1,31 @@
+"""The unit of work as the ingestion use cases see it (a port): a transaction, its events, the inbox and the
+metadata repositories bound to it. Postgres implements it in `adapters/db/unit_of_work.py`."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from headwater.common import unit_of_work
+from headwater.ingestion.service_layer.ports import Documents, FatalErrors, FieldValidations
+
+
+class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
+    """Repositories are read-only attributes: an implementation may bind any class that satisfies them."""
+
+    @property
+    def datasets(self) -> Documents: ...
+
+    @property
+    def destinations(self) -> Documents: ...
+
+    @property
+    def data_sources(self) -> Documents: ...
+
+    @property
+    def fatal_errors(self) -> FatalErrors: ...
+
+    @property
+    def field_validations(self) -> FieldValidations: ...
+
+
+UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

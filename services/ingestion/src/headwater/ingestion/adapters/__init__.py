@@ -1,0 +1,1 @@
+"""What the ingestion service talks to: files on local disk and the destination Postgres."""

@@ -61,20 +61,27 @@ class DelimitedReader:
             quotechar=s.csv_quotechar,
             escapechar=s.csv_escapechar,
         )
-        records: list[list[str]] = []
-        try:
-            records.extend(reader)
-        except csv.Error as e:
-            raise UnreadableFile(f"the start of the file is not {self._format.value.upper()}: {e}") from e
-        if not complete and records:
-            records.pop()  # may be cut by the chunk's end
         wanted = set(s.identify_header_by_column_names)
-        for index, record in enumerate(records):
+        records = enumerate(reader)
+        failure: csv.Error | None = None
+        try:
+            current = next(records, None)
+        except csv.Error as e:
+            raise UnreadableFile(f"the first line of the file is not {self._format.value.upper()}: {e}") from e
+        while current is not None:
+            index, record = current
+            try:
+                following = next(records, None)
+            except csv.Error as e:  # a later record is beyond the csv module (e.g. a huge cell): this one is whole
+                failure, following = e, None
+            if following is None and failure is None and not complete:
+                break  # the last record of the chunk may be cut by the chunk's end
             names = [cell.strip() for cell in record]
-            if not any(names):
-                continue
-            if wanted <= set(names):
+            if any(names) and wanted <= set(names):
                 return [name or f"column_{i + 1}" for i, name in enumerate(names)], index + 1
+            current = following
+        if failure is not None:
+            raise UnreadableFile(f"no header line found at the start of the file: {failure}")
         if wanted:
             raise UnreadableFile(
                 f"no line in the first {s.chunk_size_to_read_for_header} bytes holds all of "

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from headwater.ingestion.adapters.warehouse import PostgresWarehouse
-from headwater.ingestion.domain.errors import InvalidQuery, UnreadableFile
+from headwater.ingestion.domain.errors import InvalidQuery
 from headwater.ingestion.domain.parsing import ParseSettings
 from headwater.ingestion.domain.validation import FieldRule, FieldType
 from headwater.ingestion.service_layer.ingest import ingest_file
@@ -42,7 +42,10 @@ def csv_file(tmp_path: Path, body: str, name: str = "data.csv", header: str = HE
 
 
 def good_lines(first: int, count: int) -> str:
-    return "".join(f"{i},name {i},{i % 100},yes,2024-01-0{1 + i % 9}T10:00:00Z,a|b\n" for i in range(first, first + count))
+    return "".join(
+        f"{i},name {i},{i % 100},yes,2024-01-0{1 + i % 9}T10:00:00Z,a|b\n"
+        for i in range(first, first + count)
+    )
 
 
 async def rows(db: asyncpg.Connection, w: PostgresWarehouse, table: str) -> list[asyncpg.Record]:
@@ -79,22 +82,31 @@ async def test_good_rows_are_loaded_typed_and_bad_rows_quarantined_with_their_fi
     )
     report = await ingest(warehouse, path)
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (5, 2, 3)
-    assert report.bad_rows_by_alert_type == {"integer_casting": 1, "maximum_violation": 1, "boolean_casting": 1}
-    assert report.sha256 is not None and report.file_format == "csv"
+    assert report.bad_rows_by_alert_type == {
+        "integer_casting": 1,
+        "maximum_violation": 1,
+        "boolean_casting": 1,
+    }
+    assert report.sha256 is not None
+    assert report.file_format == "csv"
     loaded = await rows(db, warehouse, "people")
     assert [(r["id"], r["name"], r["score"], r["active"], r["tags"]) for r in loaded] == [
         (1, "Ann, the first", 12.5, True, ["a", "b"]),
         (4, None, None, None, None),
     ]
     assert loaded[0]["born"] == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
-    assert [(r["_line_number"], r["_stored_item_id"], r["_data_source_id"]) for r in loaded] == [(2, 1, 7), (5, 1, 7)]
+    assert [(r["_line_number"], r["_stored_item_id"], r["_data_source_id"]) for r in loaded] == [
+        (2, 1, 7),
+        (5, 1, 7),
+    ]
     bad = await bad_rows(db, warehouse, "people")
     assert [(r["_line_number"], r["_field_name"], r["_field_value"], r["_alert_type"]) for r in bad] == [
         (3, "id", "x", "integer_casting"),
         (4, "score", "101", "maximum_violation"),
         (6, "active", "maybe", "boolean_casting"),
     ]
-    assert '"name": "Bob"' in bad[0]["_row"] and len(bad[0]["_signature"]) == 32
+    assert '"name": "Bob"' in bad[0]["_row"]
+    assert len(bad[0]["_signature"]) == 32
 
 
 async def test_a_second_ingest_of_the_same_stored_item_writes_nothing(
@@ -103,11 +115,14 @@ async def test_a_second_ingest_of_the_same_stored_item_writes_nothing(
     path = csv_file(tmp_path, good_lines(1, 50) + "oops,a,1,yes,2024-01-01,\n")
     first = await ingest(warehouse, path)
     again = await ingest(warehouse, path)
-    assert not first.already_loaded and again.already_loaded
+    assert not first.already_loaded
+    assert again.already_loaded
     assert (again.rows_loaded, again.rows_quarantined) == (50, 1)
     assert len(await rows(db, warehouse, "people")) == 50
     assert len(await bad_rows(db, warehouse, "people")) == 1
-    both = await asyncio.gather(ingest(warehouse, path, stored_item_id=2), ingest(warehouse, path, stored_item_id=2))
+    both = await asyncio.gather(
+        ingest(warehouse, path, stored_item_id=2), ingest(warehouse, path, stored_item_id=2)
+    )
     assert sorted(r.already_loaded for r in both) == [False, True]
     assert len(await rows(db, warehouse, "people")) == 100
 
@@ -168,7 +183,9 @@ async def test_reprocess_after_a_rule_change_moves_the_rows_that_now_pass(
     report = await reprocess_bad_rows(warehouse, table="people", rules=wider, settings=SETTINGS)
     assert (report.checked, report.moved, report.still_bad) == (3, 1, 2)
     moved = await rows(db, warehouse, "people")
-    assert [(r["id"], r["score"], r["_line_number"], r["_stored_item_id"]) for r in moved] == [(1, 150.0, 2, 1)]
+    assert [(r["id"], r["score"], r["_line_number"], r["_stored_item_id"]) for r in moved] == [
+        (1, 150.0, 2, 1)
+    ]
     left = await bad_rows(db, warehouse, "people")
     assert [(r["_field_value"], r["_alert_type"]) for r in left] == [
         ("250", "maximum_violation"),
@@ -188,11 +205,16 @@ async def test_ignore_file_removes_its_rows_and_a_later_ingest_of_it_is_a_no_op(
     again = await ingest(warehouse, csv_file(tmp_path, good_lines(1, 5), name="a.csv"), stored_item_id=1)
     assert again.already_loaded
     assert len(await rows(db, warehouse, "people")) == 5
-    redo = await ingest(warehouse, csv_file(tmp_path, good_lines(1, 5), name="a.csv"), stored_item_id=1, replace=True)
-    assert redo.rows_loaded == 5 and len(await rows(db, warehouse, "people")) == 10
+    redo = await ingest(
+        warehouse, csv_file(tmp_path, good_lines(1, 5), name="a.csv"), stored_item_id=1, replace=True
+    )
+    assert redo.rows_loaded == 5
+    assert len(await rows(db, warehouse, "people")) == 10
 
 
-async def test_pages_filter_order_and_refuse_unknown_columns(warehouse: PostgresWarehouse, tmp_path: Path) -> None:
+async def test_pages_filter_order_and_refuse_unknown_columns(
+    warehouse: PostgresWarehouse, tmp_path: Path
+) -> None:
     await ingest(warehouse, csv_file(tmp_path, good_lines(1, 25) + "bad,,,,,\n"), stored_item_id=3)
     page = await warehouse.read_page("people", RULES, page=2, limit=10, order_by=["~score", "id"])
     assert (page.total_rows, page.total_page_count, len(page.results)) == (25, 3, 10)
@@ -201,7 +223,9 @@ async def test_pages_filter_order_and_refuse_unknown_columns(warehouse: Postgres
     none = await warehouse.read_page("people", RULES, stored_item_id=99)
     assert none.total_rows == 0
     bad = await warehouse.read_page("people", RULES, is_bad_data=True, data_source_id=7)
-    assert bad.total_rows == 1 and bad.results[0]["_row"]["id"] == "bad" and bad.results[0]["_signature"]
+    assert bad.total_rows == 1
+    assert bad.results[0]["_row"]["id"] == "bad"
+    assert bad.results[0]["_signature"]
     with pytest.raises(InvalidQuery):
         await warehouse.read_page("people", RULES, order_by=['score"; DROP TABLE people; --'])
 

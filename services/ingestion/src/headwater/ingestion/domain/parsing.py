@@ -7,7 +7,18 @@ from enum import StrEnum
 import msgspec
 
 # What a cell holds when it means "no value", unless the data source overrides it (`null_values_override`).
-DEFAULT_NULL_VALUES: tuple[str, ...] = ("", "null", "NULL", "Null", "None", "none", "N/A", "n/a", "NA", "#N/A")
+DEFAULT_NULL_VALUES: tuple[str, ...] = (
+    "",
+    "null",
+    "NULL",
+    "Null",
+    "None",
+    "none",
+    "N/A",
+    "n/a",
+    "NA",
+    "#N/A",
+)
 DEFAULT_BOOLEAN_TRUE: tuple[str, ...] = ("true", "t", "yes", "y", "1", "on")
 DEFAULT_BOOLEAN_FALSE: tuple[str, ...] = ("false", "f", "no", "n", "0", "off")
 DEFAULT_ARRAY_DELIMITERS: tuple[str, ...] = ("|",)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import hashlib
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from headwater.ingestion.arrow import Array, RecordBatch, pa, pc
 
 
-def _as_text(column: pa.Array) -> pa.Array:
+def _as_text(column: Array) -> Array:
     if pa.types.is_string(column.type):
         return column
-    if pa.types.is_list(column.type) or pa.types.is_struct(column.type) or pa.types.is_large_list(column.type):
+    if (
+        pa.types.is_list(column.type)
+        or pa.types.is_struct(column.type)
+        or pa.types.is_large_list(column.type)
+    ):
         import msgspec
 
         return pa.array(
@@ -27,16 +30,15 @@ def _as_text(column: pa.Array) -> pa.Array:
     return pc.cast(column, pa.string())
 
 
-def line_signatures(batch: pa.RecordBatch) -> pa.Array:
+def line_signatures(batch: RecordBatch) -> Array:
     """One signature (32 hex digits) per row of `batch`."""
     if batch.num_rows == 0:
         return pa.array([], pa.string())
-    parts: list[pa.Array | str] = []
+    parts: list[Array | str] = []
     for name in sorted(batch.schema.names):
         value = pc.fill_null(pc.utf8_trim_whitespace(_as_text(batch.column(name))), "\x00")
         parts.append(pc.binary_join_element_wise(name, value, "\x1e"))
-    joined = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
-    assert isinstance(joined, pa.Array)
+    joined: Array = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
     md5 = hashlib.md5
     return pa.array(
         [md5(v.encode(), usedforsecurity=False).hexdigest() for v in joined.to_pylist() if v is not None],
@@ -46,5 +48,7 @@ def line_signatures(batch: pa.RecordBatch) -> pa.Array:
 
 def line_signature(row: dict[str, str | None]) -> str:
     """The signature of one row given as column name to text (the same as `line_signatures` gives it)."""
-    text = "\x1f".join(f"{name}\x1e{(row[name] or '').strip() if row[name] is not None else chr(0)}" for name in sorted(row))
+    text = "\x1f".join(
+        f"{name}\x1e{(row[name] or '').strip() if row[name] is not None else chr(0)}" for name in sorted(row)
+    )
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()

@@ -19,9 +19,8 @@ from enum import StrEnum
 from typing import Literal
 
 import msgspec
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from headwater.ingestion.arrow import Array, DataType, RecordBatch, pa, pc
 from headwater.ingestion.domain.parsing import ParseSettings
 
 
@@ -89,14 +88,16 @@ class FieldRule(msgspec.Struct, frozen=True, kw_only=True):
             try:
                 re.compile(self.pattern)
             except re.error as e:
-                raise ValueError(f"{self.field_name}: pattern {self.pattern!r} is not a regular expression: {e}")
+                raise ValueError(
+                    f"{self.field_name}: pattern {self.pattern!r} is not a regular expression: {e}"
+                ) from e
 
     @property
     def is_datetime(self) -> bool:
         return self.json_schema_format == DATE_TIME
 
     @property
-    def arrow_type(self) -> pa.DataType:
+    def arrow_type(self) -> DataType:
         """The Arrow type a good value of this field is cast to."""
         if self.is_datetime:
             return pa.timestamp("us", tz="UTC")
@@ -127,8 +128,8 @@ class CheckedBatch(msgspec.Struct, frozen=True):
     """The good rows cast to their fields' types (included fields only, in rule order), where they sat in the
     checked batch, and the bad rows."""
 
-    good: pa.RecordBatch
-    good_positions: pa.Array
+    good: RecordBatch
+    good_positions: Array
     bad: list[BadRow]
 
 
@@ -162,36 +163,57 @@ INFERRED_FORMATS: tuple[str, ...] = (
     "%d-%m-%Y",
 )
 _UTC = pa.timestamp("us", tz="UTC")
+_OFFSET = r"\s*(Z|[+-]\d{2}:?\d{2})$"
 
 
-def _text(column: pa.Array) -> pa.Array:
+def _unpadded(text: Array) -> Array:
+    """Digit runs without leading zeros, blanks trimmed: `01/03/2024` and `1/3/2024` compare equal."""
+    return pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"(^|\D)0+(\d)", r"\1\2")
+
+
+def _text(column: Array) -> Array:
     if pa.types.is_string(column.type):
         return column
     if pa.types.is_large_string(column.type) or pa.types.is_null(column.type):
         return pc.cast(column, pa.string())
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type) or pa.types.is_struct(column.type):
+    if (
+        pa.types.is_list(column.type)
+        or pa.types.is_large_list(column.type)
+        or pa.types.is_struct(column.type)
+    ):
         return pa.array(
             [None if v is None else msgspec.json.encode(v).decode() for v in column.to_pylist()], pa.string()
         )
     return pc.cast(column, pa.string())
 
 
-def _first(code: pa.Array, failed: pa.Array, value: int) -> pa.Array:
+def _first(code: Array, failed: Array, value: int) -> Array:
     """`code` where a row already failed, else `value` where `failed`, else null."""
     take = pc.and_(pc.fill_null(failed, False), pc.is_null(code))
     return pc.if_else(take, pa.scalar(value, pa.int8()), code)
 
 
-def _datetime(text: pa.Array, formats: Sequence[str], *, infer: bool) -> pa.Array:
+def _datetime(text: Array, formats: Sequence[str], *, infer: bool) -> Array:
     """Timestamps (UTC; a value without offset is taken as UTC) of `text`, null where no format parses it."""
     trimmed = pc.utf8_trim_whitespace(text)
     spaced = pc.replace_substring_regex(trimmed, r"^(\d{4}-\d{2}-\d{2})T", r"\1 ")
     fraction = pc.extract_regex(spaced, _FRACTION).field("fraction")
     whole = pc.replace_substring_regex(spaced, _FRACTION, r"\1")
-    parsed: list[pa.Array] = []
+    without_offset = pc.replace_substring_regex(whole, _OFFSET, "")
+    parsed: list[Array] = []
     for fmt in formats or ISO_FORMATS:
         result = pc.strptime(whole, format=fmt, unit="us", error_is_null=True)
-        parsed.append(result if result.type.tz is not None else pc.assume_timezone(result, "UTC"))
+        if result.type.tz is None:
+            result = pc.assume_timezone(result, "UTC")
+        # strptime rolls impossible dates over (Feb 30 -> Mar 1): a value must print back as it was written.
+        naive_format = fmt.replace("%z", "")
+        naive_text = without_offset if "%z" in fmt else whole
+        naive = pc.strptime(naive_text, format=naive_format, unit="us", error_is_null=True)
+        printed = pc.replace_substring_regex(
+            pc.strftime(naive, format=naive_format), r"\.\d+", ""
+        )  # Arrow's %S has
+        same = pc.equal(_unpadded(printed), _unpadded(naive_text))  # a fraction; the text's went before
+        parsed.append(pc.if_else(pc.fill_null(same, False), result, pa.scalar(None, result.type)))
     if infer and len(parsed) > 1:
         # One format per column (003's strictly_one_datetime_format_in_a_column): the one parsing the most.
         best = min(range(len(parsed)), key=lambda i: parsed[i].null_count)
@@ -204,7 +226,7 @@ def _datetime(text: pa.Array, formats: Sequence[str], *, infer: bool) -> pa.Arra
     return pc.cast(pc.cast(as_int, pa.timestamp("us")), _UTC)
 
 
-def _array(text: pa.Array, delimiters: Sequence[str]) -> pa.Array:
+def _array(text: Array, delimiters: Sequence[str]) -> Array:
     trimmed = pc.utf8_trim_whitespace(text)
     is_json = pc.and_(pc.starts_with(trimmed, "["), pc.ends_with(trimmed, "]"))
     inner = pc.if_else(is_json, pc.utf8_slice_codeunits(trimmed, 1, -1), trimmed)
@@ -219,7 +241,7 @@ def _array(text: pa.Array, delimiters: Sequence[str]) -> pa.Array:
     return pc.if_else(pc.fill_null(empty, False), pa.scalar([], pa.list_(pa.string())), rebuilt)
 
 
-def _is_json_object(text: pa.Array) -> pa.Array:
+def _is_json_object(text: Array) -> Array:
     out: list[bool | None] = []
     for value in text.to_pylist():
         if value is None:
@@ -232,7 +254,7 @@ def _is_json_object(text: pa.Array) -> pa.Array:
     return pa.array(out, pa.bool_())
 
 
-def _check_field(rule: FieldRule, column: pa.Array, settings: ParseSettings) -> tuple[pa.Array, pa.Array]:
+def _check_field(rule: FieldRule, column: Array, settings: ParseSettings) -> tuple[Array, Array]:
     """The field's values cast to `rule.arrow_type` and a failure code per row (null where the value is good)."""
     n = len(column)
     kind = rule.json_schema_field_type
@@ -241,11 +263,13 @@ def _check_field(rule: FieldRule, column: pa.Array, settings: ParseSettings) -> 
     nulls = pa.array(settings.null_values_for(rule.field_name), pa.string())
     plain = kind in (FieldType.STRING, FieldType.EMAIL, FieldType.OBJECT) and not rule.is_datetime
     compared = text if plain else pc.utf8_trim_whitespace(text)
-    present = pc.invert(pc.or_kleene(pc.is_null(text), pc.fill_null(pc.is_in(compared, value_set=nulls), False)))
+    present = pc.invert(
+        pc.or_kleene(pc.is_null(text), pc.fill_null(pc.is_in(compared, value_set=nulls), False))
+    )
     code = pa.nulls(n, pa.int8())
     if rule.is_required:
         code = _first(code, pc.invert(present), _REQUIRED)
-    if column.type == target:
+    if column.type == target and target != pa.string():  # typed input (Parquet) of the field's type
         values = column
         ok = pa.repeat(True, n)
     elif rule.is_datetime:
@@ -257,10 +281,12 @@ def _check_field(rule: FieldRule, column: pa.Array, settings: ParseSettings) -> 
         match kind:
             case FieldType.INTEGER:
                 ok = pc.match_substring_regex(compared, _INTEGER)
-                values = pc.cast(pc.if_else(ok, compared, pa.scalar(None, pa.string())), pa.int64())
+                unsigned = pc.replace_substring_regex(compared, r"^\+", "")
+                values = pc.cast(pc.if_else(ok, unsigned, pa.scalar(None, pa.string())), pa.int64())
             case FieldType.NUMBER:
                 ok = pc.match_substring_regex(compared, _NUMBER)
-                values = pc.cast(pc.if_else(ok, compared, pa.scalar(None, pa.string())), pa.float64())
+                unsigned = pc.replace_substring_regex(compared, r"^\+", "")
+                values = pc.cast(pc.if_else(ok, unsigned, pa.scalar(None, pa.string())), pa.float64())
             case FieldType.BOOLEAN:
                 lowered = pc.utf8_lower(compared)
                 trues = pa.array([v.lower() for v in settings.boolean_true_override], pa.string())
@@ -295,8 +321,12 @@ def _check_field(rule: FieldRule, column: pa.Array, settings: ParseSettings) -> 
             rows = pc.is_in(pa.array(range(n), pa.int64()), value_set=pc.cast(parents, pa.int64()))
             code = _first(code, rows, _NOT_IN_VALUES)
         elif target in (pa.int64(), pa.float64(), pa.string(), pa.bool_()):
-            allowed = pc.cast(pa.array([str(v) for v in rule.limit_to_values], pa.string()), target, safe=False)
-            code = _first(code, pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed))), _NOT_IN_VALUES)
+            allowed = pc.cast(
+                pa.array([str(v) for v in rule.limit_to_values], pa.string()), target, safe=False
+            )
+            code = _first(
+                code, pc.and_(present, pc.invert(pc.is_in(values, value_set=allowed))), _NOT_IN_VALUES
+            )
     if rule.pattern is not None:
         matched = pc.match_substring_regex(values, rule.pattern)
         code = _first(code, pc.and_(present, pc.invert(matched)), _PATTERN)
@@ -305,7 +335,9 @@ def _check_field(rule: FieldRule, column: pa.Array, settings: ParseSettings) -> 
     elif kind is FieldType.ARRAY:
         nul_items = pc.match_substring(pc.list_flatten(values), "\x00")
         parents = pc.filter(pc.list_parent_indices(values), nul_items)
-        code = _first(code, pc.is_in(pa.array(range(n), pa.int64()), value_set=pc.cast(parents, pa.int64())), _NUL)
+        code = _first(
+            code, pc.is_in(pa.array(range(n), pa.int64()), value_set=pc.cast(parents, pa.int64())), _NUL
+        )
     values = pc.if_else(present, values, pa.scalar(None, target))
     return values, code
 
@@ -344,15 +376,18 @@ def _explain(rule: FieldRule, code: int, value: str | None, settings: ParseSetti
         case 6:
             return f"{name}: {shown} does not match the pattern {rule.pattern!r}", AlertType.PATTERN_MISMATCH
         case _:
-            return f"{name}: the value holds a NUL character, which cannot be stored", AlertType.UNSTORABLE_CHARACTER
+            return (
+                f"{name}: the value holds a NUL character, which cannot be stored",
+                AlertType.UNSTORABLE_CHARACTER,
+            )
 
 
-def check_batch(batch: pa.RecordBatch, rules: Sequence[FieldRule], settings: ParseSettings) -> CheckedBatch:
+def check_batch(batch: RecordBatch, rules: Sequence[FieldRule], settings: ParseSettings) -> CheckedBatch:
     """Casts and checks every included field of `batch` (a field missing from the batch is all null)."""
     n = batch.num_rows
     included = [rule for rule in rules if rule.to_include]
     names = set(batch.schema.names)
-    columns: list[pa.Array] = []
+    columns: list[Array] = []
     row_code = pa.nulls(n, pa.int32())
     for index, rule in enumerate(included):
         raw = batch.column(rule.field_name) if rule.field_name in names else pa.nulls(n, pa.string())
@@ -372,12 +407,13 @@ def check_batch(batch: pa.RecordBatch, rules: Sequence[FieldRule], settings: Par
     bad: list[BadRow] = []
     texts: dict[str, list[str | None]] = {}
     for i, (position, combined) in enumerate(zip(bad_positions.to_pylist(), bad_codes, strict=True)):
-        assert position is not None and combined is not None
-        rule = included[combined // _CODES]
+        assert position is not None
+        assert combined is not None
+        rule = included[int(combined) // _CODES]
         if rule.field_name not in texts:
             raw = batch.column(rule.field_name) if rule.field_name in names else pa.nulls(n, pa.string())
             texts[rule.field_name] = _text(raw).take(bad_positions).to_pylist()
         value = texts[rule.field_name][i]
-        msg, alert = _explain(rule, combined % _CODES, value, settings)
+        msg, alert = _explain(rule, int(combined) % _CODES, value, settings)
         bad.append(BadRow(position, rule.field_name, value, msg, alert))
     return CheckedBatch(good, good_positions, bad)

@@ -14,12 +14,11 @@ from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import msgspec
-import pyarrow as pa
-import pyarrow.compute as pc
 from prometheus_client import Counter, Histogram
 
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.files import FileReader, RawBatch, open_file
+from headwater.ingestion.arrow import Array, RecordBatch, pa, pc
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 from headwater.ingestion.domain.records import LoadSummary, QuarantineRecord
@@ -71,7 +70,7 @@ def _storable(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\ufffd")
 
 
-def check_columns(batch: pa.RecordBatch, rules: Sequence[FieldRule], *, header_fixed: bool) -> None:
+def check_columns(batch: RecordBatch, rules: Sequence[FieldRule], *, header_fixed: bool) -> None:
     """Refuses a file whose columns are not the dataset's fields: a column no field names, or (for files with
     a header) a required field without a column."""
     known = {rule.field_name for rule in rules}
@@ -84,7 +83,9 @@ def check_columns(batch: pa.RecordBatch, rules: Sequence[FieldRule], *, header_f
             alert_type=AlertType.UNEXPECTED_FIELD_NAME,
         )
     if header_fixed:
-        missing = [r.field_name for r in rules if r.is_required and r.to_include and r.field_name not in names]
+        missing = [
+            r.field_name for r in rules if r.is_required and r.to_include and r.field_name not in names
+        ]
         if missing:
             raise UnreadableFile(
                 f"the file has no column for the required field(s) {missing}",
@@ -100,7 +101,7 @@ def prepare_batch(
     warehouse: Warehouse,
     stored_item_id: int,
     data_source_id: int | None,
-    ignored_signatures: pa.Array,
+    ignored_signatures: Array,
     header_fixed: bool,
 ) -> _Prepared:
     """One batch's CPU work: signatures, ignored lines dropped, checks, COPY input of the good rows."""
@@ -108,7 +109,10 @@ def prepare_batch(
     bad: list[QuarantineRecord] = []
     for rejected in raw.rejected:
         signature = line_signature({"_raw_line": rejected.text})
-        if len(ignored_signatures) and pc.is_in(pa.array([signature]), value_set=ignored_signatures)[0].as_py():
+        if (
+            len(ignored_signatures)
+            and pc.is_in(pa.array([signature]), value_set=ignored_signatures)[0].as_py()
+        ):
             continue
         bad.append(
             QuarantineRecord(
@@ -134,7 +138,11 @@ def prepare_batch(
         keep = pc.invert(pc.is_in(signatures, value_set=ignored_signatures))
         ignored = rows.num_rows - pc.sum(pc.cast(keep, pa.int64())).as_py()
         if ignored:
-            rows, signatures, line_numbers = rows.filter(keep), signatures.filter(keep), line_numbers.filter(keep)
+            rows, signatures, line_numbers = (
+                rows.filter(keep),
+                signatures.filter(keep),
+                line_numbers.filter(keep),
+            )
     checked = check_batch(rows, rules, settings)
     good = checked.good
     n = good.num_rows
@@ -152,7 +160,8 @@ def prepare_batch(
         bad_signatures = signatures.take(positions).to_pylist()
         for i, row in enumerate(checked.bad):
             line, signature = bad_lines[i], bad_signatures[i]
-            assert line is not None and signature is not None
+            assert line is not None
+            assert signature is not None
             raw_row = {k: _storable(v) if isinstance(v, str) else v for k, v in raw_rows[i].items()}
             bad.append(
                 QuarantineRecord(

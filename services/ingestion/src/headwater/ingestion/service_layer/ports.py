@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-import pyarrow as pa
-
+from headwater.ingestion.arrow import RecordBatch
 from headwater.ingestion.domain.records import IgnoredFile, LoadSummary, QuarantinedRow, QuarantineRecord
 from headwater.ingestion.domain.validation import FieldRule
 
@@ -49,7 +48,6 @@ class Warehouse(Protocol):
 
     async def ignore_file(self, table: str, stored_item_id: int) -> IgnoredFile: ...
 
-    def encode_rows(self, batch: pa.RecordBatch) -> bytes:
+    def encode_rows(self, batch: RecordBatch) -> bytes:
         """Rows in the warehouse's COPY input format (CPU work, thread-safe: called off the event loop)."""
         ...
-

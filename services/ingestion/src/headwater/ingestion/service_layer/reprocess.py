@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Sequence
 
 import msgspec
-import pyarrow as pa
 
 from headwater.common.logging import get_logger
+from headwater.ingestion.arrow import pa
 from headwater.ingestion.domain.parsing import ParseSettings
 from headwater.ingestion.domain.records import IgnoredFile, QuarantinedRow
 from headwater.ingestion.domain.validation import FieldRule, check_batch
@@ -34,7 +34,9 @@ class _Plan(msgspec.Struct):
     reasons: list[tuple[int, str, str | None, str, str]]
 
 
-def _plan(rows: list[QuarantinedRow], rules: Sequence[FieldRule], settings: ParseSettings, warehouse: Warehouse) -> _Plan:
+def _plan(
+    rows: list[QuarantinedRow], rules: Sequence[FieldRule], settings: ParseSettings, warehouse: Warehouse
+) -> _Plan:
     names = list(dict.fromkeys(name for row in rows for name in row.row))
     columns = [
         pa.array([None if (v := row.row.get(name)) is None else str(v) for row in rows], pa.string())
@@ -44,7 +46,7 @@ def _plan(rows: list[QuarantinedRow], rules: Sequence[FieldRule], settings: Pars
         names, columns = ["_"], [pa.nulls(len(rows), pa.string())]
     batch = pa.RecordBatch.from_arrays(columns, names=names)
     checked = check_batch(batch, rules, settings)
-    good_rows = [rows[i] for i in checked.good_positions.to_pylist() if i is not None]
+    good_rows = [rows[int(i)] for i in checked.good_positions.to_pylist()]
     hidden = [
         pa.array([r.stored_item_id for r in good_rows], pa.int64()),
         pa.array([r.data_source_id for r in good_rows], pa.int64()),

@@ -7,11 +7,10 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.csv as pa_csv
+from typing import Any
 
 from headwater.ingestion.adapters.files.reader import RawBatch, RejectedRow, head, is_gzip, unique_names
+from headwater.ingestion.arrow import Array, RecordBatch, pa, pa_csv
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 
@@ -67,12 +66,16 @@ class DelimitedReader:
         try:
             current = next(records, None)
         except csv.Error as e:
-            raise UnreadableFile(f"the first line of the file is not {self._format.value.upper()}: {e}") from e
+            raise UnreadableFile(
+                f"the first line of the file is not {self._format.value.upper()}: {e}"
+            ) from e
         while current is not None:
             index, record = current
             try:
                 following = next(records, None)
-            except csv.Error as e:  # a later record is beyond the csv module (e.g. a huge cell): this one is whole
+            except (
+                csv.Error
+            ) as e:  # a later record is beyond the csv module (e.g. a huge cell): this one is whole
                 failure, following = e, None
             if following is None and failure is None and not complete:
                 break  # the last record of the chunk may be cut by the chunk's end
@@ -97,7 +100,7 @@ class DelimitedReader:
         quarantine = s.quarantine_row_if_row_level_issue_override
         too_long: list[str] = []
 
-        def on_invalid_row(row: pa_csv.InvalidRow) -> str:
+        def on_invalid_row(row: Any) -> str:
             number = int(row.number) if row.number is not None else 0
             reason = f"the row has {row.actual_columns} cells where the header has {row.expected_columns}"
             if not quarantine:
@@ -132,7 +135,9 @@ class DelimitedReader:
                     quoted_strings_can_be_null=False,
                 ),
             )
-            first = self._skip + 1  # record number of the first data row (1-based, header and skipped lines count)
+            first = (
+                self._skip + 1
+            )  # record number of the first data row (1-based, header and skipped lines count)
             good_seen = 0
             for batch in _rethrow(reader, self._path, too_long, s.encoding_probably):
                 for start in range(0, batch.num_rows, batch_rows):
@@ -145,7 +150,9 @@ class DelimitedReader:
                     yield RawBatch(batch, pa.array([], pa.int64()), refused[:])
                     refused.clear()
             if refused:
-                empty = pa.RecordBatch.from_pydict({name: pa.array([], pa.string()) for name in self._kept})
+                empty = pa.RecordBatch.from_pydict(
+                    {name: pa.array([], pa.string()) for name in self._kept}
+                )
                 yield RawBatch(empty, pa.array([], pa.int64()), refused[:])
         except UnreadableFile:
             raise
@@ -155,7 +162,7 @@ class DelimitedReader:
             stream.close()
 
 
-def _rethrow(reader: pa_csv.CSVStreamingReader, path: Path, too_long: list[str], encoding: str) -> Iterator[pa.RecordBatch]:
+def _rethrow(reader: Any, path: Path, too_long: list[str], encoding: str) -> Iterator[RecordBatch]:
     while True:
         try:
             batch = reader.read_next_batch()
@@ -185,7 +192,7 @@ def _explain(error: Exception, path: Path, ragged: list[str], encoding: str) -> 
     return UnreadableFile(f"the file cannot be parsed as delimited text: {text}")
 
 
-def _line_numbers(first: int, good_seen: int, n: int, skipped: list[int]) -> pa.Array:
+def _line_numbers(first: int, good_seen: int, n: int, skipped: list[int]) -> Array:
     """The record numbers of the next `n` good rows, given the record numbers of the rows set aside so far.
 
     Good row k (0-based over the file) sits at `first + k + (refused rows before it)`."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from io import BufferedReader
 from pathlib import Path
-from typing import IO
+from typing import cast
 
 import msgspec
-import pyarrow as pa
 
 from headwater.ingestion.adapters.files.reader import RawBatch, RejectedRow, is_gzip, unique_names
+from headwater.ingestion.arrow import pa
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 
@@ -36,20 +37,19 @@ class JsonLinesReader:
     def file_format(self) -> FileFormat:
         return FileFormat.JSONL
 
-    def _open(self) -> IO[bytes]:
+    def _open(self) -> gzip.GzipFile | BufferedReader:
         return gzip.open(self._path, "rb") if is_gzip(self._path) else self._path.open("rb")
 
     def _row(self, line: bytes) -> dict[str, str | None]:
         s = self._settings
         text = line.decode(s.encoding_probably).removeprefix("\ufeff")
-        value = msgspec.json.decode(text)
+        value: object = msgspec.json.decode(text)
         if not isinstance(value, dict):
             raise ValueError(f"the line holds a JSON {type(value).__name__}, not an object")
         row: dict[str, str | None] = {}
-        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
-            name = str(key)  # pyright: ignore[reportUnknownArgumentType]
+        for name, item in cast("dict[str, object]", value).items():
             if name in s.fields_to_expand_override and isinstance(item, dict):
-                for sub, sub_item in item.items():  # pyright: ignore[reportUnknownVariableType]
+                for sub, sub_item in cast("dict[str, object]", item).items():
                     row[f"{name}_{sub}"] = _text(sub_item)
             else:
                 row[name] = _text(item)
@@ -75,7 +75,9 @@ class JsonLinesReader:
                         ) from e
                     except (msgspec.DecodeError, ValueError) as e:
                         if not s.quarantine_row_if_row_level_issue_override:
-                            raise UnreadableFile(f"line {number} is not a JSON object: {e}", alert_type="row_level_issue") from e
+                            raise UnreadableFile(
+                                f"line {number} is not a JSON object: {e}", alert_type="row_level_issue"
+                            ) from e
                         shown = line.decode(s.encoding_probably, errors="replace").rstrip("\r\n")
                         refused.append(RejectedRow(number, shown, f"not a JSON object: {e}"))
                         continue

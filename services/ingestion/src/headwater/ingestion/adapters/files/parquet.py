@@ -8,10 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from headwater.ingestion.adapters.files.reader import RawBatch, is_gzip, unique_names
+from headwater.ingestion.arrow import pa, pq
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 

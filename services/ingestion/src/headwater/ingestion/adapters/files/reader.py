@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Protocol
 
 import msgspec
-import pyarrow as pa
 
+from headwater.ingestion.arrow import Array, RecordBatch
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 
@@ -29,8 +29,8 @@ class RawBatch(msgspec.Struct, frozen=True):
     """Rows as read (CSV and JSON cells as text, Parquet values typed), each row's line number in the file, and
     the records refused on the way since the previous batch."""
 
-    rows: pa.RecordBatch
-    line_numbers: pa.Array
+    rows: RecordBatch
+    line_numbers: Array
     rejected: list[RejectedRow]
 
 
@@ -96,7 +96,9 @@ def open_file(path: Path, settings: ParseSettings, file_format: FileFormat | Non
         case FileFormat.JSONL:
             return JsonLinesReader(path, settings)
         case FileFormat.TSV:
-            return DelimitedReader(path, msgspec.structs.replace(settings, csv_delimiter="\t"), FileFormat.TSV)
+            return DelimitedReader(
+                path, msgspec.structs.replace(settings, csv_delimiter="\t"), FileFormat.TSV
+            )
         case FileFormat.CSV:
             return DelimitedReader(path, settings, FileFormat.CSV)
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import io
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
+from headwater.ingestion.arrow import Array, RecordBatch, pa, pa_csv, pc
 
 
-def _array_literal(column: pa.Array) -> pa.Array:
+def _array_literal(column: Array) -> Array:
     """A list<string> column as Postgres array literals (`{"a","b"}`), nulls kept."""
     lengths = pc.fill_null(pc.list_value_length(column), 0)
     offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cast(pc.cumulative_sum(lengths), pa.int32())])
@@ -21,7 +19,7 @@ def _array_literal(column: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_null(column), pa.scalar(None, pa.string()), literal)
 
 
-def to_copy_csv(batch: pa.RecordBatch) -> bytes:
+def to_copy_csv(batch: RecordBatch) -> bytes:
     """`batch` as CSV that `COPY ... (FORMAT csv)` reads back exactly: every text quoted (so an empty text stays
     empty), nulls as unquoted empty cells, timestamps ISO with `Z`, arrays as array literals."""
     if batch.num_rows == 0:

@@ -11,15 +11,16 @@ table would write it twice.)
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import msgspec
-import pyarrow as pa
+from asyncpg.pool import PoolConnectionProxy
 
 from headwater.ingestion.adapters.warehouse.copy_format import to_copy_csv
+from headwater.ingestion.arrow import RecordBatch
 from headwater.ingestion.domain.errors import InvalidQuery
 from headwater.ingestion.domain.records import (
     DataPage,
@@ -47,6 +48,8 @@ QUARANTINE_COLUMNS: tuple[str, ...] = (
 )
 MAX_PAGE_SIZE = 1000
 
+Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+
 
 def quote_ident(name: str) -> str:
     """`name` as a Postgres identifier, whatever it holds (quotes doubled); never spliced unquoted."""
@@ -70,7 +73,7 @@ def postgres_type(rule: FieldRule) -> str:
 class Loading:
     """The open transaction of one file's load (see the module docstring)."""
 
-    def __init__(self, conn: asyncpg.Connection, schema: str, table: str, stored_item_id: int) -> None:
+    def __init__(self, conn: Connection, schema: str, table: str, stored_item_id: int) -> None:
         self._conn = conn
         self._schema = schema
         self._table = table
@@ -85,7 +88,11 @@ class Loading:
         """COPY rows given as CSV (no header; unquoted empty = NULL) into the dataset table."""
         if csv:
             await self._conn.copy_to_table(
-                self._table, schema_name=self._schema, source=io.BytesIO(csv), columns=list(columns), format="csv"
+                self._table,
+                schema_name=self._schema,
+                source=io.BytesIO(csv),
+                columns=list(columns),
+                format="csv",
             )
 
     async def copy_bad_rows(self, records: Sequence[QuarantineRecord]) -> None:
@@ -115,7 +122,7 @@ class Loading:
 class Reprocessing:
     """The open transaction over one page of quarantined rows (locked, so two reprocessors never both move one)."""
 
-    def __init__(self, conn: asyncpg.Connection, schema: str, table: str, rows: list[QuarantinedRow]) -> None:
+    def __init__(self, conn: Connection, schema: str, table: str, rows: list[QuarantinedRow]) -> None:
         self._conn = conn
         self._schema = schema
         self._table = table
@@ -161,7 +168,7 @@ class PostgresWarehouse:
         await self._pool.close()
 
     @staticmethod
-    def encode_rows(batch: pa.RecordBatch) -> bytes:
+    def encode_rows(batch: RecordBatch) -> bytes:
         """Rows as this warehouse's COPY input (CPU work, thread-safe: call it off the event loop)."""
         return to_copy_csv(batch)
 
@@ -174,14 +181,18 @@ class PostgresWarehouse:
         quote_ident(table + QUARANTINE_SUFFIX)
         for rule in rules:
             if rule.field_name.startswith("_"):
-                raise ValueError(f"field {rule.field_name!r}: names starting with '_' are kept for hidden columns")
+                raise ValueError(
+                    f"field {rule.field_name!r}: names starting with '_' are kept for hidden columns"
+                )
             quote_ident(rule.field_name)
         schema = quote_ident(self.schema)
         target = self._name(table)
         quarantine = self._name(table + QUARANTINE_SUFFIX)
         async with self._pool.acquire() as conn, conn.transaction():
             # Serialises concurrent creators of the same table (CREATE ... IF NOT EXISTS races otherwise).
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", f"{self.schema}.{table}")
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", f"{self.schema}.{table}"
+            )
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {schema}.{LEDGER} (table_name text NOT NULL, stored_item_id bigint"
@@ -216,19 +227,25 @@ class PostgresWarehouse:
                     )
 
     @asynccontextmanager
-    async def loading(self, table: str, stored_item_id: int, *, replace: bool = False) -> AsyncIterator[Loading]:
+    async def loading(
+        self, table: str, stored_item_id: int, *, replace: bool = False
+    ) -> AsyncGenerator[Loading]:
         """One file's load (module docstring). With `replace`, the file's earlier rows, bad rows and ledger
         entry are deleted first, in the same transaction (003's reprocess_file)."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", f"{self.schema}.{table}", stored_item_id
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))",
+                f"{self.schema}.{table}",
+                stored_item_id,
             )
             loading = Loading(conn, self.schema, table, stored_item_id)
             ledger = f"{quote_ident(self.schema)}.{LEDGER}"
             if replace:
                 await self._delete_file(conn, table, stored_item_id)
                 await conn.execute(
-                    f"DELETE FROM {ledger} WHERE table_name = $1 AND stored_item_id = $2", table, stored_item_id
+                    f"DELETE FROM {ledger} WHERE table_name = $1 AND stored_item_id = $2",
+                    table,
+                    stored_item_id,
                 )
             else:
                 row = await conn.fetchrow(
@@ -247,8 +264,10 @@ class PostgresWarehouse:
                     )
             yield loading
 
-    async def _delete_file(self, conn: asyncpg.Connection, table: str, stored_item_id: int) -> IgnoredFile:
-        rows = await conn.execute(f"DELETE FROM {self._name(table)} WHERE _stored_item_id = $1", stored_item_id)
+    async def _delete_file(self, conn: Connection, table: str, stored_item_id: int) -> IgnoredFile:
+        rows = await conn.execute(
+            f"DELETE FROM {self._name(table)} WHERE _stored_item_id = $1", stored_item_id
+        )
         bad = await conn.execute(
             f"DELETE FROM {self._name(table + QUARANTINE_SUFFIX)} WHERE _stored_item_id = $1", stored_item_id
         )
@@ -259,7 +278,9 @@ class PostgresWarehouse:
         no-op (003's `ignore_file`)."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", f"{self.schema}.{table}", stored_item_id
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))",
+                f"{self.schema}.{table}",
+                stored_item_id,
             )
             deleted = await self._delete_file(conn, table, stored_item_id)
             await conn.execute(
@@ -287,7 +308,7 @@ class PostgresWarehouse:
     @asynccontextmanager
     async def reprocessing(
         self, table: str, *, after_id: int, limit: int, ids: Sequence[int] | None = None
-    ) -> AsyncIterator[Reprocessing]:
+    ) -> AsyncGenerator[Reprocessing]:
         """The next `limit` quarantined rows after `after_id` (only `ids` when given; never row-level issues,
         whose cells could not be told apart), locked for the block's transaction."""
         async with self._pool.acquire() as conn, conn.transaction():
@@ -345,7 +366,9 @@ class PostgresWarehouse:
                 raise InvalidQuery(f"cannot order by {name!r}: it is none of {columns}")
             orders.append(quote_ident(name) + (" DESC" if descending else " ASC"))
         orders.append("_id ASC")
-        where = "($1::bigint IS NULL OR _data_source_id = $1) AND ($2::bigint IS NULL OR _stored_item_id = $2)"
+        where = (
+            "($1::bigint IS NULL OR _data_source_id = $1) AND ($2::bigint IS NULL OR _stored_item_id = $2)"
+        )
         selected = ", ".join(quote_ident(c) + ("::text" if c == "_row" else "") for c in columns)
         async with self._pool.acquire() as conn:
             total: int = await conn.fetchval(

@@ -1,18 +1,21 @@
-"""Fixtures of ingestion's tests: the composition root and the internal API on the session's real Postgres, and
-the object stores (local folder, moto S3, GCS emulator)."""
+"""Fixtures of ingestion's tests: the composition root and the internal API on the session's real Postgres, a
+destination warehouse database of its own, and the object stores (local folder, moto S3, GCS emulator)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from headwater.devstack.stack import Stack
+from headwater.devstack.stack import Stack, with_database
 from headwater.devstack.testing import SignedCalls, opened, settings_on
 from headwater.ingestion import SCHEMA
 from headwater.ingestion.adapters.storage import ObjectStore, local_store
+from headwater.ingestion.adapters.warehouse import PostgresWarehouse
 from headwater.ingestion.bootstrap import Container, bootstrap
 from headwater.ingestion.entrypoints.http.app import create_app
 from headwater.ingestion.settings import Settings
@@ -69,3 +72,35 @@ def object_store(
     bucket = new_bucket_name(store_kind)
     server.create_bucket(bucket)
     return ObjectStore(server.store(bucket, prefix="uploads"))
+
+
+@pytest.fixture(scope="session")
+async def warehouse_dsn(stack: Stack) -> AsyncIterator[str]:
+    """A plain database standing for a customer's destination warehouse (the admin's DSN to it)."""
+    database = f"warehouse_{uuid.uuid4().hex[:8]}"
+    server = await asyncpg.connect(with_database(stack.admin_dsn, "postgres"))
+    try:
+        await server.execute(f'CREATE DATABASE "{database}"')
+        yield with_database(stack.admin_dsn, database)
+        await server.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def warehouse(warehouse_dsn: str) -> AsyncIterator[PostgresWarehouse]:
+    """A warehouse on a schema of its own (random per test, so tests never share tables)."""
+    opened = await PostgresWarehouse.open(warehouse_dsn, f"wh_{uuid.uuid4().hex[:8]}")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def db(warehouse_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(warehouse_dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()

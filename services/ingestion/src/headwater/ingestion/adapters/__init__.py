@@ -1,1 +1,2 @@
-"""Adapters of the ingestion service: object storage (and, from other branches, the database)."""
+"""What the ingestion service talks to: its own database, object storage, files on local disk and the destination
+Postgres."""

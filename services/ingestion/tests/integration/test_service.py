@@ -4,6 +4,7 @@ command and the warehouse database the embedded stack provisions."""
 from __future__ import annotations
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -18,12 +19,19 @@ pytestmark = pytest.mark.integration
 
 
 async def test_probes_and_metrics_answer_without_a_signature(client: AsyncTestClient[Litestar]) -> None:
-    client.auth = None
+    client.auth = httpx.Auth()  # no signature
     assert (await client.get("/health/live")).status_code == 200
     assert (await client.get("/health/ready")).status_code == 200
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert "http_request" in metrics.text or "python_info" in metrics.text
+
+
+async def test_an_unsigned_call_is_refused(client: AsyncTestClient[Litestar]) -> None:
+    client.auth = httpx.Auth()  # no signature
+    r = await client.get("/datasets")
+    assert r.status_code == 401
+    assert "only the gateway may call" in r.json()["detail"]
 
 
 async def test_the_warehouse_database_belongs_to_the_ingestion_role(stack: Stack) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from prometheus_client import Counter
+
 from headwater.common.errors import Conflict, Invalid, NotFound, UseCaseError
 from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
@@ -20,6 +22,19 @@ from headwater.ingestion.service_layer.ports import Documents
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
+
+CHANGES = Counter(
+    "headwater_ingestion_metadata_changes_total",
+    "Datasets, destinations and data sources created, updated or deleted",
+    ["kind", "change"],
+)
+STALE_WRITES = Counter(
+    "headwater_ingestion_stale_writes_total",
+    "Writes refused because the record changed since the client read it (409)",
+    ["kind"],
+)
+# No label: modules and error names are the reporters' free text.
+FATAL_ERRORS = Counter("headwater_ingestion_fatal_errors_total", "Fatal errors reported (Create Fatal Error)")
 
 DATASET_STATES = ("active", "disabled")  # what Get Datasets lists by default
 DATA_SOURCE_STATES = ("active", "disabled", "draft")  # what Get Data Sources lists by default
@@ -71,6 +86,7 @@ async def _found(
 
 def _check_version(kind: str, row: Stored, version_id: int) -> None:
     if version_id != row.version_id:
+        STALE_WRITES.labels(kind).inc()
         raise Conflict(
             f"{kind} {row.id} changed since it was read: version_id {version_id} is stale, it is at "
             f"version {row.version_id}; read it again and apply the change to the new version"
@@ -124,6 +140,7 @@ async def create_dataset(uow: UnitOfWork, fields: dict[str, Any], principal: Pri
             by=_writer(principal),
         )
         await uow.commit()
+        CHANGES.labels("dataset", "created").inc()
     log.info("dataset_created", dataset_id=row.id)
     return row
 
@@ -150,6 +167,7 @@ async def copy_dataset(
         for field_name, field_rules in rules.items():
             await uow.field_validations.put(row.id, field_name, field_rules)
         await uow.commit()
+        CHANGES.labels("dataset", "created").inc()
     return row
 
 
@@ -181,6 +199,7 @@ async def patch_dataset(
             row, state=row.state, name=body["name"], parent_id=row.parent_id, body=body, by=_writer(principal)
         )
         await uow.commit()
+        CHANGES.labels("dataset", "updated").inc()
     return updated
 
 
@@ -250,6 +269,7 @@ async def delete_dataset(uow: UnitOfWork, dataset_id: int, name: str, principal:
                     change="deleted",
                 )
         await uow.commit()
+        CHANGES.labels("dataset", "deleted").inc()
     return f"dataset {dataset_id} deleted"
 
 
@@ -292,6 +312,7 @@ async def create_destination(
             state="active", name=body["name"], parent_id=None, body=body, by=_writer(principal)
         )
         await uow.commit()
+        CHANGES.labels("destination", "created").inc()
     return row
 
 
@@ -307,6 +328,7 @@ async def patch_destination(
             row, state=row.state, name=body["name"], parent_id=None, body=body, by=_writer(principal)
         )
         await uow.commit()
+        CHANGES.labels("destination", "updated").inc()
     return updated
 
 
@@ -408,6 +430,7 @@ async def create_data_source(
             state=body["state"], name=body["name"], parent_id=dataset.id, body=body, by=_writer(principal)
         )
         await uow.commit()
+        CHANGES.labels("data_source", "created").inc()
     log.info("data_source_created", data_source_id=row.id, dataset_id=dataset.id)
     return row
 
@@ -452,6 +475,7 @@ async def patch_data_source(
             by=_writer(principal),
         )
         await uow.commit()
+        CHANGES.labels("data_source", "updated").inc()
     return updated
 
 
@@ -505,6 +529,7 @@ async def delete_data_source(
             change="deleted",
         )
         await uow.commit()
+        CHANGES.labels("data_source", "deleted").inc()
     return f"data source {data_source_id} deleted"
 
 
@@ -610,6 +635,7 @@ async def create_fatal_error(
             dataset_id = error.settings_model_id if await uow.datasets.get(error.settings_model_id) else None
         row = await uow.fatal_errors.add_or_count(error, dataset_id)
         await uow.commit()
+    FATAL_ERRORS.inc()
     log.info(
         "fatal_error_recorded", fatal_error_id=row.id, error=row.error, module=row.module, count=row.count
     )

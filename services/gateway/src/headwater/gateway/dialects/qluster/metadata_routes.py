@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import delete, get, patch, post
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
 from headwater.common.contracts.paths import IngestionPaths as Paths
 from headwater.common.contracts.qluster import Page
@@ -46,7 +46,7 @@ PAGING: dict[str, tuple[Any, Any]] = {
     "start": (Cursor, None),
     "end": (Cursor, None),
     "limit": (Limit, 20),
-    "reverse": (bool, True),
+    "reverse": (FromQuery[bool], True),
 }
 PAGING_NOTE = (
     "Cursor pagination as Get Alerts: `start` (walk up from an id) or `end` (down to one), not both; `limit` "
@@ -65,7 +65,7 @@ ROUTES = [
         Paths.DATASETS,
         "get_datasets",
         DatasetPage,
-        query={**PAGING, "states": (list[str] | None, None), "destination_id": (Reference, None)},
+        query={**PAGING, "states": (FromQuery[list[str] | None], None), "destination_id": (Reference, None)},
         summary="Get Datasets",
         description=f"{PAGING_NOTE} `states`: active and disabled unless named (active, disabled, deleted).",
     ),
@@ -187,7 +187,7 @@ ROUTES = [
         Paths.DATA_SOURCES,
         "get_data_sources",
         Page,
-        query={**PAGING, "dataset_id": (Reference, None), "states": (list[str] | None, None)},
+        query={**PAGING, "dataset_id": (Reference, None), "states": (FromQuery[list[str] | None], None)},
         summary="Get Data Sources",
         description=f"{PAGING_NOTE} `states`: active, disabled and draft unless named.",
     ),
@@ -268,9 +268,9 @@ ROUTES = [
         FatalErrorPage,
         query={
             **PAGING,
-            "job_name": (str | None, None),
-            "module": (str | None, None),
-            "deleted": (bool, False),
+            "job_name": (FromQuery[str | None], None),
+            "module": (FromQuery[str | None], None),
+            "deleted": (FromQuery[bool], False),
         },
         summary="Get Errors",
         description=PAGING_NOTE,

@@ -17,6 +17,7 @@ import pytest
 from headwater.ingestion.adapters.warehouse import PostgresWarehouse
 from headwater.ingestion.domain.errors import InvalidQuery
 from headwater.ingestion.domain.parsing import ParseSettings
+from headwater.ingestion.domain.signatures import line_signature
 from headwater.ingestion.domain.validation import FieldRule, FieldType
 from headwater.ingestion.service_layer.ingest import ingest_file
 from headwater.ingestion.service_layer.reprocess import ignore_file, reprocess_bad_rows
@@ -261,3 +262,23 @@ async def test_jsonl_parquet_and_gzip_files_load_like_csv(
     loaded = await db.fetch(f'SELECT id, tags, born FROM "{warehouse.schema}".people ORDER BY id')
     assert [(r["id"], r["tags"]) for r in loaded] == [(1, ["x", "y"]), (10, None)]
     assert loaded[1]["born"] == datetime(2024, 5, 1, tzinfo=UTC)
+
+
+async def test_loaded_rows_carry_their_signature_when_asked(
+    warehouse: PostgresWarehouse, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await ingest(warehouse, csv_file(tmp_path, good_lines(1, 2), name="a.csv"), stored_item_id=1)
+    await ingest(
+        warehouse, csv_file(tmp_path, good_lines(1, 2), name="b.csv"), stored_item_id=2, sign_loaded_rows=True
+    )
+    loaded = await db.fetch(
+        f'SELECT _stored_item_id, _signature FROM "{warehouse.schema}".people ORDER BY _id'
+    )
+    first_line = dict(zip(HEADER.strip().split(","), good_lines(1, 1).strip().split(","), strict=True))
+    assert [r["_signature"] for r in loaded] == [
+        None,
+        None,
+        line_signature(first_line),
+        loaded[3]["_signature"],
+    ]
+    assert loaded[3]["_signature"] not in (None, loaded[2]["_signature"])

@@ -150,9 +150,7 @@ class DelimitedReader:
                     yield RawBatch(batch, pa.array([], pa.int64()), refused[:])
                     refused.clear()
             if refused:
-                empty = pa.RecordBatch.from_pydict(
-                    {name: pa.array([], pa.string()) for name in self._kept}
-                )
+                empty = pa.RecordBatch.from_pydict({name: pa.array([], pa.string()) for name in self._kept})
                 yield RawBatch(empty, pa.array([], pa.int64()), refused[:])
         except UnreadableFile:
             raise

@@ -203,7 +203,7 @@ class PostgresWarehouse:
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {target} (_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
                 " _stored_item_id bigint NOT NULL, _data_source_id bigint, _line_number bigint NOT NULL,"
-                " _signature text NOT NULL, _ingested_at timestamptz NOT NULL DEFAULT now())"
+                " _signature text, _ingested_at timestamptz NOT NULL DEFAULT now())"
             )
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {quarantine} (_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"

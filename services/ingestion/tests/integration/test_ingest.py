@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -282,3 +283,25 @@ async def test_loaded_rows_carry_their_signature_when_asked(
         loaded[3]["_signature"],
     ]
     assert loaded[3]["_signature"] not in (None, loaded[2]["_signature"])
+
+
+async def test_datetimes_keep_their_instant_whatever_the_database_time_zone(
+    warehouse_dsn: str, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    name = await db.fetchval("SELECT current_database()")
+    await db.execute(f"ALTER DATABASE \"{name}\" SET timezone TO 'America/New_York'")
+    try:
+        w = await PostgresWarehouse.open(warehouse_dsn, f"wh_{uuid.uuid4().hex[:8]}")
+        try:
+            await ingest(
+                w, csv_file(tmp_path, "1,a,1,yes,2024-07-01T23:30:00+02:00,\n2,b,1,no,2024-07-01,\n")
+            )
+            born = await db.fetch(f'SELECT born FROM "{w.schema}".people ORDER BY id')
+        finally:
+            await w.close()
+    finally:
+        await db.execute(f'ALTER DATABASE "{name}" RESET timezone')
+    assert [r["born"] for r in born] == [
+        datetime(2024, 7, 1, 21, 30, tzinfo=UTC),
+        datetime(2024, 7, 1, tzinfo=UTC),
+    ]

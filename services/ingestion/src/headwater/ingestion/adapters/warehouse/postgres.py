@@ -161,7 +161,10 @@ class PostgresWarehouse:
 
     @classmethod
     async def open(cls, dsn: str, schema: str, *, max_size: int = 4) -> PostgresWarehouse:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size)
+        # UTC sessions: COPY input carries timestamps as UTC wall time (see `to_copy_csv`).
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=max_size, server_settings={"timezone": "UTC"}
+        )
         return cls(pool, schema)
 
     async def close(self) -> None:

@@ -220,6 +220,8 @@ async def measure(dsn: str, rows: int, batch_rows: int, folder: Path) -> dict[st
             "rows_quarantined": report.rows_quarantined,
             "bad_rows_by_alert_type": report.bad_rows_by_alert_type,
             "peak_rss_mb": round(rss.peak_bytes / 1e6),
+            "prepare_seconds_worker_thread": round(report.prepare_seconds, 2),
+            "copy_seconds_event_loop": round(report.copy_seconds, 2),
         },
         "baseline_copy_records": {
             "seconds": round(copy_seconds, 2),

@@ -54,6 +54,10 @@ class IngestReport(msgspec.Struct, frozen=True, kw_only=True):
     bad_rows_by_alert_type: dict[str, int]
     already_loaded: bool = False
     seconds: float = 0.0
+    # Where the time went: parsing, checking and encoding batches (worker thread), and COPY into Postgres;
+    # the two overlap, so they may add up to more than `seconds`.
+    prepare_seconds: float = 0.0
+    copy_seconds: float = 0.0
 
 
 class _Prepared(msgspec.Struct):
@@ -253,7 +257,17 @@ async def ingest_file(
             batches: Iterator[RawBatch] = reader.batches(batch_rows)
             header_fixed = reader.file_format is not FileFormat.JSONL
 
+            prepare_seconds = 0.0
+
             def step() -> _Prepared | None:
+                nonlocal prepare_seconds
+                began = time.perf_counter()
+                try:
+                    return _prepare_next()
+                finally:
+                    prepare_seconds += time.perf_counter() - began
+
+            def _prepare_next() -> _Prepared | None:
                 raw = next(batches, None)
                 if raw is None:
                     return None
@@ -270,13 +284,16 @@ async def ingest_file(
                 )
 
             read = loaded = ignored_count = 0
+            copy_seconds = 0.0
             by_alert: Tally[str] = Tally()
             pending = asyncio.create_task(asyncio.to_thread(step))
             try:
                 while (prepared := await pending) is not None:
                     pending = asyncio.create_task(asyncio.to_thread(step))
+                    began = time.perf_counter()
                     await load.copy_rows(prepared.good_columns, prepared.good_csv)
                     await load.copy_bad_rows(prepared.bad)
+                    copy_seconds += time.perf_counter() - began
                     read += prepared.rows_read
                     loaded += prepared.rows_loaded
                     ignored_count += prepared.rows_ignored
@@ -320,4 +337,6 @@ async def ingest_file(
         rows_ignored=ignored_count,
         bad_rows_by_alert_type=dict(by_alert),
         seconds=seconds,
+        prepare_seconds=prepare_seconds,
+        copy_seconds=copy_seconds,
     )

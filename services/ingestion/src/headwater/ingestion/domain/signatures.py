@@ -12,6 +12,7 @@ Joining is vectorised (pyarrow); the digest is the one per-row step (hashlib, in
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import msgspec
 
@@ -52,7 +53,7 @@ def line_signatures(batch: RecordBatch) -> Array:
     return pa.array(digests, pa.string())
 
 
-def line_signature(row: dict[str, str | None]) -> str:
+def line_signature(row: Mapping[str, str | None]) -> str:
     """The signature of one row given as column name to text (the same as `line_signatures` gives it)."""
     names = sorted(row)
     digest = hashlib.md5(_prefix(names), usedforsecurity=False)

@@ -275,7 +275,9 @@ async def test_loaded_rows_carry_their_signature_when_asked(
     loaded = await db.fetch(
         f'SELECT _stored_item_id, _signature FROM "{warehouse.schema}".people ORDER BY _id'
     )
-    first_line = dict(zip(HEADER.strip().split(","), good_lines(1, 1).strip().split(","), strict=True))
+    first_line: dict[str, str | None] = dict(
+        zip(HEADER.strip().split(","), good_lines(1, 1).strip().split(","), strict=True)
+    )
     assert [r["_signature"] for r in loaded] == [
         None,
         None,

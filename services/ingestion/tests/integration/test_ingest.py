@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from headwater.ingestion.adapters.warehouse import PostgresWarehouse
 from headwater.ingestion.domain.errors import InvalidQuery
 from headwater.ingestion.domain.parsing import ParseSettings
+from headwater.ingestion.domain.signatures import line_signature
 from headwater.ingestion.domain.validation import FieldRule, FieldType
 from headwater.ingestion.service_layer.ingest import ingest_file
 from headwater.ingestion.service_layer.reprocess import ignore_file, reprocess_bad_rows
@@ -261,3 +263,47 @@ async def test_jsonl_parquet_and_gzip_files_load_like_csv(
     loaded = await db.fetch(f'SELECT id, tags, born FROM "{warehouse.schema}".people ORDER BY id')
     assert [(r["id"], r["tags"]) for r in loaded] == [(1, ["x", "y"]), (10, None)]
     assert loaded[1]["born"] == datetime(2024, 5, 1, tzinfo=UTC)
+
+
+async def test_loaded_rows_carry_their_signature_when_asked(
+    warehouse: PostgresWarehouse, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await ingest(warehouse, csv_file(tmp_path, good_lines(1, 2), name="a.csv"), stored_item_id=1)
+    await ingest(
+        warehouse, csv_file(tmp_path, good_lines(1, 2), name="b.csv"), stored_item_id=2, sign_loaded_rows=True
+    )
+    loaded = await db.fetch(
+        f'SELECT _stored_item_id, _signature FROM "{warehouse.schema}".people ORDER BY _id'
+    )
+    first_line: dict[str, str | None] = dict(
+        zip(HEADER.strip().split(","), good_lines(1, 1).strip().split(","), strict=True)
+    )
+    assert [r["_signature"] for r in loaded] == [
+        None,
+        None,
+        line_signature(first_line),
+        loaded[3]["_signature"],
+    ]
+    assert loaded[3]["_signature"] not in (None, loaded[2]["_signature"])
+
+
+async def test_datetimes_keep_their_instant_whatever_the_database_time_zone(
+    warehouse_dsn: str, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    name = await db.fetchval("SELECT current_database()")
+    await db.execute(f"ALTER DATABASE \"{name}\" SET timezone TO 'America/New_York'")
+    try:
+        w = await PostgresWarehouse.open(warehouse_dsn, f"wh_{uuid.uuid4().hex[:8]}")
+        try:
+            await ingest(
+                w, csv_file(tmp_path, "1,a,1,yes,2024-07-01T23:30:00+02:00,\n2,b,1,no,2024-07-01,\n")
+            )
+            born = await db.fetch(f'SELECT born FROM "{w.schema}".people ORDER BY id')
+        finally:
+            await w.close()
+    finally:
+        await db.execute(f'ALTER DATABASE "{name}" RESET timezone')
+    assert [r["born"] for r in born] == [
+        datetime(2024, 7, 1, 21, 30, tzinfo=UTC),
+        datetime(2024, 7, 1, tzinfo=UTC),
+    ]

@@ -163,12 +163,6 @@ INFERRED_FORMATS: tuple[str, ...] = (
     "%d-%m-%Y",
 )
 _UTC = pa.timestamp("us", tz="UTC")
-_OFFSET = r"\s*(Z|[+-]\d{2}:?\d{2})$"
-
-
-def _unpadded(text: Array) -> Array:
-    """Digit runs without leading zeros, blanks trimmed: `01/03/2024` and `1/3/2024` compare equal."""
-    return pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"(^|\D)0+(\d)", r"\1\2")
 
 
 def _text(column: Array) -> Array:
@@ -193,37 +187,120 @@ def _first(code: Array, failed: Array, value: int) -> Array:
     return pc.if_else(take, pa.scalar(value, pa.int8()), code)
 
 
-def _datetime(text: Array, formats: Sequence[str], *, infer: bool) -> Array:
-    """Timestamps (UTC; a value without offset is taken as UTC) of `text`, null where no format parses it."""
-    trimmed = pc.utf8_trim_whitespace(text)
-    spaced = pc.replace_substring_regex(trimmed, r"^(\d{4}-\d{2}-\d{2})T", r"\1 ")
-    fraction = pc.extract_regex(spaced, _FRACTION).field("fraction")
-    whole = pc.replace_substring_regex(spaced, _FRACTION, r"\1")
-    without_offset = pc.replace_substring_regex(whole, _OFFSET, "")
+_ISO_ZONED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+_ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$"
+_DIRECTIVES = {
+    "%Y": r"(?P<Y>\d{4})",
+    "%m": r"(?P<m>\d{1,2})",
+    "%d": r"(?P<d>\d{1,2})",
+    "%y": r"\d{2}",
+    "%H": r"\d{1,2}",
+    "%I": r"\d{1,2}",
+    "%M": r"\d{1,2}",
+    "%S": r"\d{1,2}",
+    "%j": r"\d{1,3}",
+    "%z": r"(?:Z|[+-]\d{2}:?\d{2})",
+    "%p": r"[AaPp][Mm]",
+    "%b": r"[A-Za-z]+",
+    "%B": r"[A-Za-z]+",
+    "%a": r"[A-Za-z]+",
+    "%A": r"[A-Za-z]+",
+    "%%": "%",
+}
+
+
+def _format_regex(fmt: str) -> str:
+    """A regular expression a text written in strptime `fmt` matches, with its day and month as groups."""
+    parts: list[str] = []
+    i = 0
+    while i < len(fmt):
+        directive = fmt[i : i + 2]
+        if directive in _DIRECTIVES and directive not in parts:
+            parts.append(_DIRECTIVES[directive])
+            i += 2
+        elif fmt[i] == "%":
+            parts.append(".+?")
+            i += 2
+        else:
+            parts.append(re.escape(fmt[i]))
+            i += 1
+    return "^" + "".join(parts) + "$"
+
+
+def _scatter(n: int, parts: list[tuple[Array, Array]]) -> Array:
+    """An array of `n` timestamps: each part's values where its mask is true, null elsewhere."""
+    out = pa.nulls(n, _UTC)
+    for mask, values in parts:
+        out = pc.replace_with_mask(out, mask, values)
+    return out
+
+
+def _iso(text: Array, pattern: str, zoned: bool) -> tuple[Array, Array] | None:
+    """ISO 8601 values matching `pattern`, cast by Arrow's ISO parser (which refuses impossible dates);
+    None when one of them is impossible (the caller then tries them one format at a time)."""
+    mask = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+    subset = pc.replace_substring(text.filter(mask), "T", " ")
+    try:
+        values = pc.cast(subset, _UTC if zoned else pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return mask, values if zoned else pc.assume_timezone(values, "UTC")
+
+
+def _by_formats(text: Array, formats: Sequence[str], *, infer: bool) -> Array:
+    """Timestamps of `text` in the first of `formats` that parses each value (or, with `infer`, the one format
+    parsing the most values); strptime's rolled-over impossible dates (Feb 30) are refused."""
+    fraction = pc.extract_regex(text, _FRACTION).field("fraction")
+    whole = pc.replace_substring_regex(text, _FRACTION, r"\1")
     parsed: list[Array] = []
-    for fmt in formats or ISO_FORMATS:
+    for fmt in formats:
         result = pc.strptime(whole, format=fmt, unit="us", error_is_null=True)
         if result.type.tz is None:
             result = pc.assume_timezone(result, "UTC")
-        # strptime rolls impossible dates over (Feb 30 -> Mar 1): a value must print back as it was written.
-        naive_format = fmt.replace("%z", "")
-        naive_text = without_offset if "%z" in fmt else whole
-        naive = pc.strptime(naive_text, format=naive_format, unit="us", error_is_null=True)
-        printed = pc.replace_substring_regex(
-            pc.strftime(naive, format=naive_format), r"\.\d+", ""
-        )  # Arrow's %S has
-        same = pc.equal(_unpadded(printed), _unpadded(naive_text))  # a fraction; the text's went before
-        parsed.append(pc.if_else(pc.fill_null(same, False), result, pa.scalar(None, result.type)))
+        shape = pc.extract_regex(whole, _format_regex(fmt))
+        naive = pc.cast(result, pa.timestamp("us"))  # the written wall time when the format has no offset
+        same = pc.and_(pc.is_valid(shape), pc.is_valid(result))
+
+        def written(group: str, shape: Array = shape, same: Array = same) -> Array:
+            return pc.cast(pc.if_else(same, shape.field(group), pa.scalar(None, pa.string())), pa.int64())
+
+        if "%d" in fmt and "%z" not in fmt:
+            same = pc.and_(same, pc.equal(written("d"), pc.day(naive)))
+        if "%m" in fmt and "%z" not in fmt:
+            same = pc.and_(same, pc.equal(written("m"), pc.month(naive)))
+        parsed.append(pc.if_else(pc.fill_null(same, False), result, pa.scalar(None, _UTC)))
     if infer and len(parsed) > 1:
         # One format per column (003's strictly_one_datetime_format_in_a_column): the one parsing the most.
-        best = min(range(len(parsed)), key=lambda i: parsed[i].null_count)
-        values = parsed[best]
+        values = parsed[min(range(len(parsed)), key=lambda i: parsed[i].null_count)]
     else:
         values = pc.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
-    micros = pc.cast(pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 9, "0"), 0, 6), pa.int64())
-    micros = pc.fill_null(micros, 0)
+    micros = pc.fill_null(
+        pc.cast(pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 9, "0"), 0, 6), pa.int64()), 0
+    )
     as_int = pc.add(pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64()), micros)
     return pc.cast(pc.cast(as_int, pa.timestamp("us")), _UTC)
+
+
+def _datetime(text: Array, formats: Sequence[str], *, infer: bool) -> Array:
+    """Timestamps (UTC; a value without offset is taken as UTC) of `text`, null where no format parses it.
+
+    Without formats of the settings, ISO 8601 values go through Arrow's ISO cast (fast); the rest, and every
+    value when the settings name formats, are tried format by format."""
+    trimmed = pc.utf8_trim_whitespace(text)
+    n = len(trimmed)
+    parts: list[tuple[Array, Array]] = []
+    rest = pc.is_valid(trimmed)
+    if not formats and not infer:
+        for pattern, zoned in ((_ISO_ZONED, True), (_ISO_NAIVE, False)):
+            done = _iso(trimmed, pattern, zoned)
+            if done is not None:
+                parts.append(done)
+                rest = pc.and_(rest, pc.invert(done[0]))
+    if pc.any(rest).as_py():
+        chosen = INFERRED_FORMATS if infer else (formats or ISO_FORMATS)
+        spaced = pc.replace_substring_regex(trimmed.filter(rest), r"^(\d{4}-\d{2}-\d{2})T", r"\1 ")
+        parts.append((rest, _by_formats(spaced, chosen, infer=infer)))
+    return _scatter(n, parts)
 
 
 def _array(text: Array, delimiters: Sequence[str]) -> Array:

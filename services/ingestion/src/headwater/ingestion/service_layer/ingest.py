@@ -54,6 +54,10 @@ class IngestReport(msgspec.Struct, frozen=True, kw_only=True):
     bad_rows_by_alert_type: dict[str, int]
     already_loaded: bool = False
     seconds: float = 0.0
+    # Where the time went: parsing, checking and encoding batches (worker thread), and COPY into Postgres;
+    # the two overlap, so they may add up to more than `seconds`.
+    prepare_seconds: float = 0.0
+    copy_seconds: float = 0.0
 
 
 class _Prepared(msgspec.Struct):
@@ -103,6 +107,7 @@ def prepare_batch(
     data_source_id: int | None,
     ignored_signatures: Array,
     header_fixed: bool,
+    sign_loaded_rows: bool,
 ) -> _Prepared:
     """One batch's CPU work: signatures, ignored lines dropped, checks, COPY input of the good rows."""
     rows = raw.rows
@@ -131,10 +136,12 @@ def prepare_batch(
     if rows.num_rows == 0:
         return _Prepared(len(raw.rejected), [], b"", 0, ignored_rejected, bad)
     check_columns(rows, rules, header_fixed=header_fixed)
-    signatures = line_signatures(rows)
     line_numbers = raw.line_numbers
     ignored = 0
-    if len(ignored_signatures):
+    # Every row's signature is needed only to drop ignored lines or when loaded rows carry theirs; else only
+    # the bad rows' (hashing is the one per-row Python step).
+    signatures = line_signatures(rows) if len(ignored_signatures) or sign_loaded_rows else None
+    if signatures is not None and len(ignored_signatures):
         keep = pc.invert(pc.is_in(signatures, value_set=ignored_signatures))
         ignored = rows.num_rows - pc.sum(pc.cast(keep, pa.int64())).as_py()
         if ignored:
@@ -150,14 +157,16 @@ def prepare_batch(
         pa.repeat(pa.scalar(stored_item_id, pa.int64()), n),
         pa.repeat(pa.scalar(data_source_id, pa.int64()), n),
         line_numbers.take(checked.good_positions),
-        signatures.take(checked.good_positions),
+        signatures.take(checked.good_positions) if signatures is not None else pa.nulls(n, pa.string()),
     ]
     with_hidden = pa.RecordBatch.from_arrays([*good.columns, *hidden], names=[*good.schema.names, *HIDDEN])
     if checked.bad:
         positions = pa.array([b.position for b in checked.bad], pa.int64())
         raw_rows = rows.take(positions).to_pylist()
         bad_lines = line_numbers.take(positions).to_pylist()
-        bad_signatures = signatures.take(positions).to_pylist()
+        bad_signatures = (
+            signatures.take(positions) if signatures is not None else line_signatures(rows.take(positions))
+        ).to_pylist()
         for i, row in enumerate(checked.bad):
             line, signature = bad_lines[i], bad_signatures[i]
             assert line is not None
@@ -207,12 +216,14 @@ async def ingest_file(
     file_format: FileFormat | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     replace: bool = False,
+    sign_loaded_rows: bool = False,
 ) -> IngestReport:
     """Loads the good rows of `path` into `table` and quarantines the bad ones, exactly once per stored item.
 
     A second call for a loaded stored item writes nothing and reports the first load (`already_loaded`), unless
     `replace` (003's reprocess_file). Rows whose line signature is in `ignored_signatures` are dropped (counted
-    as ignored). Raises `UnreadableFile` (nothing loaded) when the file as a whole cannot be ingested."""
+    as ignored). Bad rows always carry their line signature; loaded rows carry theirs in `_signature` only
+    with `sign_loaded_rows` (it costs one hash per row). Raises `UnreadableFile` (nothing loaded) when the file as a whole cannot be ingested."""
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
     names = [rule.field_name for rule in rules]
@@ -246,7 +257,17 @@ async def ingest_file(
             batches: Iterator[RawBatch] = reader.batches(batch_rows)
             header_fixed = reader.file_format is not FileFormat.JSONL
 
+            prepare_seconds = 0.0
+
             def step() -> _Prepared | None:
+                nonlocal prepare_seconds
+                began = time.perf_counter()
+                try:
+                    return _prepare_next()
+                finally:
+                    prepare_seconds += time.perf_counter() - began
+
+            def _prepare_next() -> _Prepared | None:
                 raw = next(batches, None)
                 if raw is None:
                     return None
@@ -259,16 +280,20 @@ async def ingest_file(
                     data_source_id=data_source_id,
                     ignored_signatures=ignored,
                     header_fixed=header_fixed,
+                    sign_loaded_rows=sign_loaded_rows,
                 )
 
             read = loaded = ignored_count = 0
+            copy_seconds = 0.0
             by_alert: Tally[str] = Tally()
             pending = asyncio.create_task(asyncio.to_thread(step))
             try:
                 while (prepared := await pending) is not None:
                     pending = asyncio.create_task(asyncio.to_thread(step))
+                    began = time.perf_counter()
                     await load.copy_rows(prepared.good_columns, prepared.good_csv)
                     await load.copy_bad_rows(prepared.bad)
+                    copy_seconds += time.perf_counter() - began
                     read += prepared.rows_read
                     loaded += prepared.rows_loaded
                     ignored_count += prepared.rows_ignored
@@ -312,4 +337,6 @@ async def ingest_file(
         rows_ignored=ignored_count,
         bad_rows_by_alert_type=dict(by_alert),
         seconds=seconds,
+        prepare_seconds=prepare_seconds,
+        copy_seconds=copy_seconds,
     )

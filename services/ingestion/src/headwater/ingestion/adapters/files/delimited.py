@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from headwater.ingestion.adapters.files.reader import RawBatch, RejectedRow, head, is_gzip, unique_names
-from headwater.ingestion.arrow import Array, RecordBatch, pa, pa_csv
+from headwater.ingestion.arrow import Array, RecordBatch, pa, pa_csv, pc
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 
@@ -29,6 +30,11 @@ def _decode_head(raw: bytes, encoding: str, complete: bool) -> str:
             f"the file is not valid {encoding} (byte {e.start} of the file); set encoding_probably to the "
             "file's encoding, e.g. latin-1"
         ) from e
+
+
+def _arrow_encoding(encoding: str) -> str:
+    # Arrow reads "utf8" natively; any other name (even "utf-8") goes through a Python transcoder, 6x slower.
+    return "utf8" if codecs.lookup(encoding).name == "utf-8" else encoding
 
 
 class DelimitedReader:
@@ -117,7 +123,7 @@ class DelimitedReader:
                 read_options=pa_csv.ReadOptions(
                     column_names=self.names,
                     skip_rows=self._skip,
-                    encoding=s.encoding_probably,
+                    encoding=_arrow_encoding(s.encoding_probably),
                     block_size=BLOCK_SIZE,
                     use_threads=False,
                 ),
@@ -190,6 +196,12 @@ def _explain(error: Exception, path: Path, ragged: list[str], encoding: str) -> 
     return UnreadableFile(f"the file cannot be parsed as delimited text: {text}")
 
 
+@functools.lru_cache(maxsize=4)
+def _ordinals(n: int) -> Array:
+    """0 .. n-1, built once per batch size (a Python range of 100k numbers costs ~20 ms per batch)."""
+    return pa.array(range(n), pa.int64())
+
+
 def _line_numbers(first: int, good_seen: int, n: int, skipped: list[int]) -> Array:
     """The record numbers of the next `n` good rows, given the record numbers of the rows set aside so far.
 
@@ -199,7 +211,7 @@ def _line_numbers(first: int, good_seen: int, n: int, skipped: list[int]) -> Arr
     start = first + good_seen + sum(1 for b in before if b < good_seen)
     inside = [b - good_seen for b in before if good_seen <= b < good_seen + n]
     if not inside:
-        return pa.array(range(start, start + n), pa.int64())
+        return pc.add(_ordinals(n), start)
     out: list[int] = []
     line = start
     extra = iter(inside)

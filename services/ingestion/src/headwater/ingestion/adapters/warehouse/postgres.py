@@ -161,7 +161,10 @@ class PostgresWarehouse:
 
     @classmethod
     async def open(cls, dsn: str, schema: str, *, max_size: int = 4) -> PostgresWarehouse:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size)
+        # UTC sessions: COPY input carries timestamps as UTC wall time (see `to_copy_csv`).
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=max_size, server_settings={"timezone": "UTC"}
+        )
         return cls(pool, schema)
 
     async def close(self) -> None:
@@ -203,7 +206,7 @@ class PostgresWarehouse:
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {target} (_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
                 " _stored_item_id bigint NOT NULL, _data_source_id bigint, _line_number bigint NOT NULL,"
-                " _signature text NOT NULL, _ingested_at timestamptz NOT NULL DEFAULT now())"
+                " _signature text, _ingested_at timestamptz NOT NULL DEFAULT now())"
             )
             await conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {quarantine} (_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"

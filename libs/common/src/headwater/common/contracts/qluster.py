@@ -164,10 +164,14 @@ class FatalErrorPage(Page, kw_only=True):
     title: str = "Errors"
 
 
-class FatalErrorDelete(Struct, kw_only=True):
+class FatalErrorDelete(Struct, kw_only=True, omit_defaults=True):
     """Delete Fatal Error: every error not deleted yet that equals all the fields given (at least one)."""
 
     id: Id | None = None
     job_name: JobName | None = None
     job_type: JobType | None = None
     error: ErrorName | None = None
+
+    def __post_init__(self) -> None:
+        if (self.id, self.job_name, self.job_type, self.error) == (None, None, None, None):
+            raise ValueError("name the errors to delete: `id`, `job_name`, `job_type` or `error`")

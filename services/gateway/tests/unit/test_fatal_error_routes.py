@@ -39,7 +39,9 @@ def test_errors_go_to_quality_alerting(client: TestClient[Any], quality_alerting
 
 
 def test_the_services_answers_are_relayed(client: TestClient[Any], quality_alerting: FakeUpstream) -> None:
-    quality_alerting.answer = UpstreamResponse(404, b'{"detail":"Fatal error 9 not found"}', "application/json")
+    quality_alerting.answer = UpstreamResponse(
+        404, b'{"detail":"Fatal error 9 not found"}', "application/json"
+    )
     missing = client.get("/errors/9")
     assert (missing.status_code, missing.json()) == (404, {"detail": "Fatal error 9 not found"})
     quality_alerting.answer = UpstreamResponse(200, b"null", "application/json")

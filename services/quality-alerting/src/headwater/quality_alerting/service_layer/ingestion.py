@@ -130,7 +130,8 @@ async def alert_on_ingestion(uow: UnitOfWork, events: Sequence[IngestionFact]) -
     type) however often its file is reported, and a repeated failure of a file adds to its fatal error's count."""
     async with uow:
         new = await uow.claim(CONSUMER, [str(e.event_id) for e in events])
-        fresh = [e for e in events if str(e.event_id) in new]
+        # once each: a redelivery can bring the same event twice in one batch
+        fresh = list({str(e.event_id): e for e in events if str(e.event_id) in new}.values())
         failed = [e for e in fresh if isinstance(e, FileIngested) and e.status == "failed"]
         drafts = [d for e in fresh if isinstance(e, RowsQuarantined) for d in quarantine_alerts(e)]
         drafts += [failed_ingestion_alert(e) for e in failed]

@@ -1,4 +1,4 @@
-"""The gateway's Qluster metadata routes (datasets, destinations, data sources, fatal errors, validation info):
+"""The gateway's Qluster metadata routes (datasets, destinations, data sources, validation info):
 validated here, forwarded to the ingestion service under the same path with the caller's principal."""
 
 from __future__ import annotations
@@ -49,10 +49,6 @@ def test_every_metadata_route_goes_to_ingestion(
     client.post("/data-sources/4/copy", json={"name": "s3 copy", "settings_model_id": 1})
     client.request("DELETE", "/data-sources/4", json={"name": "s3"})
     client.get("/data-sources/4/validation-model")
-    client.get("/errors", params={"job_name": "sensor-1"})
-    client.post("/errors", json={"error": "InvalidCron", "module": "sensor", "msg": "Fix it"})
-    client.get("/errors/5")
-    client.request("DELETE", "/errors", json={"job_name": "sensor-1"})
     assert [(c.method, c.path) for c in ingestion.calls] == [
         ("GET", "/datasets"),
         ("POST", "/datasets"),
@@ -84,10 +80,6 @@ def test_every_metadata_route_goes_to_ingestion(
         ("POST", "/data-sources/4/copy"),
         ("DELETE", "/data-sources/4"),
         ("GET", "/data-sources/4/validation-model"),
-        ("GET", "/errors"),
-        ("POST", "/errors"),
-        ("GET", "/errors/5"),
-        ("DELETE", "/errors"),
     ]
     assert ingestion.calls[0].query == "limit=5&states=active&states=deleted&destination_id=3"
     assert {c.principal for c in ingestion.calls} == {EDITOR}
@@ -111,8 +103,6 @@ def test_every_metadata_route_goes_to_ingestion(
         ),
         ("POST", "/data-sources", {"name": "x"}, "settings_model_id"),
         ("PATCH", "/data-sources/4", {"id": 4, "pattern": "x"}, "version_id"),
-        ("POST", "/errors", {"module": "sensor", "msg": "m"}, "error"),
-        ("POST", "/errors", {"error": "E", "module": "m", "msg": "x", "job_type": "daemon"}, "job_type"),
         (
             "POST",
             "/datasets/1/validation_info/score",

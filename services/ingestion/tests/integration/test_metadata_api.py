@@ -1,5 +1,5 @@
 """Qluster's metadata over the internal API on the real Postgres: datasets, destinations and data sources with
-their versions, history and templates; fatal errors; validation info; a `limited_to_source` caller's scope."""
+their versions, history and templates; validation info; a `limited_to_source` caller's scope."""
 
 from __future__ import annotations
 
@@ -283,41 +283,6 @@ async def test_validation_info_per_field_and_the_data_sources_model(client: Clie
     inverted = await client.post(path, json={"json_schema_field_type": "number", "minimum": 5, "maximum": 1})
     assert inverted.status_code == 422
     assert "minimum" in str(inverted.json()["detail"])
-
-
-async def test_fatal_errors_count_up_and_are_deleted_by_filter(client: Client) -> None:
-    dataset = await make_dataset(client)
-    source = await make_data_source(client, dataset)
-    job = f"sensor-{tag()}"
-    body = {
-        "job_name": job,
-        "module": "sensor",
-        "data_source_model_id": source["id"],
-        "job_type": "job",
-        "error": "InvalidCron",
-        "msg": "Fix it",
-        "meta_data": {"foo": "bar"},
-    }
-    first = await ok(await client.post("/errors", json=body))
-    again = await ok(await client.post("/errors", json=body | {"msg": "Fix it now"}))
-    assert again["id"] == first["id"]
-    assert again["count"] == 2
-    assert again["msg"] == "Fix it now"
-    assert again["dataset_id"] == dataset["id"]
-    assert again["deleted"] is False
-    assert (await ok(await client.get(f"/errors/{first['id']}")))["count"] == 2
-    listed = await ok(await client.get("/errors", params={"job_name": job}))
-    assert [e["id"] for e in listed["results"]] == [first["id"]]
-    assert listed["filters"] == {"job_name": job, "module": None, "deleted": False}
-
-    assert (await client.request("DELETE", "/errors", json={})).status_code == 422
-    gone = await client.request("DELETE", "/errors", json={"job_name": job})
-    assert gone.status_code == 200
-    assert gone.json() is None
-    assert (await ok(await client.get("/errors", params={"job_name": job})))["results"] == []
-    deleted = await ok(await client.get("/errors", params={"job_name": job, "deleted": True}))
-    assert [e["deleted"] for e in deleted["results"]] == [True]
-    assert (await client.post("/errors", json={"module": "x", "msg": "y"})).status_code == 422
 
 
 async def test_a_limited_principal_sees_only_its_data_sources(client: Client) -> None:

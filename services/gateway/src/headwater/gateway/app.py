@@ -34,6 +34,7 @@ from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
 from headwater.gateway.dialects.olake.auth_routes import ROUTES as OLAKE_AUTH_ROUTES
 from headwater.gateway.dialects.olake.project_routes import ROUTES as PROJECT_ROUTES
 from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_ROUTES
+from headwater.gateway.dialects.qluster.error_routes import ROUTES as FATAL_ERROR_ROUTES
 from headwater.gateway.dialects.qluster.metadata_routes import ROUTES as QLUSTER_METADATA_ROUTES
 from headwater.gateway.dialects.qluster.routes import ROUTES as QLUSTER_ROUTES
 from headwater.gateway.dialects.qluster.user_routes import ROUTES as USER_ROUTES
@@ -91,6 +92,7 @@ def create_app(container: Container | None = None) -> Litestar:
             *RETENTION_ROUTES,
             *QLUSTER_ROUTES,
             *QLUSTER_METADATA_ROUTES,
+            *FATAL_ERROR_ROUTES,
             *NOTIFICATION_ROUTES,
             *public(health_handlers([c.database_ready])),
             *metrics,
@@ -126,7 +128,7 @@ def create_app(container: Container | None = None) -> Litestar:
             version="0.1.0",
             description="The control plane for data pipelines. Serves the Watcher API (spec 000) at the root "
             "paths, lineage graph queries under /lineage, OpenLineage ingestion at /api/v1/lineage, Qluster "
-            "alerts and users, OLake login and projects. Every route but health, /login, /signup and /token "
+            "alerts, fatal errors and users, OLake login and projects. Every route but health, /login, /signup and /token "
             "needs a session cookie (POST /login), an access token (POST /token) or an API token "
             "(POST /api/v1/tokens), the last two as `Authorization: Bearer <token>`.",
             # The documentation describes an open-source API and holds no data: served without a credential.

@@ -29,12 +29,15 @@ class ExecutionTrackingPaths:
 
 
 class QualityAlertingPaths:
-    """Alerts (Qluster spec 003), anomaly detection rules (Watcher spec 000) and notification channels."""
+    """Alerts and fatal errors (Qluster spec 003), anomaly detection rules (Watcher spec 000) and notification
+    channels."""
 
     ALERTS: Final = "/alerts"
     ALERT: Final = "/alerts/{alert_item_id:int}"
     RESOLVE_ALERT: Final = "/alerts/{alert_item_id:int}/resolve"
     MUTE_ALERT: Final = "/alerts/{alert_item_id:int}/mute"
+    ERRORS: Final = "/errors"
+    ERROR: Final = "/errors/{error_id:int}"
     ANOMALY_DETECTION_RULES: Final = "/anomaly_detection_rule"
     ANOMALY_DETECTION_RULE: Final = "/anomaly_detection_rule/{anomaly_detection_rule_id:int}"
     UNFLAG_ANOMALY: Final = "/unflag_anomaly"
@@ -79,5 +82,3 @@ class IngestionPaths:
     DATA_SOURCE_HISTORY: Final = "/data-sources/{data_source_model_id:int}/history"
     DATA_SOURCE_COPY: Final = "/data-sources/{data_source_model_id:int}/copy"
     DATA_SOURCE_VALIDATION_MODEL: Final = "/data-sources/{data_source_model_id:int}/validation-model"
-    ERRORS: Final = "/errors"
-    ERROR: Final = "/errors/{error_id:int}"

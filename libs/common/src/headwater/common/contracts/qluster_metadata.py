@@ -1,5 +1,5 @@
 """The Qluster dialect (spec 003) for ingestion's metadata: datasets (with their settings model), destinations,
-data sources (with their parse settings), fatal errors and per-field validation info.
+data sources (with their parse settings) and per-field validation info.
 
 Field names and enumerations are spec 003's. Writes use `UNSET` for a field the request did not send, so a
 PATCH changes exactly the fields it names and a POST leaves the rest to the template (`GET .../new`).
@@ -344,60 +344,6 @@ class DataSourceTiny(Struct, kw_only=True):
     dataset_id: str
     unresolved_alerts: int
     state: str
-
-
-# -- fatal errors ------------------------------------------------------------------------------------------------
-
-
-class FatalErrorPost(Struct, kw_only=True):
-    """Create Fatal Error: the same error (job, module, error, data source) again counts up instead."""
-
-    job_name: Text | None = None
-    job_type: JobType | None = None
-    error: Annotated[str, Meta(min_length=1, max_length=2000, pattern=STORABLE)]
-    module: Annotated[str, Meta(min_length=1, max_length=2000, pattern=STORABLE)]
-    msg: LongText
-    stack_trace: LongText = ""
-    data_source_model_id: Id | None = None
-    settings_model_id: Id | None = None
-    alert_item_id: Id | None = None
-    stored_item_id: Id | None = None
-    meta_data: Json | None = None
-
-    def __post_init__(self) -> None:
-        storable_json("meta_data", self.meta_data)
-
-
-class FatalError(Struct, kw_only=True):
-    job_name: str | None
-    job_type: str | None
-    error: str
-    module: str
-    msg: str
-    stack_trace: str
-    data_source_model_id: int | None
-    alert_item_id: int | None
-    stored_item_id: int | None
-    meta_data: Json | None
-    id: int
-    count: int
-    dataset_id: int | None
-    created_at: datetime
-    deleted: bool
-
-
-class FatalErrorPage(Page, kw_only=True):
-    results: list[FatalError]
-    title: str = "Errors"
-
-
-class FatalErrorDelete(Struct, kw_only=True):
-    """Delete Fatal Error: the errors matching every field given (at least one) are marked deleted."""
-
-    id: Id | None = None
-    job_name: Text | None = None
-    job_type: JobType | None = None
-    error: Text | None = None
 
 
 # -- validation info ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Ingestion's metadata as stored: datasets, destinations and data sources are versioned documents (spec 003's
-fields in `body`), each change kept in an append-only history; fatal errors and per-field validation rules.
+fields in `body`), each change kept in an append-only history; per-field validation rules.
 
 Pure rules only: templates of new records, applying a write to a stored document, optimistic versions,
 obfuscated secrets, the paging of a listing.
@@ -51,39 +51,6 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     changed_by: str | None
 
 
-class FatalErrorRecord(msgspec.Struct, frozen=True, kw_only=True):
-    id: int
-    job_name: str | None
-    job_type: str | None
-    error: str
-    module: str
-    msg: str
-    stack_trace: str
-    data_source_id: int | None
-    settings_model_id: int | None
-    alert_item_id: int | None
-    stored_item_id: int | None
-    dataset_id: int | None
-    meta_data: dict[str, Any] | None
-    count: int
-    deleted: bool
-    created_at: datetime
-
-
-class NewFatalError(msgspec.Struct, frozen=True, kw_only=True):
-    job_name: str | None
-    job_type: str | None
-    error: str
-    module: str
-    msg: str
-    stack_trace: str
-    data_source_id: int | None
-    settings_model_id: int | None
-    alert_item_id: int | None
-    stored_item_id: int | None
-    meta_data: dict[str, Any] | None
-
-
 @dataclass(frozen=True)
 class Filter:
     """What a listing selects: states, a parent (a data source's dataset, a dataset's destination) and, for a
@@ -91,14 +58,6 @@ class Filter:
 
     states: tuple[str, ...] | None = None
     parent_id: int | None = None
-    data_sources: tuple[int, ...] | None = None
-
-
-@dataclass(frozen=True)
-class ErrorFilter:
-    job_name: str | None = None
-    module: str | None = None
-    deleted: bool = False
     data_sources: tuple[int, ...] | None = None
 
 

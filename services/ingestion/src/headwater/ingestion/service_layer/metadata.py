@@ -1,4 +1,4 @@
-"""Use cases of ingestion's metadata (Qluster spec 003): datasets, destinations, data sources, fatal errors and
+"""Use cases of ingestion's metadata (Qluster spec 003): datasets, destinations, data sources and
 per-field validation info. Each change of a dataset, destination or data source is appended to its history in
 the transaction that makes it.
 
@@ -17,7 +17,7 @@ from headwater.common.errors import Conflict, Invalid, NotFound, UseCaseError
 from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
 from headwater.ingestion.domain import metadata as m
-from headwater.ingestion.domain.metadata import ErrorFilter, FatalErrorRecord, Filter, Page, Stored
+from headwater.ingestion.domain.metadata import Filter, Page, Stored
 from headwater.ingestion.service_layer.ports import Documents
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork
 
@@ -34,7 +34,6 @@ STALE_WRITES = Counter(
     ["kind"],
 )
 # No label: modules and error names are the reporters' free text.
-FATAL_ERRORS = Counter("headwater_ingestion_fatal_errors_total", "Fatal errors reported (Create Fatal Error)")
 
 DATASET_STATES = ("active", "disabled")  # what Get Datasets lists by default
 DATA_SOURCE_STATES = ("active", "disabled", "draft")  # what Get Data Sources lists by default
@@ -592,83 +591,3 @@ async def data_source_validation_model(
             ]
         )
     return rows
-
-
-# -- fatal errors ------------------------------------------------------------------------------------------------
-
-
-async def list_fatal_errors(
-    uow: UnitOfWork,
-    *,
-    job_name: str | None = None,
-    module: str | None = None,
-    deleted: bool = False,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
-    principal: Principal = SYSTEM,
-) -> Page:
-    matching = ErrorFilter(
-        job_name=job_name, module=module, deleted=deleted, data_sources=principal.visible_data_sources
-    )
-    async with uow:
-        return await _page(
-            uow.fatal_errors.walk, matching, start=start, end=end, limit=limit, reverse=reverse
-        )
-
-
-async def create_fatal_error(
-    uow: UnitOfWork, error: m.NewFatalError, principal: Principal = SYSTEM
-) -> FatalErrorRecord:
-    """Create Fatal Error (or count one more of the same); its dataset is its data source's."""
-    if principal.limited_to_sources and error.data_source_id not in (principal.data_sources or ()):
-        raise Forbidden(LIMITED_WRITE)
-    async with uow:
-        dataset_id: int | None = None
-        if error.data_source_id is not None:
-            source = await uow.data_sources.get(error.data_source_id)
-            if source is None:
-                raise Invalid(f"data_source_model_id {error.data_source_id}: no such data source")
-            dataset_id = source.parent_id
-        elif error.settings_model_id is not None:
-            dataset_id = error.settings_model_id if await uow.datasets.get(error.settings_model_id) else None
-        row = await uow.fatal_errors.add_or_count(error, dataset_id)
-        await uow.commit()
-    FATAL_ERRORS.inc()
-    log.info(
-        "fatal_error_recorded", fatal_error_id=row.id, error=row.error, module=row.module, count=row.count
-    )
-    return row
-
-
-async def get_fatal_error(uow: UnitOfWork, error_id: int, principal: Principal = SYSTEM) -> FatalErrorRecord:
-    async with uow:
-        row = await uow.fatal_errors.get(error_id, principal.visible_data_sources)
-    if row is None:
-        raise NotFound(f"fatal error {error_id} not found")
-    return row
-
-
-async def delete_fatal_errors(
-    uow: UnitOfWork,
-    *,
-    error_id: int | None,
-    job_name: str | None,
-    job_type: str | None,
-    error: str | None,
-    principal: Principal = SYSTEM,
-) -> int:
-    """Delete Fatal Error: mark deleted every fatal error matching all the fields given (at least one)."""
-    if error_id is None and job_name is None and job_type is None and error is None:
-        raise Invalid("name the fatal errors to delete: id, job_name, job_type or error")
-    async with uow:
-        count = await uow.fatal_errors.mark_deleted(
-            error_id=error_id,
-            job_name=job_name,
-            job_type=job_type,
-            error=error,
-            data_sources=principal.visible_data_sources,
-        )
-        await uow.commit()
-    return count

@@ -10,11 +10,8 @@ from typing import Any, Protocol
 
 from headwater.ingestion.arrow import RecordBatch
 from headwater.ingestion.domain.metadata import (
-    ErrorFilter,
-    FatalErrorRecord,
     Filter,
     HistoryEntry,
-    NewFatalError,
     Stored,
 )
 from headwater.ingestion.domain.records import IgnoredFile, LoadSummary, QuarantinedRow, QuarantineRecord
@@ -56,28 +53,6 @@ class Documents(Protocol):
     async def names(self, ids: Sequence[int]) -> dict[int, str | None]: ...
 
     async def last_change(self, entity_id: int) -> datetime | None: ...
-
-
-class FatalErrors(Protocol):
-    async def add_or_count(self, error: NewFatalError, dataset_id: int | None) -> FatalErrorRecord: ...
-
-    async def get(
-        self, error_id: int, data_sources: Sequence[int] | None = None
-    ) -> FatalErrorRecord | None: ...
-
-    async def walk(
-        self, matching: ErrorFilter, *, from_id: int | None, ascending: bool, limit: int
-    ) -> list[FatalErrorRecord]: ...
-
-    async def mark_deleted(
-        self,
-        *,
-        error_id: int | None,
-        job_name: str | None,
-        job_type: str | None,
-        error: str | None,
-        data_sources: Sequence[int] | None = None,
-    ) -> int: ...
 
 
 class FieldValidations(Protocol):

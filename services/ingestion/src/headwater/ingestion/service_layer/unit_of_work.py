@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from headwater.common import unit_of_work
-from headwater.ingestion.service_layer.ports import Documents, FatalErrors, FieldValidations
+from headwater.ingestion.service_layer.ports import Documents, FieldValidations
 
 
 class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
@@ -20,9 +20,6 @@ class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
 
     @property
     def data_sources(self) -> Documents: ...
-
-    @property
-    def fatal_errors(self) -> FatalErrors: ...
 
     @property
     def field_validations(self) -> FieldValidations: ...

@@ -1,4 +1,4 @@
-"""Qluster routes of ingestion's metadata (spec 003): datasets, destinations, data sources, fatal errors and
+"""Qluster routes of ingestion's metadata (spec 003): datasets, destinations, data sources and
 per-field validation info, validated here and forwarded to the ingestion service under the same paths.
 
 Spec 003 names operations, not paths; the paths are its nouns (README: Qluster, metadata routes)."""
@@ -29,10 +29,6 @@ from headwater.common.contracts.qluster_metadata import (
     DestinationPage,
     DestinationPatch,
     DestinationPost,
-    FatalError,
-    FatalErrorDelete,
-    FatalErrorPage,
-    FatalErrorPost,
     FieldValidation,
     TextResult,
 )
@@ -57,7 +53,6 @@ PAGING_NOTE = (
 datasets = Forwarding("to_ingestion", "Datasets")
 destinations = Forwarding("to_ingestion", "Destinations")
 data_sources = Forwarding("to_ingestion", "Data sources")
-errors = Forwarding("to_ingestion", "Fatal errors")
 
 ROUTES = [
     datasets.route(
@@ -260,40 +255,5 @@ ROUTES = [
         list[list[Any]],
         summary="Get Data Source Validation Model",
         description="A header row, then one row per field of its dataset's validation info.",
-    ),
-    errors.route(
-        get,
-        Paths.ERRORS,
-        "get_errors",
-        FatalErrorPage,
-        query={
-            **PAGING,
-            "job_name": (FromQuery[str | None], None),
-            "module": (FromQuery[str | None], None),
-            "deleted": (FromQuery[bool], False),
-        },
-        summary="Get Errors",
-        description=PAGING_NOTE,
-    ),
-    errors.route(
-        post,
-        Paths.ERRORS,
-        "create_fatal_error",
-        FatalError,
-        data=FatalErrorPost,
-        summary="Create Fatal Error",
-        description="The same error (job name, module, error, data source) again counts up (`count`).",
-        status_code=200,
-    ),
-    errors.route(get, Paths.ERROR, "get_fatal_error", FatalError, summary="Get Fatal Error"),
-    errors.route(
-        delete,
-        Paths.ERRORS,
-        "delete_fatal_error",
-        None,
-        data=FatalErrorDelete,
-        summary="Delete Fatal Error",
-        description="Marks deleted every fatal error matching all the fields given; answers null.",
-        status_code=200,
     ),
 ]

@@ -1,5 +1,5 @@
 """Repositories of ingestion's metadata: the versioned documents (datasets, destinations, data sources) with
-their history, fatal errors and per-field validation rules."""
+their history and per-field validation rules."""
 
 from __future__ import annotations
 
@@ -28,17 +28,13 @@ from headwater.ingestion.adapters.db.tables import (
     data_source,
     dataset,
     destination,
-    fatal_error,
     field_validation,
     history,
 )
 from headwater.ingestion.domain.metadata import (
-    ErrorFilter,
-    FatalErrorRecord,
     Filter,
     HistoryEntry,
     Kind,
-    NewFatalError,
     Stored,
 )
 
@@ -200,110 +196,6 @@ class Documents(Repository):
             )
         )
         return value
-
-
-FATAL_ERROR_COLUMNS = [fatal_error.c[name] for name in FatalErrorRecord.__struct_fields__]
-
-
-class FatalErrors(Repository):
-    async def add_or_count(self, error: NewFatalError, dataset_id: int | None) -> FatalErrorRecord:
-        """Record `error`, or count one more occurrence of the same error not yet deleted (same error, module,
-        job name and data source), taking its latest message."""
-        e = fatal_error.c
-        same = await self.conn.scalar(
-            select(e.id)
-            .where(
-                e.error == error.error,
-                e.module == error.module,
-                e.job_name.is_not_distinct_from(error.job_name),
-                e.data_source_id.is_not_distinct_from(error.data_source_id),
-                e.deleted.is_(False),
-            )
-            .order_by(e.id.desc())
-            .limit(1)
-            .with_for_update()
-        )
-        values = {
-            "job_type": error.job_type,
-            "msg": error.msg,
-            "stack_trace": error.stack_trace,
-            "settings_model_id": error.settings_model_id,
-            "alert_item_id": error.alert_item_id,
-            "stored_item_id": error.stored_item_id,
-            "meta_data": error.meta_data,
-        }
-        if same is not None:
-            stmt = (
-                update(fatal_error)
-                .where(e.id == same)
-                .values(**values, count=e.count + 1)
-                .returning(*FATAL_ERROR_COLUMNS)
-            )
-        else:
-            stmt = (
-                insert(fatal_error)
-                .values(
-                    **values,
-                    job_name=error.job_name,
-                    error=error.error,
-                    module=error.module,
-                    data_source_id=error.data_source_id,
-                    dataset_id=dataset_id,
-                )
-                .returning(*FATAL_ERROR_COLUMNS)
-            )
-        return await self.written(stmt, FatalErrorRecord)
-
-    def _visible(self, data_sources: Sequence[int] | None) -> ColumnElement[bool]:
-        return true() if data_sources is None else fatal_error.c.data_source_id.in_(list(data_sources))
-
-    async def get(self, error_id: int, data_sources: Sequence[int] | None = None) -> FatalErrorRecord | None:
-        stmt = select(*FATAL_ERROR_COLUMNS).where(fatal_error.c.id == error_id, self._visible(data_sources))
-        return await self.first(stmt, FatalErrorRecord)
-
-    async def walk(
-        self, matching: ErrorFilter, *, from_id: int | None, ascending: bool, limit: int
-    ) -> list[FatalErrorRecord]:
-        e = fatal_error.c
-        where: list[ColumnElement[bool]] = [
-            e.deleted.is_(matching.deleted),
-            self._visible(matching.data_sources),
-        ]
-        if matching.job_name is not None:
-            where.append(e.job_name == matching.job_name)
-        if matching.module is not None:
-            where.append(e.module == matching.module)
-        if from_id is not None:
-            where.append(e.id >= from_id if ascending else e.id <= from_id)
-        stmt = (
-            select(*FATAL_ERROR_COLUMNS)
-            .where(*where)
-            .order_by(e.id.asc() if ascending else e.id.desc())
-            .limit(limit)
-        )
-        return await self.all(stmt, FatalErrorRecord)
-
-    async def mark_deleted(
-        self,
-        *,
-        error_id: int | None,
-        job_name: str | None,
-        job_type: str | None,
-        error: str | None,
-        data_sources: Sequence[int] | None = None,
-    ) -> int:
-        e = fatal_error.c
-        where: list[ColumnElement[bool]] = [e.deleted.is_(False), self._visible(data_sources)]
-        for column, value in (
-            (e.id, error_id),
-            (e.job_name, job_name),
-            (e.job_type, job_type),
-            (e.error, error),
-        ):
-            if value is not None:
-                where.append(column == value)
-        result = await self.write(update(fatal_error).where(*where).values(deleted=True))
-        return int(result.rowcount or 0)
 
 
 class FieldValidations(Repository):

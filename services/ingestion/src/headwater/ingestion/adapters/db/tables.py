@@ -3,7 +3,7 @@
 Datasets, destinations and data sources are versioned documents: a row per record with its `version_id`
 (optimistic concurrency: a write names the version it read), its state and name, and spec 003's fields in
 `body`. `history` keeps every state each one has been in, written in the transaction of the change, never
-updated. `fatal_error` counts each distinct error; `field_validation` holds a dataset's rules per field. Besides
+updated. `field_validation` holds a dataset's rules per field. Besides
 them the outbox (events published through the relay), its quarantine and the inbox.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -19,7 +18,6 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    Text,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -84,28 +82,6 @@ history = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("changed_by", String(320)),
     Index("ix_history_entity", "kind", "entity_id", "id"),
-)
-
-fatal_error = Table(
-    "fatal_error",
-    metadata,
-    columns.identity_key(),
-    Column("job_name", String(2000)),
-    Column("job_type", String(20)),
-    Column("error", String(2000), nullable=False),
-    Column("module", String(2000), nullable=False),
-    Column("msg", Text, nullable=False),
-    Column("stack_trace", Text, nullable=False, server_default=text("''")),
-    Column("data_source_id", BigInteger),
-    Column("settings_model_id", BigInteger),
-    Column("alert_item_id", BigInteger),
-    Column("stored_item_id", BigInteger),
-    Column("dataset_id", BigInteger),
-    Column("meta_data", JSONB),
-    Column("count", Integer, nullable=False, server_default=text("1")),
-    Column("deleted", Boolean, nullable=False, server_default=text("false")),
-    columns.created_at(),
-    Index("ix_fatal_error_aggregate", "error", "module", "job_name", "data_source_id"),
 )
 
 field_validation = Table(

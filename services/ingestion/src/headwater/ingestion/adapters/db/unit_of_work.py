@@ -4,7 +4,7 @@ repositories bound to it, the events through the outbox and the processed messag
 from __future__ import annotations
 
 from headwater.common.db.unit_of_work import BaseUnitOfWork
-from headwater.ingestion.adapters.db.metadata import Documents, FatalErrors, FieldValidations
+from headwater.ingestion.adapters.db.metadata import Documents, FieldValidations
 from headwater.ingestion.adapters.db.tables import inbox, outbox
 from headwater.ingestion.domain.metadata import Kind
 
@@ -18,12 +18,10 @@ class SqlUnitOfWork(BaseUnitOfWork):
     datasets: Documents
     destinations: Documents
     data_sources: Documents
-    fatal_errors: FatalErrors
     field_validations: FieldValidations
 
     def bind(self) -> None:
         self.datasets = Documents(self.conn, Kind.DATASET)
         self.destinations = Documents(self.conn, Kind.DESTINATION)
         self.data_sources = Documents(self.conn, Kind.DATA_SOURCE)
-        self.fatal_errors = FatalErrors(self.conn)
         self.field_validations = FieldValidations(self.conn)

@@ -1,4 +1,4 @@
-"""Internal API of Qluster's metadata (spec 003): datasets, destinations, data sources, fatal errors and
+"""Internal API of Qluster's metadata (spec 003): datasets, destinations, data sources and
 per-field validation info. Each handler translates the request into one use case and its result back; the
 caller's principal scopes what it sees (see `service_layer.metadata`)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -35,10 +35,6 @@ from headwater.common.contracts.qluster_metadata import (
     DestinationPage,
     DestinationPatch,
     DestinationPost,
-    FatalError,
-    FatalErrorDelete,
-    FatalErrorPage,
-    FatalErrorPost,
     FieldValidation,
     TextResult,
 )
@@ -103,13 +99,6 @@ def data_source_of(row: m.Stored) -> dict[str, Any]:
         "version_id": row.version_id,
         "state": row.state,
     }
-
-
-def fatal_error_of(row: m.FatalErrorRecord) -> FatalError:
-    fields = msgspec.structs.asdict(row)
-    fields["data_source_model_id"] = fields.pop("data_source_id")
-    fields.pop("settings_model_id")
-    return msgspec.convert(fields, FatalError)
 
 
 class DatasetController(Controller):
@@ -471,86 +460,8 @@ class DataSourceController(Controller):
         )
 
 
-class FatalErrorController(Controller):
-    tags = ["fatal errors"]
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
-
-    @get(Paths.ERRORS)
-    async def list_page(
-        self,
-        uow_factory: UowFactory,
-        principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
-        job_name: FromQuery[str | None] = None,
-        module: FromQuery[str | None] = None,
-        deleted: FromQuery[bool] = False,
-        reverse: FromQuery[bool] = True,
-    ) -> FatalErrorPage:
-        _paging(start, end, limit)
-        page = await metadata.list_fatal_errors(
-            uow_factory(),
-            job_name=job_name,
-            module=module,
-            deleted=deleted,
-            start=start,
-            end=end,
-            limit=limit,
-            reverse=reverse,
-            principal=principal,
-        )
-        return FatalErrorPage(
-            next=page.next,
-            previous=page.previous,
-            results=[fatal_error_of(r) for r in page.results],
-            filters={"job_name": job_name, "module": module, "deleted": deleted},
-        )
-
-    @post(Paths.ERRORS, status_code=HTTP_200_OK)
-    async def create(
-        self, uow_factory: UowFactory, principal: Caller, data: JSONBody[FatalErrorPost]
-    ) -> FatalError:
-        error = m.NewFatalError(
-            job_name=data.job_name,
-            job_type=data.job_type,
-            error=data.error,
-            module=data.module,
-            msg=data.msg,
-            stack_trace=data.stack_trace,
-            data_source_id=data.data_source_model_id,
-            settings_model_id=data.settings_model_id,
-            alert_item_id=data.alert_item_id,
-            stored_item_id=data.stored_item_id,
-            meta_data=data.meta_data,
-        )
-        return fatal_error_of(await metadata.create_fatal_error(uow_factory(), error, principal))
-
-    @get(Paths.ERROR)
-    async def get_one(
-        self, error_id: FromPath[int], uow_factory: UowFactory, principal: Caller
-    ) -> FatalError:
-        return fatal_error_of(await metadata.get_fatal_error(uow_factory(), error_id, principal))
-
-    @delete(Paths.ERRORS, status_code=HTTP_200_OK)
-    async def remove(
-        self, uow_factory: UowFactory, principal: Caller, data: JSONBody[FatalErrorDelete]
-    ) -> Response[None]:
-        await metadata.delete_fatal_errors(
-            uow_factory(),
-            error_id=data.id,
-            job_name=data.job_name,
-            job_type=data.job_type,
-            error=data.error,
-            principal=principal,
-        )
-        # spec 003 answers null
-        return Response(content=None, status_code=HTTP_200_OK, media_type="application/json")
-
-
 CONTROLLERS: list[Any] = [
     DatasetController,
     DestinationController,
     DataSourceController,
-    FatalErrorController,
 ]

@@ -1,5 +1,5 @@
-"""Qluster metadata: destinations, datasets, data sources (versioned documents), their history, fatal errors
-and per-field validation rules
+"""Qluster metadata: destinations, datasets, data sources (versioned documents), their history and
+per-field validation rules
 
 Revision ID: 0002
 Revises: 0001
@@ -70,27 +70,6 @@ def upgrade() -> None:
         schema=SCHEMA,
     )
     op.create_table(
-        "fatal_error",
-        columns.identity_key(),
-        sa.Column("job_name", sa.String(length=2000), nullable=True),
-        sa.Column("job_type", sa.String(length=20), nullable=True),
-        sa.Column("error", sa.String(length=2000), nullable=False),
-        sa.Column("module", sa.String(length=2000), nullable=False),
-        sa.Column("msg", sa.Text(), nullable=False),
-        sa.Column("stack_trace", sa.Text(), server_default=sa.text("''"), nullable=False),
-        sa.Column("data_source_id", sa.BigInteger(), nullable=True),
-        sa.Column("settings_model_id", sa.BigInteger(), nullable=True),
-        sa.Column("alert_item_id", sa.BigInteger(), nullable=True),
-        sa.Column("stored_item_id", sa.BigInteger(), nullable=True),
-        sa.Column("dataset_id", sa.BigInteger(), nullable=True),
-        sa.Column("meta_data", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column("count", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.Column("deleted", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        columns.created_at(),
-        sa.Index("ix_fatal_error_aggregate", "error", "module", "job_name", "data_source_id"),
-        schema=SCHEMA,
-    )
-    op.create_table(
         "field_validation",
         sa.Column(
             "dataset_id",
@@ -106,5 +85,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("field_validation", "fatal_error", "history", "data_source", "dataset", "destination"):
+    for table in ("field_validation", "history", "data_source", "dataset", "destination"):
         op.drop_table(table, schema=SCHEMA)  # its indexes go with it

@@ -183,6 +183,7 @@ async def measure(dsn: str, rows: int, batch_rows: int, folder: Path) -> dict[st
                 settings=ParseSettings(),
                 rules=RULES,
                 warehouse=warehouse,
+                open_file=open_file,
                 table="events",
                 stored_item_id=1,
                 data_source_id=1,

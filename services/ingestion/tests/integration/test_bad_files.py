@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from headwater.ingestion.adapters.files import open_file
 from headwater.ingestion.adapters.warehouse import PostgresWarehouse
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import ParseSettings
@@ -28,7 +29,13 @@ RULES = [
 
 async def ingest(w: PostgresWarehouse, path: Path, settings: ParseSettings | None = None) -> IngestReport:
     return await ingest_file(
-        path, settings=settings or ParseSettings(), rules=RULES, warehouse=w, table="places", stored_item_id=1
+        path,
+        settings=settings or ParseSettings(),
+        rules=RULES,
+        warehouse=w,
+        open_file=open_file,
+        table="places",
+        stored_item_id=1,
     )
 
 
@@ -95,7 +102,13 @@ async def test_a_bom_is_stripped_and_latin_1_is_read_when_the_settings_say_so(
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbfid,city,note\n2,Bergen,x\n")
     report = await ingest_file(
-        bom, settings=ParseSettings(), rules=RULES, warehouse=warehouse, table="places", stored_item_id=2
+        bom,
+        settings=ParseSettings(),
+        rules=RULES,
+        warehouse=warehouse,
+        open_file=open_file,
+        table="places",
+        stored_item_id=2,
     )
     assert report.rows_loaded == 1
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from headwater.ingestion.adapters.files import open_file
 from headwater.ingestion.adapters.warehouse import PostgresWarehouse
 from headwater.ingestion.domain.errors import InvalidQuery
 from headwater.ingestion.domain.parsing import ParseSettings
@@ -64,6 +65,7 @@ async def ingest(w: PostgresWarehouse, path: Path, stored_item_id: int = 1, **kw
         settings=kw.pop("settings", SETTINGS),  # type: ignore[arg-type]
         rules=kw.pop("rules", RULES),  # type: ignore[arg-type]
         warehouse=w,
+        open_file=open_file,
         table="people",
         stored_item_id=stored_item_id,
         data_source_id=7,

@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from headwater.ingestion.arrow import Array, RecordBatch
+
 
 class LoadSummary(msgspec.Struct, frozen=True, kw_only=True):
     """What the ledger keeps of a loaded file."""
@@ -54,3 +56,20 @@ class DataPage(msgspec.Struct, frozen=True):
     total_page_count: int
     fields: list[str]
     results: list[dict[str, Any]]
+
+
+class RejectedRow(msgspec.Struct, frozen=True):
+    """A record the reader could not turn into a row (too many / too few cells, a JSON line that is no object)."""
+
+    line_number: int
+    text: str
+    reason: str
+
+
+class RawBatch(msgspec.Struct, frozen=True):
+    """Rows as read (CSV and JSON cells as text, Parquet values typed), each row's line number in the file, and
+    the records refused on the way since the previous batch."""
+
+    rows: RecordBatch
+    line_numbers: Array
+    rejected: list[RejectedRow]

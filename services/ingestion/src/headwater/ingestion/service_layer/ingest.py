@@ -17,14 +17,13 @@ import msgspec
 from prometheus_client import Counter, Histogram
 
 from headwater.common.logging import get_logger
-from headwater.ingestion.adapters.files import FileReader, RawBatch, open_file
 from headwater.ingestion.arrow import Array, RecordBatch, pa, pc
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
-from headwater.ingestion.domain.records import LoadSummary, QuarantineRecord
+from headwater.ingestion.domain.records import LoadSummary, QuarantineRecord, RawBatch
 from headwater.ingestion.domain.signatures import line_signature, line_signatures
 from headwater.ingestion.domain.validation import AlertType, FieldRule, check_batch
-from headwater.ingestion.service_layer.ports import Warehouse
+from headwater.ingestion.service_layer.ports import FileReader, OpenFile, Warehouse
 
 log = get_logger(__name__)
 
@@ -209,6 +208,7 @@ async def ingest_file(
     settings: ParseSettings,
     rules: Sequence[FieldRule],
     warehouse: Warehouse,
+    open_file: OpenFile,
     table: str,
     stored_item_id: int,
     data_source_id: int | None = None,

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from headwater.ingestion.arrow import RecordBatch
@@ -14,7 +15,14 @@ from headwater.ingestion.domain.metadata import (
     HistoryEntry,
     Stored,
 )
-from headwater.ingestion.domain.records import IgnoredFile, LoadSummary, QuarantinedRow, QuarantineRecord
+from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
+from headwater.ingestion.domain.records import (
+    IgnoredFile,
+    LoadSummary,
+    QuarantinedRow,
+    QuarantineRecord,
+    RawBatch,
+)
 from headwater.ingestion.domain.validation import FieldRule
 
 
@@ -103,3 +111,17 @@ class Warehouse(Protocol):
     def encode_rows(self, batch: RecordBatch) -> bytes:
         """Rows in the warehouse's COPY input format (CPU work, thread-safe: called off the event loop)."""
         ...
+
+
+class FileReader(Protocol):
+    """One open file: its format, and its rows in batches of at most `batch_rows` (memory stays bounded)."""
+
+    @property
+    def file_format(self) -> FileFormat: ...
+
+    def batches(self, batch_rows: int) -> Iterator[RawBatch]: ...
+
+
+# Opens a local file with a data source's parse settings (the format detected from its bytes unless given);
+# raises `UnreadableFile`. `adapters.files.open_file` is the one the service uses.
+OpenFile = Callable[[Path, ParseSettings, FileFormat | None], FileReader]

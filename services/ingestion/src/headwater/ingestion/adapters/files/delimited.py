@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from headwater.ingestion.adapters.files.reader import RawBatch, RejectedRow, head, is_gzip, unique_names
+from headwater.ingestion.adapters.files.reader import head, is_gzip, unique_names
 from headwater.ingestion.arrow import Array, RecordBatch, pa, pa_csv, pc
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
+from headwater.ingestion.domain.records import RawBatch, RejectedRow
 
 BLOCK_SIZE = 16 << 20  # a record (one row) may be up to this long
 

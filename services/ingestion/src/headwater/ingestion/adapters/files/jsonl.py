@@ -10,10 +10,11 @@ from typing import cast
 
 import msgspec
 
-from headwater.ingestion.adapters.files.reader import RawBatch, RejectedRow, is_gzip, unique_names
+from headwater.ingestion.adapters.files.reader import is_gzip, unique_names
 from headwater.ingestion.arrow import pa
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
+from headwater.ingestion.domain.records import RawBatch, RejectedRow
 
 
 def _text(value: object) -> str | None:

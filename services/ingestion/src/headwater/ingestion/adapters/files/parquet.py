@@ -8,10 +8,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from headwater.ingestion.adapters.files.reader import RawBatch, is_gzip, unique_names
+from headwater.ingestion.adapters.files.reader import is_gzip, unique_names
 from headwater.ingestion.arrow import pa, pq
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
+from headwater.ingestion.domain.records import RawBatch
 
 
 class ParquetReader:

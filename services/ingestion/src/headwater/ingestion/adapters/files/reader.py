@@ -3,44 +3,16 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 
 import msgspec
 
-from headwater.ingestion.arrow import Array, RecordBatch
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
+from headwater.ingestion.service_layer.ports import FileReader
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
-
-
-class RejectedRow(msgspec.Struct, frozen=True):
-    """A record the reader could not turn into a row (too many / too few cells, a JSON line that is no object)."""
-
-    line_number: int
-    text: str
-    reason: str
-
-
-class RawBatch(msgspec.Struct, frozen=True):
-    """Rows as read (CSV and JSON cells as text, Parquet values typed), each row's line number in the file, and
-    the records refused on the way since the previous batch."""
-
-    rows: RecordBatch
-    line_numbers: Array
-    rejected: list[RejectedRow]
-
-
-class FileReader(Protocol):
-    """One open file: its format, and its rows in batches of at most `batch_rows` (memory stays bounded)."""
-
-    @property
-    def file_format(self) -> FileFormat: ...
-
-    def batches(self, batch_rows: int) -> Iterator[RawBatch]: ...
 
 
 def is_gzip(path: Path) -> bool:

@@ -3,18 +3,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from headwater.ingestion.arrow import RecordBatch
+from headwater.ingestion.domain.files import (
+    IngestionJob,
+    ItemFilter,
+    JobEnd,
+    JobFilter,
+    NewStoredItem,
+    StoredItem,
+)
 from headwater.ingestion.domain.metadata import (
     Filter,
     HistoryEntry,
     Stored,
 )
+from headwater.ingestion.domain.objects import ObjectInfo, StoredObject
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 from headwater.ingestion.domain.records import (
     IgnoredFile,
@@ -125,3 +134,72 @@ class FileReader(Protocol):
 # Opens a local file with a data source's parse settings (the format detected from its bytes unless given);
 # raises `UnreadableFile`. `adapters.files.open_file` is the one the service uses.
 OpenFile = Callable[[Path, ParseSettings, FileFormat | None], FileReader]
+
+
+class StoredItems(Protocol):
+    """Stored items (files), the nonces of their signed uploads and the contents a dataset ignores."""
+
+    async def add(self, item: NewStoredItem) -> StoredItem: ...
+
+    async def get(
+        self, item_id: int, data_sources: Sequence[int] | None = None, *, lock: bool = False
+    ) -> StoredItem | None: ...
+
+    async def by_key(self, object_key: str) -> StoredItem | None: ...
+
+    async def update(self, item_id: int, **values: Any) -> StoredItem: ...
+
+    async def remove(self, item_id: int) -> None: ...
+
+    async def walk(
+        self, matching: ItemFilter, *, from_id: int | None, ascending: bool, limit: int
+    ) -> list[StoredItem]: ...
+
+    async def use_nonce(self, item_id: int, nonce: str) -> bool: ...
+
+    async def ignore_content(self, dataset_id: int, sha256: str, item_id: int) -> None: ...
+
+    async def unignore_content(self, dataset_id: int, sha256: str) -> None: ...
+
+    async def ignored_as(self, dataset_id: int, sha256: str) -> int | None: ...
+
+
+class IngestionJobs(Protocol):
+    async def add(self, item: StoredItem, *, replace: bool = False) -> IngestionJob: ...
+
+    async def get(
+        self, job_id: int, data_sources: Sequence[int] | None = None, *, lock: bool = False
+    ) -> IngestionJob | None: ...
+
+    async def state_of(self, job_id: int) -> str | None: ...
+
+    async def start(self, job_id: int) -> IngestionJob: ...
+
+    async def end(self, job_id: int, end: JobEnd) -> IngestionJob: ...
+
+    async def walk(
+        self, matching: JobFilter, *, from_id: int | None, ascending: bool, limit: int
+    ) -> list[IngestionJob]: ...
+
+
+class Warehouses(Protocol):
+    """The destination warehouses, opened on first use by DSN and schema."""
+
+    async def get(self, dsn: str, schema: str) -> Warehouse: ...
+
+
+class Store(Protocol):
+    """The object store the files are kept in (`adapters/storage.ObjectStore`)."""
+
+    @property
+    def url(self) -> str: ...
+
+    async def put(self, key: str, chunks: AsyncIterator[bytes]) -> StoredObject: ...
+
+    async def download_to(self, key: str, path: Path) -> StoredObject: ...
+
+    async def head(self, key: str) -> ObjectInfo: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def presigned_put_url(self, key: str, expires: timedelta) -> str: ...

@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from headwater.common import unit_of_work
-from headwater.ingestion.service_layer.ports import Documents, FieldValidations
+from headwater.common.events import RunReport
+from headwater.ingestion.service_layer.ports import (
+    Documents,
+    FieldValidations,
+    IngestionJobs,
+    StoredItems,
+)
 
 
 class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
@@ -23,6 +29,16 @@ class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
 
     @property
     def field_validations(self) -> FieldValidations: ...
+
+    @property
+    def stored_items(self) -> StoredItems: ...
+
+    @property
+    def ingestion_jobs(self) -> IngestionJobs: ...
+
+    def report_runs(self, *reports: RunReport) -> None:
+        """Run reports for `ingress.runs`, published through the outbox when the transaction commits."""
+        ...
 
 
 UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -91,4 +93,73 @@ field_validation = Table(
     Column("field_name", String(255), primary_key=True),
     Column("rules", JSONB, nullable=False),
     *columns.timestamps(),
+)
+
+# -- files: stored items, the nonces of their signed uploads, ignored contents, ingestion jobs ----------------------
+
+stored_item = Table(
+    "stored_item",
+    metadata,
+    columns.identity_key(),
+    Column("dataset_id", BigInteger, nullable=False),
+    Column("data_source_id", BigInteger, ForeignKey(data_source.c.id, ondelete="CASCADE"), nullable=False),
+    Column("object_key", String(1024), nullable=False),
+    Column("file_name", String(1024)),
+    Column("content_type", String(255)),
+    Column("size", BigInteger),
+    Column("sha256", String(64)),
+    Column("state", String(20), nullable=False),
+    Column("ignore_file", Boolean, nullable=False, server_default=text("false")),
+    Column("is_uploaded_via_signed_url", Boolean, nullable=False, server_default=text("false")),
+    Column("parent_id", BigInteger),
+    Column("duplicate_of_id", BigInteger),
+    Column("current_job_id", BigInteger),
+    Column("rows_loaded", BigInteger, nullable=False, server_default=text("0")),
+    Column("rows_quarantined", BigInteger, nullable=False, server_default=text("0")),
+    Column("rows_ignored", BigInteger, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    Column("stored_at", DateTime(timezone=True)),
+    *columns.timestamps(),
+    Index("ix_stored_item_data_source_id", "data_source_id", "id"),
+    Index("ix_stored_item_dataset_sha256", "dataset_id", "sha256"),
+    Index("uq_stored_item_object_key", "object_key", unique=True),
+)
+
+upload_nonce = Table(
+    "upload_nonce",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("stored_item_id", BigInteger, ForeignKey(stored_item.c.id, ondelete="CASCADE"), nullable=False),
+    columns.created_at("used_at"),
+)
+
+ignored_content = Table(
+    "ignored_content",
+    metadata,
+    Column("dataset_id", BigInteger, primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("stored_item_id", BigInteger, nullable=False),
+    columns.created_at(),
+)
+
+ingestion_job = Table(
+    "ingestion_job",
+    metadata,
+    columns.identity_key(),
+    Column("stored_item_id", BigInteger, ForeignKey(stored_item.c.id, ondelete="CASCADE"), nullable=False),
+    Column("dataset_id", BigInteger, nullable=False),
+    Column("data_source_id", BigInteger, nullable=False),
+    Column("state", String(30), nullable=False),
+    Column("replace", Boolean, nullable=False, server_default=text("false")),
+    Column("try_count", Integer, nullable=False, server_default=text("0")),
+    Column("rows_read", BigInteger, nullable=False, server_default=text("0")),
+    Column("rows_loaded", BigInteger, nullable=False, server_default=text("0")),
+    Column("rows_quarantined", BigInteger, nullable=False, server_default=text("0")),
+    Column("rows_ignored", BigInteger, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    columns.created_at(),
+    Column("started_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Index("ix_ingestion_job_stored_item_id", "stored_item_id"),
+    Index("ix_ingestion_job_data_source_id", "data_source_id", "id"),
 )

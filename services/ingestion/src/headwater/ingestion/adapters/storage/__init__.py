@@ -10,12 +10,8 @@ from headwater.ingestion.adapters.storage.errors import (
     StorageError,
     StoreUnavailable,
 )
-from headwater.ingestion.adapters.storage.object_store import (
-    ObjectInfo,
-    ObjectStore,
-    StoredObject,
-    validate_key,
-)
+from headwater.ingestion.adapters.storage.object_store import ObjectStore, validate_key
+from headwater.ingestion.domain.objects import ObjectInfo, StoredObject
 
 __all__ = [
     "AccessDenied",

@@ -15,11 +15,10 @@ import os
 import tempfile
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import msgspec
 import obstore
 from obstore import exceptions as obstore_errors
 from obstore.store import AzureStore, GCSStore, LocalStore, S3Store
@@ -35,6 +34,7 @@ from headwater.ingestion.adapters.storage.errors import (
     StorageError,
     StoreUnavailable,
 )
+from headwater.ingestion.domain.objects import ObjectInfo, StoredObject
 
 if TYPE_CHECKING:
     from obstore import ListStream, ObjectMeta
@@ -56,24 +56,6 @@ BYTES = Counter(
 
 MAX_PRESIGN_EXPIRY = timedelta(days=7)
 """S3's limit for a SigV4 pre-signed URL (GCS has the same)."""
-
-
-class StoredObject(msgspec.Struct, frozen=True, kw_only=True):
-    """An object written or downloaded: its size and SHA-256 as counted while the bytes passed."""
-
-    key: str
-    size: int
-    sha256: str
-    etag: str | None = None
-
-
-class ObjectInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """An object as listed or looked up (what a sensor compares from one look to the next)."""
-
-    key: str
-    size: int
-    last_modified: datetime
-    etag: str | None = None
 
 
 AnyStore = LocalStore | S3Store | GCSStore | AzureStore

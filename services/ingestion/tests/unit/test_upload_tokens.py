@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from headwater.ingestion.adapters.storage.upload_tokens import (
+from headwater.ingestion.domain.upload_tokens import (
     ExpiredToken,
     MalformedToken,
     TamperedToken,

@@ -20,13 +20,6 @@ from headwater.common.events import FileStored
 from headwater.common.ids import uuid7
 from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
-from headwater.ingestion.adapters.storage import InvalidKey, ObjectNotFound, SigningNotSupported, validate_key
-from headwater.ingestion.adapters.storage.upload_tokens import (
-    UploadTokenError,
-    nonce_of,
-    sign_upload,
-    verify_upload,
-)
 from headwater.ingestion.domain import files as f
 from headwater.ingestion.domain.files import (
     ItemFilter,
@@ -37,6 +30,14 @@ from headwater.ingestion.domain.files import (
     StoredItem,
 )
 from headwater.ingestion.domain.metadata import Page, Stored
+from headwater.ingestion.domain.objects import validate_key
+from headwater.ingestion.domain.storage_errors import InvalidKey, ObjectNotFound, SigningNotSupported
+from headwater.ingestion.domain.upload_tokens import (
+    UploadTokenError,
+    nonce_of,
+    sign_upload,
+    verify_upload,
+)
 from headwater.ingestion.service_layer.metadata import _page  # pyright: ignore[reportPrivateUsage]
 from headwater.ingestion.service_layer.ports import Store, Warehouses
 from headwater.ingestion.service_layer.reprocess import ignore_file as drop_file_rows

@@ -24,12 +24,12 @@ from headwater.common.errors import Conflict, NotFound
 from headwater.common.events import FileIngested, FileStored, RowsQuarantined, RunEnded, RunStarted
 from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
-from headwater.ingestion.adapters.storage import ObjectNotFound
 from headwater.ingestion.domain import files as f
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.files import IngestionJob, ItemState, JobEnd, JobFilter, JobState, StoredItem
 from headwater.ingestion.domain.metadata import Page
 from headwater.ingestion.domain.parsing import ParseSettings
+from headwater.ingestion.domain.storage_errors import ObjectNotFound
 from headwater.ingestion.domain.validation import FieldRule
 from headwater.ingestion.service_layer.files import Rejected, _publish  # pyright: ignore[reportPrivateUsage]
 from headwater.ingestion.service_layer.ingest import IngestReport, ingest_file

@@ -1,7 +1,9 @@
 """Object storage of the ingestion service: uploaded files kept, watched prefixes listed, uploads signed."""
 
 from headwater.ingestion.adapters.storage.config import StoreConfig, local_store, parse_store_url
-from headwater.ingestion.adapters.storage.errors import (
+from headwater.ingestion.adapters.storage.object_store import ObjectStore
+from headwater.ingestion.domain.objects import ObjectInfo, StoredObject, validate_key
+from headwater.ingestion.domain.storage_errors import (
     AccessDenied,
     InvalidKey,
     InvalidStoreUrl,
@@ -10,8 +12,6 @@ from headwater.ingestion.adapters.storage.errors import (
     StorageError,
     StoreUnavailable,
 )
-from headwater.ingestion.adapters.storage.object_store import ObjectStore, validate_key
-from headwater.ingestion.domain.objects import ObjectInfo, StoredObject
 
 __all__ = [
     "AccessDenied",

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import msgspec
 
-from headwater.ingestion.adapters.storage.errors import InvalidStoreUrl
+from headwater.ingestion.domain.storage_errors import InvalidStoreUrl
 
 Scheme = Literal["file", "s3", "gs", "az"]
 

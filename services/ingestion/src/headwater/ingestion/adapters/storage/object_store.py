@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import os
 import tempfile
-import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,8 @@ from prometheus_client import Counter
 
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.storage.config import StoreConfig
-from headwater.ingestion.adapters.storage.errors import (
+from headwater.ingestion.domain.objects import ObjectInfo, StoredObject, validate_key
+from headwater.ingestion.domain.storage_errors import (
     AccessDenied,
     InvalidKey,
     ObjectNotFound,
@@ -34,7 +34,6 @@ from headwater.ingestion.adapters.storage.errors import (
     StorageError,
     StoreUnavailable,
 )
-from headwater.ingestion.domain.objects import ObjectInfo, StoredObject
 
 if TYPE_CHECKING:
     from obstore import ListStream, ObjectMeta
@@ -59,19 +58,6 @@ MAX_PRESIGN_EXPIRY = timedelta(days=7)
 
 
 AnyStore = LocalStore | S3Store | GCSStore | AzureStore
-
-
-def validate_key(key: str) -> str:
-    """`key` if it is a clean relative path of the store; `InvalidKey` otherwise."""
-    if not key or len(key) > 1024:
-        raise InvalidKey("an object key has 1 to 1024 characters")
-    if key.startswith("/") or key.endswith("/"):
-        raise InvalidKey(f"an object key neither starts nor ends with '/': {key!r}")
-    if any(unicodedata.category(c) == "Cc" for c in key) or "\\" in key:
-        raise InvalidKey(f"an object key holds no control characters or backslashes: {key!r}")
-    if any(part in {"", ".", ".."} for part in key.split("/")):
-        raise InvalidKey(f"an object key has no empty, '.' or '..' segments: {key!r}")
-    return key
 
 
 def _validate_prefix(prefix: str) -> str:
@@ -358,6 +344,6 @@ class ObjectStore:
         if isinstance(store, LocalStore):
             raise SigningNotSupported(
                 f"{self.url} is a local folder: it has no upload URL of its own, the gateway signs one "
-                "(headwater.ingestion.adapters.storage.upload_tokens)"
+                "(headwater.ingestion.domain.upload_tokens)"
             )
         return await self._call("sign", key, lambda: obstore.sign_async(store, "PUT", key, expires))

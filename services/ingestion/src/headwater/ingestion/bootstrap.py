@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,6 +11,7 @@ from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
 from headwater.ingestion import SCHEMA, SERVICE
 from headwater.ingestion.adapters.db.unit_of_work import SqlUnitOfWork
+from headwater.ingestion.adapters.warehouse.pools import WarehousePools
 from headwater.ingestion.settings import Settings
 
 
@@ -19,6 +20,12 @@ class Container(ServiceContainer):
     settings: Settings
     engine: AsyncEngine
     uow_factory: UnitOfWorkFactory[SqlUnitOfWork]
+    # The destinations' connection pools, opened on first use.
+    warehouses: WarehousePools = field(default_factory=WarehousePools)
+
+    async def close(self) -> None:
+        await self.warehouses.close()
+        await super().close()
 
 
 def bootstrap(settings: Settings | None = None) -> Container:

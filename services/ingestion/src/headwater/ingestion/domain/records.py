@@ -54,3 +54,9 @@ class DataPage(msgspec.Struct, frozen=True):
     total_page_count: int
     fields: list[str]
     results: list[dict[str, Any]]
+
+
+class OfDataSource(msgspec.Struct, frozen=True):
+    """Selects the bad rows of one data source (`data_source_id` None: the rows of files of no data source)."""
+
+    data_source_id: int | None

@@ -41,7 +41,7 @@ def _refuse_limited(principal: Principal) -> None:
         raise Forbidden(LIMITED_WRITE)
 
 
-async def _page(
+async def cursor_page(
     walk: Any, matching: Any, *, start: int | None, end: int | None, limit: int, reverse: bool
 ) -> Page:
     """One page of a listing walked by id (spec 003's cursor pagination, like Get Alerts)."""
@@ -99,7 +99,9 @@ async def list_datasets(
         states=tuple(states), parent_id=destination_id, data_sources=principal.visible_data_sources
     )
     async with uow:
-        return await _page(uow.datasets.walk, matching, start=start, end=end, limit=limit, reverse=reverse)
+        return await cursor_page(
+            uow.datasets.walk, matching, start=start, end=end, limit=limit, reverse=reverse
+        )
 
 
 async def _check_destination(uow: UnitOfWork, destination_id: int | None) -> None:
@@ -277,7 +279,7 @@ async def list_destinations(
 ) -> Page:
     matching = Filter(data_sources=principal.visible_data_sources)
     async with uow:
-        return await _page(
+        return await cursor_page(
             uow.destinations.walk, matching, start=start, end=end, limit=limit, reverse=reverse
         )
 
@@ -331,7 +333,7 @@ async def list_data_sources(
 ) -> Page:
     matching = Filter(states=tuple(states), parent_id=dataset_id, data_sources=principal.visible_data_sources)
     async with uow:
-        return await _page(
+        return await cursor_page(
             uow.data_sources.walk, matching, start=start, end=end, limit=limit, reverse=reverse
         )
 
@@ -588,7 +590,7 @@ async def list_fatal_errors(
         job_name=job_name, module=module, deleted=deleted, data_sources=principal.visible_data_sources
     )
     async with uow:
-        return await _page(
+        return await cursor_page(
             uow.fatal_errors.walk, matching, start=start, end=end, limit=limit, reverse=reverse
         )
 

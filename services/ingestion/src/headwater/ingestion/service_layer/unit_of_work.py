@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from headwater.common import unit_of_work
-from headwater.ingestion.service_layer.ports import Documents, FatalErrors, FieldValidations
+from headwater.ingestion.service_layer.ports import (
+    Documents,
+    FatalErrors,
+    FieldValidations,
+    IgnoredSignatures,
+    QueueMessages,
+)
 
 
 class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
@@ -26,6 +32,12 @@ class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
 
     @property
     def field_validations(self) -> FieldValidations: ...
+
+    @property
+    def ignored_signatures(self) -> IgnoredSignatures: ...
+
+    @property
+    def queue_messages(self) -> QueueMessages: ...
 
 
 UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

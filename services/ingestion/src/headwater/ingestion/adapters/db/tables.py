@@ -116,3 +116,13 @@ field_validation = Table(
     Column("rules", JSONB, nullable=False),
     *columns.timestamps(),
 )
+
+ignored_signatures = Table(
+    "ignored_signatures",
+    metadata,
+    Column("dataset_id", BigInteger, ForeignKey(dataset.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("data_source_id", BigInteger, ForeignKey(data_source.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("signature", String(128), primary_key=True),
+    Column("created_by", String(320)),
+    columns.created_at(),
+)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from headwater.common.db.unit_of_work import BaseUnitOfWork
 from headwater.ingestion.adapters.db.metadata import Documents, FatalErrors, FieldValidations
+from headwater.ingestion.adapters.db.queue import QueueMessages
+from headwater.ingestion.adapters.db.signatures import IgnoredSignatures
 from headwater.ingestion.adapters.db.tables import inbox, outbox
 from headwater.ingestion.domain.metadata import Kind
 
@@ -20,6 +22,8 @@ class SqlUnitOfWork(BaseUnitOfWork):
     data_sources: Documents
     fatal_errors: FatalErrors
     field_validations: FieldValidations
+    ignored_signatures: IgnoredSignatures
+    queue_messages: QueueMessages
 
     def bind(self) -> None:
         self.datasets = Documents(self.conn, Kind.DATASET)
@@ -27,3 +31,5 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self.data_sources = Documents(self.conn, Kind.DATA_SOURCE)
         self.fatal_errors = FatalErrors(self.conn)
         self.field_validations = FieldValidations(self.conn)
+        self.ignored_signatures = IgnoredSignatures(self.conn)
+        self.queue_messages = QueueMessages(self.conn)

@@ -67,10 +67,9 @@ def dsn_of(destination: Stored, database_name: str | None) -> str:
     port = str(body.get("port") or "5432")
     if not port.isdigit():
         raise Invalid(f"destination {destination.id}: port {port!r} is not a number")
-    timeout = body.get("connect_timeout")
-    query = f"?connect_timeout={int(timeout)}" if isinstance(timeout, int) and timeout > 0 else ""
+    # (`connect_timeout` stays out: asyncpg would send it to the server as a setting; the pools bound connects.)
     at = f"{login}@" if login else ""
-    return f"postgresql://{at}{quote(str(host), safe='')}:{port}/{quote(str(database), safe='')}{query}"
+    return f"postgresql://{at}{quote(str(host), safe='')}:{port}/{quote(str(database), safe='')}"
 
 
 def target_for(dataset: Stored, destination: Stored | None, default_dsn: str) -> Target:

@@ -3,7 +3,8 @@
 Datasets, destinations and data sources are versioned documents: a row per record with its `version_id`
 (optimistic concurrency: a write names the version it read), its state and name, and spec 003's fields in
 `body`. `history` keeps every state each one has been in, written in the transaction of the change, never
-updated. `fatal_error` counts each distinct error; `field_validation` holds a dataset's rules per field. Besides
+updated. `fatal_error` counts each distinct error; `field_validation` holds a dataset's rules per field;
+`ignored_signatures` the line signatures dropped per data source of a dataset. Besides
 them the outbox (events published through the relay), its quarantine and the inbox.
 """
 

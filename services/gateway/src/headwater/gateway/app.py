@@ -34,6 +34,7 @@ from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
 from headwater.gateway.dialects.olake.auth_routes import ROUTES as OLAKE_AUTH_ROUTES
 from headwater.gateway.dialects.olake.project_routes import ROUTES as PROJECT_ROUTES
 from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_ROUTES
+from headwater.gateway.dialects.qluster.data_routes import ROUTES as QLUSTER_DATA_ROUTES
 from headwater.gateway.dialects.qluster.error_routes import ROUTES as FATAL_ERROR_ROUTES
 from headwater.gateway.dialects.qluster.metadata_routes import ROUTES as QLUSTER_METADATA_ROUTES
 from headwater.gateway.dialects.qluster.routes import ROUTES as QLUSTER_ROUTES
@@ -93,6 +94,7 @@ def create_app(container: Container | None = None) -> Litestar:
             *QLUSTER_ROUTES,
             *QLUSTER_METADATA_ROUTES,
             *FATAL_ERROR_ROUTES,
+            *QLUSTER_DATA_ROUTES,
             *NOTIFICATION_ROUTES,
             *public(health_handlers([c.database_ready])),
             *metrics,

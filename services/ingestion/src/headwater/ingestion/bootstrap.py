@@ -13,7 +13,7 @@ from headwater.common.settings import load_settings
 from headwater.ingestion import SCHEMA, SERVICE
 from headwater.ingestion.adapters.db.unit_of_work import SqlUnitOfWork
 from headwater.ingestion.adapters.storage import ObjectStore, StoreConfig, local_store, parse_store_url
-from headwater.ingestion.adapters.warehouse.registry import Warehouses
+from headwater.ingestion.adapters.warehouse.pools import WarehousePools
 from headwater.ingestion.settings import Settings
 
 
@@ -23,7 +23,8 @@ class Container(ServiceContainer):
     engine: AsyncEngine
     uow_factory: UnitOfWorkFactory[SqlUnitOfWork]
     store: ObjectStore
-    warehouses: Warehouses
+    # The destinations' connection pools, opened on first use.
+    warehouses: WarehousePools
 
     async def close(self) -> None:
         await self.warehouses.close()
@@ -46,5 +47,5 @@ def bootstrap(settings: Settings | None = None) -> Container:
         engine=engine,
         uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork),
         store=ObjectStore(store_config(settings.object_store_url)),
-        warehouses=Warehouses(),
+        warehouses=WarehousePools(),
     )

@@ -82,3 +82,11 @@ class IngestionPaths:
     DATA_SOURCE_HISTORY: Final = "/data-sources/{data_source_model_id:int}/history"
     DATA_SOURCE_COPY: Final = "/data-sources/{data_source_model_id:int}/copy"
     DATA_SOURCE_VALIDATION_MODEL: Final = "/data-sources/{data_source_model_id:int}/validation-model"
+    # Qluster's data: a dataset's rows and bad rows, the menu's counts, the service's queue messages.
+    DATA: Final = "/datasets/{dataset_id:int}/data"
+    IGNORE_LINE_SIGNATURE: Final = "/datasets/{dataset_id:int}/ignore_line_signature"
+    REPROCESS_BAD_ROWS: Final = "/datasets/{dataset_id:int}/reprocess-bad-rows"
+    MENU_STATS: Final = "/menu-stats"
+    QUEUE_MSGS: Final = "/queue-msgs"
+    QUEUE_MSG: Final = "/queue-msgs/{msg_id:int}"
+    RESCHEDULE_QUEUE_MSGS: Final = "/queue-msgs/reschedule"

@@ -9,13 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
-from urllib.parse import quote
 
 import msgspec
-
-from headwater.ingestion.domain.parsing import ParseSettings
-from headwater.ingestion.domain.validation import FieldRule
 
 
 class ItemState(StrEnum):
@@ -142,74 +137,9 @@ class JobFilter:
 
 # -- what the engine needs, from the stored metadata ---------------------------------------------------------------
 
-_PARSE_FIELDS = frozenset(ParseSettings.__struct_fields__)
-
 
 class InvalidIngestSettings(ValueError):
     """The dataset's or data source's settings cannot drive an ingestion (the message says which and why)."""
-
-
-def parse_settings_of(dataset_settings: dict[str, Any], data_source: dict[str, Any]) -> ParseSettings:
-    """The parse settings of a data source: the dataset's settings model (`boolean_true` there is the default
-    of the data source's `boolean_true_override`), overridden by the data source's own non-null fields."""
-    values: dict[str, Any] = {}
-    for name, value in dataset_settings.items():
-        target = name if name in _PARSE_FIELDS else f"{name}_override"
-        if target in _PARSE_FIELDS and value is not None:
-            values[target] = value
-    values |= {k: v for k, v in data_source.items() if k in _PARSE_FIELDS and v is not None}
-    try:
-        return msgspec.convert(values, ParseSettings)
-    except (msgspec.ValidationError, ValueError) as e:
-        raise InvalidIngestSettings(f"the data source's parse settings are invalid: {e}") from e
-
-
-def field_rules_of(validations: dict[str, dict[str, Any]]) -> list[FieldRule]:
-    """The dataset's validation info (field name to its rules) as the engine's field rules, in field order."""
-    rules: list[FieldRule] = []
-    for name, body in validations.items():
-        try:
-            rules.append(msgspec.convert({**body, "field_name": name}, FieldRule))
-        except (msgspec.ValidationError, ValueError) as e:
-            raise InvalidIngestSettings(f"the validation info of the field {name!r} is invalid: {e}") from e
-    if not rules:
-        raise InvalidIngestSettings(
-            "the dataset has no validation info: give each of its fields a type (Update Dataset Validation Info"
-            " For One Field) before ingesting files"
-        )
-    return rules
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a dataset's rows go: a Postgres DSN, a schema and a table."""
-
-    dsn: str
-    schema: str
-    table: str
-
-
-def target_of(
-    dataset_id: int, dataset: dict[str, Any], destination: dict[str, Any] | None, default_dsn: str
-) -> Target:
-    """The dataset's table (`schema_name`.`table_name`, else `qluster`.`dataset_<id>`) in its destination's
-    database, or in `default_dsn` when the dataset has no destination or the destination names no host."""
-    dsn = default_dsn
-    if destination is not None and destination.get("host"):
-        kind = destination.get("destination_type") or "postgresql"
-        if kind != "postgresql":
-            raise InvalidIngestSettings(
-                f"destinations of type {kind!r} cannot be loaded into (postgresql only)"
-            )
-        user = quote(str(destination.get("user") or ""), safe="")
-        password = destination.get("password")
-        auth = f"{user}:{quote(str(password), safe='')}" if password else user
-        port = destination.get("port") or "5432"
-        database = quote(str(destination.get("database_name") or dataset.get("database_name") or ""), safe="")
-        dsn = f"postgresql://{auth}@{destination['host']}:{port}/{database}"
-    schema = str(dataset.get("schema_name") or "qluster")
-    table = str(dataset.get("table_name") or f"dataset_{dataset_id}")
-    return Target(dsn=dsn, schema=schema, table=table)
 
 
 def object_key_for(data_source_id: int, key: str) -> str:

@@ -73,3 +73,9 @@ class RawBatch(msgspec.Struct, frozen=True):
     rows: RecordBatch
     line_numbers: Array
     rejected: list[RejectedRow]
+
+
+class OfDataSource(msgspec.Struct, frozen=True):
+    """Selects the bad rows of one data source (`data_source_id` None: the rows of files of no data source)."""
+
+    data_source_id: int | None

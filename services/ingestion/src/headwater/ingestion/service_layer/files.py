@@ -38,10 +38,11 @@ from headwater.ingestion.domain.upload_tokens import (
     sign_upload,
     verify_upload,
 )
-from headwater.ingestion.service_layer.metadata import _page  # pyright: ignore[reportPrivateUsage]
+from headwater.ingestion.service_layer.metadata import cursor_page
 from headwater.ingestion.service_layer.ports import Store, Warehouses
 from headwater.ingestion.service_layer.reprocess import ignore_file as drop_file_rows
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork
+from headwater.ingestion.service_layer.warehouses import target_for
 
 log = get_logger(__name__)
 
@@ -102,7 +103,7 @@ async def list_stored_items(
         data_sources=principal.visible_data_sources,
     )
     async with uow:
-        return await _page(
+        return await cursor_page(
             uow.stored_items.walk, matching, start=start, end=end, limit=limit, reverse=reverse
         )
 
@@ -367,8 +368,8 @@ async def patch_stored_item(
     if ignore_file:
         if dataset is None or dataset.state == "deleted":
             raise NotFound(f"the dataset of stored item {item_id} is gone")
-        target = f.target_of(dataset.id, dataset.body, destination.body if destination else None, default_dsn)
-        warehouse = await warehouses.get(target.dsn, target.schema)
+        target = target_for(dataset, destination, default_dsn)
+        warehouse = await warehouses.warehouse(target.dsn, target.schema)
         dropped = await drop_file_rows(warehouse, table=target.table, stored_item_id=item_id)
         log.info("stored_item_ignored", stored_item_id=item_id, rows_deleted=dropped.rows_deleted)
     async with uow:

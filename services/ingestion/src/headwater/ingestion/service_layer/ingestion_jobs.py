@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from prometheus_client import Counter
 
-from headwater.common.errors import Conflict, NotFound
+from headwater.common.errors import Conflict, Invalid, NotFound
 from headwater.common.events import FileIngested, FileStored, RowsQuarantined, RunEnded, RunStarted
 from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
@@ -33,9 +33,10 @@ from headwater.ingestion.domain.storage_errors import ObjectNotFound
 from headwater.ingestion.domain.validation import FieldRule
 from headwater.ingestion.service_layer.files import Rejected, _publish  # pyright: ignore[reportPrivateUsage]
 from headwater.ingestion.service_layer.ingest import IngestReport, ingest_file
-from headwater.ingestion.service_layer.metadata import _page  # pyright: ignore[reportPrivateUsage]
+from headwater.ingestion.service_layer.metadata import cursor_page
 from headwater.ingestion.service_layer.ports import OpenFile, Store, Warehouses
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork
+from headwater.ingestion.service_layer.warehouses import Target, parse_settings_of, rules_of, target_for
 
 log = get_logger(__name__)
 
@@ -58,10 +59,13 @@ class _Plan:
 
 
 class _Config:
-    def __init__(self, settings: ParseSettings, rules: list[FieldRule], target: f.Target) -> None:
+    def __init__(
+        self, settings: ParseSettings, rules: list[FieldRule], target: Target, ignored_signatures: set[str]
+    ) -> None:
         self.settings = settings
         self.rules = rules
         self.target = target
+        self.ignored_signatures = ignored_signatures
 
 
 def _pipeline_name(dataset_id: int, name: str | None) -> str:
@@ -75,10 +79,20 @@ async def _config(uow: UnitOfWork, item: StoredItem, default_dsn: str) -> tuple[
     if dataset is None or source is None or dataset.state == "deleted" or source.state == "deleted":
         raise f.InvalidIngestSettings("the file's dataset or data source was deleted")
     destination = await uow.destinations.get(dataset.parent_id) if dataset.parent_id else None
-    settings = f.parse_settings_of(dict(dataset.body.get("settings_model") or {}), source.body)
-    rules = f.field_rules_of(await uow.field_validations.of_dataset(dataset.id))
-    target = f.target_of(dataset.id, dataset.body, destination.body if destination else None, default_dsn)
-    return _pipeline_name(dataset.id, dataset.name), _Config(settings, rules, target)
+    validations = await uow.field_validations.of_dataset(dataset.id)
+    if not validations:
+        raise f.InvalidIngestSettings(
+            "the dataset has no validation info: give each of its fields a type (Update Dataset Validation Info"
+            " For One Field) before ingesting files"
+        )
+    try:
+        settings = parse_settings_of(source, dataset)
+        rules = rules_of(validations)
+        target = target_for(dataset, destination, default_dsn)
+    except Invalid as e:
+        raise f.InvalidIngestSettings(str(e)) from e
+    ignored = await uow.ignored_signatures.signatures_for(dataset.id, item.data_source_id)
+    return _pipeline_name(dataset.id, dataset.name), _Config(settings, rules, target, ignored)
 
 
 def _file_ingested(item: StoredItem, job: IngestionJob, end: JobEnd) -> FileIngested:
@@ -228,7 +242,7 @@ async def _ingest(plan: _Plan, store: Store, warehouses: Warehouses, open_file: 
     with tempfile.TemporaryDirectory(prefix="headwater-ingest-") as folder:
         path = Path(folder) / "file"
         await store.download_to(plan.item.object_key, path)
-        warehouse = await warehouses.get(plan.config.target.dsn, plan.config.target.schema)
+        warehouse = await warehouses.warehouse(plan.config.target.dsn, plan.config.target.schema)
         return await ingest_file(
             path,
             settings=plan.config.settings,
@@ -238,6 +252,7 @@ async def _ingest(plan: _Plan, store: Store, warehouses: Warehouses, open_file: 
             table=plan.config.target.table,
             stored_item_id=plan.item.id,
             data_source_id=plan.item.data_source_id,
+            ignored_signatures=plan.config.ignored_signatures,
             replace=plan.job.replace,
         )
 
@@ -325,7 +340,7 @@ async def list_ingestion_jobs(
         data_sources=principal.visible_data_sources,
     )
     async with uow:
-        return await _page(
+        return await cursor_page(
             uow.ingestion_jobs.walk, matching, start=start, end=end, limit=limit, reverse=reverse
         )
 

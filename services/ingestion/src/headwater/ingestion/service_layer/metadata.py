@@ -55,7 +55,7 @@ def _refuse_limited(principal: Principal) -> None:
         raise Forbidden(LIMITED_WRITE)
 
 
-async def _page(
+async def cursor_page(
     walk: Any, matching: Any, *, start: int | None, end: int | None, limit: int, reverse: bool
 ) -> Page:
     """One page of a listing walked by id (spec 003's cursor pagination, like Get Alerts)."""
@@ -114,7 +114,9 @@ async def list_datasets(
         states=tuple(states), parent_id=destination_id, data_sources=principal.visible_data_sources
     )
     async with uow:
-        return await _page(uow.datasets.walk, matching, start=start, end=end, limit=limit, reverse=reverse)
+        return await cursor_page(
+            uow.datasets.walk, matching, start=start, end=end, limit=limit, reverse=reverse
+        )
 
 
 async def _check_destination(uow: UnitOfWork, destination_id: int | None) -> None:
@@ -296,7 +298,7 @@ async def list_destinations(
 ) -> Page:
     matching = Filter(data_sources=principal.visible_data_sources)
     async with uow:
-        return await _page(
+        return await cursor_page(
             uow.destinations.walk, matching, start=start, end=end, limit=limit, reverse=reverse
         )
 
@@ -352,7 +354,7 @@ async def list_data_sources(
 ) -> Page:
     matching = Filter(states=tuple(states), parent_id=dataset_id, data_sources=principal.visible_data_sources)
     async with uow:
-        return await _page(
+        return await cursor_page(
             uow.data_sources.walk, matching, start=start, end=end, limit=limit, reverse=reverse
         )
 

@@ -25,9 +25,12 @@ from headwater.ingestion.domain.metadata import (
 )
 from headwater.ingestion.domain.objects import ObjectInfo, StoredObject
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
+from headwater.ingestion.domain.queue import QueueFilter, QueueMessage, Rescheduled
 from headwater.ingestion.domain.records import (
+    DataPage,
     IgnoredFile,
     LoadSummary,
+    OfDataSource,
     QuarantinedRow,
     QuarantineRecord,
     RawBatch,
@@ -71,6 +74,8 @@ class Documents(Protocol):
 
     async def last_change(self, entity_id: int) -> datetime | None: ...
 
+    async def count(self, matching: Filter) -> int: ...
+
 
 class FieldValidations(Protocol):
     async def get(self, dataset_id: int, field_name: str) -> dict[str, Any] | None: ...
@@ -78,6 +83,35 @@ class FieldValidations(Protocol):
     async def put(self, dataset_id: int, field_name: str, rules: dict[str, Any]) -> None: ...
 
     async def of_dataset(self, dataset_id: int) -> dict[str, dict[str, Any]]: ...
+
+
+class IgnoredSignatures(Protocol):
+    """Line signatures of a dataset's data sources whose rows are dropped (now and in future files)."""
+
+    async def add(self, dataset_id: int, pairs: Sequence[tuple[int, str]], by: str | None) -> int:
+        """Records each (data source, signature) not recorded yet; returns how many were new."""
+        ...
+
+    async def signatures_for(self, dataset_id: int, data_source_id: int | None = None) -> set[str]:
+        """The dataset's ignored signatures (only those of `data_source_id` when given): what the worker passes
+        to `ingest_file(ignored_signatures=...)`."""
+        ...
+
+
+class QueueMessages(Protocol):
+    """The service's outbox and outbox quarantine, read and replayed by an operator."""
+
+    async def walk(
+        self, matching: QueueFilter, *, from_id: int | None, ascending: bool, limit: int
+    ) -> list[QueueMessage]: ...
+
+    async def get(
+        self, message_id: int, data_sources: Sequence[int] | None = None
+    ) -> QueueMessage | None: ...
+
+    async def reschedule(self, ids: Sequence[int]) -> Rescheduled:
+        """Puts quarantined messages back in the outbox and marks sent ones unsent, so the relay sends them."""
+        ...
 
 
 class Loading(Protocol):
@@ -112,10 +146,33 @@ class Warehouse(Protocol):
     ) -> AbstractAsyncContextManager[Loading]: ...
 
     def reprocessing(
-        self, table: str, *, after_id: int, limit: int, ids: Sequence[int] | None = None
+        self,
+        table: str,
+        *,
+        after_id: int,
+        limit: int,
+        ids: Sequence[int] | None = None,
+        source: OfDataSource | None = None,
     ) -> AbstractAsyncContextManager[Reprocessing]: ...
 
     async def ignore_file(self, table: str, stored_item_id: int) -> IgnoredFile: ...
+
+    async def delete_bad_rows_with_signatures(
+        self, table: str, data_source_id: int, signatures: Sequence[str]
+    ) -> int: ...
+
+    async def read_page(
+        self,
+        table: str,
+        rules: Sequence[FieldRule],
+        *,
+        page: int = 1,
+        limit: int = 20,
+        data_source_id: int | None = None,
+        stored_item_id: int | None = None,
+        is_bad_data: bool = False,
+        order_by: Sequence[str] = ("~id",),
+    ) -> DataPage: ...
 
     def encode_rows(self, batch: RecordBatch) -> bytes:
         """Rows in the warehouse's COPY input format (CPU work, thread-safe: called off the event loop)."""
@@ -183,9 +240,9 @@ class IngestionJobs(Protocol):
 
 
 class Warehouses(Protocol):
-    """The destination warehouses, opened on first use by DSN and schema."""
+    """The destinations' warehouses, opened once per (DSN, schema) and kept for the life of the process."""
 
-    async def get(self, dsn: str, schema: str) -> Warehouse: ...
+    async def warehouse(self, dsn: str, schema: str) -> Warehouse: ...
 
 
 class Store(Protocol):

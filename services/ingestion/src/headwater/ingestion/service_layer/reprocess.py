@@ -10,7 +10,7 @@ import msgspec
 from headwater.common.logging import get_logger
 from headwater.ingestion.arrow import pa
 from headwater.ingestion.domain.parsing import ParseSettings
-from headwater.ingestion.domain.records import IgnoredFile, QuarantinedRow
+from headwater.ingestion.domain.records import IgnoredFile, OfDataSource, QuarantinedRow
 from headwater.ingestion.domain.validation import FieldRule, check_batch
 from headwater.ingestion.service_layer.ports import Warehouse
 
@@ -69,15 +69,19 @@ async def reprocess_bad_rows(
     rules: Sequence[FieldRule],
     settings: ParseSettings,
     ids: Sequence[int] | None = None,
+    source: OfDataSource | None = None,
     page_rows: int = 10_000,
 ) -> ReprocessReport:
-    """Checks the dataset's quarantined rows (only `ids` when given) against `rules` and moves the ones that
+    """Checks the dataset's quarantined rows (only `ids` when given, only those of `source` when given: each
+    data source's rows are read with its own parse settings) against `rules` and moves the ones that
     pass into the table, keeping their stored item, data source, line number and signature; the others get
     today's reason. Each page moves in one transaction, so a crash mid-way loses or doubles nothing."""
     await warehouse.ensure_table(table, rules)
     after = checked = moved = still_bad = 0
     while True:
-        async with warehouse.reprocessing(table, after_id=after, limit=page_rows, ids=ids) as work:
+        async with warehouse.reprocessing(
+            table, after_id=after, limit=page_rows, ids=ids, source=source
+        ) as work:
             if not work.rows:
                 break
             plan = await asyncio.to_thread(_plan, work.rows, rules, settings, warehouse)

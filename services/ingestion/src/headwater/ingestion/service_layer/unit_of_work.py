@@ -10,7 +10,9 @@ from headwater.common.events import RunReport
 from headwater.ingestion.service_layer.ports import (
     Documents,
     FieldValidations,
+    IgnoredSignatures,
     IngestionJobs,
+    QueueMessages,
     StoredItems,
 )
 
@@ -39,6 +41,12 @@ class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
     def report_runs(self, *reports: RunReport) -> None:
         """Run reports for `ingress.runs`, published through the outbox when the transaction commits."""
         ...
+
+    @property
+    def ignored_signatures(self) -> IgnoredSignatures: ...
+
+    @property
+    def queue_messages(self) -> QueueMessages: ...
 
 
 UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

@@ -189,6 +189,16 @@ class Documents(Repository):
         ).all()
         return {int(r[0]): r[1] for r in rows}
 
+    async def count(self, matching: Filter) -> int:
+        """How many documents match (states, parent, the caller's data sources)."""
+        t = self.table
+        where: list[ColumnElement[bool]] = [self._visible(matching.data_sources)]
+        if matching.states is not None:
+            where.append(t.c.state.in_(list(matching.states)))
+        if matching.parent_id is not None and self.parent is not None:
+            where.append(self.parent == matching.parent_id)
+        return int(await self.conn.scalar(select(func.count()).select_from(t).where(*where)) or 0)
+
     async def last_change(self, entity_id: int) -> datetime | None:
         value = await self.conn.scalar(
             select(func.max(history.c.changed_at)).where(

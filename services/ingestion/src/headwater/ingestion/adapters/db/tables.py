@@ -3,7 +3,8 @@
 Datasets, destinations and data sources are versioned documents: a row per record with its `version_id`
 (optimistic concurrency: a write names the version it read), its state and name, and spec 003's fields in
 `body`. `history` keeps every state each one has been in, written in the transaction of the change, never
-updated. `field_validation` holds a dataset's rules per field. Besides
+updated. `field_validation` holds a dataset's rules per field;
+`ignored_signatures` the line signatures dropped per data source of a dataset. Besides
 them the outbox (events published through the relay), its quarantine and the inbox.
 """
 
@@ -162,4 +163,13 @@ ingestion_job = Table(
     Column("ended_at", DateTime(timezone=True)),
     Index("ix_ingestion_job_stored_item_id", "stored_item_id"),
     Index("ix_ingestion_job_data_source_id", "data_source_id", "id"),
+)
+ignored_signatures = Table(
+    "ignored_signatures",
+    metadata,
+    Column("dataset_id", BigInteger, ForeignKey(dataset.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("data_source_id", BigInteger, ForeignKey(data_source.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("signature", String(128), primary_key=True),
+    Column("created_by", String(320)),
+    columns.created_at(),
 )

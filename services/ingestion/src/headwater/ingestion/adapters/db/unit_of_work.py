@@ -10,6 +10,8 @@ from headwater.common.db.unit_of_work import BaseUnitOfWork
 from headwater.common.events import RunReport
 from headwater.ingestion.adapters.db.files import IngestionJobs, StoredItems, run_report_rows
 from headwater.ingestion.adapters.db.metadata import Documents, FieldValidations
+from headwater.ingestion.adapters.db.queue import QueueMessages
+from headwater.ingestion.adapters.db.signatures import IgnoredSignatures
 from headwater.ingestion.adapters.db.tables import inbox, outbox
 from headwater.ingestion.domain.metadata import Kind
 
@@ -27,6 +29,8 @@ class SqlUnitOfWork(BaseUnitOfWork):
     stored_items: StoredItems
     ingestion_jobs: IngestionJobs
     _reports: list[RunReport]
+    ignored_signatures: IgnoredSignatures
+    queue_messages: QueueMessages
 
     def bind(self) -> None:
         self.datasets = Documents(self.conn, Kind.DATASET)
@@ -46,3 +50,5 @@ class SqlUnitOfWork(BaseUnitOfWork):
             await self.conn.execute(insert(self.outbox), run_report_rows(self._reports))
             self._reports = []
         await super().commit()
+        self.ignored_signatures = IgnoredSignatures(self.conn)
+        self.queue_messages = QueueMessages(self.conn)

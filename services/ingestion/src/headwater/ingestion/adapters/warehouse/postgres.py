@@ -26,6 +26,7 @@ from headwater.ingestion.domain.records import (
     DataPage,
     IgnoredFile,
     LoadSummary,
+    OfDataSource,
     QuarantinedRow,
     QuarantineRecord,
 )
@@ -298,31 +299,45 @@ class PostgresWarehouse:
     async def delete_bad_rows_with_signatures(
         self, table: str, data_source_id: int, signatures: Sequence[str]
     ) -> int:
-        """Drops the quarantined rows of a data source whose line signature is now ignored."""
+        """Drops the quarantined rows of a data source whose line signature is now ignored (none when no file of
+        the dataset has been loaded yet: the table does not exist)."""
         async with self._pool.acquire() as conn:
-            status = await conn.execute(
-                f"DELETE FROM {self._name(table + QUARANTINE_SUFFIX)} WHERE _data_source_id = $1"
-                " AND _signature = ANY($2::text[])",
-                data_source_id,
-                list(signatures),
-            )
+            try:
+                status = await conn.execute(
+                    f"DELETE FROM {self._name(table + QUARANTINE_SUFFIX)} WHERE _data_source_id = $1"
+                    " AND _signature = ANY($2::text[])",
+                    data_source_id,
+                    list(signatures),
+                )
+            except asyncpg.UndefinedTableError:
+                return 0
             return int(status.split()[-1])
 
     @asynccontextmanager
     async def reprocessing(
-        self, table: str, *, after_id: int, limit: int, ids: Sequence[int] | None = None
+        self,
+        table: str,
+        *,
+        after_id: int,
+        limit: int,
+        ids: Sequence[int] | None = None,
+        source: OfDataSource | None = None,
     ) -> AsyncGenerator[Reprocessing]:
-        """The next `limit` quarantined rows after `after_id` (only `ids` when given; never row-level issues,
-        whose cells could not be told apart), locked for the block's transaction."""
+        """The next `limit` quarantined rows after `after_id` (only `ids` when given, only those of `source`
+        when given; never row-level issues, whose cells could not be told apart), locked for the block's
+        transaction."""
         async with self._pool.acquire() as conn, conn.transaction():
             records = await conn.fetch(
                 "SELECT _id, _stored_item_id, _data_source_id, _line_number, _signature, _row::text AS row"
                 f" FROM {self._name(table + QUARANTINE_SUFFIX)} WHERE _id > $1"
                 " AND _alert_type <> 'row_level_issue' AND ($2::bigint[] IS NULL OR _id = ANY($2::bigint[]))"
+                " AND (NOT $4::boolean OR _data_source_id IS NOT DISTINCT FROM $5::bigint)"
                 " ORDER BY _id LIMIT $3 FOR UPDATE SKIP LOCKED",
                 after_id,
                 list(ids) if ids is not None else None,
                 limit,
+                source is not None,
+                source.data_source_id if source is not None else None,
             )
             rows = [
                 QuarantinedRow(
@@ -336,6 +351,16 @@ class PostgresWarehouse:
                 for r in records
             ]
             yield Reprocessing(conn, self.schema, table, rows)
+
+    async def _columns_of(self, table: str) -> set[str]:
+        """The columns `table` has (none when it does not exist)."""
+        async with self._pool.acquire() as conn:
+            records = await conn.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+                self.schema,
+                table,
+            )
+        return {str(r["column_name"]) for r in records}
 
     async def read_page(
         self,
@@ -352,6 +377,8 @@ class PostgresWarehouse:
         """003's Get Data: rows (or bad rows) of the dataset, filtered, ordered (`~` = descending), paged."""
         if page < 1 or not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidQuery(f"page must be >= 1 and limit between 1 and {MAX_PAGE_SIZE}")
+        existing = await self._columns_of(table + QUARANTINE_SUFFIX if is_bad_data else table)
+        # A field added since the last load has no column yet: it is listed, its values are null.
         fields = [rule.field_name for rule in rules if rule.to_include]
         if is_bad_data:
             columns = ["_id", *QUARANTINE_COLUMNS, "_ingested_at"]
@@ -360,6 +387,7 @@ class PostgresWarehouse:
             columns = ["_id", *fields, *HIDDEN_COLUMNS, "_ingested_at"]
             source = self._name(table)
         orders: list[str] = []
+        order_names: list[str] = []
         for item in order_by:
             descending = item.startswith("~")
             name = item.removeprefix("~")
@@ -368,11 +396,19 @@ class PostgresWarehouse:
             if name not in columns:
                 raise InvalidQuery(f"cannot order by {name!r}: it is none of {columns}")
             orders.append(quote_ident(name) + (" DESC" if descending else " ASC"))
-        orders.append("_id ASC")
+            order_names.append(name)
         where = (
             "($1::bigint IS NULL OR _data_source_id = $1) AND ($2::bigint IS NULL OR _stored_item_id = $2)"
         )
-        selected = ", ".join(quote_ident(c) + ("::text" if c == "_row" else "") for c in columns)
+        if not existing:  # no file of the dataset loaded yet
+            return DataPage(0, 0, fields, [])
+        selected = ", ".join(
+            (quote_ident(c) + ("::text" if c == "_row" else ""))
+            if c in existing
+            else f"NULL AS {quote_ident(c)}"
+            for c in columns
+        )
+        orders = [o for o, name in zip(orders, order_names, strict=True) if name in existing] + ["_id ASC"]
         async with self._pool.acquire() as conn:
             total: int = await conn.fetchval(
                 f"SELECT count(*) FROM {source} WHERE {where}", data_source_id, stored_item_id

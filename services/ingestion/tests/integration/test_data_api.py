@@ -20,6 +20,7 @@ from headwater.common.principal import HEADER, Principal
 from headwater.devstack.stack import Stack
 from headwater.devstack.testing import SignedCalls, settings_on
 from headwater.ingestion import SCHEMA
+from headwater.ingestion.adapters.files import open_file
 from headwater.ingestion.adapters.warehouse import PostgresWarehouse
 from headwater.ingestion.bootstrap import Container, bootstrap
 from headwater.ingestion.domain.metadata import Stored
@@ -74,6 +75,7 @@ class World(msgspec.Struct, kw_only=True):
             settings=ParseSettings(),
             rules=rules,
             warehouse=self.warehouse,
+            open_file=open_file,
             table=self.table,
             stored_item_id=stored_item_id,
             data_source_id=source,

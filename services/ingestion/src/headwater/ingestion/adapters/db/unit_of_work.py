@@ -28,9 +28,9 @@ class SqlUnitOfWork(BaseUnitOfWork):
     field_validations: FieldValidations
     stored_items: StoredItems
     ingestion_jobs: IngestionJobs
-    _reports: list[RunReport]
     ignored_signatures: IgnoredSignatures
     queue_messages: QueueMessages
+    _reports: list[RunReport]
 
     def bind(self) -> None:
         self.datasets = Documents(self.conn, Kind.DATASET)
@@ -39,6 +39,8 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self.field_validations = FieldValidations(self.conn)
         self.stored_items = StoredItems(self.conn)
         self.ingestion_jobs = IngestionJobs(self.conn)
+        self.ignored_signatures = IgnoredSignatures(self.conn)
+        self.queue_messages = QueueMessages(self.conn)
         self._reports = []
 
     def report_runs(self, *reports: RunReport) -> None:
@@ -50,5 +52,3 @@ class SqlUnitOfWork(BaseUnitOfWork):
             await self.conn.execute(insert(self.outbox), run_report_rows(self._reports))
             self._reports = []
         await super().commit()
-        self.ignored_signatures = IgnoredSignatures(self.conn)
-        self.queue_messages = QueueMessages(self.conn)

@@ -45,6 +45,7 @@ COPY services/execution-tracking/pyproject.toml services/execution-tracking/
 COPY services/gateway/pyproject.toml services/gateway/
 COPY services/quality-alerting/pyproject.toml services/quality-alerting/
 COPY services/scheduler/pyproject.toml services/scheduler/
+COPY services/ingestion/pyproject.toml services/ingestion/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --package "headwater-${SERVICE}" --no-install-workspace
 

@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help install up down logs status test test-unit test-integration test-e2e fuzz lint format bench
+.PHONY: help install up down logs status test test-unit test-integration test-e2e fuzz lint format bench bench-ingestion
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,3 +53,6 @@ format: install ## apply ruff's formatting and safe fixes
 
 bench: install ## load-generate against the running system (`make up` first) and report throughput and latency
 	@$(RUN) python -m bench
+
+bench-ingestion: install ## the ingestion engine on a generated 1M-row CSV (own embedded Postgres): rows/s, peak RSS, COPY baseline
+	@$(RUN) python -m bench.ingestion

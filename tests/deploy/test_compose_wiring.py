@@ -32,7 +32,13 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 POSTGRES_INIT_DIR = ROOT / "deploy" / "compose" / "postgres-init"
 ONE_SHOT_RESTART = {"no", "on-failure"}
-HTTP_PORTS = {"execution-tracking": 8081, "quality-alerting": 8082, "scheduler": 8083, "gateway": 8080}
+HTTP_PORTS = {
+    "execution-tracking": 8081,
+    "quality-alerting": 8082,
+    "scheduler": 8083,
+    "ingestion": 8084,
+    "gateway": 8080,
+}
 # The internal HTTP APIs the gateway forwards to: every service with an HTTP process but the gateway itself.
 INTERNAL_APIS = [s for s in SERVICES if "serve" in s.roles and s.name != "gateway"]
 GATEWAY = next(s for s in SERVICES if s.name == "gateway")

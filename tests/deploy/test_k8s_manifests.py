@@ -37,7 +37,13 @@ K8S_VERSION = "1.33.0"
 KUBECTL = shutil.which("kubectl")
 NO_KUBECTL = "kubectl not found: cannot render with kustomize; the raw files are validated one by one instead"
 
-HTTP_PORTS = {"execution-tracking": 8081, "quality-alerting": 8082, "scheduler": 8083, "gateway": 8080}
+HTTP_PORTS = {
+    "execution-tracking": 8081,
+    "quality-alerting": 8082,
+    "scheduler": 8083,
+    "ingestion": 8084,
+    "gateway": 8080,
+}
 # The internal HTTP APIs the gateway forwards to, and the services with a `worker` process.
 INTERNAL_APIS = [s for s in SERVICES if "serve" in s.roles and s.name != "gateway"]
 WORKERS = [s for s in SERVICES if "worker" in s.roles]
@@ -572,8 +578,15 @@ def test_autoscalers_own_their_replicas() -> None:
     targets = {
         h["spec"]["scaleTargetRef"]["name"]: h["spec"] for h in of_kind(docs, "HorizontalPodAutoscaler")
     }
-    # quality-alerting's API scales with request load like the gateway; execution-tracking's worker with ingress.
-    assert set(targets) == {"gateway", "execution-tracking-worker", "quality-alerting"}
+    # quality-alerting's and ingestion's APIs scale with request load like the gateway; execution-tracking's and
+    # ingestion's workers with what they consume.
+    assert set(targets) == {
+        "gateway",
+        "execution-tracking-worker",
+        "quality-alerting",
+        "ingestion",
+        "ingestion-worker",
+    }
     for name, hpa in targets.items():
         assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
         assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"], name

@@ -17,6 +17,7 @@ INTERNAL = {
     "execution-tracking": "/pipeline_type",
     "quality-alerting": "/api/v1/notification_channels",
     "scheduler": "/schedules",
+    "ingestion": "/datasets",
 }
 
 

@@ -60,6 +60,27 @@ CREATE SCHEMA IF NOT EXISTS scheduler AUTHORIZATION scheduler;
 REVOKE ALL ON SCHEMA scheduler FROM PUBLIC;
 ALTER ROLE scheduler SET search_path = scheduler;
 
+-- ingestion ----------------------------------------------------------------------------------------------------
+\getenv ingestion_password HEADWATER_INGESTION_DB_PASSWORD
+\if :{?ingestion_password}
+\else
+  DO $$ BEGIN RAISE EXCEPTION 'HEADWATER_INGESTION_DB_PASSWORD is not set'; END $$;
+\endif
+SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ingestion') AS ingestion_missing \gset
+\if :ingestion_missing
+  CREATE ROLE ingestion LOGIN PASSWORD :'ingestion_password';
+\endif
+GRANT CONNECT ON DATABASE headwater TO ingestion;
+CREATE SCHEMA IF NOT EXISTS ingestion AUTHORIZATION ingestion;
+REVOKE ALL ON SCHEMA ingestion FROM PUBLIC;
+ALTER ROLE ingestion SET search_path = ingestion;
+-- The warehouse: the database destinations load into by default, owned by the ingestion role.
+SELECT NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'warehouse') AS warehouse_missing \gset
+\if :warehouse_missing
+  CREATE DATABASE warehouse OWNER ingestion;
+\endif
+REVOKE ALL ON DATABASE warehouse FROM PUBLIC;
+
 -- gateway ------------------------------------------------------------------------------------------------------
 \getenv gateway_password HEADWATER_GATEWAY_DB_PASSWORD
 \if :{?gateway_password}

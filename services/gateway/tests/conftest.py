@@ -68,7 +68,7 @@ async def gateway_on(stack: Stack, **overrides: object) -> AsyncIterator[Gateway
         users[role] = str(user["id"])
     await engine.dispose()
     c = bootstrap(settings)
-    for name in ("execution_tracking", "quality_alerting", "scheduler"):
+    for name in ("execution_tracking", "quality_alerting", "scheduler", "ingestion"):
         setattr(c, name, FakeUpstream(name))
     async with AsyncTestClient(create_app(c)) as client:
         yield Gateway(c, client, tokens, users)

@@ -29,9 +29,17 @@ def scheduler() -> FakeUpstream:
 
 
 @pytest.fixture
+def ingestion() -> FakeUpstream:
+    return FakeUpstream("ingestion")
+
+
+@pytest.fixture
 def client(
-    execution_tracking: FakeUpstream, quality_alerting: FakeUpstream, scheduler: FakeUpstream
+    execution_tracking: FakeUpstream,
+    quality_alerting: FakeUpstream,
+    scheduler: FakeUpstream,
+    ingestion: FakeUpstream,
 ) -> Iterator[TestClient[Any]]:
-    container = fake_container(execution_tracking, quality_alerting, scheduler)
+    container = fake_container(execution_tracking, quality_alerting, scheduler, ingestion=ingestion)
     with TestClient(create_app(container)) as c:
         yield c

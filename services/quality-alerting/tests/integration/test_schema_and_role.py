@@ -11,4 +11,4 @@ pytestmark = pytest.mark.integration
 
 class TestSchemaAndRole(SchemaAndRoleTests):
     package = "headwater.quality_alerting"
-    head = "0003"
+    head = "0004"

@@ -32,6 +32,7 @@ LOCAL_PORTS: Final[Mapping[str, LocalPorts]] = {
     "execution-tracking": LocalPorts(8081, 9464),
     "quality-alerting": LocalPorts(8082, 9465),
     "scheduler": LocalPorts(8083, 9466),
+    "ingestion": LocalPorts(8084, 9467),
 }
 
 

@@ -23,6 +23,9 @@ from headwater.devstack.postgres import EmbeddedPostgres
 from headwater.devstack.procs import read_pid, spawn, stop
 
 DATABASE = "headwater"
+# The Postgres database destinations load into by default (ingestion's warehouse), owned by the ingestion role.
+WAREHOUSE_DATABASE = "warehouse"
+WAREHOUSE_OWNER = "ingestion"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec("quality-alerting", "headwater.quality_alerting", "quality_alerting", ("serve", "worker")),
     ServiceSpec("scheduler", "headwater.scheduler", "scheduler", ("serve", "worker")),
+    ServiceSpec("ingestion", "headwater.ingestion", "ingestion", ("serve", "worker")),
     ServiceSpec("gateway", "headwater.gateway", "gateway", ("serve",)),
 )
 
@@ -59,6 +63,8 @@ class StackConfig:
     quality_alerting_metrics_port: int = LOCAL_PORTS["quality-alerting"].worker_metrics
     scheduler_port: int = LOCAL_PORTS["scheduler"].http
     scheduler_metrics_port: int = LOCAL_PORTS["scheduler"].worker_metrics
+    ingestion_port: int = LOCAL_PORTS["ingestion"].http
+    ingestion_metrics_port: int = LOCAL_PORTS["ingestion"].worker_metrics
     topic_prefix: str = ""
     partitions: int = 12
     gateway_workers: int = 1
@@ -97,6 +103,8 @@ class StackConfig:
             quality_alerting_metrics_port=metrics_port("quality-alerting"),
             scheduler_port=http_port("scheduler"),
             scheduler_metrics_port=metrics_port("scheduler"),
+            ingestion_port=http_port("ingestion"),
+            ingestion_metrics_port=metrics_port("ingestion"),
             topic_prefix=env.get("HEADWATER_TOPIC_PREFIX", ""),
             partitions=num("HEADWATER_TOPIC_PARTITIONS", 12),
             gateway_workers=num("HEADWATER_GATEWAY_HTTP_WORKERS", 1),
@@ -149,6 +157,16 @@ class Stack:
             rest = self.config.external_postgres_admin_dsn.split("@", 1)[1]
             return with_database(f"postgresql://{schema}:{password}@{rest}", DATABASE)
         return self.postgres.dsn(DATABASE, schema, password)
+
+    @property
+    def warehouse_dsn(self) -> str:
+        """The ingestion role's DSN to the `warehouse` database (the default destination of loaded rows)."""
+        return with_database(self.service_dsn(WAREHOUSE_OWNER), WAREHOUSE_DATABASE)
+
+    @property
+    def object_store_url(self) -> str:
+        """Where the ingestion service keeps uploaded files: a folder of the state directory."""
+        return f"file://{self.config.state_dir / 'objects'}"
 
     def _role_password(self, role: str) -> str:
         return self._secret(f"{role}.password")
@@ -219,6 +237,9 @@ class Stack:
                 verb = "ALTER" if exists else "CREATE"
                 await admin.execute(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{password}'")
                 await admin.execute(f'GRANT CONNECT ON DATABASE "{DATABASE}" TO "{role}"')
+            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", WAREHOUSE_DATABASE):
+                await admin.execute(f'CREATE DATABASE "{WAREHOUSE_DATABASE}" OWNER "{WAREHOUSE_OWNER}"')
+            await admin.execute(f'REVOKE ALL ON DATABASE "{WAREHOUSE_DATABASE}" FROM PUBLIC')
         finally:
             await admin.close()
         db = await asyncpg.connect(self.admin_dsn)
@@ -283,12 +304,18 @@ class Stack:
             "HEADWATER_SCHEDULER_DATABASE_URL": self.service_dsn("scheduler"),
             "HEADWATER_SCHEDULER_HTTP_PORT": str(cfg.scheduler_port),
             "HEADWATER_SCHEDULER_WORKER_METRICS_PORT": str(cfg.scheduler_metrics_port),
+            "HEADWATER_INGESTION_DATABASE_URL": self.service_dsn("ingestion"),
+            "HEADWATER_INGESTION_HTTP_PORT": str(cfg.ingestion_port),
+            "HEADWATER_INGESTION_WORKER_METRICS_PORT": str(cfg.ingestion_metrics_port),
+            "HEADWATER_INGESTION_OBJECT_STORE_URL": self.object_store_url,
+            "HEADWATER_INGESTION_WAREHOUSE_DSN": self.warehouse_dsn,
             "HEADWATER_GATEWAY_HTTP_HOST": cfg.gateway_host,
             "HEADWATER_GATEWAY_HTTP_PORT": str(cfg.gateway_port),
             "HEADWATER_GATEWAY_HTTP_WORKERS": str(cfg.gateway_workers),
             "HEADWATER_GATEWAY_EXECUTION_TRACKING_URL": self.url("execution-tracking"),
             "HEADWATER_GATEWAY_QUALITY_ALERTING_URL": self.url("quality-alerting"),
             "HEADWATER_GATEWAY_SCHEDULER_URL": self.url("scheduler"),
+            "HEADWATER_GATEWAY_INGESTION_URL": self.url("ingestion"),
             "HEADWATER_GATEWAY_DATABASE_URL": self.service_dsn("gateway"),
             "HEADWATER_GATEWAY_SIGNING_KEY": os.environ.get("HEADWATER_GATEWAY_SIGNING_KEY")
             or self.signing_key,

@@ -76,6 +76,8 @@ def provisioned_stack() -> Iterator[Stack]:
         quality_alerting_metrics_port=free_port(),
         scheduler_port=free_port(),
         scheduler_metrics_port=free_port(),
+        ingestion_port=free_port(),
+        ingestion_metrics_port=free_port(),
         execution_tracking_workers=1,
         log_json=True,
         # The session's superuser and its API token, which every end-to-end test sends (see `bootstrap_token`).

@@ -18,7 +18,12 @@ from headwater.gateway import SERVICE
 from headwater.gateway.bootstrap import Container, bootstrap
 from headwater.gateway.dialects.admin.audit_routes import ROUTES as AUDIT_ROUTES
 from headwater.gateway.dialects.alerting.notification_routes import ROUTES as NOTIFICATION_ROUTES
-from headwater.gateway.dialects.deps import to_execution_tracking, to_quality_alerting, to_scheduler
+from headwater.gateway.dialects.deps import (
+    to_execution_tracking,
+    to_ingestion,
+    to_quality_alerting,
+    to_scheduler,
+)
 from headwater.gateway.dialects.errors import (
     EXCEPTION_HANDLERS_BY_DIALECT,
     document_errors,
@@ -29,6 +34,9 @@ from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
 from headwater.gateway.dialects.olake.auth_routes import ROUTES as OLAKE_AUTH_ROUTES
 from headwater.gateway.dialects.olake.project_routes import ROUTES as PROJECT_ROUTES
 from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_ROUTES
+from headwater.gateway.dialects.qluster.data_routes import ROUTES as QLUSTER_DATA_ROUTES
+from headwater.gateway.dialects.qluster.error_routes import ROUTES as FATAL_ERROR_ROUTES
+from headwater.gateway.dialects.qluster.metadata_routes import ROUTES as QLUSTER_METADATA_ROUTES
 from headwater.gateway.dialects.qluster.routes import ROUTES as QLUSTER_ROUTES
 from headwater.gateway.dialects.qluster.user_routes import ROUTES as USER_ROUTES
 from headwater.gateway.dialects.tokens.routes import ROUTES as TOKEN_ROUTES
@@ -84,6 +92,9 @@ def create_app(container: Container | None = None) -> Litestar:
             *OPENLINEAGE_ROUTES,
             *RETENTION_ROUTES,
             *QLUSTER_ROUTES,
+            *QLUSTER_METADATA_ROUTES,
+            *FATAL_ERROR_ROUTES,
+            *QLUSTER_DATA_ROUTES,
             *NOTIFICATION_ROUTES,
             *public(health_handlers([c.database_ready])),
             *metrics,
@@ -96,9 +107,11 @@ def create_app(container: Container | None = None) -> Litestar:
             "execution_tracking": Provide(lambda: c.execution_tracking, use_cache=True, sync_to_thread=False),
             "quality_alerting": Provide(lambda: c.quality_alerting, use_cache=True, sync_to_thread=False),
             "scheduler": Provide(lambda: c.scheduler, use_cache=True, sync_to_thread=False),
+            "ingestion": Provide(lambda: c.ingestion, use_cache=True, sync_to_thread=False),
             "to_execution_tracking": Provide(to_execution_tracking, sync_to_thread=False),
             "to_quality_alerting": Provide(to_quality_alerting, sync_to_thread=False),
             "to_scheduler": Provide(to_scheduler, sync_to_thread=False),
+            "to_ingestion": Provide(to_ingestion, sync_to_thread=False),
         },
         state=State({"identity": c.identity, "audit": c.audit}),
         exception_handlers={
@@ -117,7 +130,7 @@ def create_app(container: Container | None = None) -> Litestar:
             version="0.1.0",
             description="The control plane for data pipelines. Serves the Watcher API (spec 000) at the root "
             "paths, lineage graph queries under /lineage, OpenLineage ingestion at /api/v1/lineage, Qluster "
-            "alerts and users, OLake login and projects. Every route but health, /login, /signup and /token "
+            "alerts, fatal errors and users, OLake login and projects. Every route but health, /login, /signup and /token "
             "needs a session cookie (POST /login), an access token (POST /token) or an API token "
             "(POST /api/v1/tokens), the last two as `Authorization: Bearer <token>`.",
             # The documentation describes an open-source API and holds no data: served without a credential.

@@ -31,13 +31,14 @@ class Container:
     execution_tracking: Upstream
     quality_alerting: Upstream
     scheduler: Upstream
+    ingestion: Upstream
     audit: AuditWriter
     engine: AsyncEngine | None = None
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @property
     def upstreams(self) -> tuple[Upstream, ...]:
-        return (self.execution_tracking, self.quality_alerting, self.scheduler)
+        return (self.execution_tracking, self.quality_alerting, self.scheduler, self.ingestion)
 
     async def database_ready(self) -> None:
         """Readiness: the gateway's own database answers. The services are not asked: one of them down must not
@@ -107,4 +108,5 @@ def bootstrap(settings: Settings | None = None) -> Container:
         execution_tracking=upstream("execution-tracking", settings.execution_tracking_url),
         quality_alerting=upstream("quality-alerting", settings.quality_alerting_url),
         scheduler=upstream("scheduler", settings.scheduler_url),
+        ingestion=upstream("ingestion", settings.ingestion_url),
     )

@@ -22,6 +22,7 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     execution_tracking_url: str = local_url("execution-tracking")
     quality_alerting_url: str = local_url("quality-alerting")
     scheduler_url: str = local_url("scheduler")
+    ingestion_url: str = local_url("ingestion")
     upstream_timeout_seconds: float = 30.0
     upstream_connections: int = 100
     # A service that is down costs a request this long to find out; after `upstream_breaker_failures` such

@@ -99,6 +99,7 @@ def fake_container(
     quality_alerting: FakeUpstream | None = None,
     scheduler: FakeUpstream | None = None,
     identity: FakeIdentity | None = None,
+    ingestion: FakeUpstream | None = None,
 ) -> Container:
     """A gateway container whose upstreams and identity are fakes (a fresh one for each not given)."""
     fake_identity = identity or FakeIdentity()
@@ -109,4 +110,5 @@ def fake_container(
         execution_tracking=execution_tracking or FakeUpstream("execution-tracking"),  # type: ignore[arg-type]
         quality_alerting=quality_alerting or FakeUpstream("quality-alerting"),  # type: ignore[arg-type]
         scheduler=scheduler or FakeUpstream("scheduler"),  # type: ignore[arg-type]
+        ingestion=ingestion or FakeUpstream("ingestion"),  # type: ignore[arg-type]
     )

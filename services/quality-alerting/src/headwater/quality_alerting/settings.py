@@ -26,5 +26,6 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # service's subscribers say what it consumes, and tests/architecture holds this default to them).
     monitored_consumer_groups: str = (
         "execution-tracking=ingress.runs ingress.lineage anomaly.detected anomaly.cleared retention.requested;"
-        " quality-alerting=pipeline.changed execution.started execution.ended checks.requested retention.requested"
+        " quality-alerting=pipeline.changed execution.started execution.ended file.ingested rows.quarantined"
+        " checks.requested retention.requested"
     )

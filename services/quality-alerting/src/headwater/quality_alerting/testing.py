@@ -3,7 +3,7 @@ anomaly detection and alerts without Postgres, and a real HTTP receiver of notif
 
 The fake repositories follow the SQL they stand in for (baselines, results, alert de-duplication); channels,
 checks, retention and the outbox backlog are set-based SQL with nothing to learn from a copy in Python, so the
-fake has none and says so when a use case reaches for one. A webhook receiver path `/hooks/<name>` answers from
+fake has none (nor fatal errors, counted by an upsert) and says so when a use case reaches for one. A webhook receiver path `/hooks/<name>` answers from
 its own script of status codes (then 200), optionally after a delay, so a test can make a receiver fail, recover,
 or be slow.
 """
@@ -237,7 +237,6 @@ class FakeAlerts:
                 resolved=False,
                 resolved_at=None,
                 resolve_action=None,
-                is_muted=False,
                 created_at=datetime.now(UTC),
             )
             self.alerts[alert.id] = alert
@@ -326,6 +325,7 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
     deliveries: FakeDeliveries
     channels: ports.Channels
     checks: ports.Checks
+    fatal_errors: ports.FatalErrors
     retention: ports.Retention
     outbox_messages: ports.OutboxMessages
 
@@ -336,6 +336,7 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
         self.deliveries = FakeDeliveries()
         self.channels = cast(ports.Channels, testing.NotFaked("channels"))
         self.checks = cast(ports.Checks, testing.NotFaked("checks"))
+        self.fatal_errors = cast(ports.FatalErrors, testing.NotFaked("fatal_errors"))
         self.retention = cast(ports.Retention, testing.NotFaked("retention"))
         self.outbox_messages = cast(ports.OutboxMessages, testing.NotFaked("outbox_messages"))
 

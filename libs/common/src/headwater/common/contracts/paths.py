@@ -29,12 +29,15 @@ class ExecutionTrackingPaths:
 
 
 class QualityAlertingPaths:
-    """Alerts (Qluster spec 003), anomaly detection rules (Watcher spec 000) and notification channels."""
+    """Alerts and fatal errors (Qluster spec 003), anomaly detection rules (Watcher spec 000) and notification
+    channels."""
 
     ALERTS: Final = "/alerts"
     ALERT: Final = "/alerts/{alert_item_id:int}"
     RESOLVE_ALERT: Final = "/alerts/{alert_item_id:int}/resolve"
     MUTE_ALERT: Final = "/alerts/{alert_item_id:int}/mute"
+    ERRORS: Final = "/errors"
+    ERROR: Final = "/errors/{error_id:int}"
     ANOMALY_DETECTION_RULES: Final = "/anomaly_detection_rule"
     ANOMALY_DETECTION_RULE: Final = "/anomaly_detection_rule/{anomaly_detection_rule_id:int}"
     UNFLAG_ANOMALY: Final = "/unflag_anomaly"
@@ -52,3 +55,38 @@ class SchedulerPaths:
     TIMELINESS: Final = "/timeliness"
     MONITOR_QUEUE: Final = "/celery/monitor-queue"
     SCHEDULES: Final = "/schedules"  # public at /api/v1/schedules
+
+
+class IngestionPaths:
+    """Qluster's metadata (spec 003): datasets, destinations, data sources, fatal errors, validation info."""
+
+    DATASETS: Final = "/datasets"
+    NEW_DATASET: Final = "/datasets/new"
+    DATASET: Final = "/datasets/{dataset_id:int}"
+    DATASET_HISTORY: Final = "/datasets/{dataset_id:int}/history"
+    DATASET_STATS: Final = "/datasets/{dataset_id:int}/stats"
+    DATASET_COPY: Final = "/datasets/{dataset_id:int}/copy"
+    DATASET_EXTRA_DETAILS: Final = "/datasets/{dataset_id:int}/extra-details"
+    DATASET_TRAINING_JOB_RUNNING: Final = "/datasets/{dataset_id:int}/any-training-job-running"
+    FIELD_VALIDATION: Final = "/datasets/{dataset_id:int}/validation_info/{field_name:str}"
+    NEW_DATA_SOURCE: Final = "/datasets/{dataset_id:int}/data-sources/new"
+    DATA_SOURCE_COPY_FOR_DATASET: Final = (
+        "/datasets/{dataset_id:int}/data-sources/{data_source_model_id:int}/copy"
+    )
+    DESTINATIONS: Final = "/destinations"
+    NEW_DESTINATION: Final = "/destinations/new"
+    DESTINATION: Final = "/destinations/{destination_id:int}"
+    DATA_SOURCES: Final = "/data-sources"
+    DATA_SOURCE: Final = "/data-sources/{data_source_model_id:int}"
+    DATA_SOURCE_TINY: Final = "/data-sources/{data_source_model_id:int}/tiny"
+    DATA_SOURCE_HISTORY: Final = "/data-sources/{data_source_model_id:int}/history"
+    DATA_SOURCE_COPY: Final = "/data-sources/{data_source_model_id:int}/copy"
+    DATA_SOURCE_VALIDATION_MODEL: Final = "/data-sources/{data_source_model_id:int}/validation-model"
+    # Qluster's data: a dataset's rows and bad rows, the menu's counts, the service's queue messages.
+    DATA: Final = "/datasets/{dataset_id:int}/data"
+    IGNORE_LINE_SIGNATURE: Final = "/datasets/{dataset_id:int}/ignore_line_signature"
+    REPROCESS_BAD_ROWS: Final = "/datasets/{dataset_id:int}/reprocess-bad-rows"
+    MENU_STATS: Final = "/menu-stats"
+    QUEUE_MSGS: Final = "/queue-msgs"
+    QUEUE_MSG: Final = "/queue-msgs/{msg_id:int}"
+    RESCHEDULE_QUEUE_MSGS: Final = "/queue-msgs/reschedule"

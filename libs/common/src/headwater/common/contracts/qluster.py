@@ -1,4 +1,5 @@
-"""The Qluster dialect (spec 003) for alerts: list with cursor pagination, get, resolve, mute."""
+"""The Qluster dialect (spec 003) for alerts (list with cursor pagination, get, resolve, mute) and fatal errors
+(list with the same pagination, create, get, delete)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
-from headwater.common.contracts.types import Text, storable_json
+from headwater.common.contracts.types import NAMED, STORABLE, Id, Text, check_metadata, storable_json
 
 # The actions spec 003 lists for resolving an alert.
 ResolveAction = Literal[
@@ -30,6 +31,7 @@ ResolveAction = Literal[
 ]  # fmt: skip
 
 AlertLimit = Annotated[int, Meta(ge=1, le=1000)]
+JobType = Literal["job", "cronjob"]
 
 
 class Alert(Struct, kw_only=True):
@@ -64,6 +66,7 @@ class Alert(Struct, kw_only=True):
     blocks_stored_item: bool = False
     resolvable_by_user: bool = True
     alert_actions: list[str] = []
+    stored_items_to_alerts: list[int] = []
     related_urls: list[str] = []
 
 
@@ -102,3 +105,73 @@ class AlertResolved(Struct, kw_only=True):
 
 class AlertMute(Struct, kw_only=True):
     is_muted: bool = True
+
+
+# -- fatal errors -------------------------------------------------------------------------------------------------
+
+JobName = Annotated[str, Meta(max_length=253, pattern=STORABLE)]  # a Kubernetes job name at most
+ErrorName = Annotated[str, Meta(max_length=300, pattern=NAMED)]
+ModuleName = Annotated[str, Meta(max_length=100, pattern=NAMED)]
+LongText = Annotated[str, Meta(max_length=100_000, pattern=STORABLE)]  # messages and stack traces
+
+
+class FatalErrorCreate(Struct, kw_only=True):
+    """Create Fatal Error. A report of an error not deleted yet with the same module, error, job and data
+    source / stored item adds to that error's `count` instead of creating another."""
+
+    job_name: JobName | None = None
+    job_type: JobType | None = None
+    error: ErrorName
+    module: ModuleName
+    msg: LongText
+    stack_trace: LongText = ""
+    data_source_model_id: Id | None = None
+    settings_model_id: Id | None = None
+    alert_item_id: Id | None = None
+    stored_item_id: Id | None = None
+    meta_data: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        storable_json("meta_data", self.meta_data)
+        check_metadata("meta_data", self.meta_data)
+
+
+class FatalError(Struct, kw_only=True):
+    """A fatal error as Qluster clients read it."""
+
+    job_name: str | None
+    job_type: JobType | None
+    error: str
+    module: str
+    msg: str
+    stack_trace: str = ""
+    data_source_model_id: int | None
+    settings_model_id: int | None
+    alert_item_id: int | None
+    stored_item_id: int | None
+    meta_data: dict[str, Any]
+    id: int
+    count: int
+    dataset_id: int | None
+    created_at: datetime
+    deleted: bool
+
+
+class FatalErrorPage(Page, kw_only=True):
+    """`next` / `previous`: the query parameters of the neighbouring pages, null at either end."""
+
+    results: list[FatalError]
+    title: str = "Errors"
+
+
+class FatalErrorDelete(Struct, kw_only=True, omit_defaults=True):
+    """Delete Fatal Error: every error not deleted yet that equals all the fields given (at least one)."""
+
+    id: Id | None = None
+    job_name: JobName | None = None
+    job_type: JobType | None = None
+    error: ErrorName | None = None
+
+    def __post_init__(self) -> None:
+        if (self.id, self.job_name, self.job_type, self.error) == (None, None, None, None):
+            raise ValueError("name the errors to delete: `id`, `job_name`, `job_type` or `error`")

@@ -14,6 +14,12 @@ from headwater.common.events.execution_tracking import (
     PipelineChanged,
     PipelineSlo,
 )
+from headwater.common.events.ingestion import (
+    DatasetEvent,
+    FileIngested,
+    FileStored,
+    RowsQuarantined,
+)
 from headwater.common.events.ingress import RunEnded, RunReport, RunStarted, decode_run_report
 from headwater.common.events.quality_alerting import (
     AlertRaised,
@@ -31,15 +37,19 @@ __all__ = [
     "AnomalyCleared",
     "AnomalyDetected",
     "ChecksRequested",
+    "DatasetEvent",
     "Event",
     "ExecutionEnded",
     "ExecutionStarted",
+    "FileIngested",
+    "FileStored",
     "LineageAddress",
     "LineageChanged",
     "LineageEdge",
     "PipelineChanged",
     "PipelineSlo",
     "RetentionRequested",
+    "RowsQuarantined",
     "RunEnded",
     "RunReport",
     "RunStarted",

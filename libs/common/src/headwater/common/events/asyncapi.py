@@ -18,6 +18,7 @@ from headwater.common.events.execution_tracking import (
     LineageChanged,
     PipelineChanged,
 )
+from headwater.common.events.ingestion import FileIngested, FileStored, RowsQuarantined
 from headwater.common.events.ingress import RunEnded, RunStarted
 from headwater.common.events.quality_alerting import (
     AlertRaised,
@@ -33,6 +34,9 @@ CHANNELS: dict[str, tuple[tuple[type[Any], ...], str, str, str]] = {
     "execution.started": ((ExecutionStarted,), "execution-tracking", "any consumer", "pipeline id"),
     "execution.ended": ((ExecutionEnded,), "execution-tracking", "any consumer", "pipeline id"),
     "lineage.changed": ((LineageChanged,), "execution-tracking", "any consumer", "pipeline id"),
+    "file.stored": ((FileStored,), "ingestion", "ingestion, any consumer", "dataset id"),
+    "file.ingested": ((FileIngested,), "ingestion", "quality-alerting, any consumer", "dataset id"),
+    "rows.quarantined": ((RowsQuarantined,), "ingestion", "quality-alerting", "dataset id"),
     "anomaly.detected": ((AnomalyDetected,), "quality-alerting", "execution-tracking", "pipeline id"),
     "anomaly.cleared": ((AnomalyCleared,), "quality-alerting", "execution-tracking", "pipeline id"),
     "alert.raised": ((AlertRaised,), "quality-alerting", "any consumer", "alert id"),

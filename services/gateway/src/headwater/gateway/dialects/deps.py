@@ -22,13 +22,14 @@ Caller = NamedDependency[SkipValidation[Principal]]
 # `identity`: the identity use cases; `audit`: the audit log's writer.
 Identities = NamedDependency[SkipValidation[Identity]]
 Audit = NamedDependency[SkipValidation[AuditWriter]]
-# `execution_tracking`, `quality_alerting`, `scheduler`: the services themselves, for a handler that does more
+# `execution_tracking`, `quality_alerting`, `scheduler`, `ingestion`: the services themselves, for a handler that does more
 # than forward one request.
 Service = NamedDependency[SkipValidation[Upstream]]
-# `to_execution_tracking`, `to_quality_alerting`, `to_scheduler`: this request, forwarded on call (a route that
+# `to_execution_tracking`, `to_quality_alerting`, `to_scheduler`, `to_ingestion`: this request, forwarded on call (a route that
 # only forwards is a row of `forward.Forwarding`, which names the dependency itself).
 ToExecutionTracking = NamedDependency[SkipValidation[Forward]]
 ToQualityAlerting = NamedDependency[SkipValidation[Forward]]
+ToIngestion = NamedDependency[SkipValidation[Forward]]
 
 
 def to_execution_tracking(request: AnyRequest, principal: Caller, execution_tracking: Service) -> Forward:
@@ -41,3 +42,7 @@ def to_quality_alerting(request: AnyRequest, principal: Caller, quality_alerting
 
 def to_scheduler(request: AnyRequest, principal: Caller, scheduler: Service) -> Forward:
     return Forward(scheduler, request, principal)
+
+
+def to_ingestion(request: AnyRequest, principal: Caller, ingestion: Service) -> Forward:
+    return Forward(ingestion, request, principal)

@@ -55,7 +55,7 @@ class Forward:
 
 
 # The dependency (see dialects.deps) that binds the request to the service serving it.
-ForwardTo = Literal["to_execution_tracking", "to_quality_alerting", "to_scheduler"]
+ForwardTo = Literal["to_execution_tracking", "to_quality_alerting", "to_scheduler", "to_ingestion"]
 
 _PATH_PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
 # An id in a path is a Postgres bigint: a larger number is refused here (422) rather than failing in the service.

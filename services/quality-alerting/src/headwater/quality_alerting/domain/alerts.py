@@ -12,6 +12,9 @@ import msgspec
 
 SEVERITIES = ("info", "warning", "critical")
 ALERT_TYPES = ("anomaly", "freshness", "timeliness", "queue_backlog")
+# Beyond these, ingestion alerts are typed by what went wrong with a file: each alert type ingestion counts
+# quarantined rows under (e.g. `type_mismatch`), and `ingestion_failed` for a file that could not be ingested.
+INGESTION_FAILED = "ingestion_failed"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,11 @@ class AlertDraft:
     pipeline_type_id: int | None = None
     execution_id: int | None = None
     data_source_id: int | None = None  # None for pipeline alerts: they belong to no data source
+    dataset_id: int | None = None
+    stored_item_id: int | None = None  # the file an ingestion alert is about
+    count: int = 1  # how many occurrences it stands for (e.g. quarantined rows)
+    blocks_stored_item: bool = False  # the file was not loaded because of it
+    is_muted: bool = False  # raised muted: shown only with the quarantined rows it is about
 
 
 class Alert(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +51,10 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     pipeline_type_id: int | None
     execution_id: int | None
     data_source_id: int | None
+    dataset_id: int | None
+    stored_item_id: int | None
+    count: int
+    blocks_stored_item: bool
     msg: str
     body: dict[str, Any]
     dedup_key: str
@@ -65,6 +77,7 @@ class AlertFilter:
     alert_type: str | None = None
     pipeline_id: int | None = None
     data_source_id: int | None = None
+    dataset_id: int | None = None
     data_sources: Sequence[int] | None = None
 
     def columns(self) -> dict[str, Any]:

@@ -7,8 +7,7 @@ of the data sources it is granted (so never a pipeline alert, which has none); a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from prometheus_client import Counter
 
@@ -18,6 +17,7 @@ from headwater.common.logging import get_logger
 from headwater.common.principal import SYSTEM, Principal
 from headwater.common.records import project
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
+from headwater.quality_alerting.service_layer.pages import CursorPage, cursor_page
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -38,16 +38,15 @@ async def raise_alerts(uow: UnitOfWork, drafts: Sequence[AlertDraft]) -> list[Al
             alert_type=alert.alert_type,
             severity=alert.severity,
             pipeline_id=alert.pipeline_id,
+            data_source_id=alert.data_source_id,
+            stored_item_id=alert.stored_item_id,
         )
-    await uow.deliveries.enqueue_for_alerts([a.id for a in raised])
+    # A muted alert is shown only with the quarantined rows it is about: nobody is notified of it.
+    await uow.deliveries.enqueue_for_alerts([a.id for a in raised if not a.is_muted])
     return raised
 
 
-@dataclass(frozen=True)
-class AlertPage:
-    results: list[Alert]
-    next: dict[str, Any] | None
-    previous: dict[str, Any] | None
+AlertPage = CursorPage[Alert]
 
 
 async def list_alerts(
@@ -60,31 +59,14 @@ async def list_alerts(
     filters: AlertFilter,
     principal: Principal = SYSTEM,
 ) -> AlertPage:
-    """One page of alerts. `start` walks up from an id, `end` down to one, neither begins at the newest
-    (`reverse`, the default) or the oldest; results come newest first when `reverse`. `next` and `previous`
-    are the query parameters of the neighbouring pages, or null at either end."""
-    ascending = start is not None or (end is None and not reverse)
+    """One page of alerts (see `cursor_page`) among those the principal may see."""
     matching = replace(filters, data_sources=principal.visible_data_sources)
+
+    async def walk(from_id: int | None, ascending: bool, limit: int) -> list[Alert]:
+        return await uow.alerts.walk(matching, from_id=from_id, ascending=ascending, limit=limit)
+
     async with uow:
-        rows = await uow.alerts.walk(
-            matching, from_id=start if start is not None else end, ascending=ascending, limit=limit + 1
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        before: list[Alert] = []
-        if rows:  # is there anything on the other side of where this page began?
-            edge = rows[0].id
-            before = await uow.alerts.walk(
-                matching, from_id=edge - 1 if ascending else edge + 1, ascending=not ascending, limit=1
-            )
-    ids = [r.id for r in rows]
-    # In display order, "next" continues away from the newest when reverse, towards it otherwise.
-    results = sorted(rows, key=lambda r: r.id, reverse=reverse)
-    higher = (more if ascending else bool(before)) and ids
-    lower = (bool(before) if ascending else more) and ids
-    up = {"start": max(ids) + 1, "limit": limit, "reverse": reverse} if higher else None
-    down = {"end": min(ids) - 1, "limit": limit, "reverse": reverse} if lower else None
-    return AlertPage(results=results, next=down if reverse else up, previous=up if reverse else down)
+        return await cursor_page(walk, start=start, end=end, limit=limit, reverse=reverse)
 
 
 async def get_alert(uow: UnitOfWork, alert_id: int, principal: Principal = SYSTEM) -> Alert:

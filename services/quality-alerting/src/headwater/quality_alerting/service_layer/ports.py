@@ -11,6 +11,12 @@ from typing import Any, Protocol
 from headwater.common.events import ExecutionEnded, ExecutionStarted, PipelineChanged
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
 from headwater.quality_alerting.domain.anomaly import AnomalyResult, AnomalyRule, RuleSample
+from headwater.quality_alerting.domain.fatal_errors import (
+    FatalError,
+    FatalErrorFilter,
+    FatalErrorMatch,
+    FatalErrorReport,
+)
 from headwater.quality_alerting.domain.notifications import (
     Attempted,
     Channel,
@@ -48,6 +54,28 @@ class Alerts(Protocol):
     async def set_muted(
         self, alert_id: int, muted: bool, data_sources: Sequence[int] | None = None
     ) -> Alert | None: ...
+
+
+class FatalErrors(Protocol):
+    """Qluster's fatal errors. `data_sources` is what the caller may see (None: everything): an error out of
+    reach is missing, exactly like one that does not exist."""
+
+    async def report(self, report: FatalErrorReport) -> FatalError:
+        """Store the report, or add it to the count of the stored error of its fingerprint not deleted."""
+        ...
+
+    async def get(self, error_id: int, data_sources: Sequence[int] | None = None) -> FatalError | None: ...
+
+    async def walk(
+        self, matching: FatalErrorFilter, *, from_id: int | None, ascending: bool, limit: int
+    ) -> list[FatalError]:
+        """Up to `limit` errors `matching`, walking the ids up (or down) from `from_id` inclusive (from the
+        oldest or the newest without it), in walk order."""
+        ...
+
+    async def delete(self, matching: FatalErrorMatch, data_sources: Sequence[int] | None = None) -> list[int]:
+        """Mark the errors `matching` not deleted yet as deleted; their ids."""
+        ...
 
 
 class Anomalies(Protocol):

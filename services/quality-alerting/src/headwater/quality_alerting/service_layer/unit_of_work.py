@@ -13,6 +13,7 @@ from headwater.quality_alerting.service_layer.ports import (
     Checks,
     Copies,
     Deliveries,
+    FatalErrors,
     OutboxMessages,
     Retention,
 )
@@ -41,6 +42,9 @@ class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
 
     @property
     def retention(self) -> Retention: ...
+
+    @property
+    def fatal_errors(self) -> FatalErrors: ...
 
     @property
     def outbox_messages(self) -> OutboxMessages: ...

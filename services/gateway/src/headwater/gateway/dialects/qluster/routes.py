@@ -23,9 +23,11 @@ alerts = Forwarding("to_quality_alerting", "Alerts")
     tags=[alerts.tag],
     summary="Get alerts",
     description="Cursor pagination: `start` (walk up from an id) or `end` (down to one), not both; `limit` "
-    "(20); `reverse` (true: newest first). Filters: `resolved` (false), `is_muted` (false), and beyond "
-    "Qluster `alert_type` (anomaly, freshness, timeliness, queue_backlog) and `pipeline_id`. `next` and "
-    "`previous` are the query parameters of the neighbouring pages.",
+    "(20); `reverse` (true: newest first). Filters: `resolved` (false), `is_muted` (false; muted alerts are "
+    "those of ordinary quarantined rows), `dataset_id`, `data_source_model_id`, and beyond Qluster "
+    "`alert_type` (anomaly, freshness, timeliness, queue_backlog, ingestion_failed, or the type ingestion "
+    "quarantined rows under) and `pipeline_id`. `next` and `previous` are the query parameters of the "
+    "neighbouring pages.",
 )
 async def list_page(
     to_quality_alerting: ToQualityAlerting,

@@ -18,11 +18,38 @@ from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFil
 
 ALERT_COLUMNS = (
     "id, alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, data_source_id, "
-    "msg, body, "
+    "dataset_id, stored_item_id, count, blocks_stored_item, msg, body, "
     "dedup_key, condition_key, resolved, resolved_at, resolve_action, is_muted, created_at"
 )
-# The columns a draft fills as they are; its `body` is stored as JSON.
+# The Postgres type of each column a draft fills (its `body` travels as JSON text and is stored as jsonb).
+DRAFT_TYPES = {
+    "alert_type": "text",
+    "severity": "text",
+    "msg": "text",
+    "dedup_key": "text",
+    "condition_key": "text",
+    "pipeline_id": "bigint",
+    "pipeline_name": "text",
+    "pipeline_type_id": "bigint",
+    "execution_id": "bigint",
+    "data_source_id": "bigint",
+    "dataset_id": "bigint",
+    "stored_item_id": "bigint",
+    "count": "integer",
+    "blocks_stored_item": "boolean",
+    "is_muted": "boolean",
+    "body": "text",
+}
 DRAFT_COLUMNS = tuple(f.name for f in fields(AlertDraft) if f.name != "body")
+_NAMES = ", ".join((*DRAFT_COLUMNS, "body"))
+# The drafts whose dedup key is new, in one statement.
+INSERT_NEW = text(
+    f"INSERT INTO alert ({_NAMES}) "
+    f"SELECT {', '.join(f'a.{c}' for c in DRAFT_COLUMNS)}, a.body::jsonb FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {DRAFT_TYPES[c]}[])" for c in (*DRAFT_COLUMNS, "body"))
+    + f") AS a({_NAMES}) "
+    f"ORDER BY a.dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING {ALERT_COLUMNS}"
+)
 
 
 def _within(data_sources: Sequence[int] | None) -> tuple[str, dict[str, Any]]:
@@ -60,22 +87,7 @@ class Alerts(Repository):
             return []
         params = columns(drafts, *DRAFT_COLUMNS)
         params["body"] = [msgspec.json.encode(d.body).decode() for d in drafts]
-        result = await self.conn.execute(
-            text(
-                "INSERT INTO alert (alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, "
-                "execution_id, data_source_id, msg, body, dedup_key, condition_key) "
-                "SELECT a.alert_type, a.severity, a.pipeline_id, a.pipeline_name, a.pipeline_type_id, "
-                "a.execution_id, a.data_source_id, a.msg, a.body::jsonb, a.dedup_key, a.condition_key FROM unnest("
-                "CAST(:alert_type AS text[]), CAST(:severity AS text[]), CAST(:pipeline_id AS bigint[]), "
-                "CAST(:pipeline_name AS text[]), CAST(:pipeline_type_id AS bigint[]), "
-                "CAST(:execution_id AS bigint[]), CAST(:data_source_id AS bigint[]), CAST(:msg AS text[]), "
-                "CAST(:body AS text[]), CAST(:dedup_key AS text[]), CAST(:condition_key AS text[])"
-                ") AS a(alert_type, severity, pipeline_id, pipeline_name, pipeline_type_id, execution_id, "
-                "data_source_id, msg, body, dedup_key, condition_key) "
-                f"ORDER BY a.dedup_key ON CONFLICT (dedup_key) DO NOTHING RETURNING {ALERT_COLUMNS}"
-            ),
-            params,
-        )
+        result = await self.conn.execute(INSERT_NEW, params)
         return _alerts(result)
 
     async def get(self, alert_id: int, data_sources: Sequence[int] | None = None) -> Alert | None:

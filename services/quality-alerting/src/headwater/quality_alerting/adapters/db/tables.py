@@ -192,6 +192,12 @@ alert = Table(
     # The data source the alert is about (Qluster's `data_source_model_id`); null for pipeline alerts, which
     # a `limited_to_source` principal therefore never sees.
     Column("data_source_id", BigInteger),
+    # Ingestion alerts: the dataset and the stored file they are about, how many rows they stand for, and
+    # whether the file was held back because of them.
+    Column("dataset_id", BigInteger),
+    Column("stored_item_id", BigInteger),
+    Column("count", Integer, nullable=False, server_default=text("1")),
+    Column("blocks_stored_item", Boolean, nullable=False, server_default=text("false")),
     Column("msg", Text, nullable=False),
     Column("body", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     # One alert per occurrence (e.g. `freshness:<pipeline>:<dml time>`): a repeated check raises nothing new.
@@ -208,7 +214,40 @@ alert = Table(
     Index("ix_alert_resolved_is_muted_id", "resolved", "is_muted", "id"),
     Index("ix_alert_pipeline_id_id", "pipeline_id", "id"),
     Index("ix_alert_data_source_id_id", "data_source_id", "id"),
+    Index("ix_alert_dataset_id_id", "dataset_id", "id"),
     Index("ix_alert_created_at", "created_at"),
+)
+
+# Qluster's fatal errors: what stopped a job (e.g. a file's ingestion) outright. Reports of the same error
+# (same `fingerprint`: module, error, job and what it concerns) add to the `count` of the one not deleted.
+fatal_error = Table(
+    "fatal_error",
+    metadata,
+    columns.identity_key(),
+    Column("job_name", String(253)),
+    Column("job_type", String(10)),  # job | cronjob
+    Column("error", String(300), nullable=False),
+    Column("module", String(100), nullable=False),
+    Column("msg", Text, nullable=False),
+    Column("stack_trace", Text, nullable=False, server_default=text("''")),
+    Column("data_source_id", BigInteger),  # Qluster's `data_source_model_id`
+    Column("settings_model_id", BigInteger),
+    Column("dataset_id", BigInteger),
+    Column("stored_item_id", BigInteger),
+    Column("alert_item_id", BigInteger),
+    Column("meta_data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("fingerprint", String(64), nullable=False),
+    Column("count", Integer, nullable=False, server_default=text("1")),
+    Column("deleted", Boolean, nullable=False, server_default=text("false")),
+    Column("deleted_at", DateTime(timezone=True)),
+    columns.created_at(),
+    CheckConstraint("job_type IN ('job', 'cronjob')", name="job_type"),
+    Index(
+        "uq_fatal_error_fingerprint_open", "fingerprint", unique=True, postgresql_where=text("NOT deleted")
+    ),
+    Index("ix_fatal_error_deleted_id", "deleted", "id"),
+    Index("ix_fatal_error_data_source_id_id", "data_source_id", "id"),
+    Index("ix_fatal_error_created_at", "created_at"),
 )
 
 notification_channel = Table(

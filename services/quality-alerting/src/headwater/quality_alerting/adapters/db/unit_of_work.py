@@ -10,6 +10,7 @@ from headwater.quality_alerting.adapters.db.channels import Channels
 from headwater.quality_alerting.adapters.db.checks import Checks
 from headwater.quality_alerting.adapters.db.copies import Copies
 from headwater.quality_alerting.adapters.db.deliveries import Deliveries
+from headwater.quality_alerting.adapters.db.fatal_errors import FatalErrors
 from headwater.quality_alerting.adapters.db.outbox import OutboxMessages
 from headwater.quality_alerting.adapters.db.retention import Retention
 from headwater.quality_alerting.adapters.db.tables import inbox, outbox
@@ -27,6 +28,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
     checks: Checks
     copies: Copies
     deliveries: Deliveries
+    fatal_errors: FatalErrors
     retention: Retention
     outbox_messages: OutboxMessages
 
@@ -37,5 +39,6 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self.checks = Checks(self.conn)
         self.copies = Copies(self.conn)
         self.deliveries = Deliveries(self.conn)
+        self.fatal_errors = FatalErrors(self.conn)
         self.retention = Retention(self.conn)
         self.outbox_messages = OutboxMessages(self.conn)

@@ -26,6 +26,7 @@ QLUSTER_NAMES = {"data_source_id": "data_source_model_id"}  # column → Qluster
 
 def _alert(alert: records.Alert) -> Alert:
     fields = {QLUSTER_NAMES.get(k, k): v for k, v in msgspec.structs.asdict(alert).items()}
+    fields["stored_items_to_alerts"] = [] if alert.stored_item_id is None else [alert.stored_item_id]
     return Alert(**{k: v for k, v in fields.items() if k in ALERT_FIELDS})
 
 
@@ -58,11 +59,9 @@ class AlertController(Controller):
             alert_type=alert_type,
             pipeline_id=pipeline_id,
             data_source_id=data_source_model_id,
+            dataset_id=dataset_id,
         )
         echoed = {QLUSTER_NAMES.get(k, k): v for k, v in filters.columns().items()}
-        # Qluster's dataset filter: no alert here belongs to a dataset, so it matches none.
-        if dataset_id is not None:
-            return AlertPage(next=None, previous=None, results=[], filters=echoed)
         page = await alerts.list_alerts(
             uow_factory(),
             start=start,

@@ -1,0 +1,268 @@
+"""`python -m bench.ingestion`: the ingestion engine on a generated CSV, against a bare asyncpg COPY baseline.
+
+Generates an N-row, 10-column CSV with 1 % bad rows, then measures, in one run on one Postgres:
+- the stages without a database (parse; parse + signatures; parse + signatures + checks; + COPY encoding),
+- `ingest_file` end to end (parse, validate, load, quarantine, one commit): rows/s and peak RSS,
+- `copy_records_to_table` of N ready records into a table of the same types: the baseline.
+Postgres is `--dsn` (a database the bench may create schemas in) or, by default, an embedded one of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from headwater.devstack.postgres import EmbeddedPostgres
+from headwater.devstack.testing import free_port
+from headwater.ingestion.adapters.files import open_file
+from headwater.ingestion.adapters.warehouse import PostgresWarehouse, to_copy_csv
+from headwater.ingestion.domain.parsing import ParseSettings
+from headwater.ingestion.domain.signatures import line_signatures
+from headwater.ingestion.domain.validation import FieldRule, FieldType, check_batch
+from headwater.ingestion.service_layer.ingest import ingest_file
+
+CITIES = ("Oslo", "Lima", "Rome", "Nuuk", "Kyiv", "Baku", "Riga", "Doha", "Bern", "Apia")
+RULES = [
+    FieldRule(field_name="id", json_schema_field_type=FieldType.INTEGER, is_required=True),
+    FieldRule(field_name="name", is_required=True),
+    FieldRule(field_name="email", json_schema_field_type=FieldType.EMAIL),
+    FieldRule(field_name="score", json_schema_field_type=FieldType.NUMBER, minimum=0, maximum=100),
+    FieldRule(field_name="active", json_schema_field_type=FieldType.BOOLEAN),
+    FieldRule(field_name="created_at", json_schema_format="date-time"),
+    FieldRule(field_name="city", limit_to_values=CITIES),
+    FieldRule(field_name="quantity", json_schema_field_type=FieldType.INTEGER, minimum=0),
+    FieldRule(field_name="price", json_schema_field_type=FieldType.NUMBER),
+    FieldRule(field_name="note"),
+]
+BASELINE_DDL = (
+    "id bigint, name text, email text, score double precision, active boolean, created_at timestamptz,"
+    " city text, quantity bigint, price double precision, note text"
+)
+BAD_CELLS = (
+    (0, "x1"),  # id: integer_casting
+    (3, "250"),  # score: maximum_violation
+    (4, "perhaps"),  # active: boolean_casting
+    (5, "31/02/2024"),  # created_at: datetime_casting
+    (6, "Paris"),  # city: not_in_limit_to_values
+    (7, "-3"),  # quantity: minimum_violation
+)
+
+
+def generate_csv(path: Path, rows: int, bad_every: int = 100) -> None:
+    """`rows` rows of 10 columns; every `bad_every`-th row has one bad cell (a different rule each time)."""
+    rng = random.Random(42)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(",".join(rule.field_name for rule in RULES) + "\n")
+        lines: list[str] = []
+        for i in range(1, rows + 1):
+            cells = [
+                str(i),
+                f"name {i}",
+                f"user{i}@example.com",
+                f"{rng.random() * 100:.2f}",
+                "true" if i % 2 else "false",
+                (start + timedelta(seconds=i * 37)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                CITIES[i % len(CITIES)],
+                str(i % 1000),
+                f"{rng.random() * 1000:.3f}",
+                '"a note, with a comma"' if i % 7 == 0 else "plain note",
+            ]
+            if i % bad_every == 0:
+                column, value = BAD_CELLS[(i // bad_every) % len(BAD_CELLS)]
+                cells[column] = value
+            lines.append(",".join(cells))
+            if len(lines) == 50_000:
+                f.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            f.write("\n".join(lines) + "\n")
+
+
+class RssSampler:
+    """Peak resident set size of this process while the block runs (sampled every 20 ms from /proc)."""
+
+    def __init__(self) -> None:
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def current() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_bytes = max(self.peak_bytes, self.current())
+            time.sleep(0.02)
+
+    def __enter__(self) -> RssSampler:
+        self.peak_bytes = self.current()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def stage_timings(path: Path, batch_rows: int) -> dict[str, float]:
+    """Seconds of each CPU stage over the whole file, cumulated (no database, one thread)."""
+    settings = ParseSettings()
+    timings = {"parse": 0.0, "signatures": 0.0, "checks": 0.0, "copy_encoding": 0.0}
+    reader = open_file(path, settings)
+    batches = reader.batches(batch_rows)
+    while True:
+        t0 = time.perf_counter()
+        raw = next(batches, None)
+        t1 = time.perf_counter()
+        timings["parse"] += t1 - t0
+        if raw is None:
+            break
+        line_signatures(raw.rows)
+        t2 = time.perf_counter()
+        checked = check_batch(raw.rows, RULES, settings)
+        t3 = time.perf_counter()
+        to_copy_csv(checked.good)
+        t4 = time.perf_counter()
+        timings["signatures"] += t2 - t1
+        timings["checks"] += t3 - t2
+        timings["copy_encoding"] += t4 - t3
+    return timings
+
+
+def ready_records(rows: int) -> list[tuple[Any, ...]]:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    return [
+        (
+            i,
+            f"name {i}",
+            f"user{i}@example.com",
+            (i % 10000) / 100,
+            bool(i % 2),
+            start + timedelta(seconds=i * 37),
+            CITIES[i % len(CITIES)],
+            i % 1000,
+            i / 1000,
+            "plain note",
+        )
+        for i in range(1, rows + 1)
+    ]
+
+
+async def measure(dsn: str, rows: int, batch_rows: int, folder: Path) -> dict[str, Any]:
+    path = folder / "bench.csv"
+    t0 = time.perf_counter()
+    generate_csv(path, rows)
+    generated = time.perf_counter() - t0
+    stages = stage_timings(path, batch_rows)
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    warehouse = await PostgresWarehouse.open(dsn, schema)
+    try:
+        await warehouse.ensure_table("events", RULES)  # table creation is not what is measured
+        with RssSampler() as rss:
+            t0 = time.perf_counter()
+            report = await ingest_file(
+                path,
+                settings=ParseSettings(),
+                rules=RULES,
+                warehouse=warehouse,
+                open_file=open_file,
+                table="events",
+                stored_item_id=1,
+                data_source_id=1,
+                batch_rows=batch_rows,
+            )
+            ingest_seconds = time.perf_counter() - t0
+    finally:
+        await warehouse.close()
+
+    records = ready_records(rows)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE TABLE "{schema}".baseline ({BASELINE_DDL})')
+        t0 = time.perf_counter()
+        async with conn.transaction():
+            for start in range(0, rows, batch_rows):
+                await conn.copy_records_to_table(
+                    "baseline", schema_name=schema, records=records[start : start + batch_rows]
+                )
+        copy_seconds = time.perf_counter() - t0
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+    return {
+        "rows": rows,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "batch_rows": batch_rows,
+        "generate_seconds": round(generated, 2),
+        "stages_seconds_single_thread": {k: round(v, 2) for k, v in stages.items()},
+        "ingest": {
+            "seconds": round(ingest_seconds, 2),
+            "rows_per_second": round(rows / ingest_seconds),
+            "rows_loaded": report.rows_loaded,
+            "rows_quarantined": report.rows_quarantined,
+            "bad_rows_by_alert_type": report.bad_rows_by_alert_type,
+            "peak_rss_mb": round(rss.peak_bytes / 1e6),
+            "prepare_seconds_worker_thread": round(report.prepare_seconds, 2),
+            "copy_seconds_event_loop": round(report.copy_seconds, 2),
+        },
+        "baseline_copy_records": {
+            "seconds": round(copy_seconds, 2),
+            "rows_per_second": round(rows / copy_seconds),
+        },
+        "ingest_over_baseline_time": round(ingest_seconds / copy_seconds, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ingestion",
+        description="The ingestion engine on a generated CSV, against a bare asyncpg COPY baseline.",
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--dsn", help="Postgres to load into (default: an embedded Postgres of the bench's own)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="headwater-bench-ingestion-"))
+    postgres: EmbeddedPostgres | None = None
+    try:
+        dsn = args.dsn
+        if dsn is None:
+            postgres = EmbeddedPostgres(folder / "pg", free_port(), log_file=folder / "pg.log")
+            postgres.start()
+            dsn = postgres.admin_dsn
+        result = asyncio.run(measure(dsn, args.rows, args.batch_rows, folder))
+    finally:
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

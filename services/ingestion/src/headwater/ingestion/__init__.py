@@ -1,0 +1,4 @@
+"""Headwater ingestion: files stored, parsed, validated and loaded into destinations, bad rows quarantined."""
+
+SERVICE = "ingestion"
+SCHEMA = "ingestion"

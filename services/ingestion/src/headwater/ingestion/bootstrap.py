@@ -1,0 +1,51 @@
+"""The composition root: settings, logging, telemetry, engine, the unit-of-work factory, the object store and the
+destination warehouses, built on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from headwater.common.db.unit_of_work import UnitOfWorkFactory
+from headwater.common.service import ServiceContainer, start_process
+from headwater.common.settings import load_settings
+from headwater.ingestion import SCHEMA, SERVICE
+from headwater.ingestion.adapters.db.unit_of_work import SqlUnitOfWork
+from headwater.ingestion.adapters.storage import ObjectStore, StoreConfig, local_store, parse_store_url
+from headwater.ingestion.adapters.warehouse.pools import WarehousePools
+from headwater.ingestion.settings import Settings
+
+
+@dataclass
+class Container(ServiceContainer):
+    settings: Settings
+    engine: AsyncEngine
+    uow_factory: UnitOfWorkFactory[SqlUnitOfWork]
+    store: ObjectStore
+    # The destinations' connection pools, opened on first use.
+    warehouses: WarehousePools
+
+    async def close(self) -> None:
+        await self.warehouses.close()
+        await super().close()
+
+
+def store_config(url: str) -> StoreConfig:
+    """The store of `object_store_url`; `file://relative/folder` (the default) is a folder under the current
+    directory."""
+    if url.startswith("file://") and not url.startswith(("file:///", "file://localhost/")):
+        return local_store(url.removeprefix("file://"))
+    return parse_store_url(url)
+
+
+def bootstrap(settings: Settings | None = None) -> Container:
+    settings = settings or load_settings(Settings, SERVICE)
+    engine = start_process(SERVICE, SCHEMA, settings)
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork),
+        store=ObjectStore(store_config(settings.object_store_url)),
+        warehouses=WarehousePools(),
+    )

@@ -1,0 +1,18 @@
+"""What ingestion's controllers receive by name: the unit-of-work factory, the settings, the caller."""
+
+from __future__ import annotations
+
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
+
+from headwater.common.principal import Principal
+from headwater.ingestion.service_layer.ports import Store, Warehouses
+from headwater.ingestion.service_layer.unit_of_work import UnitOfWorkFactory
+from headwater.ingestion.settings import Settings
+
+UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+AppSettings = NamedDependency[SkipValidation[Settings]]
+Caller = NamedDependency[SkipValidation[Principal]]
+# `store`: the object store of the files; `warehouses`: the destination warehouses, opened on first use.
+StoreDep = NamedDependency[SkipValidation[Store]]
+WarehousesDep = NamedDependency[SkipValidation[Warehouses]]

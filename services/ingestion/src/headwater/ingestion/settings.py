@@ -1,0 +1,35 @@
+"""ingestion settings, read from `HEADWATER_INGESTION_*` (then `HEADWATER_*`)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from headwater.common.settings import LOCAL_PORTS, ServiceSettings
+from headwater.ingestion import SERVICE
+
+
+class Settings(ServiceSettings, frozen=True, kw_only=True):
+    database_url: str = "postgresql://ingestion:ingestion@127.0.0.1:5432/headwater"
+    http_port: int = LOCAL_PORTS[SERVICE].http
+    db_pool_size: int = 5
+    consumer_group: str = "ingestion"
+    worker_metrics_port: int = LOCAL_PORTS[SERVICE].worker_metrics
+
+    # Where uploaded files are kept: `file://<folder>` (a folder under the state directory by default; `make up`
+    # gives an absolute one), `s3://bucket/prefix` or `gs://bucket/prefix`.
+    object_store_url: str = "file://.headwater/objects"
+    # The Postgres that destinations load into when a destination names no DSN of its own: a `warehouse`
+    # database on the same server (`make up` creates it, owned by the ingestion role).
+    warehouse_dsn: str = "postgresql://ingestion:ingestion@127.0.0.1:5432/warehouse"
+    # How long an upload URL (pre-signed, or the gateway's signed one for a local store) accepts its PUT.
+    upload_url_seconds: int = 3600
+    # The key the gateway's upload URLs of a local store are signed with (at least 32 bytes); empty: derived
+    # from the internal signing key, which every process shares already.
+    upload_signing_secret: str = ""
+    # How many stored files the worker ingests at a time (each one is parsed in a thread and COPYed).
+    ingest_batch_size: int = 4
+
+    def upload_secret(self) -> bytes:
+        if self.upload_signing_secret:
+            return self.upload_signing_secret.encode()
+        return hashlib.sha256(f"uploads\x00{self.internal_signing_key}".encode()).digest()

@@ -27,6 +27,8 @@ from headwater.common.events import (
     ExecutionStarted,
     FileIngested,
     FileStored,
+    JobChanged,
+    JobRunRequested,
     LineageAddress,
     LineageChanged,
     LineageEdge,
@@ -219,6 +221,26 @@ SAMPLES: dict[str, Event] = {
         sample_reasons=["line 14: amount 'abc' is not a number", "line 20: customer_id is required"],
         blocking=False,
     ),
+    "job.changed.v1": JobChanged(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        job="sensor-9",
+        kind="sensor",
+        version=2,
+        cron="*/5 * * * *",
+        enabled=True,
+        removed=False,
+        data_source_id=9,
+    ),
+    "job.run.requested.v1": JobRunRequested(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        job="sensor-9",
+        kind="sensor",
+        data_source_id=9,
+        due_at=datetime(2024, 1, 1, 10, 5, tzinfo=UTC),
+        schedule="sensor-9",
+    ),
 }
 
 REPORTS = {
@@ -281,6 +303,8 @@ KEYS = {
     "file.stored.v1": b"3",
     "file.ingested.v1": b"3",
     "rows.quarantined.v1": b"3",
+    "job.changed.v1": b"sensor-9",
+    "job.run.requested.v1": b"sensor-9",
 }
 
 

@@ -18,6 +18,7 @@ from headwater.common.events.ingestion import (
     DatasetEvent,
     FileIngested,
     FileStored,
+    JobChanged,
     RowsQuarantined,
 )
 from headwater.common.events.ingress import RunEnded, RunReport, RunStarted, decode_run_report
@@ -28,7 +29,7 @@ from headwater.common.events.quality_alerting import (
     AnomalyCleared,
     AnomalyDetected,
 )
-from headwater.common.events.scheduler import ChecksRequested, RetentionRequested
+from headwater.common.events.scheduler import ChecksRequested, JobRunRequested, RetentionRequested
 
 __all__ = [
     "AlertRaised",
@@ -43,6 +44,8 @@ __all__ = [
     "ExecutionStarted",
     "FileIngested",
     "FileStored",
+    "JobChanged",
+    "JobRunRequested",
     "LineageAddress",
     "LineageChanged",
     "LineageEdge",

@@ -18,7 +18,7 @@ from headwater.common.events.execution_tracking import (
     LineageChanged,
     PipelineChanged,
 )
-from headwater.common.events.ingestion import FileIngested, FileStored, RowsQuarantined
+from headwater.common.events.ingestion import FileIngested, FileStored, JobChanged, RowsQuarantined
 from headwater.common.events.ingress import RunEnded, RunStarted
 from headwater.common.events.quality_alerting import (
     AlertRaised,
@@ -26,7 +26,7 @@ from headwater.common.events.quality_alerting import (
     AnomalyCleared,
     AnomalyDetected,
 )
-from headwater.common.events.scheduler import ChecksRequested, RetentionRequested
+from headwater.common.events.scheduler import ChecksRequested, JobRunRequested, RetentionRequested
 
 # topic -> (events on it, who sends, who receives, key); a sender starting "producers" marks an ingress topic
 CHANNELS: dict[str, tuple[tuple[type[Any], ...], str, str, str]] = {
@@ -37,6 +37,7 @@ CHANNELS: dict[str, tuple[tuple[type[Any], ...], str, str, str]] = {
     "file.stored": ((FileStored,), "ingestion", "ingestion, any consumer", "dataset id"),
     "file.ingested": ((FileIngested,), "ingestion", "quality-alerting, any consumer", "dataset id"),
     "rows.quarantined": ((RowsQuarantined,), "ingestion", "quality-alerting", "dataset id"),
+    "job.changed": ((JobChanged,), "ingestion", "scheduler", "the job's name (`sensor-<data source id>`)"),
     "anomaly.detected": ((AnomalyDetected,), "quality-alerting", "execution-tracking", "pipeline id"),
     "anomaly.cleared": ((AnomalyCleared,), "quality-alerting", "execution-tracking", "pipeline id"),
     "alert.raised": ((AlertRaised,), "quality-alerting", "any consumer", "alert id"),
@@ -52,6 +53,12 @@ CHANNELS: dict[str, tuple[tuple[type[Any], ...], str, str, str]] = {
         "scheduler",
         "execution-tracking, quality-alerting, ingestion",
         "`retention`",
+    ),
+    "job.run.requested": (
+        (JobRunRequested,),
+        "scheduler",
+        "ingestion (kind `sensor`)",
+        "the job's name (`sensor-<data source id>`)",
     ),
     "ingress.runs": ((RunStarted, RunEnded), "producers", "execution-tracking", "the pipeline (name or id)"),
     "ingress.lineage": (

@@ -1,6 +1,8 @@
-"""Events produced by ingestion: a file stored, a file ingested (parsed, validated, loaded), rows quarantined.
+"""Events produced by ingestion: a file stored, a file ingested (parsed, validated, loaded), rows quarantined;
+and a job's timing changed (a data source's sensor cron).
 
-All three are about one dataset and keyed by its id, so that one dataset's facts stay in order.
+The file facts are about one dataset and keyed by its id, so that one dataset's facts stay in order; `job.changed`
+is keyed by the job's name.
 """
 
 from __future__ import annotations
@@ -71,3 +73,27 @@ class RowsQuarantined(DatasetEvent, frozen=True, kw_only=True, tag="rows.quarant
     counts: dict[str, int] = msgspec.field(default_factory=dict[str, int])
     sample_reasons: list[str] = msgspec.field(default_factory=list[str])
     blocking: bool = False
+
+
+class JobChanged(Event, frozen=True, kw_only=True, tag="job.changed.v1"):
+    """A job that runs on a schedule was created, changed, disabled or removed.
+
+    Producer: ingestion, when a data source's sensor (its `schedule` cron watching a prefix of the object store)
+    is created, changed, disabled (Disable Sensor Cronjob Now, or the data source leaves `active`) or deleted.
+    Topic `job.changed`, key: `job` (e.g. `sensor-7`, the name its runs and fatal errors carry). Consumer: the
+    scheduler, which keeps one schedule per job and publishes `job.run.requested` when it is due.
+
+    `cron` is the job's cron expression (UTC, validated by the producer), None when it has none; a job with no
+    cron or `enabled` false never fires; `removed` drops the schedule. `version` grows with every change of one
+    job, so a consumer ignores a change older than one it applied.
+    """
+
+    key_field: ClassVar[str] = "job"
+
+    job: str
+    kind: Literal["sensor"] = "sensor"
+    version: int
+    cron: str | None = None
+    enabled: bool = True
+    removed: bool = False
+    data_source_id: int | None = None

@@ -1,4 +1,5 @@
-"""Events produced by the scheduler: checks and retention requested, by a system schedule or over the API."""
+"""Events produced by the scheduler: checks and retention requested, by a system schedule or over the API; a
+scheduled job's run requested."""
 
 from __future__ import annotations
 
@@ -39,4 +40,22 @@ class RetentionRequested(Event, frozen=True, kw_only=True, tag="retention.reques
     retention_days: int
     batch_size: int = 10000
     cutoff: datetime
+    schedule: str | None = None
+
+
+class JobRunRequested(Event, frozen=True, kw_only=True, tag="job.run.requested.v1"):
+    """A scheduled job is due: run it once.
+
+    Producer: the scheduler, when the schedule it keeps for a job (from `job.changed`) fires, on its cron or
+    because Run Sensor Cronjob Now made it due at once. Topic `job.run.requested`, key: `job`. Consumer: the
+    service that owns the job, by `kind`: ingestion runs a data source's sensor (`sensor`, with
+    `data_source_id`). One firing per (job, due time); a redelivered request must change nothing.
+    """
+
+    key_field: ClassVar[str] = "job"
+
+    job: str
+    kind: str
+    data_source_id: int | None = None
+    due_at: datetime
     schedule: str | None = None

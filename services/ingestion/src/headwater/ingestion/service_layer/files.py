@@ -460,22 +460,45 @@ async def record_landed_files(uow: UnitOfWork, store: Store, landed: list[FileLa
             rejected.append(Rejected(index, f"the file at {message.uri} is empty"))
             continue
         async with uow:
-            if await uow.stored_items.by_key(key) is not None:
+            item = await store_landed_object(
+                uow,
+                source,
+                key=key,
+                size=size,
+                sha256=sha256,
+                file_name=message.file_name,
+                content_type=message.content_type,
+            )
+            if item is None:
                 continue
-            item = await uow.stored_items.add(
-                NewStoredItem(
-                    dataset_id=source.parent_id or 0,
-                    data_source_id=source.id,
-                    object_key=key,
-                    file_name=message.file_name or key.rsplit("/", 1)[-1],
-                    content_type=message.content_type,
-                    state=ItemState.STORED,
-                )
-            )
-            item = await uow.stored_items.update(
-                item.id, size=size, sha256=sha256, stored_at=datetime.now(UTC)
-            )
-            await _publish(uow, item)
             await uow.commit()
         log.info("landed_file_stored", stored_item_id=item.id, key=key)
     return rejected
+
+
+async def store_landed_object(
+    uow: UnitOfWork,
+    source: Stored,
+    *,
+    key: str,
+    size: int,
+    sha256: str,
+    file_name: str | None = None,
+    content_type: str | None = None,
+) -> StoredItem | None:
+    """An object already in the store (landed on its own, or a sensor's snapshot) becomes a stored item of
+    `source` and is published, in the caller's transaction; None when a stored item has that key already."""
+    if await uow.stored_items.by_key(key) is not None:
+        return None
+    item = await uow.stored_items.add(
+        NewStoredItem(
+            dataset_id=source.parent_id or 0,
+            data_source_id=source.id,
+            object_key=key,
+            file_name=file_name or key.rsplit("/", 1)[-1],
+            content_type=content_type,
+            state=ItemState.STORED,
+        )
+    )
+    item = await uow.stored_items.update(item.id, size=size, sha256=sha256, stored_at=datetime.now(UTC))
+    return await _publish(uow, item)

@@ -19,6 +19,7 @@ from headwater.common.principal import SYSTEM, Principal
 from headwater.ingestion.domain import metadata as m
 from headwater.ingestion.domain.metadata import Filter, Page, Stored
 from headwater.ingestion.service_layer.ports import Documents
+from headwater.ingestion.service_layer.sensor_changes import publish_sensor_change
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -260,7 +261,7 @@ async def delete_dataset(uow: UnitOfWork, dataset_id: int, name: str, principal:
         for source in sources:
             locked = await uow.data_sources.get(source.id, lock=True)
             if locked is not None:
-                await uow.data_sources.replace(
+                deleted = await uow.data_sources.replace(
                     locked,
                     state="deleted",
                     name=locked.name,
@@ -269,6 +270,7 @@ async def delete_dataset(uow: UnitOfWork, dataset_id: int, name: str, principal:
                     by=_writer(principal),
                     change="deleted",
                 )
+                await publish_sensor_change(uow, deleted)
         await uow.commit()
         CHANGES.labels("dataset", "deleted").inc()
     return f"dataset {dataset_id} deleted"
@@ -430,6 +432,7 @@ async def create_data_source(
         row = await uow.data_sources.add(
             state=body["state"], name=body["name"], parent_id=dataset.id, body=body, by=_writer(principal)
         )
+        await publish_sensor_change(uow, row)
         await uow.commit()
         CHANGES.labels("data_source", "created").inc()
     log.info("data_source_created", data_source_id=row.id, dataset_id=dataset.id)
@@ -475,6 +478,7 @@ async def patch_data_source(
             body=body,
             by=_writer(principal),
         )
+        await publish_sensor_change(uow, updated)
         await uow.commit()
         CHANGES.labels("data_source", "updated").inc()
     return updated
@@ -520,7 +524,7 @@ async def delete_data_source(
             raise Invalid(
                 f"name {name!r} is not the name of data source {data_source_id}: send its name to confirm"
             )
-        await uow.data_sources.replace(
+        deleted = await uow.data_sources.replace(
             row,
             state="deleted",
             name=row.name,
@@ -529,6 +533,7 @@ async def delete_data_source(
             by=_writer(principal),
             change="deleted",
         )
+        await publish_sensor_change(uow, deleted)
         await uow.commit()
         CHANGES.labels("data_source", "deleted").inc()
     return f"data source {data_source_id} deleted"

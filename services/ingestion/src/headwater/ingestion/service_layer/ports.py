@@ -35,6 +35,7 @@ from headwater.ingestion.domain.records import (
     QuarantineRecord,
     RawBatch,
 )
+from headwater.ingestion.domain.sensors import Seen, SensorState
 from headwater.ingestion.domain.validation import FieldRule
 
 
@@ -239,6 +240,24 @@ class IngestionJobs(Protocol):
     ) -> list[IngestionJob]: ...
 
 
+class Sensors(Protocol):
+    """Each data source's sensor (its `job.changed` version, its cron switched off) and the objects it saw."""
+
+    async def get(self, data_source_id: int, *, lock: bool = False) -> SensorState | None: ...
+
+    async def change(self, data_source_id: int, *, cron_disabled: bool) -> SensorState: ...
+
+    async def ran(self, data_source_id: int, at: datetime) -> None: ...
+
+    async def seen(self, data_source_id: int, prefix: str) -> dict[str, Seen]: ...
+
+    async def record(self, data_source_id: int, seen: Seen) -> bool:
+        """Record this version of an object; False when it was recorded already (a racing run)."""
+        ...
+
+    async def link(self, data_source_id: int, key: str, stored_item_id: int) -> None: ...
+
+
 class Warehouses(Protocol):
     """The destinations' warehouses, opened once per (DSN, schema) and kept for the life of the process."""
 
@@ -254,6 +273,10 @@ class Store(Protocol):
     async def put(self, key: str, chunks: AsyncIterator[bytes]) -> StoredObject: ...
 
     async def download_to(self, key: str, path: Path) -> StoredObject: ...
+
+    def open(self, key: str, *, chunk_bytes: int = 1024 * 1024) -> AsyncIterator[bytes]: ...
+
+    def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]: ...
 
     async def head(self, key: str) -> ObjectInfo: ...
 

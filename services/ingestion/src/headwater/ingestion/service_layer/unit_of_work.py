@@ -13,6 +13,7 @@ from headwater.ingestion.service_layer.ports import (
     IgnoredSignatures,
     IngestionJobs,
     QueueMessages,
+    Sensors,
     StoredItems,
 )
 
@@ -47,6 +48,9 @@ class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
 
     @property
     def queue_messages(self) -> QueueMessages: ...
+
+    @property
+    def sensors(self) -> Sensors: ...
 
 
 UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

@@ -173,3 +173,26 @@ ignored_signatures = Table(
     Column("created_by", String(320)),
     columns.created_at(),
 )
+
+# -- sensors: a data source watching a prefix of the object store -------------------------------------------------
+
+sensor = Table(
+    "sensor",
+    metadata,
+    Column("data_source_id", BigInteger, ForeignKey(data_source.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False, server_default=text("0")),
+    Column("cron_disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("last_run_at", DateTime(timezone=True)),
+    *columns.timestamps(),
+)
+
+sensor_object = Table(
+    "sensor_object",
+    metadata,
+    Column("data_source_id", BigInteger, ForeignKey(data_source.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("object_key", String(1024), primary_key=True),
+    Column("etag", String(255)),
+    Column("size", BigInteger, nullable=False),
+    Column("stored_item_id", BigInteger),
+    columns.created_at("seen_at"),
+)

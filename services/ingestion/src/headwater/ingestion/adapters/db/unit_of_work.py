@@ -11,6 +11,7 @@ from headwater.common.events import RunReport
 from headwater.ingestion.adapters.db.files import IngestionJobs, StoredItems, run_report_rows
 from headwater.ingestion.adapters.db.metadata import Documents, FieldValidations
 from headwater.ingestion.adapters.db.queue import QueueMessages
+from headwater.ingestion.adapters.db.sensors import Sensors
 from headwater.ingestion.adapters.db.signatures import IgnoredSignatures
 from headwater.ingestion.adapters.db.tables import inbox, outbox
 from headwater.ingestion.domain.metadata import Kind
@@ -30,6 +31,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
     ingestion_jobs: IngestionJobs
     ignored_signatures: IgnoredSignatures
     queue_messages: QueueMessages
+    sensors: Sensors
     _reports: list[RunReport]
 
     def bind(self) -> None:
@@ -41,6 +43,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self.ingestion_jobs = IngestionJobs(self.conn)
         self.ignored_signatures = IgnoredSignatures(self.conn)
         self.queue_messages = QueueMessages(self.conn)
+        self.sensors = Sensors(self.conn)
         self._reports = []
 
     def report_runs(self, *reports: RunReport) -> None:

@@ -55,6 +55,8 @@ class SchedulerPaths:
     TIMELINESS: Final = "/timeliness"
     MONITOR_QUEUE: Final = "/celery/monitor-queue"
     SCHEDULES: Final = "/schedules"  # public at /api/v1/schedules
+    # Internal only: make a job's schedule due now (Qluster's Run Sensor Cronjob Now, after ingestion's check).
+    RUN_SCHEDULE_NOW: Final = "/schedules/{name:str}/run-now"
 
 
 class IngestionPaths:
@@ -82,6 +84,10 @@ class IngestionPaths:
     DATA_SOURCE_HISTORY: Final = "/data-sources/{data_source_model_id:int}/history"
     DATA_SOURCE_COPY: Final = "/data-sources/{data_source_model_id:int}/copy"
     DATA_SOURCE_VALIDATION_MODEL: Final = "/data-sources/{data_source_model_id:int}/validation-model"
+    # A data source's sensor: run it once now, make its scheduled run due now, switch its cron off.
+    RUN_SENSOR_JOB_NOW: Final = "/data-sources/{data_source_model_id:int}/run-sensor-job-now"
+    RUN_SENSOR_CRONJOB_NOW: Final = "/data-sources/{data_source_model_id:int}/run-sensor-cronjob-now"
+    DISABLE_SENSOR_CRONJOB_NOW: Final = "/data-sources/{data_source_model_id:int}/disable-sensor-cronjob-now"
     # Qluster's data: a dataset's rows and bad rows, the menu's counts, the service's queue messages.
     DATA: Final = "/datasets/{dataset_id:int}/data"
     IGNORE_LINE_SIGNATURE: Final = "/datasets/{dataset_id:int}/ignore_line_signature"

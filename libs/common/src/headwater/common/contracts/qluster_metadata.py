@@ -378,3 +378,22 @@ VALIDATION_MODEL_HEADER = [
     "maximum",
     "the_only_acceptable_values",
 ]
+
+
+class SensorJobRun(Struct, kw_only=True):
+    """Run Sensor Job Now: 003's `result`, and what the run did (objects listed under the prefix, new or changed
+    ones matching the pattern, the stored items they became, new ones skipped as empty or gone)."""
+
+    result: str
+    job_name: str
+    listed: int
+    new: int
+    stored_item_ids: list[int]
+    skipped: list[str]
+
+
+class SensorCronjob(Struct, kw_only=True):
+    """Run / Disable Sensor Cronjob Now: 003's `result`, and the name of the sensor's job (its schedule)."""
+
+    result: str
+    job_name: str

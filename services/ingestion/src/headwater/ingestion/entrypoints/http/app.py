@@ -8,7 +8,12 @@ from litestar.di import Provide
 from headwater.common.service import create_service_app
 from headwater.ingestion import SERVICE
 from headwater.ingestion.bootstrap import Container, bootstrap
-from headwater.ingestion.entrypoints.http import data_controllers, file_controllers, metadata_controllers
+from headwater.ingestion.entrypoints.http import (
+    data_controllers,
+    file_controllers,
+    metadata_controllers,
+    sensor_controllers,
+)
 
 
 def create_app(container: Container | None = None) -> Litestar:
@@ -17,7 +22,12 @@ def create_app(container: Container | None = None) -> Litestar:
     return create_service_app(
         SERVICE,
         c,
-        [*metadata_controllers.CONTROLLERS, *file_controllers.CONTROLLERS, *data_controllers.CONTROLLERS],
+        [
+            *metadata_controllers.CONTROLLERS,
+            *file_controllers.CONTROLLERS,
+            *data_controllers.CONTROLLERS,
+            *sensor_controllers.CONTROLLERS,
+        ],
         dependencies={
             "store": Provide(lambda: c.store, use_cache=True, sync_to_thread=False),
             "warehouses": Provide(lambda: c.warehouses, use_cache=True, sync_to_thread=False),

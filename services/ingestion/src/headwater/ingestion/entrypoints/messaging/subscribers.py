@@ -8,18 +8,21 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
-from headwater.common.events import FileStored
+from headwater.common.events import FileStored, JobRunRequested
 from headwater.common.messaging.batch import IngressBatch
 from headwater.common.messaging.broker import Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.ingestion.adapters.files import open_file
-from headwater.ingestion.service_layer import files, ingestion_jobs
+from headwater.ingestion.service_layer import files, ingestion_jobs, sensors
 from headwater.ingestion.service_layer.ports import Store, Warehouses
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from headwater.ingestion.settings import Settings
 
 FILES_STORED = Counter("headwater_ingestion_file_stored_total", "file.stored events consumed", ["outcome"])
 FILES_LANDED = Counter("headwater_ingress_files_total", "ingress.files messages consumed", ["outcome"])
+RUNS_REQUESTED = Counter(
+    "headwater_ingestion_job_run_requested_total", "job.run.requested events consumed", ["outcome"]
+)
 
 
 def subscribers_of(store: Store, warehouses: Warehouses) -> Any:
@@ -36,6 +39,12 @@ def subscribers_of(store: Store, warehouses: Warehouses) -> Any:
         async def land(uow: UnitOfWork, messages: list[files.FileLanded]) -> list[files.Rejected]:
             return await files.record_landed_files(uow, store, messages)
 
+        async def run_sensors(uow: UnitOfWork, requests: list[JobRunRequested]) -> list[files.Rejected]:
+            return await sensors.run_requested_sensors(uow, store, requests)
+
+        requested = IngressBatch[JobRunRequested].of_events(
+            JobRunRequested, consumer=sensors.CONSUMER, counter=RUNS_REQUESTED, record=run_sensors
+        )
         stored = IngressBatch[FileStored].of_events(
             FileStored, consumer=ingestion_jobs.CONSUMER, counter=FILES_STORED, record=ingest
         )
@@ -66,5 +75,14 @@ def subscribers_of(store: Store, warehouses: Warehouses) -> Any:
             """A file that landed in the object store becomes a stored item and is published; invalid messages
             go to `ingress.files.dlq`."""
             await landed.handle(records, uow_factory, producer)
+
+        @broker.subscriber(
+            prefixed(settings.topic_prefix, "job.run.requested"),
+            **batch_subscription(settings, group_id=settings.consumer_group, max_records=10),
+        )
+        async def on_job_run_requested_run_sensor(records: Records) -> None:
+            """The scheduler says a data source's sensor is due: list its prefix and publish the new files
+            (requests of other kinds are not ingestion's and are passed over)."""
+            await requested.handle(records, uow_factory, producer)
 
     return register_subscribers

@@ -1,4 +1,5 @@
-"""The `worker` process: the `file.stored` and `ingress.files` subscribers and the outbox relay, until SIGTERM."""
+"""The `worker` process: the `file.stored`, `ingress.files` and `job.run.requested` subscribers and the outbox
+relay, until SIGTERM."""
 
 from __future__ import annotations
 

@@ -47,3 +47,10 @@ class Schedule(Struct, kw_only=True):
     enabled: bool
     next_due_at: datetime
     last_fired_at: datetime | None
+
+
+class ScheduleDue(Struct, kw_only=True):
+    """A job's schedule made due (internal): the loop fires it for `due_at`, once."""
+
+    name: str
+    due_at: datetime

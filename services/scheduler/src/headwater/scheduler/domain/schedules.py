@@ -11,7 +11,7 @@ from typing import Protocol
 import msgspec
 from croniter import CroniterBadDateError, CroniterError, croniter
 
-from headwater.common.events import ChecksRequested, Event, RetentionRequested
+from headwater.common.events import ChecksRequested, Event, JobChanged, JobRunRequested, RetentionRequested
 
 OFF = frozenset({"", "off", "disabled", "none"})
 MIN_LOOKBACK_MINUTES = 5
@@ -29,6 +29,12 @@ class Kind(StrEnum):
     TIMELINESS = "timeliness"
     QUEUE = "queue"
     RETENTION = "retention"
+    SENSOR = "sensor"  # a data source's sensor (a job of ingestion's, kept from `job.changed`)
+
+
+# the schedules the scheduler's own settings configure; the others are jobs other services announce
+SYSTEM_KINDS = frozenset({Kind.FRESHNESS, Kind.TIMELINESS, Kind.QUEUE, Kind.RETENTION})
+JOB_KINDS = frozenset({Kind.SENSOR})
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,14 @@ def system_schedules(settings: ScheduleSettings) -> list[ScheduleSpec]:
 
 def event_for(name: str, kind: Kind, params: Mapping[str, int], due_at: datetime) -> Event:
     """What the firing of schedule `name` due at `due_at` publishes."""
+    if kind in JOB_KINDS:
+        return JobRunRequested(
+            job=name,
+            kind=kind.value,
+            data_source_id=params.get("data_source_id"),
+            due_at=due_at,
+            schedule=name,
+        )
     if kind is Kind.RETENTION:
         days = params["retention_days"]
         return RetentionRequested(
@@ -170,6 +184,7 @@ class Change(StrEnum):
     RESCHEDULED = "rescheduled"  # cron changed or re-enabled: the next due time is computed afresh
     UPDATED = "updated"  # parameters only: the next due time stays
     DISABLED = "disabled"
+    REMOVED = "removed"  # a job's schedule whose job is gone (its firings go with it)
 
 
 @dataclass(frozen=True)
@@ -188,8 +203,9 @@ def reconcile(
     """What to write so the stored schedules match the configured ones.
 
     A changed cron (or a schedule enabled again) gets its next due time recomputed from `now` and loses any
-    lease, so a claim taken under the old cron never fires; a schedule no longer configured is disabled, not
-    deleted, so its firing history stays.
+    lease, so a claim taken under the old cron never fires; a system schedule no longer configured is disabled,
+    not deleted, so its firing history stays. Jobs' schedules (from `job.changed`) are not the configuration's
+    and are left alone.
     """
     plan: list[Reconciliation] = []
     for spec in wanted:
@@ -224,7 +240,7 @@ def reconcile(
             plan.append(Reconciliation(spec.name, Change.UPDATED, values))
     configured = {spec.name for spec in wanted}
     for name, row in sorted(stored.items()):
-        if name not in configured and row.enabled:
+        if name not in configured and row.enabled and row.kind in SYSTEM_KINDS:
             plan.append(Reconciliation(name, Change.DISABLED, {"enabled": False}))
     return plan
 
@@ -273,3 +289,30 @@ class ListedSchedule(msgspec.Struct, frozen=True, kw_only=True):
     enabled: bool
     next_due_at: datetime
     last_fired_at: datetime | None
+
+
+def job_schedule(event: JobChanged, stored: StoredSchedule | None, now: datetime) -> Reconciliation | None:
+    """What a `job.changed` does to the job's schedule: added, rescheduled (new cron or enabled again: next due
+    time afresh, lease released), updated, disabled or removed; None when the change is older than (or the same
+    as) the one applied, or changes nothing. InvalidSchedule when its cron cannot work."""
+    kind = Kind(event.kind)
+    params = {"version": event.version} | (
+        {"data_source_id": event.data_source_id} if event.data_source_id is not None else {}
+    )
+    if stored is not None and stored.params.get("version", 0) >= event.version:
+        return None
+    if event.removed:
+        return None if stored is None else Reconciliation(event.job, Change.REMOVED, {})
+    cron = parse_cron(event.cron, setting=f"{event.job} cron", now=now) if event.cron else "off"
+    enabled = event.enabled and cron != "off"
+    values: dict[str, object] = {"kind": kind.value, "cron": cron, "params": params, "enabled": enabled}
+    fresh_due = next_due(cron, now) if enabled else now
+    if stored is None:
+        return Reconciliation(event.job, Change.ADDED, {**values, "next_due_at": fresh_due})
+    if not enabled:
+        return Reconciliation(event.job, Change.DISABLED, values, release_lease=True)
+    if stored.cron != cron or not stored.enabled:
+        return Reconciliation(
+            event.job, Change.RESCHEDULED, {**values, "next_due_at": fresh_due}, release_lease=True
+        )
+    return Reconciliation(event.job, Change.UPDATED, values)

@@ -27,6 +27,14 @@ class Schedules(Protocol):
         """Write a reconciliation plan (an added schedule another replica added first is left as it is)."""
         ...
 
+    async def lock_one(self, name: str) -> StoredSchedule | None:
+        """One stored schedule, locked until the transaction ends; None when there is none."""
+        ...
+
+    async def make_due(self, name: str, now: datetime) -> bool:
+        """Make the schedule due at `now`; False when a replica is firing it right now (a live lease)."""
+        ...
+
     async def claim_due(self, *, owner: str, now: datetime, expires: datetime, limit: int) -> list[Claim]:
         """Lease up to `limit` due schedules nobody holds (or whose holder's lease expired) to `owner`."""
         ...

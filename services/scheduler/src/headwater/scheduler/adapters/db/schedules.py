@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from headwater.common.db.repository import Repository
@@ -66,7 +66,9 @@ class Schedules(Repository):
             values: dict[str, Any] = dict(step.values)
             if step.release_lease:
                 values |= {"lease_owner": None, "lease_expires_at": None}
-            if step.change is Change.ADDED:
+            if step.change is Change.REMOVED:
+                await self.conn.execute(delete(schedule).where(schedule.c.name == step.name))
+            elif step.change is Change.ADDED:
                 # another replica may be adding the same schedule right now: the first one wins, same config
                 await self.conn.execute(
                     pg_insert(schedule)
@@ -77,6 +79,41 @@ class Schedules(Repository):
                 await self.conn.execute(
                     update(schedule).where(schedule.c.name == step.name).values(**values, updated_at=now)
                 )
+
+    async def lock_one(self, name: str) -> StoredSchedule | None:
+        """One stored schedule, locked until the transaction ends; None when there is none."""
+        row = (
+            await self.conn.execute(
+                select(
+                    schedule.c.name,
+                    schedule.c.kind,
+                    schedule.c.cron,
+                    schedule.c.params,
+                    schedule.c.enabled,
+                    schedule.c.next_due_at,
+                )
+                .where(schedule.c.name == name)
+                .with_for_update()
+            )
+        ).first()
+        return (
+            None
+            if row is None
+            else StoredSchedule(row.name, row.kind, row.cron, row.params, row.enabled, row.next_due_at)
+        )
+
+    async def make_due(self, name: str, now: datetime) -> bool:
+        """Bring the schedule's next due time forward to `now` unless a replica holds a live lease on it (it is
+        firing right now); False in that case."""
+        result = await self.conn.execute(
+            update(schedule)
+            .where(
+                schedule.c.name == name,
+                (schedule.c.lease_expires_at.is_(None)) | (schedule.c.lease_expires_at <= now),
+            )
+            .values(next_due_at=now, lease_owner=None, lease_expires_at=None, updated_at=now)
+        )
+        return bool(result.rowcount)
 
     async def claim_due(self, *, owner: str, now: datetime, expires: datetime, limit: int) -> list[Claim]:
         """Lease up to `limit` due schedules nobody holds (or whose holder's lease expired) to `owner`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar
+from litestar.di import Provide
 
 from headwater.common.http import refuse_limited_to_source
 from headwater.common.service import create_service_app
@@ -20,4 +21,5 @@ def create_app(container: Container | None = None) -> Litestar:
         CONTROLLERS,
         # Schedules and checks belong to no data source: a `limited_to_source` principal may use none of them.
         guards=[refuse_limited_to_source],
+        dependencies={"clock": Provide(lambda: c.clock, use_cache=True, sync_to_thread=False)},
     )

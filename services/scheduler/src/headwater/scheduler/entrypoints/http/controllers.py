@@ -16,13 +16,16 @@ from headwater.common.contracts.scheduler import (
     CheckQueued,
     QueueMonitorStatus,
     Schedule,
+    ScheduleDue,
     TimelinessCheck,
 )
+from headwater.scheduler.clock import Clock
 from headwater.scheduler.domain.schedules import Kind
 from headwater.scheduler.service_layer import checks, schedules
 from headwater.scheduler.service_layer.unit_of_work import UnitOfWorkFactory
 
 UowFactory = NamedDependency[SkipValidation[UnitOfWorkFactory]]
+ClockDep = NamedDependency[SkipValidation[Clock]]
 
 
 class CheckController(Controller):
@@ -56,6 +59,12 @@ class ScheduleController(Controller):
     @get(SchedulerPaths.SCHEDULES)
     async def list_all(self, uow_factory: UowFactory) -> list[Schedule]:
         return [Schedule(**msgspec.structs.asdict(s)) for s in await schedules.list_schedules(uow_factory())]
+
+    @post(SchedulerPaths.RUN_SCHEDULE_NOW, status_code=HTTP_200_OK)
+    async def run_now(self, name: str, uow_factory: UowFactory, clock: ClockDep) -> ScheduleDue:
+        """Make a job's schedule due now (Qluster's Run Sensor Cronjob Now): the loop fires it, once."""
+        due_at = await schedules.run_job_now(uow_factory(), name, clock())
+        return ScheduleDue(name=name, due_at=due_at)
 
 
 CONTROLLERS: list[Any] = [CheckController, ScheduleController]

@@ -1,4 +1,4 @@
-"""The `worker` process: the schedule loop and the outbox relay, until SIGTERM."""
+"""The `worker` process: the `job.changed` subscriber, the schedule loop and the outbox relay, until SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import timedelta
 from headwater.common import worker
 from headwater.scheduler import SCHEMA, SERVICE
 from headwater.scheduler.bootstrap import bootstrap
+from headwater.scheduler.entrypoints.messaging.subscribers import subscribers_of
 from headwater.scheduler.entrypoints.schedule_loop import ScheduleLoop
 
 
@@ -33,6 +34,7 @@ async def run_worker() -> None:
 
         background.append(worker.Background("schedule-loop", schedule_loop.run, finish_firing))
     await worker.run(
-        # The scheduler consumes no topic: it only produces, through its outbox.
-        worker.Worker(SERVICE, SCHEMA, container, background=background)
+        worker.Worker(
+            SERVICE, SCHEMA, container, subscribers=subscribers_of(container.clock), background=background
+        )
     )

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import delete, get, patch, post
-from litestar.params import FromQuery, QueryParameter
+import msgspec
+from litestar import Response, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromQuery, Parameter, QueryParameter
 
 from headwater.common.contracts.paths import IngestionPaths as Paths
+from headwater.common.contracts.paths import SchedulerPaths
 from headwater.common.contracts.qluster import Page
 from headwater.common.contracts.qluster_metadata import (
     BooleanResult,
@@ -30,9 +33,14 @@ from headwater.common.contracts.qluster_metadata import (
     DestinationPatch,
     DestinationPost,
     FieldValidation,
+    SensorCronjob,
+    SensorJobRun,
     TextResult,
 )
+from headwater.common.contracts.scheduler import ScheduleDue
 from headwater.common.contracts.types import BIGINT_MAX
+from headwater.common.principal import SYSTEM
+from headwater.gateway.dialects.deps import Caller, Service
 from headwater.gateway.dialects.forward import Forwarding
 
 Cursor = Annotated[int | None, QueryParameter(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]
@@ -54,7 +62,78 @@ datasets = Forwarding("to_ingestion", "Datasets")
 destinations = Forwarding("to_ingestion", "Destinations")
 data_sources = Forwarding("to_ingestion", "Data sources")
 
+SENSOR_NOTE = (
+    "A data source's sensor watches the prefix `s3_prefix` (`gs_prefix` for a `gs` data source) of Headwater's "
+    "object store; files whose name matches `pattern` (a regular expression, in full) and that are new or changed "
+    "(another ETag or size) become stored items, published for ingestion, each once."
+)
+
+
+@post(
+    Paths.RUN_SENSOR_CRONJOB_NOW,
+    tags=[data_sources.tag],
+    summary="Run Sensor Cronjob Now",
+    responses={200: ResponseSpec(SensorCronjob, description="the sensor cronjob made due")},
+    description="The data source's sensor cronjob (its `schedule`, kept by the scheduler) is made due now and "
+    "runs within a second or two, once, like a scheduled run. 409 when the data source has no enabled sensor "
+    "cronjob (no `schedule` or prefix, not active, or disabled by Disable Sensor Cronjob Now), or when the "
+    "scheduler has not received its latest change yet (retry in a moment). " + SENSOR_NOTE,
+    status_code=200,
+)
+async def run_sensor_cronjob_now(
+    data_source_model_id: Annotated[int, Parameter(ge=1, le=BIGINT_MAX)],
+    principal: Caller,
+    ingestion: Service,
+    scheduler: Service,
+) -> Response[Any]:
+    path = Paths.RUN_SENSOR_CRONJOB_NOW.replace("{data_source_model_id:int}", str(data_source_model_id))
+    checked = await ingestion.call("POST", path, principal=principal)
+    if checked.status != 200:
+        return Response(content=checked.body, status_code=checked.status, media_type=checked.content_type)
+    job = msgspec.json.decode(checked.body, type=SensorCronjob)
+    # ingestion checked the caller may run this data source's sensor; the schedule itself is the system's
+    made_due = await scheduler.call(
+        "POST", SchedulerPaths.RUN_SCHEDULE_NOW.replace("{name:str}", job.job_name), principal=SYSTEM
+    )
+    if made_due.status == 404:
+        return Response(
+            content={"detail": f"the scheduler has no schedule for {job.job_name} yet: retry in a moment"},
+            status_code=409,
+        )
+    if made_due.status != 200:
+        return Response(content=made_due.body, status_code=made_due.status, media_type=made_due.content_type)
+    due = msgspec.json.decode(made_due.body, type=ScheduleDue)
+    return Response(
+        content=SensorCronjob(
+            result=f"{job.job_name} is due at {due.due_at.isoformat()}", job_name=job.job_name
+        ),
+        status_code=200,
+    )
+
+
 ROUTES = [
+    run_sensor_cronjob_now,
+    data_sources.route(
+        post,
+        Paths.RUN_SENSOR_JOB_NOW,
+        "run_sensor_job_now",
+        SensorJobRun,
+        summary="Run Sensor Job Now",
+        description="Runs the data source's sensor once, now, and answers what it found: `result`, and beyond "
+        "Qluster `listed`, `new`, `stored_item_ids` (published for ingestion) and `skipped` (empty files). 422 "
+        "when the data source watches no prefix; 502 when the object store cannot be read. " + SENSOR_NOTE,
+        status_code=200,
+    ),
+    data_sources.route(
+        post,
+        Paths.DISABLE_SENSOR_CRONJOB_NOW,
+        "disable_sensor_cronjob_now",
+        SensorCronjob,
+        summary="Disable Sensor Cronjob Now",
+        description="The scheduler stops running the data source's sensor on its `schedule` until the data "
+        "source is saved again (Patch Data Source Model); Run Sensor Job Now still runs it.",
+        status_code=200,
+    ),
     datasets.route(
         get,
         Paths.DATASETS,

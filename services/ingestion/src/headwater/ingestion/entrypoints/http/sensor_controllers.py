@@ -6,17 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, post
+from litestar.di import Provide
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import IngestionPaths as Paths
 from headwater.common.contracts.qluster_metadata import SensorCronjob, SensorJobRun
-from headwater.ingestion.entrypoints.http.deps import Caller, StoreDep, UowFactory
+from headwater.common.http import caller
 from headwater.ingestion.domain.sensors import job_name
+from headwater.ingestion.entrypoints.http.deps import Caller, StoreDep, UowFactory
 from headwater.ingestion.service_layer import sensors
 
 
 class SensorController(Controller):
     tags = ["sensors"]
+    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
 
     @post(Paths.RUN_SENSOR_JOB_NOW, status_code=HTTP_200_OK)
     async def run_now(

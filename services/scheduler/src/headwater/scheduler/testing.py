@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from headwater.common import testing
-from headwater.common.events import ChecksRequested, RetentionRequested, decode_event
+from headwater.common.events import ChecksRequested, JobRunRequested, RetentionRequested, decode_event
 from headwater.common.records import project
 from headwater.scheduler.bootstrap import Container
 from headwater.scheduler.domain.schedules import (
@@ -131,7 +131,7 @@ class FakeUnitOfWork(testing.FakeUnitOfWork):
         self.schedules = FakeSchedules()
 
 
-Requested = ChecksRequested | RetentionRequested
+Requested = ChecksRequested | RetentionRequested | JobRunRequested
 NewDatabase = Callable[[], Awaitable[str]]  # the `new_database` fixture: a fresh migrated database's DSN
 NewContainer = Callable[..., Awaitable[Container]]  # the `new_container` fixture: (dsn, clock, **settings)
 

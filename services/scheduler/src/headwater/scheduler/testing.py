@@ -72,6 +72,17 @@ class FakeSchedules:
                 for column, value in values.items():
                     setattr(row, column, value)
 
+    async def lock_one(self, name: str) -> StoredSchedule | None:
+        r = self.rows.get(name)
+        return None if r is None else StoredSchedule(r.name, r.kind, r.cron, r.params, r.enabled, r.next_due_at)
+
+    async def make_due(self, name: str, now: datetime) -> bool:
+        r = self.rows.get(name)
+        if r is None or (r.lease_expires_at is not None and r.lease_expires_at > now):
+            return False
+        r.next_due_at, r.lease_owner, r.lease_expires_at = now, None, None
+        return True
+
     async def claim_due(self, *, owner: str, now: datetime, expires: datetime, limit: int) -> list[Claim]:
         due = sorted(
             (

@@ -103,7 +103,7 @@ async def test_an_uploaded_csv_is_ingested_checked_reported_and_its_bad_rows_han
     dataset, source_id = await make_dataset(gateway, system)
     dataset_id = dataset["id"]
     item = await ok(await upload(gateway, source_id, "scores.csv", CSV))
-    assert (item["state"], item["file_name"], item["size"]) == ("stored", "scores.csv", len(CSV))
+    assert (item["state"], item["file_name"], item["size"]) == ("published", "scores.csv", len(CSV))
     done = await ingested(gateway, item["id"])
     assert (done["successful_rows_count"], done["bad_rows_count"], done["is_ingested"]) == (4, 2, True)
 
@@ -135,7 +135,9 @@ async def test_an_uploaded_csv_is_ingested_checked_reported_and_its_bad_rows_han
 
     async def pipeline_run() -> dict[str, Any]:
         pipelines = await ok(await gateway.get("/pipeline", params={"limit": 1000}))
-        (pipeline,) = [p for p in pipelines if p["name"] == dataset["name"]]
+        named = [p for p in pipelines if p["name"] == dataset["name"]]
+        assert len(named) == 1, [p["name"] for p in pipelines]
+        pipeline = named[0]
         ended = [
             m.json()
             for m in events.messages
@@ -213,16 +215,18 @@ async def test_an_unreadable_file_fails_with_a_fatal_error_and_an_alert(
 
     async def fatal_error() -> dict[str, Any]:
         page = await ok(await gateway.get("/errors", params={"limit": 1000}))
-        (error,) = [e for e in page["results"] if e["stored_item_id"] == item["id"]]
-        return error
+        errors = [e for e in page["results"] if e["stored_item_id"] == item["id"]]
+        assert len(errors) == 1, page["results"][:5]
+        return errors[0]
 
     error = await eventually(fatal_error, timeout=30, interval=0.5)
     assert error["data_source_model_id"] == source_id
 
     async def alert() -> dict[str, Any]:
         page = await ok(await gateway.get("/alerts", params={"dataset_id": dataset["id"]}))
-        (raised,) = [a for a in page["results"] if a["alert_type"] == "ingestion_failed"]
-        return raised
+        raised = [a for a in page["results"] if a["alert_type"] == "ingestion_failed"]
+        assert len(raised) == 1, page["results"]
+        return raised[0]
 
     raised = await eventually(alert, timeout=30, interval=0.5)
     assert not raised["is_muted"]
@@ -233,15 +237,18 @@ async def test_bad_uploads_get_clear_answers_and_lose_nothing(
 ) -> None:
     dataset, source_id = await make_dataset(gateway, system)
     empty = await upload(gateway, source_id, "empty.csv", b"")
-    assert empty.status_code == 422 and "empty" in empty.text, empty.text
+    assert empty.status_code == 422, empty.text
+    assert "empty" in empty.text
     no_file = await gateway.post(
         "/stored-items/upload", files={"data_source_model_id": (None, str(source_id))}
     )
-    assert no_file.status_code == 422 and "no file part" in no_file.text, no_file.text
+    assert no_file.status_code == 422, no_file.text
+    assert "no file part" in no_file.text
     not_multipart = await gateway.post(
         "/stored-items/upload", params={"data_source_model_id": source_id}, content=CSV
     )
-    assert not_multipart.status_code == 422 and "multipart/form-data" in not_multipart.text
+    assert not_multipart.status_code == 422, not_multipart.text
+    assert "multipart/form-data" in not_multipart.text
     unknown_source = await upload(gateway, 999_999_999, "scores.csv", CSV)
     assert unknown_source.status_code == 404, unknown_source.text
     broken = await gateway.post(
@@ -250,7 +257,8 @@ async def test_bad_uploads_get_clear_answers_and_lose_nothing(
         content=b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nid,name\n1,a\n',
         headers={"content-type": "multipart/form-data; boundary=b"},
     )
-    assert broken.status_code == 422 and "malformed" in broken.text, broken.text
+    assert broken.status_code == 422, broken.text
+    assert "malformed" in broken.text
     items = await ok(await gateway.get("/stored-items", params={"data_source_model_id": source_id}))
     assert items["results"] == []  # nothing half-made was kept
 

@@ -46,7 +46,7 @@ class UploadUrl(Struct, frozen=True, kw_only=True):
 
 class StoredItem(Struct, kw_only=True):
     """Get One Stored Item (and every answer about one). Beyond 003: `file_name`, `content_type`, `size`,
-    `sha256` (also its `signature`), `state` (waiting_for_upload, stored, ingesting, ingested, failed, ignored),
+    `sha256` (also its `signature`), `state` (waiting_for_upload, stored, published, ingesting, ingested, failed, ignored),
     `error` (why it failed), `ingestion_job_id` (its current job) and `stored_at`."""
 
     id: int

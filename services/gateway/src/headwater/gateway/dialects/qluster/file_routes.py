@@ -230,7 +230,7 @@ class _OctetStreamDocumented(Operation):
     description="Beyond 003: a `multipart/form-data` body with one file part (a part with a filename, e.g. "
     "`-F file=@orders.csv`) for the data source `data_source_model_id` (a query parameter, or a form field "
     "before the file part). The file streams to the object store and is published for ingestion: the answer is "
-    "its stored item (`state` stored, `ingestion_job_id`). An empty file answers 422 and nothing is kept; a "
+    "its stored item (`state` published, `ingestion_job_id` its job). An empty file answers 422 and nothing is kept; a "
     "file over the gateway's upload limit 413.",
     status_code=200,
     request_max_body_size=None,

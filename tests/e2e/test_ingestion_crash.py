@@ -142,6 +142,8 @@ async def test_a_worker_killed_mid_file_loads_every_row_exactly_once(
         )
     finally:
         await conn.close()
+    assert good is not None
+    assert bad is not None
     good_ids = ROWS - len(bad_ids)
     assert (good["n"], good["ids"], good["lines"]) == (good_ids, good_ids, good_ids)
     assert good["id_sum"] == ROWS * (ROWS + 1) // 2 - sum(bad_ids)

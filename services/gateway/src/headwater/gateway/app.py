@@ -36,6 +36,7 @@ from headwater.gateway.dialects.olake.project_routes import ROUTES as PROJECT_RO
 from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_ROUTES
 from headwater.gateway.dialects.qluster.data_routes import ROUTES as QLUSTER_DATA_ROUTES
 from headwater.gateway.dialects.qluster.error_routes import ROUTES as FATAL_ERROR_ROUTES
+from headwater.gateway.dialects.qluster.file_routes import ROUTES as QLUSTER_FILE_ROUTES
 from headwater.gateway.dialects.qluster.metadata_routes import ROUTES as QLUSTER_METADATA_ROUTES
 from headwater.gateway.dialects.qluster.routes import ROUTES as QLUSTER_ROUTES
 from headwater.gateway.dialects.qluster.user_routes import ROUTES as USER_ROUTES
@@ -95,6 +96,7 @@ def create_app(container: Container | None = None) -> Litestar:
             *QLUSTER_METADATA_ROUTES,
             *FATAL_ERROR_ROUTES,
             *QLUSTER_DATA_ROUTES,
+            *QLUSTER_FILE_ROUTES,
             *NOTIFICATION_ROUTES,
             *public(health_handlers([c.database_ready])),
             *metrics,
@@ -102,6 +104,7 @@ def create_app(container: Container | None = None) -> Litestar:
         guards=[authorize],
         dependencies={
             "principal": Provide(current_principal, sync_to_thread=False),
+            "settings": Provide(lambda: c.settings, use_cache=True, sync_to_thread=False),
             "identity": Provide(lambda: c.identity, use_cache=True, sync_to_thread=False),
             "audit": Provide(lambda: c.audit, use_cache=True, sync_to_thread=False),
             "execution_tracking": Provide(lambda: c.execution_tracking, use_cache=True, sync_to_thread=False),
@@ -130,7 +133,7 @@ def create_app(container: Container | None = None) -> Litestar:
             version="0.1.0",
             description="The control plane for data pipelines. Serves the Watcher API (spec 000) at the root "
             "paths, lineage graph queries under /lineage, OpenLineage ingestion at /api/v1/lineage, Qluster "
-            "alerts, fatal errors and users, OLake login and projects. Every route but health, /login, /signup and /token "
+            "alerts, fatal errors, users, datasets, data sources, destinations, their data, stored items (file uploads) and ingestion jobs, OLake login and projects. Every route but health, /login, /signup and /token "
             "needs a session cookie (POST /login), an access token (POST /token) or an API token "
             "(POST /api/v1/tokens), the last two as `Authorization: Bearer <token>`.",
             # The documentation describes an open-source API and holds no data: served without a credential.

@@ -33,6 +33,11 @@ class Settings(CommonSettings, frozen=True, kw_only=True):
     upstream_breaker_open_seconds: float = 5.0
     # The largest answer of a service the gateway relays (it buffers answers whole): larger ones are a 502.
     upstream_max_body_bytes: int = 64 * 1024 * 1024
+    # Request bodies: Litestar's cap (10 MB) holds on every route but the file uploads (POST /stored-items/upload,
+    # PUT /stored-items/{id}/upload), which stream to ingestion and take files up to `upload_max_bytes` (413
+    # past it); an upload whose client sends nothing for `upload_idle_timeout_seconds` is abandoned (408).
+    upload_max_bytes: int = 10 * 1024**3
+    upload_idle_timeout_seconds: float = 60.0
 
     # Identity (schema `gateway`, its own role).
     database_url: str = "postgresql://gateway@127.0.0.1:5432/headwater"
@@ -98,6 +103,8 @@ def problems(settings: Settings) -> str | None:
         parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         return f"HEADWATER_GATEWAY_TRUSTED_PROXIES: {exc}"
+    if settings.upload_max_bytes < 1 or settings.upload_idle_timeout_seconds <= 0:
+        return "HEADWATER_GATEWAY_UPLOAD_MAX_BYTES and HEADWATER_GATEWAY_UPLOAD_IDLE_TIMEOUT_SECONDS must be positive"
     if settings.api_token_max_days < 0:
         return "HEADWATER_GATEWAY_API_TOKEN_MAX_DAYS must be 0 (no cap) or a number of days"
     if settings.bootstrap_token and len(settings.bootstrap_token) < 20:

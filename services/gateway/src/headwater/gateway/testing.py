@@ -3,6 +3,7 @@ identity that lets every request in as one principal (the real one is tested on 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class FakeUpstream:
     answer: UpstreamResponse = field(default_factory=lambda: UpstreamResponse(200, b"{}", "application/json"))
     down: bool = False
     calls: list[Call] = field(default_factory=list)
+    chunks: list[list[bytes]] = field(default_factory=list)  # of each streamed call
 
     async def call(
         self, method: str, path: str, *, body: bytes | None = None, principal: Principal, query: str = ""
@@ -38,6 +40,25 @@ class FakeUpstream:
         if self.down:
             raise UpstreamUnavailable(f"{self.name} is unavailable")
         self.calls.append(Call(method, path, body, principal, query))
+        return self.answer
+
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        principal: Principal,
+        query: str = "",
+        content_type: str = "application/octet-stream",
+    ) -> UpstreamResponse:
+        """As `call`, reading the streamed body through (its chunks are kept in `chunks`, and joined as the
+        call's body)."""
+        if self.down:
+            raise UpstreamUnavailable(f"{self.name} is unavailable")
+        received = [chunk async for chunk in chunks]
+        self.chunks.append(received)
+        self.calls.append(Call(method, path, b"".join(received), principal, query))
         return self.answer
 
     async def close(self) -> None:

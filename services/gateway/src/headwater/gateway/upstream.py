@@ -1,11 +1,11 @@
 """Calls to the services' internal HTTP APIs over pooled keep-alive connections, each service behind a circuit
-breaker and with a cap on the size of the answers the gateway buffers."""
+breaker and with a cap on the size of the answers the gateway buffers; uploads stream their bodies through."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
@@ -58,6 +58,23 @@ class UpstreamUnavailable(Exception):
 
 class UpstreamTooLarge(Exception):
     """The service's answer is larger than the gateway relays; the gateway answers 502."""
+
+
+class _Source:
+    """The body of a streamed call: `chunks` read on aiohttp's behalf, remembering the exception that ended
+    them (aiohttp reports it only as a broken connection)."""
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._chunks = chunks
+        self.error: Exception | None = None
+
+    async def read(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._chunks:
+                yield chunk
+        except Exception as exc:
+            self.error = exc
+            raise
 
 
 class Breaker:
@@ -145,6 +162,8 @@ class Upstream:
         )
         self.breaker = Breaker(failures=breaker_failures, open_seconds=breaker_open_seconds)
         self._max_body = max_body
+        # A streamed body may take any time to send; then the answer must come within `timeout`.
+        self._streaming = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=timeout)
 
     async def call(
         self, method: str, path: str, *, body: bytes | None = None, principal: Principal, query: str = ""
@@ -152,6 +171,57 @@ class Upstream:
         """Call `path` (decoded, as the service will see it) with the raw `query` string. The URL goes out
         exactly as signed (no re-quoting on the way), so the service checks the signature against the same
         path and query."""
+        return await self._send(
+            method,
+            path,
+            query,
+            principal,
+            data=body,
+            content_type="application/json" if body is not None else None,
+        )
+
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        principal: Principal,
+        query: str = "",
+        content_type: str = "application/octet-stream",
+    ) -> UpstreamResponse:
+        """Call `path` as `call` does with `chunks` as the body, sent as they come (chunked transfer encoding):
+        a body of any size passes through without being held. The whole call is not bounded by the timeout, only
+        the wait for the answer once the body is sent. When `chunks` fails (the client's upload broke or was
+        refused) its exception is raised, not a service's unavailability: the service sees a broken body and
+        keeps nothing of it."""
+        source = _Source(chunks)
+        try:
+            return await self._send(
+                method,
+                path,
+                query,
+                principal,
+                data=source.read(),
+                content_type=content_type,
+                timeout=self._streaming,
+            )
+        except UpstreamUnavailable:
+            if source.error is not None:
+                raise source.error from None
+            raise
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        principal: Principal,
+        *,
+        data: bytes | AsyncIterator[bytes] | None,
+        content_type: str | None,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> UpstreamResponse:
         wait = self.breaker.wait()
         if wait is not None:
             UPSTREAM_REFUSED.labels(self.name, "breaker_open").inc()
@@ -160,12 +230,18 @@ class Upstream:
             )
         query = quote(query, safe=_QUERY_SAFE)
         headers = inject_headers(self._signer.headers(principal, method, path, query))
-        if body is not None:
-            headers["content-type"] = "application/json"
+        if content_type is not None:
+            headers["content-type"] = content_type
         url = URL(f"{self._base}{quote(path)}" + (f"?{query}" if query else ""), encoded=True)
+        session = self._session.get()
         with UPSTREAM_LATENCY.labels(self.name).time():
             try:
-                async with self._session.get().request(method, url, data=body, headers=headers) as resp:
+                request = (
+                    session.request(method, url, data=data, headers=headers)
+                    if timeout is None
+                    else session.request(method, url, data=data, headers=headers, timeout=timeout)
+                )
+                async with request as resp:
                     if self.breaker.succeeded():
                         log.info("upstream_breaker_closed", service=self.name)
                     payload = await self._read(resp)

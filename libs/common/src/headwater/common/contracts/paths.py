@@ -60,7 +60,8 @@ class SchedulerPaths:
 
 
 class IngestionPaths:
-    """Qluster's metadata (spec 003): datasets, destinations, data sources, fatal errors, validation info."""
+    """Qluster (spec 003) served by ingestion: datasets, destinations, data sources, validation info, their data,
+    stored items (files) and ingestion jobs."""
 
     DATASETS: Final = "/datasets"
     NEW_DATASET: Final = "/datasets/new"
@@ -96,3 +97,13 @@ class IngestionPaths:
     QUEUE_MSGS: Final = "/queue-msgs"
     QUEUE_MSG: Final = "/queue-msgs/{msg_id:int}"
     RESCHEDULE_QUEUE_MSGS: Final = "/queue-msgs/reschedule"
+    # Qluster's files: stored items (uploaded, published, ignored) and the ingestion jobs that ingest them.
+    STORED_ITEMS: Final = "/stored-items"
+    STORED_ITEM: Final = "/stored-items/{stored_item_id:int}"
+    UPLOAD: Final = "/stored-items/upload"  # a direct upload, streamed (beyond 003)
+    TOKEN_UPLOAD: Final = "/stored-items/{stored_item_id:int}/upload"  # a local store's signed upload URL
+    PUBLISH: Final = "/stored-items/{stored_item_id:int}/publish"
+    INGESTION_JOBS: Final = "/ingestion-jobs"
+    INGESTION_JOB: Final = "/ingestion-jobs/{ingestion_job_id:int}"
+    RUN_INGESTION_JOB: Final = "/ingestion-jobs/{ingestion_job_id:int}/run"
+    KILL_INGESTION_JOB: Final = "/ingestion-jobs/{ingestion_job_id:int}/kill"

@@ -13,13 +13,15 @@ from headwater.common.principal import Principal
 from headwater.gateway.dialects.forward import Forward
 from headwater.gateway.identity.audit import AuditWriter
 from headwater.gateway.identity.service import Identity
+from headwater.gateway.settings import Settings
 from headwater.gateway.upstream import Upstream
 
 AnyRequest = Request[Any, Any, Any]
 
 # `principal`: who the guard let in.
 Caller = NamedDependency[SkipValidation[Principal]]
-# `identity`: the identity use cases; `audit`: the audit log's writer.
+# `settings`: the gateway's settings; `identity`: the identity use cases; `audit`: the audit log's writer.
+GatewaySettings = NamedDependency[SkipValidation[Settings]]
 Identities = NamedDependency[SkipValidation[Identity]]
 Audit = NamedDependency[SkipValidation[AuditWriter]]
 # `execution_tracking`, `quality_alerting`, `scheduler`, `ingestion`: the services themselves, for a handler that does more

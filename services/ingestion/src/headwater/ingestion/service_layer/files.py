@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 from prometheus_client import Counter
 
+from headwater.common.contracts.qluster_files import UploadUrl
 from headwater.common.errors import Conflict, Invalid, NotFound, UseCaseError
 from headwater.common.events import FileStored
 from headwater.common.ids import uuid7
@@ -58,16 +59,6 @@ class UploadRefused(UseCaseError):
     """A signed upload URL that is invalid, expired, altered or already used."""
 
     status = 403
-
-
-class UploadUrl(msgspec.Struct, frozen=True, kw_only=True):
-    """003's answer to Create A Stored Item For Uploading The File; a relative `url` is the gateway's own."""
-
-    id: int
-    url: str
-    http_method: str = "PUT"
-    fields: dict[str, str] = msgspec.field(default_factory=dict[str, str])
-    msg: str = ""
 
 
 async def _data_source(uow: UnitOfWork, data_source_id: int, principal: Principal) -> Stored:
@@ -156,7 +147,9 @@ async def create_stored_item(
             msg = "PUT the file's bytes to `url`, then Publish Stored Item For Ingestion"
         except SigningNotSupported:
             token, _ = sign_upload(secret, item_id=str(item.id), key=object_key, expires_in=expires)
-            url = f"/stored-items/{item.id}/upload?token={token}"
+            url = (
+                f"/stored-items/{item.id}/upload?token={token}"  # IngestionPaths.TOKEN_UPLOAD, the gateway's
+            )
             msg = "PUT the file's bytes to `url` (once, before it expires); the file is then ingested"
         await uow.commit()
     log.info("stored_item_created", stored_item_id=item.id, data_source_id=data_source_id)

@@ -1,7 +1,8 @@
 """Internal API of Qluster's files (spec 003): stored items (listed, created with an upload URL, uploaded as a
 stream, patched to be ignored, published, deleted) and ingestion jobs (listed, read, run again, killed).
 
-Upload bodies are streamed from the request to the object store, never held whole in memory."""
+Upload bodies are streamed from the request to the object store, never held whole in memory, and are not
+capped here: the gateway, which every upload comes through, caps them (HEADWATER_GATEWAY_UPLOAD_MAX_BYTES)."""
 
 from __future__ import annotations
 
@@ -9,46 +10,30 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from headwater.common.contracts.paths import IngestionPaths as Paths
+from headwater.common.contracts.qluster_files import IngestionJob as IngestionJobAnswer
+from headwater.common.contracts.qluster_files import (
+    IngestionJobPage,
+    PublishResult,
+    StoredItemCreate,
+    StoredItemPage,
+    StoredItemPatch,
+    UploadUrl,
+)
+from headwater.common.contracts.qluster_files import StoredItem as StoredItemAnswer
+from headwater.common.contracts.qluster_metadata import TextResult
 from headwater.common.http import caller
 from headwater.ingestion.domain.files import IngestionJob, JobState, StoredItem
 from headwater.ingestion.entrypoints.http.deps import AppSettings, Caller, StoreDep, UowFactory, WarehousesDep
 from headwater.ingestion.service_layer import files, ingestion_jobs
 
 MAX_LIMIT = 1000
-STORED_ITEMS = "/stored-items"
-STORED_ITEM = "/stored-items/{stored_item_id:int}"
-UPLOAD = "/stored-items/upload"
-TOKEN_UPLOAD = "/stored-items/{stored_item_id:int}/upload"
-PUBLISH = "/stored-items/{stored_item_id:int}/publish"
-INGESTION_JOBS = "/ingestion-jobs"
-INGESTION_JOB = "/ingestion-jobs/{ingestion_job_id:int}"
-RUN_JOB = "/ingestion-jobs/{ingestion_job_id:int}/run"
-KILL_JOB = "/ingestion-jobs/{ingestion_job_id:int}/kill"
-
-
-class StoredItemCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    data_source_model_id: int
-    key: str
-
-
-class StoredItemPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    id: int
-    ignore_file: bool
-
-
-class Result(msgspec.Struct, kw_only=True):
-    result: str
-
-
-class PublishResult(msgspec.Struct, kw_only=True):
-    ingestion_job_id: FromPath[int]
 
 
 def _paging(start: int | None, end: int | None, limit: int) -> None:
@@ -66,63 +51,63 @@ def _file_type(item: StoredItem) -> str | None:
     return None
 
 
-def stored_item_of(item: StoredItem, data_source_name: str | None) -> dict[str, Any]:
+def stored_item_of(item: StoredItem, data_source_name: str | None) -> StoredItemAnswer:
     """003's stored item (its names), plus Headwater's state, size and sha256."""
-    return {
-        "id": item.id,
-        "key": item.object_key,
-        "file_type": _file_type(item),
-        "data_source_model_id": item.data_source_id,
-        "data_source_model_name": data_source_name,
-        "bad_rows_count": item.rows_quarantined,
-        "successful_rows_count": item.rows_loaded,
-        "ignored_rows_count": item.rows_ignored,
-        "ignore_file": item.ignore_file,
-        "is_ingested": item.state == "ingested",
-        "is_uploaded_via_signed_url": item.is_uploaded_via_signed_url,
-        "created_at": item.created_at,
-        "parent_id": item.parent_id,
-        "dataset_id": item.dataset_id,
-        "signature": item.sha256,
-        "other_names": [],
-        "duplicate_of_id": item.duplicate_of_id,
-        "ignored_rows_line_number_to_signature": {},
-        "file_name": item.file_name,
-        "content_type": item.content_type,
-        "size": item.size,
-        "sha256": item.sha256,
-        "state": item.state,
-        "error": item.error,
-        "ingestion_job_id": item.current_job_id,
-        "stored_at": item.stored_at,
-    }
+    return StoredItemAnswer(
+        id=item.id,
+        key=item.object_key,
+        file_type=_file_type(item),
+        data_source_model_id=item.data_source_id,
+        data_source_model_name=data_source_name,
+        bad_rows_count=item.rows_quarantined,
+        successful_rows_count=item.rows_loaded,
+        ignored_rows_count=item.rows_ignored,
+        ignore_file=item.ignore_file,
+        is_ingested=item.state == "ingested",
+        is_uploaded_via_signed_url=item.is_uploaded_via_signed_url,
+        created_at=item.created_at,
+        parent_id=item.parent_id,
+        dataset_id=item.dataset_id,
+        signature=item.sha256,
+        other_names=[],
+        duplicate_of_id=item.duplicate_of_id,
+        ignored_rows_line_number_to_signature={},
+        file_name=item.file_name,
+        content_type=item.content_type,
+        size=item.size,
+        sha256=item.sha256,
+        state=item.state,
+        error=item.error,
+        ingestion_job_id=item.current_job_id,
+        stored_at=item.stored_at,
+    )
 
 
 def ingestion_job_of(
     job: IngestionJob, sources: dict[int, str | None], datasets: dict[int, str | None], keys: dict[int, str]
-) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "state": job.state,
-        "key": keys.get(job.stored_item_id),
-        "stored_item_id": job.stored_item_id,
-        "data_source_model_id": job.data_source_id,
-        "data_source_model_name": sources.get(job.data_source_id),
-        "settings_model_id": job.dataset_id,
-        "alert_item_id": None,
-        "is_alert_resolved": None,
-        "successful_rows_count": job.rows_loaded,
-        "bad_rows_count": job.rows_quarantined,
-        "ignored_rows_count": job.rows_ignored,
-        "rows_read": job.rows_read,
-        "dataset_id": job.dataset_id,
-        "dataset_name": datasets.get(job.dataset_id),
-        "msg": job.error or "",
-        "try_count": job.try_count,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.ended_at,
-    }
+) -> IngestionJobAnswer:
+    return IngestionJobAnswer(
+        id=job.id,
+        state=job.state,
+        key=keys.get(job.stored_item_id),
+        stored_item_id=job.stored_item_id,
+        data_source_model_id=job.data_source_id,
+        data_source_model_name=sources.get(job.data_source_id),
+        settings_model_id=job.dataset_id,
+        alert_item_id=None,
+        is_alert_resolved=None,
+        successful_rows_count=job.rows_loaded,
+        bad_rows_count=job.rows_quarantined,
+        ignored_rows_count=job.rows_ignored,
+        rows_read=job.rows_read,
+        dataset_id=job.dataset_id,
+        dataset_name=datasets.get(job.dataset_id),
+        msg=job.error or "",
+        try_count=job.try_count,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.ended_at,
+    )
 
 
 async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
@@ -135,7 +120,7 @@ class StoredItemController(Controller):
     tags = ["stored items"]
     dependencies = {"principal": Provide(caller, sync_to_thread=False)}
 
-    @get(STORED_ITEMS)
+    @get(Paths.STORED_ITEMS)
     async def list_page(
         self,
         uow_factory: UowFactory,
@@ -147,7 +132,7 @@ class StoredItemController(Controller):
         data_source_model_id: FromQuery[int | None] = None,
         parent_id: FromQuery[int | None] = None,
         is_uploaded_via_signed_url: FromQuery[bool | None] = None,
-    ) -> dict[str, Any]:
+    ) -> StoredItemPage:
         _paging(start, end, limit)
         page = await files.list_stored_items(
             uow_factory(),
@@ -161,19 +146,18 @@ class StoredItemController(Controller):
             principal=principal,
         )
         names = await files.data_source_names(uow_factory(), page.results)
-        return {
-            "next": page.next,
-            "previous": page.previous,
-            "results": [stored_item_of(i, names.get(i.data_source_id)) for i in page.results],
-            "filters": {
+        return StoredItemPage(
+            next=page.next,
+            previous=page.previous,
+            results=[stored_item_of(i, names.get(i.data_source_id)) for i in page.results],
+            filters={
                 "data_source_model_id": data_source_model_id,
                 "parent_id": parent_id,
                 "is_uploaded_via_signed_url": is_uploaded_via_signed_url,
             },
-            "title": "Stored items",
-        }
+        )
 
-    @post(STORED_ITEMS, status_code=HTTP_200_OK)
+    @post(Paths.STORED_ITEMS, status_code=HTTP_200_OK)
     async def create(
         self,
         uow_factory: UowFactory,
@@ -181,7 +165,7 @@ class StoredItemController(Controller):
         settings: AppSettings,
         store: StoreDep,
         data: JSONBody[StoredItemCreate],
-    ) -> files.UploadUrl:
+    ) -> UploadUrl:
         return await files.create_stored_item(
             uow_factory(),
             store,
@@ -192,7 +176,7 @@ class StoredItemController(Controller):
             principal=principal,
         )
 
-    @post(UPLOAD, status_code=HTTP_200_OK)
+    @post(Paths.UPLOAD, status_code=HTTP_200_OK, request_max_body_size=None)
     async def upload(
         self,
         request: Request[Any, Any, Any],
@@ -202,7 +186,7 @@ class StoredItemController(Controller):
         data_source_model_id: FromQuery[int],
         file_name: FromQuery[str],
         content_type: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> StoredItemAnswer:
         item = await files.upload_file(
             uow_factory(),
             store,
@@ -214,7 +198,7 @@ class StoredItemController(Controller):
         )
         return await self._answer(uow_factory, item)
 
-    @put(TOKEN_UPLOAD, status_code=HTTP_200_OK)
+    @put(Paths.TOKEN_UPLOAD, status_code=HTTP_200_OK, request_max_body_size=None)
     async def upload_with_token(
         self,
         request: Request[Any, Any, Any],
@@ -224,7 +208,7 @@ class StoredItemController(Controller):
         stored_item_id: FromPath[int],
         token: FromQuery[str],
         content_type: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> StoredItemAnswer:
         item = await files.upload_with_token(
             uow_factory(),
             store,
@@ -236,11 +220,11 @@ class StoredItemController(Controller):
         )
         return await self._answer(uow_factory, item)
 
-    async def _answer(self, uow_factory: UowFactory, item: StoredItem) -> dict[str, Any]:
+    async def _answer(self, uow_factory: UowFactory, item: StoredItem) -> StoredItemAnswer:
         names = await files.data_source_names(uow_factory(), [item])
         return stored_item_of(item, names.get(item.data_source_id))
 
-    @patch(STORED_ITEMS)
+    @patch(Paths.STORED_ITEMS)
     async def patch_item(
         self,
         uow_factory: UowFactory,
@@ -248,7 +232,7 @@ class StoredItemController(Controller):
         settings: AppSettings,
         warehouses: WarehousesDep,
         data: JSONBody[StoredItemPatch],
-    ) -> dict[str, Any]:
+    ) -> StoredItemAnswer:
         item = await files.patch_stored_item(
             uow_factory(),
             warehouses,
@@ -259,20 +243,22 @@ class StoredItemController(Controller):
         )
         return await self._answer(uow_factory, item)
 
-    @get(STORED_ITEM)
+    @get(Paths.STORED_ITEM)
     async def get_one(
         self, uow_factory: UowFactory, principal: Caller, stored_item_id: FromPath[int]
-    ) -> dict[str, Any]:
+    ) -> StoredItemAnswer:
         item = await files.get_stored_item(uow_factory(), stored_item_id, principal)
         return await self._answer(uow_factory, item)
 
-    @delete(STORED_ITEM, status_code=HTTP_200_OK)
+    @delete(Paths.STORED_ITEM, status_code=HTTP_200_OK)
     async def delete_one(
         self, uow_factory: UowFactory, principal: Caller, store: StoreDep, stored_item_id: FromPath[int]
-    ) -> Result:
-        return Result(result=await files.delete_stored_item(uow_factory(), store, stored_item_id, principal))
+    ) -> TextResult:
+        return TextResult(
+            result=await files.delete_stored_item(uow_factory(), store, stored_item_id, principal)
+        )
 
-    @post(PUBLISH, status_code=HTTP_200_OK)
+    @post(Paths.PUBLISH, status_code=HTTP_200_OK)
     async def publish(
         self, uow_factory: UowFactory, principal: Caller, store: StoreDep, stored_item_id: FromPath[int]
     ) -> PublishResult:
@@ -284,7 +270,7 @@ class IngestionJobController(Controller):
     tags = ["ingestion jobs"]
     dependencies = {"principal": Provide(caller, sync_to_thread=False)}
 
-    @get(INGESTION_JOBS)
+    @get(Paths.INGESTION_JOBS)
     async def list_page(
         self,
         uow_factory: UowFactory,
@@ -297,7 +283,7 @@ class IngestionJobController(Controller):
         dataset_id: FromQuery[int | None] = None,
         data_source_model_id: FromQuery[int | None] = None,
         job_state: Annotated[str | None, QueryParameter(query="state")] = None,
-    ) -> dict[str, Any]:
+    ) -> IngestionJobPage:
         _paging(start, end, limit)
         if job_state is not None and job_state not in JobState.__members__.values():
             raise ValidationException(f"`state`: one of {', '.join(s.value for s in JobState)}")
@@ -313,40 +299,39 @@ class IngestionJobController(Controller):
             principal=principal,
         )
         sources, datasets, keys = await ingestion_jobs.job_context(uow_factory(), page.results)
-        return {
-            "next": page.next,
-            "previous": page.previous,
-            "results": [ingestion_job_of(j, sources, datasets, keys) for j in page.results],
-            "filters": {
+        return IngestionJobPage(
+            next=page.next,
+            previous=page.previous,
+            results=[ingestion_job_of(j, sources, datasets, keys) for j in page.results],
+            filters={
                 "settings_model_id": settings_model_id,
                 "dataset_id": dataset_id,
                 "data_source_model_id": data_source_model_id,
                 "state": job_state,
             },
-            "title": "Ingestion jobs",
-        }
+        )
 
-    @get(INGESTION_JOB)
+    @get(Paths.INGESTION_JOB)
     async def get_one(
         self, uow_factory: UowFactory, principal: Caller, ingestion_job_id: FromPath[int]
-    ) -> dict[str, Any]:
+    ) -> IngestionJobAnswer:
         job = await ingestion_jobs.get_ingestion_job(uow_factory(), ingestion_job_id, principal)
         sources, datasets, keys = await ingestion_jobs.job_context(uow_factory(), [job])
         return ingestion_job_of(job, sources, datasets, keys)
 
-    @post(RUN_JOB, status_code=HTTP_200_OK)
+    @post(Paths.RUN_INGESTION_JOB, status_code=HTTP_200_OK)
     async def run_now(
         self, uow_factory: UowFactory, principal: Caller, ingestion_job_id: FromPath[int]
-    ) -> Result:
-        return Result(
+    ) -> TextResult:
+        return TextResult(
             result=await ingestion_jobs.run_ingestion_job_now(uow_factory(), ingestion_job_id, principal)
         )
 
-    @post(KILL_JOB, status_code=HTTP_200_OK)
+    @post(Paths.KILL_INGESTION_JOB, status_code=HTTP_200_OK)
     async def kill(
         self, uow_factory: UowFactory, principal: Caller, ingestion_job_id: FromPath[int]
-    ) -> Result:
-        return Result(
+    ) -> TextResult:
+        return TextResult(
             result=await ingestion_jobs.kill_ingestion_job(uow_factory(), ingestion_job_id, principal)
         )
 

@@ -74,7 +74,9 @@ class FakeSchedules:
 
     async def lock_one(self, name: str) -> StoredSchedule | None:
         r = self.rows.get(name)
-        return None if r is None else StoredSchedule(r.name, r.kind, r.cron, r.params, r.enabled, r.next_due_at)
+        return (
+            None if r is None else StoredSchedule(r.name, r.kind, r.cron, r.params, r.enabled, r.next_due_at)
+        )
 
     async def make_due(self, name: str, now: datetime) -> bool:
         r = self.rows.get(name)

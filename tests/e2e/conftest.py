@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from aiokafka.errors import KafkaError
 
 from headwater.common.testing import TopicCollector
 from headwater.devstack.stack import Stack
@@ -37,4 +39,6 @@ async def events(system: Stack) -> AsyncIterator[TopicCollector]:
     """Every canonical event published during the session (a plain Kafka consumer, like any outside one)."""
     collector = await TopicCollector(system.kafka_bootstrap, CANONICAL, from_beginning=True).start()
     yield collector
-    await collector.stop()
+    # Closing a session-long consumer can outlast a broker the fault tests made slow; nothing is checked here.
+    with contextlib.suppress(KafkaError, TimeoutError):
+        await collector.stop()

@@ -206,6 +206,11 @@ ROUTES = [
         description="Replaces the pipeline's edges by sources x targets (addresses and types created as "
         "needed): 201 with the count. 200 with 0 when the pipeline's `load_lineage` is false.",
         status_code=201,
+        responses={
+            200: ResponseSpec(
+                AddressLineageCreated, description="The pipeline's `load_lineage` is false: nothing recorded"
+            )
+        },
     ),
     anomaly_detection.route(
         get,

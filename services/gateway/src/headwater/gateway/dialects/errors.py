@@ -120,7 +120,8 @@ _LOGINS = frozenset({"/login", "/signup", "/token"})
 
 def _error_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> list[int]:
     """The error statuses `handler` on `route` can answer: every request may be malformed or meet a service or
-    the database down; a guarded one refuses callers and may find nothing (or nothing the caller may see); a
+    the database down; a guarded one (or a public one about one record) refuses callers and may find nothing (or
+    nothing the caller may see); a
     write may conflict or be too large to publish; a guarded route relays a service's answer unless it is too
     large; the login routes refuse wrong passwords (and closed sign-ups) and throttle."""
     statuses = [400, 503]
@@ -128,6 +129,8 @@ def _error_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> list[int]:
         statuses += [401, 403, 404, 502]
     elif route.path in _LOGINS:
         statuses += [401, 403]
+    elif "{" in route.path:  # a public route about one record (a signed upload URL): its credential is in the
+        statuses += [403, 404, 502]  # URL, the record may be gone, the service's answer is relayed
     if handler.http_methods & {"POST", "PUT", "PATCH", "DELETE"}:
         statuses += [409, 413]
     statuses.append(422)  # an invalid field (on the OLake paths: a refused value; an invalid field is a 400)

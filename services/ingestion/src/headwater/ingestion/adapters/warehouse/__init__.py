@@ -3,14 +3,12 @@
 from headwater.ingestion.adapters.warehouse.copy_format import to_copy_csv
 from headwater.ingestion.adapters.warehouse.postgres import (
     HIDDEN_COLUMNS,
-    QUARANTINE_SUFFIX,
     PostgresWarehouse,
     quote_ident,
 )
 
 __all__ = [
     "HIDDEN_COLUMNS",
-    "QUARANTINE_SUFFIX",
     "PostgresWarehouse",
     "quote_ident",
     "to_copy_csv",

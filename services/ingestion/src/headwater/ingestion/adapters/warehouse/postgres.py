@@ -31,9 +31,9 @@ from headwater.ingestion.domain.records import (
     QuarantineRecord,
 )
 from headwater.ingestion.domain.validation import FieldRule, FieldType
+from headwater.ingestion.service_layer.warehouses import QUARANTINE_SUFFIX
 
 LEDGER = "_loaded_files"
-QUARANTINE_SUFFIX = "__quarantine"
 # Hidden columns every loaded row carries (the dataset's fields may not start with `_`).
 HIDDEN_COLUMNS: tuple[str, ...] = ("_stored_item_id", "_data_source_id", "_line_number", "_signature")
 QUARANTINE_COLUMNS: tuple[str, ...] = (

@@ -117,7 +117,14 @@ class TopicCollector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer is not None:
-            await self._consumer.stop()
+            try:
+                await self._consumer.stop()
+            except asyncio.CancelledError:
+                # aiokafka's fetcher lets a fetch it cancels on a slow broker escape as CancelledError; only a
+                # cancellation of this task itself is ours to pass on
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
 
 
 async def produce(

@@ -3,8 +3,6 @@ carrying its dataset's id, templates, and Qluster's cursor page."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import msgspec
 import pytest
 
@@ -58,29 +56,6 @@ def test_the_data_source_template_names_every_field_of_003() -> None:
         0,
         "",
     )
-
-
-@dataclass(frozen=True)
-class Row:
-    id: int
-
-
-def test_a_first_page_newest_first_points_down_only() -> None:
-    page = m.page_of([Row(9), Row(8)], before=False, more=True, ascending=False, limit=2, reverse=True)
-    assert [r.id for r in page.results] == [9, 8]
-    assert (page.next, page.previous) == ({"end": 7, "limit": 2, "reverse": True}, None)
-
-
-def test_a_page_walked_up_points_both_ways() -> None:
-    page = m.page_of([Row(3), Row(4)], before=True, more=True, ascending=True, limit=2, reverse=False)
-    assert [r.id for r in page.results] == [3, 4]
-    assert page.next == {"start": 5, "limit": 2, "reverse": False}
-    assert page.previous == {"end": 2, "limit": 2, "reverse": False}
-
-
-def test_an_empty_page_points_nowhere() -> None:
-    page = m.page_of([], before=True, more=False, ascending=False, limit=20, reverse=True)
-    assert (page.results, page.next, page.previous) == ([], None, None)
 
 
 @pytest.mark.parametrize(

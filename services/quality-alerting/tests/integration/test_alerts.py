@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
+from headwater.common.paging import Cursor
 from headwater.quality_alerting.bootstrap import Container
 from headwater.quality_alerting.domain.alerts import AlertFilter
 from headwater.quality_alerting.service_layer import alerts
@@ -25,9 +27,9 @@ async def raise_five(container: Container) -> tuple[int, list[int]]:
     return pipeline, sorted(r.id for r in rows)
 
 
-async def page(container: Container, pipeline: int, **kwargs: object) -> alerts.AlertPage:
+async def page(container: Container, pipeline: int, **cursor: Any) -> alerts.AlertPage:
     filters = AlertFilter(resolved=False, is_muted=False, pipeline_id=pipeline)
-    return await alerts.list_alerts(container.uow_factory(), filters=filters, **kwargs)  # type: ignore[arg-type]
+    return await alerts.list_alerts(container.uow_factory(), filters=filters, cursor=Cursor(**cursor))
 
 
 def ids(result: alerts.AlertPage) -> list[int]:

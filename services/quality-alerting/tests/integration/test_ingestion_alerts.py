@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from headwater.common.events import FileIngested, RowsQuarantined, encode_event
 from headwater.common.messaging.broker import create_broker, create_producer
+from headwater.common.paging import Cursor
 from headwater.common.testing import produce
 from headwater.common.testing.polling import eventually
 from headwater.devstack.kafka import create_topics
@@ -60,14 +61,16 @@ def failed(dataset: int, source: int, item: int, reason: str | None) -> FileInge
 
 async def of_dataset(container: Container, dataset: int, *, muted: bool) -> list[Alert]:
     page = await alerts.list_alerts(
-        container.uow_factory(), filters=AlertFilter(dataset_id=dataset, is_muted=muted), limit=100
+        container.uow_factory(),
+        filters=AlertFilter(dataset_id=dataset, is_muted=muted),
+        cursor=Cursor(limit=100),
     )
     return page.results
 
 
 async def errors_of(container: Container, module: str = "ingestion") -> list[FatalError]:
     page = await fatal_errors.list_fatal_errors(
-        container.uow_factory(), filters=FatalErrorFilter(module=module), limit=1000
+        container.uow_factory(), filters=FatalErrorFilter(module=module), cursor=Cursor(limit=1000)
     )
     return page.results
 

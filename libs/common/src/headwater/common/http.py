@@ -19,6 +19,7 @@ from litestar.exceptions import (
 )
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from opentelemetry import propagate, trace
@@ -28,6 +29,7 @@ from headwater.common.contracts.types import PATTERN_MEANINGS
 from headwater.common.db.errors import is_statement_timeout, is_transient
 from headwater.common.errors import UseCaseError
 from headwater.common.logging import get_logger
+from headwater.common.paging import MAX_LIMIT, Cursor
 from headwater.common.principal import (
     HEADER,
     SIGNATURE_HEADER,
@@ -164,6 +166,20 @@ def refuse_limited_to_source(
     principal = _scope_value(connection.scope, "user")
     if isinstance(principal, Principal) and principal.limited_to_sources:
         raise PermissionDeniedException(LIMITED_TO_SOURCE_REFUSED)
+
+
+def cursor_query(
+    start: FromQuery[int | None] = None,
+    end: FromQuery[int | None] = None,
+    limit: FromQuery[int] = 20,
+    reverse: FromQuery[bool] = True,
+) -> Cursor:
+    """The query parameters of a cursor-paged listing (a Litestar dependency: `Provide(cursor_query, ...)`)."""
+    if start is not None and end is not None:
+        raise ValidationException("pass either `start` or `end`, not both")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationException(f"`limit` must be between 1 and {MAX_LIMIT}")
+    return Cursor(start=start, end=end, limit=limit, reverse=reverse)
 
 
 def health_handlers(readiness: Sequence[ReadinessCheck] = ()) -> list[Any]:

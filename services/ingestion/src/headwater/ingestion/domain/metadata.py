@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from headwater.common.paging import CursorPage
+
 OBFUSCATED = "********"
 
 
@@ -61,10 +63,7 @@ class Filter:
     data_sources: tuple[int, ...] | None = None
 
 
-class Page(msgspec.Struct, frozen=True, kw_only=True):
-    results: list[Any]
-    next: dict[str, Any] | None
-    previous: dict[str, Any] | None
+Page = CursorPage[Any]  # one page of a cursor-paged listing (datasets, data sources, destinations, files...)
 
 
 # -- templates: what `GET .../new` answers and what a POST starts from ---------------------------------------------
@@ -146,15 +145,3 @@ def with_settings_model(body: dict[str, Any], dataset_id: int, version_id: int) 
         k: v for k, v in dict(body.get("settings_model") or {}).items() if k not in ("id", "version_id")
     }
     return body | {"settings_model": {"id": dataset_id, "version_id": version_id, **settings}}
-
-
-def page_of(rows: list[Any], *, before: bool, more: bool, ascending: bool, limit: int, reverse: bool) -> Page:
-    """Qluster's cursor page of `rows` (walked in `ascending` order, one more than `limit` asked for: `more`),
-    `before` saying whether anything lies on the other side of where the walk began."""
-    ids = [r.id for r in rows]
-    results = sorted(rows, key=lambda r: r.id, reverse=reverse)
-    higher = (more if ascending else before) and ids
-    lower = (before if ascending else more) and ids
-    up = {"start": max(ids) + 1, "limit": limit, "reverse": reverse} if higher else None
-    down = {"end": min(ids) - 1, "limit": limit, "reverse": reverse} if lower else None
-    return Page(results=results, next=down if reverse else up, previous=up if reverse else down)

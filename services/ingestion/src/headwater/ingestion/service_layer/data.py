@@ -15,6 +15,7 @@ from prometheus_client import Counter
 
 from headwater.common.errors import Invalid, NotFound
 from headwater.common.logging import get_logger
+from headwater.common.paging import FIRST_PAGE, Cursor
 from headwater.common.principal import SYSTEM, Principal
 from headwater.ingestion.domain.errors import InvalidQuery
 from headwater.ingestion.domain.metadata import Filter, Page, Stored
@@ -253,10 +254,7 @@ async def list_queue_messages(
     acknowledged: bool | None = None,
     q_name: str | None = None,
     data_source_id: int | None = None,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
+    cursor: Cursor = FIRST_PAGE,
     principal: Principal = SYSTEM,
 ) -> Page:
     matching = QueueFilter(
@@ -266,9 +264,7 @@ async def list_queue_messages(
         data_sources=principal.visible_data_sources,
     )
     async with uow:
-        return await cursor_page(
-            uow.queue_messages.walk, matching, start=start, end=end, limit=limit, reverse=reverse
-        )
+        return await cursor_page(uow.queue_messages.walk, matching, cursor=cursor)
 
 
 async def get_queue_message(uow: UnitOfWork, message_id: int, principal: Principal = SYSTEM) -> QueueMessage:

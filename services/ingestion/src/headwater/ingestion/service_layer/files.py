@@ -20,6 +20,7 @@ from headwater.common.errors import Conflict, Invalid, NotFound, UseCaseError
 from headwater.common.events import FileStored
 from headwater.common.ids import uuid7
 from headwater.common.logging import get_logger
+from headwater.common.paging import FIRST_PAGE, Cursor
 from headwater.common.principal import SYSTEM, Principal
 from headwater.ingestion.domain import files as f
 from headwater.ingestion.domain.files import (
@@ -81,10 +82,7 @@ async def list_stored_items(
     data_source_id: int | None = None,
     parent_id: int | None = None,
     is_uploaded_via_signed_url: bool | None = None,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
+    cursor: Cursor = FIRST_PAGE,
     principal: Principal = SYSTEM,
 ) -> Page:
     matching = ItemFilter(
@@ -94,9 +92,7 @@ async def list_stored_items(
         data_sources=principal.visible_data_sources,
     )
     async with uow:
-        return await cursor_page(
-            uow.stored_items.walk, matching, start=start, end=end, limit=limit, reverse=reverse
-        )
+        return await cursor_page(uow.stored_items.walk, matching, cursor=cursor)
 
 
 async def get_stored_item(uow: UnitOfWork, item_id: int, principal: Principal = SYSTEM) -> StoredItem:

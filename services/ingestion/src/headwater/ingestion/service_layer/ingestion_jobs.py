@@ -23,6 +23,7 @@ from prometheus_client import Counter
 from headwater.common.errors import Conflict, Invalid, NotFound
 from headwater.common.events import FileIngested, FileStored, RowsQuarantined, RunEnded, RunStarted
 from headwater.common.logging import get_logger
+from headwater.common.paging import FIRST_PAGE, Cursor
 from headwater.common.principal import SYSTEM, Principal
 from headwater.ingestion.domain import files as f
 from headwater.ingestion.domain.errors import UnreadableFile
@@ -327,10 +328,7 @@ async def list_ingestion_jobs(
     dataset_id: int | None = None,
     data_source_id: int | None = None,
     state: str | None = None,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
+    cursor: Cursor = FIRST_PAGE,
     principal: Principal = SYSTEM,
 ) -> Page:
     matching = JobFilter(
@@ -340,9 +338,7 @@ async def list_ingestion_jobs(
         data_sources=principal.visible_data_sources,
     )
     async with uow:
-        return await cursor_page(
-            uow.ingestion_jobs.walk, matching, start=start, end=end, limit=limit, reverse=reverse
-        )
+        return await cursor_page(uow.ingestion_jobs.walk, matching, cursor=cursor)
 
 
 async def get_ingestion_job(uow: UnitOfWork, job_id: int, principal: Principal = SYSTEM) -> IngestionJob:

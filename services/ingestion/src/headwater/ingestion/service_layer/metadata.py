@@ -13,8 +13,10 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from headwater.common import paging
 from headwater.common.errors import Conflict, Invalid, NotFound, UseCaseError
 from headwater.common.logging import get_logger
+from headwater.common.paging import FIRST_PAGE, Cursor
 from headwater.common.principal import SYSTEM, Principal
 from headwater.ingestion.domain import metadata as m
 from headwater.ingestion.domain.metadata import Filter, Page, Stored
@@ -56,23 +58,13 @@ def _refuse_limited(principal: Principal) -> None:
         raise Forbidden(LIMITED_WRITE)
 
 
-async def cursor_page(
-    walk: Any, matching: Any, *, start: int | None, end: int | None, limit: int, reverse: bool
-) -> Page:
-    """One page of a listing walked by id (spec 003's cursor pagination, like Get Alerts)."""
-    ascending = start is not None or (end is None and not reverse)
-    rows: list[Any] = await walk(
-        matching, from_id=start if start is not None else end, ascending=ascending, limit=limit + 1
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    before: list[Any] = []
-    if rows:
-        edge = rows[0].id
-        before = await walk(
-            matching, from_id=edge - 1 if ascending else edge + 1, ascending=not ascending, limit=1
-        )
-    return m.page_of(rows, before=bool(before), more=more, ascending=ascending, limit=limit, reverse=reverse)
+async def cursor_page(walk: Any, matching: Any, cursor: Cursor) -> Page:
+    """One page of a listing a repository walks by id under `matching` (spec 003's cursor pagination)."""
+
+    async def by_id(from_id: int | None, ascending: bool, limit: int) -> list[Any]:
+        return await walk(matching, from_id=from_id, ascending=ascending, limit=limit)
+
+    return await paging.cursor_page(by_id, cursor)
 
 
 async def _found(
@@ -105,19 +97,14 @@ async def list_datasets(
     *,
     states: Sequence[str] = DATASET_STATES,
     destination_id: int | None = None,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
+    cursor: Cursor = FIRST_PAGE,
     principal: Principal = SYSTEM,
 ) -> Page:
     matching = Filter(
         states=tuple(states), parent_id=destination_id, data_sources=principal.visible_data_sources
     )
     async with uow:
-        return await cursor_page(
-            uow.datasets.walk, matching, start=start, end=end, limit=limit, reverse=reverse
-        )
+        return await cursor_page(uow.datasets.walk, matching, cursor=cursor)
 
 
 async def _check_destination(uow: UnitOfWork, destination_id: int | None) -> None:
@@ -292,17 +279,12 @@ def new_destination() -> dict[str, Any]:
 async def list_destinations(
     uow: UnitOfWork,
     *,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
+    cursor: Cursor = FIRST_PAGE,
     principal: Principal = SYSTEM,
 ) -> Page:
     matching = Filter(data_sources=principal.visible_data_sources)
     async with uow:
-        return await cursor_page(
-            uow.destinations.walk, matching, start=start, end=end, limit=limit, reverse=reverse
-        )
+        return await cursor_page(uow.destinations.walk, matching, cursor=cursor)
 
 
 async def create_destination(
@@ -348,17 +330,12 @@ async def list_data_sources(
     *,
     dataset_id: int | None = None,
     states: Sequence[str] = DATA_SOURCE_STATES,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
+    cursor: Cursor = FIRST_PAGE,
     principal: Principal = SYSTEM,
 ) -> Page:
     matching = Filter(states=tuple(states), parent_id=dataset_id, data_sources=principal.visible_data_sources)
     async with uow:
-        return await cursor_page(
-            uow.data_sources.walk, matching, start=start, end=end, limit=limit, reverse=reverse
-        )
+        return await cursor_page(uow.data_sources.walk, matching, cursor=cursor)
 
 
 async def new_data_source(

@@ -14,10 +14,10 @@ from prometheus_client import Counter
 from headwater.common.errors import NotFound
 from headwater.common.events import AlertRaised, AlertResolved
 from headwater.common.logging import get_logger
+from headwater.common.paging import FIRST_PAGE, Cursor, CursorPage, cursor_page
 from headwater.common.principal import SYSTEM, Principal
 from headwater.common.records import project
 from headwater.quality_alerting.domain.alerts import Alert, AlertDraft, AlertFilter
-from headwater.quality_alerting.service_layer.pages import CursorPage, cursor_page
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -52,10 +52,7 @@ AlertPage = CursorPage[Alert]
 async def list_alerts(
     uow: UnitOfWork,
     *,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
+    cursor: Cursor = FIRST_PAGE,
     filters: AlertFilter,
     principal: Principal = SYSTEM,
 ) -> AlertPage:
@@ -66,7 +63,7 @@ async def list_alerts(
         return await uow.alerts.walk(matching, from_id=from_id, ascending=ascending, limit=limit)
 
     async with uow:
-        return await cursor_page(walk, start=start, end=end, limit=limit, reverse=reverse)
+        return await cursor_page(walk, cursor=cursor)
 
 
 async def get_alert(uow: UnitOfWork, alert_id: int, principal: Principal = SYSTEM) -> Alert:

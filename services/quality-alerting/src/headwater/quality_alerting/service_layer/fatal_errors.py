@@ -12,6 +12,7 @@ from prometheus_client import Counter
 
 from headwater.common.errors import Invalid, NotFound
 from headwater.common.logging import get_logger
+from headwater.common.paging import FIRST_PAGE, Cursor, CursorPage, cursor_page
 from headwater.common.principal import SYSTEM, Principal
 from headwater.quality_alerting.domain.fatal_errors import (
     FatalError,
@@ -19,7 +20,6 @@ from headwater.quality_alerting.domain.fatal_errors import (
     FatalErrorMatch,
     FatalErrorReport,
 )
-from headwater.quality_alerting.service_layer.pages import CursorPage, cursor_page
 from headwater.quality_alerting.service_layer.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -61,10 +61,7 @@ async def report_fatal_error(
 async def list_fatal_errors(
     uow: UnitOfWork,
     *,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = 20,
-    reverse: bool = True,
+    cursor: Cursor = FIRST_PAGE,
     filters: FatalErrorFilter,
     principal: Principal = SYSTEM,
 ) -> FatalErrorPage:
@@ -75,7 +72,7 @@ async def list_fatal_errors(
         return await uow.fatal_errors.walk(matching, from_id=from_id, ascending=ascending, limit=limit)
 
     async with uow:
-        return await cursor_page(walk, start=start, end=end, limit=limit, reverse=reverse)
+        return await cursor_page(walk, cursor=cursor)
 
 
 async def get_fatal_error(uow: UnitOfWork, error_id: int, principal: Principal = SYSTEM) -> FatalError:

@@ -8,7 +8,6 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
@@ -23,10 +22,10 @@ from headwater.common.contracts.qluster_data import (
     QueueMsgPage,
 )
 from headwater.common.contracts.qluster_metadata import TextResult
-from headwater.common.http import caller
+from headwater.common.http import caller, cursor_query
+from headwater.common.paging import Cursor
 from headwater.ingestion.domain.queue import QueueMessage
 from headwater.ingestion.entrypoints.http.deps import AppSettings, Caller, UowFactory, WarehousesDep
-from headwater.ingestion.entrypoints.http.metadata_controllers import MAX_LIMIT
 from headwater.ingestion.service_layer import data as use_cases
 
 
@@ -155,34 +154,27 @@ class MenuController(Controller):
 
 class QueueController(Controller):
     tags = ["queue messages"]
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(caller, sync_to_thread=False),
+        "cursor": Provide(cursor_query, sync_to_thread=False),
+    }
 
     @get(Paths.QUEUE_MSGS)
     async def list_page(
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
-        reverse: FromQuery[bool] = True,
+        cursor: Cursor,
         acknowledged: FromQuery[bool | None] = None,
         q_name: FromQuery[str | None] = None,
         data_source_model_id: FromQuery[int | None] = None,
     ) -> QueueMsgPage:
-        if start is not None and end is not None:
-            raise ValidationException("pass either `start` or `end`, not both")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise ValidationException(f"`limit` must be between 1 and {MAX_LIMIT}")
         page = await use_cases.list_queue_messages(
             uow_factory(),
             acknowledged=acknowledged,
             q_name=q_name,
             data_source_id=data_source_model_id,
-            start=start,
-            end=end,
-            limit=limit,
-            reverse=reverse,
+            cursor=cursor,
             principal=principal,
         )
         return QueueMsgPage(

@@ -28,19 +28,11 @@ from headwater.common.contracts.qluster_files import (
 )
 from headwater.common.contracts.qluster_files import StoredItem as StoredItemAnswer
 from headwater.common.contracts.qluster_metadata import TextResult
-from headwater.common.http import caller
+from headwater.common.http import caller, cursor_query
+from headwater.common.paging import Cursor
 from headwater.ingestion.domain.files import IngestionJob, JobState, StoredItem
 from headwater.ingestion.entrypoints.http.deps import AppSettings, Caller, StoreDep, UowFactory, WarehousesDep
 from headwater.ingestion.service_layer import files, ingestion_jobs
-
-MAX_LIMIT = 1000
-
-
-def _paging(start: int | None, end: int | None, limit: int) -> None:
-    if start is not None and end is not None:
-        raise ValidationException("pass either `start` or `end`, not both")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationException(f"`limit` must be between 1 and {MAX_LIMIT}")
 
 
 def _file_type(item: StoredItem) -> str | None:
@@ -118,31 +110,27 @@ async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
 
 class StoredItemController(Controller):
     tags = ["stored items"]
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(caller, sync_to_thread=False),
+        "cursor": Provide(cursor_query, sync_to_thread=False),
+    }
 
     @get(Paths.STORED_ITEMS)
     async def list_page(
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
-        reverse: FromQuery[bool] = True,
+        cursor: Cursor,
         data_source_model_id: FromQuery[int | None] = None,
         parent_id: FromQuery[int | None] = None,
         is_uploaded_via_signed_url: FromQuery[bool | None] = None,
     ) -> StoredItemPage:
-        _paging(start, end, limit)
         page = await files.list_stored_items(
             uow_factory(),
             data_source_id=data_source_model_id,
             parent_id=parent_id,
             is_uploaded_via_signed_url=is_uploaded_via_signed_url,
-            start=start,
-            end=end,
-            limit=limit,
-            reverse=reverse,
+            cursor=cursor,
             principal=principal,
         )
         names = await files.data_source_names(uow_factory(), page.results)
@@ -268,23 +256,22 @@ class StoredItemController(Controller):
 
 class IngestionJobController(Controller):
     tags = ["ingestion jobs"]
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(caller, sync_to_thread=False),
+        "cursor": Provide(cursor_query, sync_to_thread=False),
+    }
 
     @get(Paths.INGESTION_JOBS)
     async def list_page(
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
-        reverse: FromQuery[bool] = True,
+        cursor: Cursor,
         settings_model_id: FromQuery[int | None] = None,
         dataset_id: FromQuery[int | None] = None,
         data_source_model_id: FromQuery[int | None] = None,
         job_state: Annotated[str | None, QueryParameter(query="state")] = None,
     ) -> IngestionJobPage:
-        _paging(start, end, limit)
         if job_state is not None and job_state not in JobState.__members__.values():
             raise ValidationException(f"`state`: one of {', '.join(s.value for s in JobState)}")
         page = await ingestion_jobs.list_ingestion_jobs(
@@ -292,10 +279,7 @@ class IngestionJobController(Controller):
             dataset_id=dataset_id or settings_model_id,
             data_source_id=data_source_model_id,
             state=job_state,
-            start=start,
-            end=end,
-            limit=limit,
-            reverse=reverse,
+            cursor=cursor,
             principal=principal,
         )
         sources, datasets, keys = await ingestion_jobs.job_context(uow_factory(), page.results)

@@ -39,24 +39,16 @@ from headwater.common.contracts.qluster_metadata import (
     TextResult,
 )
 from headwater.common.contracts.types import storable
-from headwater.common.http import caller
+from headwater.common.http import caller, cursor_query
+from headwater.common.paging import Cursor
 from headwater.ingestion.domain import metadata as m
 from headwater.ingestion.entrypoints.http.deps import Caller, UowFactory
 from headwater.ingestion.service_layer import metadata
-
-MAX_LIMIT = 1000
 
 
 def _given(data: msgspec.Struct) -> dict[str, Any]:
     """The fields a request sent (those left UNSET are not part of the change)."""
     return {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-
-
-def _paging(start: int | None, end: int | None, limit: int) -> None:
-    if start is not None and end is not None:
-        raise ValidationException("pass either `start` or `end`, not both")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationException(f"`limit` must be between 1 and {MAX_LIMIT}")
 
 
 def _states(states: list[str] | None, default: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -103,30 +95,26 @@ def data_source_of(row: m.Stored) -> dict[str, Any]:
 
 class DatasetController(Controller):
     tags = ["datasets"]
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(caller, sync_to_thread=False),
+        "cursor": Provide(cursor_query, sync_to_thread=False),
+    }
 
     @get(Paths.DATASETS)
     async def list_page(
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
-        reverse: FromQuery[bool] = True,
+        cursor: Cursor,
         states: FromQuery[list[str] | None] = None,
         destination_id: FromQuery[int | None] = None,
     ) -> DatasetPage:
-        _paging(start, end, limit)
         chosen = _states(states, metadata.DATASET_STATES, ("active", "disabled", "deleted"))
         page = await metadata.list_datasets(
             uow_factory(),
             states=chosen,
             destination_id=destination_id,
-            start=start,
-            end=end,
-            limit=limit,
-            reverse=reverse,
+            cursor=cursor,
             principal=principal,
         )
         filters: dict[str, Any] = {"states": list(chosen), "destination_id": destination_id}
@@ -263,22 +251,19 @@ def _field(field_name: str) -> str:
 
 class DestinationController(Controller):
     tags = ["destinations"]
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(caller, sync_to_thread=False),
+        "cursor": Provide(cursor_query, sync_to_thread=False),
+    }
 
     @get(Paths.DESTINATIONS)
     async def list_page(
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
-        reverse: FromQuery[bool] = True,
+        cursor: Cursor,
     ) -> DestinationPage:
-        _paging(start, end, limit)
-        page = await metadata.list_destinations(
-            uow_factory(), start=start, end=end, limit=limit, reverse=reverse, principal=principal
-        )
+        page = await metadata.list_destinations(uow_factory(), cursor=cursor, principal=principal)
         return DestinationPage(
             next=page.next,
             previous=page.previous,
@@ -317,30 +302,26 @@ class DestinationController(Controller):
 
 class DataSourceController(Controller):
     tags = ["data sources"]
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(caller, sync_to_thread=False),
+        "cursor": Provide(cursor_query, sync_to_thread=False),
+    }
 
     @get(Paths.DATA_SOURCES)
     async def list_page(
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
-        reverse: FromQuery[bool] = True,
+        cursor: Cursor,
         dataset_id: FromQuery[int | None] = None,
         states: FromQuery[list[str] | None] = None,
     ) -> Page:
-        _paging(start, end, limit)
         chosen = _states(states, metadata.DATA_SOURCE_STATES, ("active", "draft", "disabled", "deleted"))
         page = await metadata.list_data_sources(
             uow_factory(),
             dataset_id=dataset_id,
             states=chosen,
-            start=start,
-            end=end,
-            limit=limit,
-            reverse=reverse,
+            cursor=cursor,
             principal=principal,
         )
         return Page(

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, post
 from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import IngestionPaths as Paths
@@ -23,7 +24,7 @@ class SensorController(Controller):
 
     @post(Paths.RUN_SENSOR_JOB_NOW, status_code=HTTP_200_OK)
     async def run_now(
-        self, data_source_model_id: int, uow_factory: UowFactory, store: StoreDep, principal: Caller
+        self, data_source_model_id: FromPath[int], uow_factory: UowFactory, store: StoreDep, principal: Caller
     ) -> SensorJobRun:
         run = await sensors.run_sensor(uow_factory(), store, data_source_model_id, principal=principal)
         found = f"{len(run.stored_item_ids)} new file(s)"
@@ -42,7 +43,7 @@ class SensorController(Controller):
 
     @post(Paths.RUN_SENSOR_CRONJOB_NOW, status_code=HTTP_200_OK)
     async def cronjob_now(
-        self, data_source_model_id: int, uow_factory: UowFactory, principal: Caller
+        self, data_source_model_id: FromPath[int], uow_factory: UowFactory, principal: Caller
     ) -> SensorCronjob:
         """The sensor's cronjob if it can run (409 saying why not); the gateway then asks the scheduler."""
         job = await sensors.sensor_cronjob(uow_factory(), data_source_model_id, principal)
@@ -50,7 +51,7 @@ class SensorController(Controller):
 
     @post(Paths.DISABLE_SENSOR_CRONJOB_NOW, status_code=HTTP_200_OK)
     async def disable_cronjob(
-        self, data_source_model_id: int, uow_factory: UowFactory, principal: Caller
+        self, data_source_model_id: FromPath[int], uow_factory: UowFactory, principal: Caller
     ) -> SensorCronjob:
         result = await sensors.disable_sensor_cronjob(uow_factory(), data_source_model_id, principal)
         return SensorCronjob(result=result, job_name=job_name(data_source_model_id))

@@ -9,13 +9,13 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
-from headwater.common.http import caller
+from headwater.common.http import caller, cursor_query
+from headwater.common.paging import Cursor
 from headwater.quality_alerting.domain import alerts as records
 from headwater.quality_alerting.entrypoints.http.deps import Caller, UowFactory
 from headwater.quality_alerting.service_layer import alerts
@@ -31,28 +31,24 @@ def _alert(alert: records.Alert) -> Alert:
 
 
 class AlertController(Controller):
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(caller, sync_to_thread=False),
+        "cursor": Provide(cursor_query, sync_to_thread=False),
+    }
 
     @get(QualityAlertingPaths.ALERTS)
     async def list_page(
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
+        cursor: Cursor,
         resolved: FromQuery[bool] = False,
-        reverse: FromQuery[bool] = True,
         is_muted: FromQuery[bool] = False,
         alert_type: FromQuery[str | None] = None,
         pipeline_id: FromQuery[int | None] = None,
         dataset_id: FromQuery[int | None] = None,
         data_source_model_id: FromQuery[int | None] = None,
     ) -> AlertPage:
-        if start is not None and end is not None:
-            raise ValidationException("pass either `start` or `end`, not both")
-        if not 1 <= limit <= 1000:
-            raise ValidationException("`limit` must be between 1 and 1000")
         filters = records.AlertFilter(
             resolved=resolved,
             is_muted=is_muted,
@@ -64,10 +60,7 @@ class AlertController(Controller):
         echoed = {QLUSTER_NAMES.get(k, k): v for k, v in filters.columns().items()}
         page = await alerts.list_alerts(
             uow_factory(),
-            start=start,
-            end=end,
-            limit=limit,
-            reverse=reverse,
+            cursor=cursor,
             filters=filters,
             principal=principal,
         )

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import FatalError, FatalErrorCreate, FatalErrorDelete, FatalErrorPage
-from headwater.common.http import caller
+from headwater.common.http import caller, cursor_query
+from headwater.common.paging import Cursor
 from headwater.common.records import project
 from headwater.quality_alerting.domain import fatal_errors as records
 from headwater.quality_alerting.entrypoints.http.deps import Caller, UowFactory
@@ -26,32 +26,25 @@ def _fatal_error(error: records.FatalError) -> FatalError:
 
 
 class FatalErrorController(Controller):
-    dependencies = {"principal": Provide(caller, sync_to_thread=False)}
+    dependencies = {
+        "principal": Provide(caller, sync_to_thread=False),
+        "cursor": Provide(cursor_query, sync_to_thread=False),
+    }
 
     @get(QualityAlertingPaths.ERRORS)
     async def list_page(
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        start: FromQuery[int | None] = None,
-        end: FromQuery[int | None] = None,
-        limit: FromQuery[int] = 20,
+        cursor: Cursor,
         job_name: FromQuery[str | None] = None,
         module: FromQuery[str | None] = None,
         deleted: FromQuery[bool] = False,
-        reverse: FromQuery[bool] = True,
     ) -> FatalErrorPage:
-        if start is not None and end is not None:
-            raise ValidationException("pass either `start` or `end`, not both")
-        if not 1 <= limit <= 1000:
-            raise ValidationException("`limit` must be between 1 and 1000")
         filters = records.FatalErrorFilter(deleted=deleted, job_name=job_name, module=module)
         page = await fatal_errors.list_fatal_errors(
             uow_factory(),
-            start=start,
-            end=end,
-            limit=limit,
-            reverse=reverse,
+            cursor=cursor,
             filters=filters,
             principal=principal,
         )

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, SkipValidation
+from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import SchedulerPaths
@@ -61,7 +61,7 @@ class ScheduleController(Controller):
         return [Schedule(**msgspec.structs.asdict(s)) for s in await schedules.list_schedules(uow_factory())]
 
     @post(SchedulerPaths.RUN_SCHEDULE_NOW, status_code=HTTP_200_OK)
-    async def run_now(self, name: str, uow_factory: UowFactory, clock: ClockDep) -> ScheduleDue:
+    async def run_now(self, name: FromPath[str], uow_factory: UowFactory, clock: ClockDep) -> ScheduleDue:
         """Make a job's schedule due now (Qluster's Run Sensor Cronjob Now): the loop fires it, once."""
         due_at = await schedules.run_job_now(uow_factory(), name, clock())
         return ScheduleDue(name=name, due_at=due_at)

@@ -1,10 +1,18 @@
-"""Qluster's cursor pagination, shared by every listing that walks ids (alerts, fatal errors)."""
+"""Qluster's cursor pagination, shared by every listing that walks ids (alerts, errors, datasets, files, jobs...).
+
+A listing takes one `Cursor` (the query's `start` / `end` / `limit` / `reverse`, read and checked once by the
+Litestar dependency `headwater.common.http.cursor_query`) and answers one `CursorPage`, whose `next` and
+`previous` are the queries of its neighbours."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
+
+import msgspec
+
+MAX_LIMIT = 1000
 
 
 class HasId(Protocol):
@@ -19,6 +27,19 @@ R = TypeVar("R", bound=HasId)
 Walk = Callable[[int | None, bool, int], Awaitable[list[R]]]
 
 
+class Cursor(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a page begins: walking up from `start`, down from `end`, or (neither) at the newest when `reverse`
+    or the oldest otherwise; at most `limit` rows, newest first when `reverse`."""
+
+    start: int | None = None
+    end: int | None = None
+    limit: int = 20
+    reverse: bool = True
+
+
+FIRST_PAGE = Cursor()  # the newest rows, 20 of them
+
+
 @dataclass(frozen=True)
 class CursorPage(Generic[R]):
     """One page: `next` and `previous` are the query parameters of the neighbouring pages, or null at either
@@ -29,11 +50,9 @@ class CursorPage(Generic[R]):
     previous: dict[str, Any] | None
 
 
-async def cursor_page(
-    walk: Walk[R], *, start: int | None, end: int | None, limit: int, reverse: bool
-) -> CursorPage[R]:
-    """One page: `start` walks up from an id, `end` down to one, neither begins at the newest (`reverse`) or
-    the oldest; results come newest first when `reverse`. Call it inside the unit of work `walk` reads from."""
+async def cursor_page(walk: Walk[R], cursor: Cursor) -> CursorPage[R]:
+    """One page of what `walk` reads, where `cursor` says. Call it inside the unit of work `walk` reads from."""
+    start, end, limit, reverse = cursor.start, cursor.end, cursor.limit, cursor.reverse
     ascending = start is not None or (end is None and not reverse)
     rows = await walk(start if start is not None else end, ascending, limit + 1)
     more = len(rows) > limit

@@ -11,4 +11,4 @@ pytestmark = pytest.mark.integration
 
 class TestSchemaAndRole(SchemaAndRoleTests):
     package = "headwater.ingestion"
-    head = "0005"
+    head = "0006"

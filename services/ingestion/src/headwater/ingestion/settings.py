@@ -29,6 +29,22 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # How many stored files the worker ingests at a time (each one is parsed in a thread and COPYed).
     ingest_batch_size: int = 4
 
+    # The key connection configurations (sources, destinations: passwords, access keys) are encrypted with at rest
+    # (at least 32 characters); empty: derived from the internal signing key. Keys it replaced, comma-separated,
+    # still open what they sealed (rotate: the new key here, the old one in `connection_secrets_previous`).
+    connection_secrets_key: str = ""
+    connection_secrets_previous: str = ""
+    # How many streams of one sync run at a time, and how long a connector's check may take.
+    sync_parallel_streams: int = 2
+    connector_check_seconds: float = 10.0
+
+    def connection_secrets(self) -> tuple[str, list[str]]:
+        current = (
+            self.connection_secrets_key
+            or hashlib.sha256(f"connections\x00{self.internal_signing_key}".encode()).hexdigest()
+        )
+        return current, [p for p in self.connection_secrets_previous.split(",") if p.strip()]
+
     def upload_secret(self) -> bytes:
         if self.upload_signing_secret:
             return self.upload_signing_secret.encode()

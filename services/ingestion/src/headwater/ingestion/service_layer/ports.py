@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from headwater.ingestion.arrow import RecordBatch
+from headwater.ingestion.domain.connectors import Destination, Source
 from headwater.ingestion.domain.files import (
     IngestionJob,
     ItemFilter,
@@ -36,6 +37,7 @@ from headwater.ingestion.domain.records import (
     RawBatch,
 )
 from headwater.ingestion.domain.sensors import Seen, SensorState
+from headwater.ingestion.domain.syncs import Connection, Job, LogLine, Role, RunStatus, StreamConfig, SyncRun
 from headwater.ingestion.domain.validation import FieldRule
 
 
@@ -283,3 +285,124 @@ class Store(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def presigned_put_url(self, key: str, expires: timedelta) -> str: ...
+
+
+# -- syncs ---------------------------------------------------------------------------------------------------------
+
+
+class Connections(Protocol):
+    """Sources and destinations of a project (configurations sealed); deleted ones stay readable."""
+
+    async def add(
+        self, role: Role, project_id: str, *, name: str, kind: str, version: str, sealed: str, by: str | None
+    ) -> Connection: ...
+
+    async def get(
+        self, role: Role, project_id: str, connection_id: int, *, lock: bool = False
+    ) -> Connection | None: ...
+
+    async def by_id(self, connection_id: int) -> Connection | None: ...
+
+    async def named(self, role: Role, project_id: str, name: str) -> Connection | None: ...
+
+    async def live(self, role: Role, project_id: str) -> list[Connection]: ...
+
+    async def replace(
+        self, connection_id: int, *, name: str, kind: str, version: str, sealed: str, by: str | None
+    ) -> Connection: ...
+
+    async def delete(self, connection_id: int, by: str | None) -> None: ...
+
+
+class Jobs(Protocol):
+    async def add(
+        self,
+        project_id: str,
+        *,
+        name: str,
+        source_id: int,
+        destination_id: int,
+        streams: Sequence[StreamConfig],
+        frequency: str | None,
+        active: bool,
+        extra: Mapping[str, Any],
+        by: str | None,
+    ) -> Job: ...
+
+    async def get(self, job_id: int, project_id: str | None = None, *, lock: bool = False) -> Job | None: ...
+
+    async def live(
+        self, project_id: str, *, source_id: int | None = None, destination_id: int | None = None
+    ) -> list[Job]: ...
+
+    async def using(self, connection_id: int) -> list[Job]: ...
+
+    async def replace(
+        self,
+        job: Job,
+        *,
+        name: str,
+        source_id: int,
+        destination_id: int,
+        streams: Sequence[StreamConfig],
+        frequency: str | None,
+        active: bool,
+        extra: Mapping[str, Any],
+        by: str | None,
+    ) -> Job: ...
+
+    async def delete(self, job_id: int, by: str | None) -> Job: ...
+
+
+class SyncRuns(Protocol):
+    """Runs of jobs (one queued or running per job), the streams' saved states and the runs' log lines."""
+
+    async def queue(self, run_id: str, job_id: int, *, trigger: str, at: datetime) -> SyncRun | None: ...
+
+    async def claim(self, *, now: datetime, lease_until: datetime) -> SyncRun | None: ...
+
+    async def renew(self, run_id: str, lease_until: datetime) -> bool: ...
+
+    async def skipped(self, run_id: str, job_id: int, *, trigger: str, at: datetime, reason: str) -> None: ...
+
+    async def get(self, run_id: str) -> SyncRun | None: ...
+
+    async def of_job(self, job_id: int, *, limit: int = 100) -> list[SyncRun]: ...
+
+    async def latest(self, job_ids: Sequence[int]) -> dict[int, SyncRun]: ...
+
+    async def count_rows(self, run_id: str, stream: str, rows: int) -> None: ...
+
+    async def finish(
+        self, run_id: str, status: RunStatus, *, at: datetime, error: str | None = None
+    ) -> bool: ...
+
+    async def request_cancel(self, job_id: int) -> SyncRun | None: ...
+
+    async def cancel_requested(self, run_id: str) -> bool: ...
+
+    async def states(self, job_id: int) -> dict[str, dict[str, Any]]: ...
+
+    async def save_state(self, job_id: int, stream: str, state: Mapping[str, Any]) -> None: ...
+
+    async def clear_state(self, job_id: int, stream: str) -> None: ...
+
+    async def log(self, run_id: str, lines: Sequence[LogLine]) -> None: ...
+
+    async def logs(self, run_id: str, *, limit: int = 10_000) -> list[LogLine]: ...
+
+
+class Sealer(Protocol):
+    """Encrypts connection configurations for storage and opens them (adapters/secrets.py)."""
+
+    def seal(self, value: dict[str, Any]) -> str: ...
+
+    def open(self, sealed: str) -> dict[str, Any]: ...
+
+
+class Connectors(Protocol):
+    """The connector registry: the source and destination of each kind (adapters/connectors)."""
+
+    def sources(self) -> Mapping[str, Source]: ...
+
+    def destinations(self) -> Mapping[str, Destination]: ...

@@ -8,13 +8,16 @@ from typing import Protocol
 from headwater.common import unit_of_work
 from headwater.common.events import RunReport
 from headwater.ingestion.service_layer.ports import (
+    Connections,
     Documents,
     FieldValidations,
     IgnoredSignatures,
     IngestionJobs,
+    Jobs,
     QueueMessages,
     Sensors,
     StoredItems,
+    SyncRuns,
 )
 
 
@@ -51,6 +54,15 @@ class UnitOfWork(unit_of_work.UnitOfWork, Protocol):
 
     @property
     def sensors(self) -> Sensors: ...
+
+    @property
+    def connections(self) -> Connections: ...
+
+    @property
+    def jobs(self) -> Jobs: ...
+
+    @property
+    def sync_runs(self) -> SyncRuns: ...
 
 
 UnitOfWorkFactory = unit_of_work.UnitOfWorkFactory[UnitOfWork]

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from headwater.common.db import columns, schema_metadata
 from headwater.common.messaging.tables import inbox_table, outbox_quarantine_table, outbox_table
@@ -195,4 +195,94 @@ sensor_object = Table(
     Column("size", BigInteger, nullable=False),
     Column("stored_item_id", BigInteger),
     columns.created_at("seen_at"),
+)
+
+# -- syncs: connections (sources and destinations), jobs joining them, their runs, states and logs ----------------
+
+sync_connection = Table(
+    "sync_connection",
+    metadata,
+    columns.identity_key(),
+    Column("role", String(20), nullable=False),  # source | destination
+    Column("project_id", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("config", Text, nullable=False),  # sealed (adapters/secrets.py): never plaintext at rest
+    *columns.timestamps(),
+    Column("created_by", String(320)),
+    Column("updated_by", String(320)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Index(
+        "ux_sync_connection_name",
+        "role",
+        "project_id",
+        "name",
+        unique=True,
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+)
+
+sync_job = Table(
+    "sync_job",
+    metadata,
+    columns.identity_key(),
+    Column("project_id", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("source_id", BigInteger, ForeignKey(sync_connection.c.id), nullable=False),
+    Column("destination_id", BigInteger, ForeignKey(sync_connection.c.id), nullable=False),
+    Column("streams", JSONB, nullable=False),
+    Column("frequency", String(255)),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("extra", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    *columns.timestamps(),
+    Column("created_by", String(320)),
+    Column("updated_by", String(320)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Index("ux_sync_job_name", "project_id", "name", unique=True, postgresql_where=text("deleted_at IS NULL")),
+    Index("ix_sync_job_source_id", "source_id"),
+    Index("ix_sync_job_destination_id", "destination_id"),
+)
+
+sync_run = Table(
+    "sync_run",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("job_id", BigInteger, ForeignKey(sync_job.c.id), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("rows", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("error", Text),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("attempt", Integer, nullable=False, server_default=text("0")),
+    Column("lease_until", DateTime(timezone=True)),
+    Index("ix_sync_run_job_id", "job_id", "started_at"),
+    # one running run per job: a second start conflicts here, in the database, whatever the number of workers
+    Index(
+        "ux_sync_run_active", "job_id", unique=True, postgresql_where=text("status IN ('queued', 'running')")
+    ),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("job_id", BigInteger, ForeignKey(sync_job.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("stream", String(600), primary_key=True),
+    Column("state", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+sync_log = Table(
+    "sync_log",
+    metadata,
+    columns.identity_key(),
+    Column("run_id", UUID(as_uuid=False), ForeignKey(sync_run.c.id, ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("fields", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_sync_log_run_id", "run_id", "id"),
 )

@@ -13,6 +13,7 @@ from headwater.ingestion.adapters.db.metadata import Documents, FieldValidations
 from headwater.ingestion.adapters.db.queue import QueueMessages
 from headwater.ingestion.adapters.db.sensors import Sensors
 from headwater.ingestion.adapters.db.signatures import IgnoredSignatures
+from headwater.ingestion.adapters.db.syncs import Connections, Jobs, SyncRuns
 from headwater.ingestion.adapters.db.tables import inbox, outbox
 from headwater.ingestion.domain.metadata import Kind
 
@@ -32,6 +33,9 @@ class SqlUnitOfWork(BaseUnitOfWork):
     ignored_signatures: IgnoredSignatures
     queue_messages: QueueMessages
     sensors: Sensors
+    connections: Connections
+    jobs: Jobs
+    sync_runs: SyncRuns
     _reports: list[RunReport]
 
     def bind(self) -> None:
@@ -44,6 +48,9 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self.ignored_signatures = IgnoredSignatures(self.conn)
         self.queue_messages = QueueMessages(self.conn)
         self.sensors = Sensors(self.conn)
+        self.connections = Connections(self.conn)
+        self.jobs = Jobs(self.conn)
+        self.sync_runs = SyncRuns(self.conn)
         self._reports = []
 
     def report_runs(self, *reports: RunReport) -> None:

@@ -79,8 +79,10 @@ class JobChanged(Event, frozen=True, kw_only=True, tag="job.changed.v1"):
     """A job that runs on a schedule was created, changed, disabled or removed.
 
     Producer: ingestion, when a data source's sensor (its `schedule` cron watching a prefix of the object store)
-    is created, changed, disabled (Disable Sensor Cronjob Now, or the data source leaves `active`) or deleted.
-    Topic `job.changed`, key: `job` (e.g. `sensor-7`, the name its runs and fatal errors carry). Consumer: the
+    is created, changed, disabled (Disable Sensor Cronjob Now, or the data source leaves `active`) or deleted
+    (`kind` `sensor`, with `data_source_id`), and when a sync job (a source copied into a destination on a cron)
+    is created, changed, activated, deactivated or deleted (`kind` `sync`, with `job_id`). Topic `job.changed`,
+    key: `job` (e.g. `sensor-7` or `sync-3`, the name its runs and fatal errors carry). Consumer: the
     scheduler, which keeps one schedule per job and publishes `job.run.requested` when it is due.
 
     `cron` is the job's cron expression (UTC, validated by the producer), None when it has none; a job with no
@@ -91,9 +93,10 @@ class JobChanged(Event, frozen=True, kw_only=True, tag="job.changed.v1"):
     key_field: ClassVar[str] = "job"
 
     job: str
-    kind: Literal["sensor"] = "sensor"
+    kind: Literal["sensor", "sync"] = "sensor"
     version: int
     cron: str | None = None
     enabled: bool = True
     removed: bool = False
     data_source_id: int | None = None
+    job_id: int | None = None

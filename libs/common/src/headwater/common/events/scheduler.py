@@ -49,7 +49,7 @@ class JobRunRequested(Event, frozen=True, kw_only=True, tag="job.run.requested.v
     Producer: the scheduler, when the schedule it keeps for a job (from `job.changed`) fires, on its cron or
     because Run Sensor Cronjob Now made it due at once. Topic `job.run.requested`, key: `job`. Consumer: the
     service that owns the job, by `kind`: ingestion runs a data source's sensor (`sensor`, with
-    `data_source_id`). One firing per (job, due time); a redelivered request must change nothing.
+    `data_source_id`) or a sync job (`sync`, with `job_id`; "sync now" publishes the same request itself). One firing per (job, due time); a redelivered request must change nothing.
     """
 
     key_field: ClassVar[str] = "job"
@@ -57,5 +57,6 @@ class JobRunRequested(Event, frozen=True, kw_only=True, tag="job.run.requested.v
     job: str
     kind: str
     data_source_id: int | None = None
+    job_id: int | None = None
     due_at: datetime
     schedule: str | None = None

@@ -30,11 +30,12 @@ class Kind(StrEnum):
     QUEUE = "queue"
     RETENTION = "retention"
     SENSOR = "sensor"  # a data source's sensor (a job of ingestion's, kept from `job.changed`)
+    SYNC = "sync"  # a sync job: a source copied into a destination (ingestion's too)
 
 
 # the schedules the scheduler's own settings configure; the others are jobs other services announce
 SYSTEM_KINDS = frozenset({Kind.FRESHNESS, Kind.TIMELINESS, Kind.QUEUE, Kind.RETENTION})
-JOB_KINDS = frozenset({Kind.SENSOR})
+JOB_KINDS = frozenset({Kind.SENSOR, Kind.SYNC})
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def event_for(name: str, kind: Kind, params: Mapping[str, int], due_at: datetime
             job=name,
             kind=kind.value,
             data_source_id=params.get("data_source_id"),
+            job_id=params.get("job_id"),
             due_at=due_at,
             schedule=name,
         )
@@ -296,9 +298,11 @@ def job_schedule(event: JobChanged, stored: StoredSchedule | None, now: datetime
     time afresh, lease released), updated, disabled or removed; None when the change is older than (or the same
     as) the one applied, or changes nothing. InvalidSchedule when its cron cannot work."""
     kind = Kind(event.kind)
-    params = {"version": event.version} | (
-        {"data_source_id": event.data_source_id} if event.data_source_id is not None else {}
-    )
+    params = {"version": event.version} | {
+        name: value
+        for name, value in (("data_source_id", event.data_source_id), ("job_id", event.job_id))
+        if value is not None
+    }
     if stored is not None and stored.params.get("version", 0) >= event.version:
         return None
     if event.removed:

@@ -151,7 +151,9 @@ async def run_job_now(uow: UnitOfWork, name: str, now: datetime) -> datetime:
     async with uow:
         stored = await uow.schedules.lock_one(name)
         if stored is None or stored.kind not in JOB_KINDS:
-            raise NotFound(f"no job schedule {name!r}: a sensor's schedule appears once its cron is set")
+            raise NotFound(
+                f"no job schedule {name!r}: a sensor's or a sync job's schedule appears once its cron is set"
+            )
         if not stored.enabled:
             raise Conflict(f"the schedule of {name!r} is disabled")
         if not await uow.schedules.make_due(name, now):

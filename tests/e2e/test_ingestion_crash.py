@@ -23,7 +23,7 @@ from headwater.devstack.testing import provisioned_stack, running_services
 pytestmark = pytest.mark.e2e
 
 # The file's rows: HEADWATER_E2E_CRASH_ROWS (default below). Every 1000th row has a score over the maximum.
-ROWS = int(os.environ.get("HEADWATER_E2E_CRASH_ROWS", "300000"))
+ROWS = int(os.environ.get("HEADWATER_E2E_CRASH_ROWS", "1000000"))
 BAD_EVERY = 1000
 
 

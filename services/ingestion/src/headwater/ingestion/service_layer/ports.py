@@ -35,7 +35,7 @@ from headwater.ingestion.domain.records import (
     QuarantineRecord,
     RawBatch,
 )
-from headwater.ingestion.domain.sensors import Seen, SensorState
+from headwater.ingestion.domain.sensors import Seen, SensorState, WatchedBucket
 from headwater.ingestion.domain.validation import FieldRule
 
 
@@ -283,3 +283,11 @@ class Store(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def presigned_put_url(self, key: str, expires: timedelta) -> str: ...
+
+
+class Buckets(Protocol):
+    """The stores of users' buckets that sensors list (`adapters/storage.BucketStores`)."""
+
+    def store_of(self, bucket: WatchedBucket) -> Store:
+        """A store of `bucket` (nothing contacted yet); `BucketRefused` when the operator's settings forbid it."""
+        ...

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from headwater.ingestion.domain.objects import ObjectInfo
 from headwater.ingestion.adapters.storage import BucketRefused, BucketStores
+from headwater.ingestion.domain.objects import ObjectInfo
 from headwater.ingestion.domain.sensors import (
     InvalidSensor,
     Seen,

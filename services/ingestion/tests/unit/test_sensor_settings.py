@@ -144,3 +144,12 @@ def test_bucket_stores_follow_the_operators_rules() -> None:
 def test_a_snapshot_key_of_a_users_bucket_differs_from_the_own_stores() -> None:
     obj = ObjectInfo(key="in/a.csv", size=10, last_modified=AT, etag="e1")
     assert snapshot_key(7, obj, "s3://b1b/in/a.csv") != snapshot_key(7, obj)
+
+
+def test_a_save_without_a_schedule_keeps_unfinished_bucket_fields() -> None:
+    unfinished = {"s3_bucket": "landing", "s3_secret_key": "secret"}  # its access key comes in a later save
+    assert sensor_settings(unfinished, saving=True).bucket is None
+    with pytest.raises(InvalidSensor, match="give both"):
+        sensor_settings(unfinished)  # what a run of its sensor says
+    with pytest.raises(InvalidSensor, match="give both"):
+        sensor_settings(unfinished | {"schedule": "0 * * * *"}, saving=True)

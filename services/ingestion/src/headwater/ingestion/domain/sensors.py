@@ -185,11 +185,19 @@ class SensorSettings(msgspec.Struct, frozen=True, kw_only=True):
         return re.fullmatch(self.pattern, key.rsplit("/", 1)[-1]) is not None
 
 
-def sensor_settings(body: Mapping[str, Any]) -> SensorSettings:
-    """The sensor of a data source's body; InvalidSensor naming the field when one cannot work."""
+def sensor_settings(body: Mapping[str, Any], *, saving: bool = False) -> SensorSettings:
+    """The sensor of a data source's body; InvalidSensor naming the field when one cannot work.
+
+    `saving`: the bucket fields of a data source without a schedule are not held against its save (they may be
+    filled in over several saves; Run Sensor Job Now checks them, as does a save that sets a schedule)."""
     cron = parse_cron(body.get("schedule"))
     prefix = _prefix(body)
-    bucket = _bucket(body)
+    try:
+        bucket = _bucket(body)
+    except InvalidSensor:
+        if not saving or cron is not None:
+            raise
+        return SensorSettings(cron=None, prefix=prefix, pattern=None)
     if bucket is not None:
         prefix = prefix or ""
     elif prefix is not None and prefix.startswith(STORED_ITEMS_ROOT):

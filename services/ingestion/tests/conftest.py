@@ -1,5 +1,5 @@
 """Fixtures of ingestion's tests: the composition root and the internal API on the session's real Postgres, a
-destination warehouse database of its own, and the object stores (local folder, moto S3, GCS emulator)."""
+destination warehouse database of its own, and the object stores (local folder, moto S3, GCS emulator, Azurite)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,16 @@ from headwater.ingestion.adapters.warehouse import PostgresWarehouse
 from headwater.ingestion.bootstrap import Container, bootstrap
 from headwater.ingestion.entrypoints.http.app import create_app
 from headwater.ingestion.settings import Settings
-from headwater.ingestion.testing import GCSEmulator, S3Server, gcs_emulator, moto_s3_server, new_bucket_name
+from headwater.ingestion.testing import (
+    AzureEmulator,
+    GCSEmulator,
+    S3Server,
+    azurite,
+    azurite_blob_command,
+    gcs_emulator,
+    moto_s3_server,
+    new_bucket_name,
+)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +48,8 @@ async def client(stack: Stack) -> AsyncIterator[AsyncTestClient[Litestar]]:
         yield c
 
 
-STORE_KINDS = ["local", "s3", "gcs"]
+STORE_KINDS = ["local", "s3", "gcs", "azure"]
+SERVERS = {"s3": "s3_server", "gcs": "gcs_server", "azure": "azure_server"}
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +61,16 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 @pytest.fixture(scope="session")
 def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GCSEmulator]:
     with gcs_emulator(tmp_path_factory.mktemp("gcs-emulator")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureEmulator]:
+    """Azurite, installed with npm into the test cache the first time (skipped without Node.js and npm)."""
+    command = azurite_blob_command()
+    if command is None:
+        pytest.skip("Azure's storage emulator (Azurite) needs Node.js and npm, which this machine lacks")
+    with azurite(tmp_path_factory.mktemp("azurite"), command) as server:
         yield server
 
 
@@ -66,9 +86,7 @@ def object_store(
     """A store of its own for the test: a fresh folder, or a fresh bucket under a prefix."""
     if store_kind == "local":
         return ObjectStore(local_store(tmp_path_factory.mktemp("store")))
-    server: S3Server | GCSEmulator = request.getfixturevalue(
-        "s3_server" if store_kind == "s3" else "gcs_server"
-    )
+    server: S3Server | GCSEmulator | AzureEmulator = request.getfixturevalue(SERVERS[store_kind])
     bucket = new_bucket_name(store_kind)
     server.create_bucket(bucket)
     return ObjectStore(server.store(bucket, prefix="uploads"))

@@ -12,7 +12,13 @@ from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
 from headwater.ingestion import SCHEMA, SERVICE
 from headwater.ingestion.adapters.db.unit_of_work import SqlUnitOfWork
-from headwater.ingestion.adapters.storage import ObjectStore, StoreConfig, local_store, parse_store_url
+from headwater.ingestion.adapters.storage import (
+    BucketStores,
+    ObjectStore,
+    StoreConfig,
+    local_store,
+    parse_store_url,
+)
 from headwater.ingestion.adapters.warehouse.pools import WarehousePools
 from headwater.ingestion.settings import Settings
 
@@ -23,6 +29,8 @@ class Container(ServiceContainer):
     engine: AsyncEngine
     uow_factory: UnitOfWorkFactory[SqlUnitOfWork]
     store: ObjectStore
+    # The users' buckets that sensors list (data sources naming an `s3_bucket` or `gs_bucket`).
+    buckets: BucketStores
     # The destinations' connection pools, opened on first use.
     warehouses: WarehousePools
 
@@ -47,5 +55,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
         engine=engine,
         uow_factory=UnitOfWorkFactory(engine, SqlUnitOfWork),
         store=ObjectStore(store_config(settings.object_store_url)),
+        buckets=BucketStores(
+            allowed_endpoints=settings.sensor_s3_endpoints.split(","),
+            own_credentials=settings.sensor_own_credentials,
+        ),
         warehouses=WarehousePools(),
     )

@@ -26,6 +26,13 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # The key the gateway's upload URLs of a local store are signed with (at least 32 bytes); empty: derived
     # from the internal signing key, which every process shares already.
     upload_signing_secret: str = ""
+    # Sensors of data sources that name a bucket of the user's (003 `s3_bucket`, `gs_bucket`): the base URLs a
+    # data source's `s3_endpoint_url` may name (MinIO, another S3-compatible server), comma-separated; empty:
+    # none, AWS's own endpoints only. Listed explicitly so a data source cannot make the service call any address.
+    sensor_s3_endpoints: str = ""
+    # A bucket given without keys is read with the service's own cloud credentials (AWS_* variables, an instance
+    # role); false (the default): unsigned, public buckets only, so no data source borrows the service's access.
+    sensor_own_credentials: bool = False
     # How many stored files the worker ingests at a time (each one is parsed in a thread and COPYed).
     ingest_batch_size: int = 4
 

@@ -33,3 +33,8 @@ class StoreUnavailable(StorageError):
 
 class SigningNotSupported(StorageError):
     """The store has no pre-signed URLs of its own (a local folder); the gateway signs uploads instead."""
+
+
+class BucketRefused(StorageError):
+    """A sensor may not reach this bucket: its endpoint is not one the operator allows, or its fields configure
+    no store."""

@@ -140,7 +140,9 @@ async def create_stored_item(
         )
         try:
             url = await store.presigned_put_url(object_key, expires)
-            msg = "PUT the file's bytes to `url`, then Publish Stored Item For Ingestion"
+            # Azure takes a blob's PUT only with its kind said in a header.
+            header = " with the header `x-ms-blob-type: BlockBlob`" if store.url.startswith("az://") else ""
+            msg = f"PUT the file's bytes to `url`{header}, then Publish Stored Item For Ingestion"
         except SigningNotSupported:
             token, _ = sign_upload(secret, item_id=str(item.id), key=object_key, expires_in=expires)
             url = (

@@ -36,7 +36,7 @@ from headwater.ingestion.domain.records import (
     QuarantineRecord,
     RawBatch,
 )
-from headwater.ingestion.domain.sensors import Seen, SensorState
+from headwater.ingestion.domain.sensors import Seen, SensorState, WatchedBucket
 from headwater.ingestion.domain.syncs import Connection, Job, LogLine, Role, RunStatus, StreamConfig, SyncRun
 from headwater.ingestion.domain.validation import FieldRule
 
@@ -406,3 +406,11 @@ class Connectors(Protocol):
     def sources(self) -> Mapping[str, Source]: ...
 
     def destinations(self) -> Mapping[str, Destination]: ...
+
+
+class Buckets(Protocol):
+    """The stores of users' buckets that sensors list (`adapters/storage.BucketStores`)."""
+
+    def store_of(self, bucket: WatchedBucket) -> Store:
+        """A store of `bucket` (nothing contacted yet); `BucketRefused` when the operator's settings forbid it."""
+        ...

@@ -15,10 +15,11 @@ from headwater.ingestion.service_layer.unit_of_work import UnitOfWork
 log = get_logger(__name__)
 
 
-def settings_of(body: dict[str, Any]) -> SensorSettings:
-    """The sensor of a data source's fields; `Invalid` (422) naming the field when one cannot work."""
+def settings_of(body: dict[str, Any], *, saving: bool = False) -> SensorSettings:
+    """The sensor of a data source's fields; `Invalid` (422) naming the field when one cannot work (`saving`:
+    the bucket fields only once the data source has a schedule)."""
     try:
-        return sensor_settings(body)
+        return sensor_settings(body, saving=saving)
     except InvalidSensor as e:
         raise Invalid(str(e)) from e
 
@@ -45,7 +46,7 @@ async def publish_sensor_change(uow: UnitOfWork, source: Stored, *, cron_disable
                 "sensor_removed", data_source_id=source.id, job=job_name(source.id), version=state.version
             )
         return
-    settings = settings_of(source.body)
+    settings = settings_of(source.body, saving=True)
     if settings.cron is None and await uow.sensors.get(source.id) is None:
         return
     state = await uow.sensors.change(source.id, cron_disabled=cron_disabled)

@@ -1,5 +1,6 @@
-"""Use cases of data source sensors: a data source watching a prefix of the object store on a cron (003's
-`schedule`, `s3_prefix` / `gs_prefix`, `pattern`).
+"""Use cases of data source sensors: a data source watching a prefix on a cron (003's `schedule`, `s3_prefix` /
+`gs_prefix`, `pattern`), of Headwater's object store or, when it names one (`s3_bucket` / `gs_bucket` with their
+credentials), of a bucket of the user's.
 
 A run lists the prefix, and each object not seen before (or changed since: another ETag or size) is copied to a
 snapshot under its data source, becomes a stored item and is published for ingestion, through the same path as
@@ -25,14 +26,15 @@ from headwater.ingestion.domain.objects import ObjectInfo
 from headwater.ingestion.domain.sensors import (
     Seen,
     SensorRun,
+    SensorSettings,
     is_new,
     job_name,
     snapshot_key,
     version_of,
 )
-from headwater.ingestion.domain.storage_errors import ObjectNotFound, StorageError
+from headwater.ingestion.domain.storage_errors import BucketRefused, ObjectNotFound, StorageError
 from headwater.ingestion.service_layer import files
-from headwater.ingestion.service_layer.ports import Store
+from headwater.ingestion.service_layer.ports import Buckets, Store
 from headwater.ingestion.service_layer.sensor_changes import publish_sensor_change, settings_of
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork
 
@@ -96,11 +98,24 @@ async def sensor_cronjob(uow: UnitOfWork, data_source_id: int, principal: Princi
     return job_name(data_source_id)
 
 
-async def _copy(store: Store, obj: ObjectInfo, target: str) -> tuple[int, str]:
-    """Copy one object to its snapshot key; its size and SHA-256 as counted while the bytes passed."""
-    chunks: AsyncIterator[bytes] = store.open(obj.key)
+async def _copy(watched: Store, obj: ObjectInfo, store: Store, target: str) -> tuple[int, str]:
+    """Copy one object of the watched store to its snapshot key in Headwater's store; its size and SHA-256 as
+    counted while the bytes passed."""
+    chunks: AsyncIterator[bytes] = watched.open(obj.key)
     stored = await store.put(target, chunks)
     return stored.size, stored.sha256
+
+
+def _watched(store: Store, buckets: Buckets, data_source_id: int, settings: SensorSettings) -> Store:
+    """The store the sensor lists: Headwater's own, or the bucket of the user's the data source names."""
+    if settings.bucket is None:
+        return store
+    try:
+        return buckets.store_of(settings.bucket)
+    except (BucketRefused, ValueError) as e:
+        raise Invalid(
+            f"the sensor of data source {data_source_id} cannot watch {settings.bucket.url}: {e}"
+        ) from e
 
 
 async def run_sensor(
@@ -108,11 +123,13 @@ async def run_sensor(
     store: Store,
     data_source_id: int,
     *,
+    buckets: Buckets,
     principal: Principal = SYSTEM,
     trigger: str = "now",
 ) -> SensorRun:
     """Run Sensor Job Now (and each scheduled run): every new or changed object under the data source's prefix
-    that matches its pattern becomes a stored item, published for ingestion; what the run did."""
+    (of `store`, or of the user's bucket it names, reached through `buckets`) that matches its pattern is copied
+    into `store`, becomes a stored item and is published for ingestion; what the run did."""
     async with uow:
         source = await _source(uow, data_source_id, principal)
     settings = settings_of(source.body)
@@ -122,28 +139,33 @@ async def run_sensor(
             f"data source {data_source_id} watches no prefix: set `s3_prefix` (or `gs_prefix`) to the prefix of "
             "the object store its files land under"
         )
+    try:
+        watched = _watched(store, buckets, data_source_id, settings)
+    except Invalid:
+        SENSOR_RUNS.labels(trigger, "refused").inc()
+        raise
     async with uow:
-        seen = await uow.sensors.seen(data_source_id, settings.prefix)
+        seen = await uow.sensors.seen(data_source_id, settings.recorded_prefix)
     listed = 0
     new: list[ObjectInfo] = []
     stored: list[int] = []
     skipped: list[str] = []
     try:
-        async for obj in store.list(settings.prefix):
+        async for obj in watched.list(settings.prefix):
             listed += 1
-            if settings.matches(obj.key) and is_new(obj, seen.get(obj.key)):
+            if settings.matches(obj.key) and is_new(obj, seen.get(settings.recorded_key(obj.key))):
                 new.append(obj)
         for obj in sorted(new, key=lambda o: (o.last_modified, o.key)):
-            item_id = await _take(uow, store, source, obj)
+            item_id = await _take(uow, watched, store, source, obj, settings.recorded_key(obj.key))
             if item_id is None:
                 skipped.append(obj.key)
             elif item_id > 0:
                 stored.append(item_id)
     except StorageError as e:
         SENSOR_RUNS.labels(trigger, "store_failed").inc()
-        log.warning("sensor_store_failed", data_source_id=data_source_id, error=str(e))
+        log.warning("sensor_store_failed", data_source_id=data_source_id, store=watched.url, error=str(e))
         raise StoreFailed(
-            f"the sensor of data source {data_source_id} could not read the object store: {e}"
+            f"the sensor of data source {data_source_id} could not read {watched.url}: {e}"
         ) from e
     run = SensorRun(
         data_source_id=data_source_id,
@@ -169,16 +191,18 @@ async def run_sensor(
     return run
 
 
-async def _take(uow: UnitOfWork, store: Store, source: Stored, obj: ObjectInfo) -> int | None:
-    """Turn one new object into a stored item: its id; 0 when a racing run took this version first; None when
-    it was skipped (empty, or gone before it could be read)."""
-    target = snapshot_key(source.id, obj)
+async def _take(
+    uow: UnitOfWork, watched: Store, store: Store, source: Stored, obj: ObjectInfo, recorded_key: str
+) -> int | None:
+    """Turn one new object of `watched` into a stored item (its snapshot in `store`): its id; 0 when a racing run
+    took this version first; None when it was skipped (empty, or gone before it could be read)."""
+    target = snapshot_key(source.id, obj, recorded_key)
     try:
-        size, sha256 = await _copy(store, obj, target)
+        size, sha256 = await _copy(watched, obj, store, target)
     except ObjectNotFound:
         SENSOR_OBJECTS.labels("vanished").inc()
         return None
-    seen = Seen(key=obj.key, etag=version_of(obj), size=obj.size)
+    seen = Seen(key=recorded_key, etag=version_of(obj), size=obj.size)
     async with uow:
         if not await uow.sensors.record(source.id, seen):
             # another run recorded this version while this one copied it (to the same snapshot key)
@@ -197,19 +221,28 @@ async def _take(uow: UnitOfWork, store: Store, source: Stored, obj: ObjectInfo) 
             await uow.commit()
             SENSOR_OBJECTS.labels("raced").inc()
             return 0
-        await uow.sensors.link(source.id, obj.key, item.id)
+        await uow.sensors.link(source.id, recorded_key, item.id)
         await uow.commit()
     SENSOR_OBJECTS.labels("stored").inc()
-    log.info("sensor_object_stored", data_source_id=source.id, key=obj.key, stored_item_id=item.id)
+    log.info(
+        "sensor_object_stored",
+        data_source_id=source.id,
+        key=recorded_key,
+        size=size,
+        sha256=sha256,
+        stored_item_id=item.id,
+    )
     return item.id
 
 
 async def run_requested_sensors(
-    uow: UnitOfWork, store: Store, requests: list[JobRunRequested]
+    uow: UnitOfWork, store: Store, requests: list[JobRunRequested], *, buckets: Buckets
 ) -> list[files.Rejected]:
     """The scheduler's `job.run.requested` of kind `sensor`: run each data source's sensor once per request
     (the inbox skips a redelivered one; the seen objects make a rerun after a crash harmless). A data source
-    that was deleted or no longer watches a prefix is logged and skipped, not dead-lettered."""
+    that was deleted, no longer watches a prefix or watches a bucket it may not, and a watched store that cannot
+    be read (wrong keys, a missing bucket), are logged and skipped, not dead-lettered: the next due run tries
+    again."""
     for request in requests:
         if request.kind != "sensor" or request.data_source_id is None:
             continue
@@ -219,8 +252,8 @@ async def run_requested_sensors(
         if not fresh:
             continue
         try:
-            await run_sensor(uow, store, request.data_source_id, trigger="schedule")
-        except (NotFound, Invalid) as e:
+            await run_sensor(uow, store, request.data_source_id, buckets=buckets, trigger="schedule")
+        except (NotFound, Invalid, StoreFailed) as e:
             SENSOR_RUNS.labels("schedule", "skipped").inc()
             log.warning("sensor_run_skipped", job=request.job, due_at=request.due_at, reason=e.detail)
         async with uow:

@@ -63,9 +63,11 @@ destinations = Forwarding("to_ingestion", "Destinations")
 data_sources = Forwarding("to_ingestion", "Data sources")
 
 SENSOR_NOTE = (
-    "A data source's sensor watches the prefix `s3_prefix` (`gs_prefix` for a `gs` data source) of Headwater's "
-    "object store; files whose name matches `pattern` (a regular expression, in full) and that are new or changed "
-    "(another ETag or size) become stored items, published for ingestion, each once."
+    "A data source's sensor watches the prefix `s3_prefix` (`gs_prefix` for a `gs` data source) of its own bucket "
+    "when it names one (`s3_bucket` with `s3_endpoint_url`, `s3_region_name`, `s3_access_key`, `s3_secret_key`; "
+    "`gs_bucket` with `gs_service_account_key`), of Headwater's object store otherwise; files whose name matches "
+    "`pattern` (a regular expression, in full) and that are new or changed (another ETag or size) are copied into "
+    "Headwater's store and become stored items, published for ingestion, each once."
 )
 
 
@@ -121,7 +123,8 @@ ROUTES = [
         summary="Run Sensor Job Now",
         description="Runs the data source's sensor once, now, and answers what it found: `result`, and beyond "
         "Qluster `listed`, `new`, `stored_item_ids` (published for ingestion) and `skipped` (empty files). 422 "
-        "when the data source watches no prefix; 502 when the object store cannot be read. " + SENSOR_NOTE,
+        "when the data source watches no prefix, or names a bucket its fields or the operator's settings do not "
+        "let the sensor reach; 502 when the watched store cannot be read. " + SENSOR_NOTE,
         status_code=200,
     ),
     data_sources.route(

@@ -30,6 +30,7 @@ def create_app(container: Container | None = None) -> Litestar:
         ],
         dependencies={
             "store": Provide(lambda: c.store, use_cache=True, sync_to_thread=False),
+            "buckets": Provide(lambda: c.buckets, use_cache=True, sync_to_thread=False),
             "warehouses": Provide(lambda: c.warehouses, use_cache=True, sync_to_thread=False),
         },
     )

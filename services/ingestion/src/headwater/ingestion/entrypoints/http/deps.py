@@ -6,7 +6,7 @@ from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
 from headwater.common.principal import Principal
-from headwater.ingestion.service_layer.ports import Store, Warehouses
+from headwater.ingestion.service_layer.ports import Buckets, Store, Warehouses
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.ingestion.settings import Settings
 
@@ -15,4 +15,6 @@ AppSettings = NamedDependency[SkipValidation[Settings]]
 Caller = NamedDependency[SkipValidation[Principal]]
 # `store`: the object store of the files; `warehouses`: the destination warehouses, opened on first use.
 StoreDep = NamedDependency[SkipValidation[Store]]
+# `buckets`: the users' buckets that sensors list.
+BucketsDep = NamedDependency[SkipValidation[Buckets]]
 WarehousesDep = NamedDependency[SkipValidation[Warehouses]]

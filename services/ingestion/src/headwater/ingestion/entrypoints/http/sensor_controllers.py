@@ -14,7 +14,7 @@ from headwater.common.contracts.paths import IngestionPaths as Paths
 from headwater.common.contracts.qluster_metadata import SensorCronjob, SensorJobRun
 from headwater.common.http import caller
 from headwater.ingestion.domain.sensors import job_name
-from headwater.ingestion.entrypoints.http.deps import Caller, StoreDep, UowFactory
+from headwater.ingestion.entrypoints.http.deps import BucketsDep, Caller, StoreDep, UowFactory
 from headwater.ingestion.service_layer import sensors
 
 
@@ -24,9 +24,16 @@ class SensorController(Controller):
 
     @post(Paths.RUN_SENSOR_JOB_NOW, status_code=HTTP_200_OK)
     async def run_now(
-        self, data_source_model_id: FromPath[int], uow_factory: UowFactory, store: StoreDep, principal: Caller
+        self,
+        data_source_model_id: FromPath[int],
+        uow_factory: UowFactory,
+        store: StoreDep,
+        buckets: BucketsDep,
+        principal: Caller,
     ) -> SensorJobRun:
-        run = await sensors.run_sensor(uow_factory(), store, data_source_model_id, principal=principal)
+        run = await sensors.run_sensor(
+            uow_factory(), store, data_source_model_id, buckets=buckets, principal=principal
+        )
         found = f"{len(run.stored_item_ids)} new file(s)"
         if run.stored_item_ids:
             found += (

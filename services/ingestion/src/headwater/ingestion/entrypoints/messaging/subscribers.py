@@ -14,7 +14,7 @@ from headwater.common.messaging.broker import Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.ingestion.adapters.files import open_file
 from headwater.ingestion.service_layer import files, ingestion_jobs, sensors
-from headwater.ingestion.service_layer.ports import Store, Warehouses
+from headwater.ingestion.service_layer.ports import Buckets, Store, Warehouses
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from headwater.ingestion.settings import Settings
 
@@ -25,8 +25,9 @@ RUNS_REQUESTED = Counter(
 )
 
 
-def subscribers_of(store: Store, warehouses: Warehouses) -> Any:
-    """`register_subscribers` of the worker, bound to the object store and the destination warehouses."""
+def subscribers_of(store: Store, warehouses: Warehouses, buckets: Buckets) -> Any:
+    """`register_subscribers` of the worker, bound to the object store, the destination warehouses and the
+    users' buckets that sensors list."""
 
     def register_subscribers(
         broker: KafkaBroker, *, settings: Settings, uow_factory: UnitOfWorkFactory, producer: AIOKafkaProducer
@@ -40,7 +41,7 @@ def subscribers_of(store: Store, warehouses: Warehouses) -> Any:
             return await files.record_landed_files(uow, store, messages)
 
         async def run_sensors(uow: UnitOfWork, requests: list[JobRunRequested]) -> list[files.Rejected]:
-            return await sensors.run_requested_sensors(uow, store, requests)
+            return await sensors.run_requested_sensors(uow, store, requests, buckets=buckets)
 
         requested = IngressBatch[JobRunRequested].of_events(
             JobRunRequested, consumer=sensors.CONSUMER, counter=RUNS_REQUESTED, record=run_sensors

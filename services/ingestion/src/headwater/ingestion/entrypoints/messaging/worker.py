@@ -11,5 +11,5 @@ from headwater.ingestion.entrypoints.messaging.subscribers import subscribers_of
 
 async def run_worker() -> None:
     container = bootstrap()
-    subscribers = subscribers_of(container.store, container.warehouses)
+    subscribers = subscribers_of(container.store, container.warehouses, container.buckets)
     await worker.run(worker.Worker(SERVICE, SCHEMA, container, subscribers=subscribers))

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from jsonschema import Draft202012Validator
 
 from headwater.common.errors import Invalid
 from headwater.ingestion.domain.connectors import Stream, SyncMode
@@ -172,6 +173,18 @@ def secret_fields(spec: Mapping[str, Any]) -> set[str]:
         if isinstance(schema, Mapping)
         and (schema.get("secret") is True or schema.get("format") == "password")  # pyright: ignore[reportUnknownMemberType]
     }
+
+
+def config_errors(spec: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a connection's configuration against its connector's JSON Schema: one message per
+    failing field, naming it (`config.port: ...`); empty when it passes."""
+    validator = Draft202012Validator(dict(spec))
+    errors: list[str] = []
+    for error in sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.path)):  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType, reportUnknownArgumentType]
+        where = ".".join(str(p) for p in error.path) or "config"  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType, reportUnknownVariableType]
+        where = where if where == "config" else f"config.{where}"
+        errors.append(f"{where}: {error.message}")
+    return errors
 
 
 MASK = "********"

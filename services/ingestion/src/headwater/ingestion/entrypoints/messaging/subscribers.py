@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -13,7 +14,7 @@ from headwater.common.messaging.batch import IngressBatch
 from headwater.common.messaging.broker import Records, batch_subscription
 from headwater.common.messaging.topics import prefixed
 from headwater.ingestion.adapters.files import open_file
-from headwater.ingestion.service_layer import files, ingestion_jobs, sensors
+from headwater.ingestion.service_layer import files, ingestion_jobs, sensors, syncs
 from headwater.ingestion.service_layer.ports import Buckets, Store, Warehouses
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from headwater.ingestion.settings import Settings
@@ -40,11 +41,12 @@ def subscribers_of(store: Store, warehouses: Warehouses, buckets: Buckets) -> An
         async def land(uow: UnitOfWork, messages: list[files.FileLanded]) -> list[files.Rejected]:
             return await files.record_landed_files(uow, store, messages)
 
-        async def run_sensors(uow: UnitOfWork, requests: list[JobRunRequested]) -> list[files.Rejected]:
+        async def run_jobs(uow: UnitOfWork, requests: list[JobRunRequested]) -> list[files.Rejected]:
+            await syncs.request_runs(uow, requests, datetime.now(UTC))  # kind `sync`: queued for the runner
             return await sensors.run_requested_sensors(uow, store, requests, buckets=buckets)
 
         requested = IngressBatch[JobRunRequested].of_events(
-            JobRunRequested, consumer=sensors.CONSUMER, counter=RUNS_REQUESTED, record=run_sensors
+            JobRunRequested, consumer=sensors.CONSUMER, counter=RUNS_REQUESTED, record=run_jobs
         )
         stored = IngressBatch[FileStored].of_events(
             FileStored, consumer=ingestion_jobs.CONSUMER, counter=FILES_STORED, record=ingest
@@ -81,9 +83,9 @@ def subscribers_of(store: Store, warehouses: Warehouses, buckets: Buckets) -> An
             prefixed(settings.topic_prefix, "job.run.requested"),
             **batch_subscription(settings, group_id=settings.consumer_group, max_records=10),
         )
-        async def on_job_run_requested_run_sensor(records: Records) -> None:
-            """The scheduler says a data source's sensor is due: list its prefix and publish the new files
-            (requests of other kinds are not ingestion's and are passed over)."""
+        async def on_job_run_requested_run_job(records: Records) -> None:
+            """The scheduler says a job is due: a data source's sensor lists its prefix and publishes the new
+            files; a sync job's run is queued for the sync runner (requests of other kinds are passed over)."""
             await requested.handle(records, uow_factory, producer)
 
     return register_subscribers

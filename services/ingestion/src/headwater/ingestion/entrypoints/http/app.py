@@ -13,6 +13,7 @@ from headwater.ingestion.entrypoints.http import (
     file_controllers,
     metadata_controllers,
     sensor_controllers,
+    sync_controllers,
 )
 
 
@@ -27,10 +28,13 @@ def create_app(container: Container | None = None) -> Litestar:
             *file_controllers.CONTROLLERS,
             *data_controllers.CONTROLLERS,
             *sensor_controllers.CONTROLLERS,
+            *sync_controllers.CONTROLLERS,
         ],
         dependencies={
             "store": Provide(lambda: c.store, use_cache=True, sync_to_thread=False),
             "buckets": Provide(lambda: c.buckets, use_cache=True, sync_to_thread=False),
             "warehouses": Provide(lambda: c.warehouses, use_cache=True, sync_to_thread=False),
+            "box": Provide(lambda: c.box, use_cache=True, sync_to_thread=False),
+            "connectors": Provide(lambda: c.connectors, use_cache=True, sync_to_thread=False),
         },
     )

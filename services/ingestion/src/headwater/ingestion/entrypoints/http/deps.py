@@ -6,7 +6,7 @@ from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
 from headwater.common.principal import Principal
-from headwater.ingestion.service_layer.ports import Buckets, Store, Warehouses
+from headwater.ingestion.service_layer.ports import Buckets, Connectors, Sealer, Store, Warehouses
 from headwater.ingestion.service_layer.unit_of_work import UnitOfWorkFactory
 from headwater.ingestion.settings import Settings
 
@@ -18,3 +18,6 @@ StoreDep = NamedDependency[SkipValidation[Store]]
 # `buckets`: the users' buckets that sensors list.
 BucketsDep = NamedDependency[SkipValidation[Buckets]]
 WarehousesDep = NamedDependency[SkipValidation[Warehouses]]
+# `box`: seals and opens connection configurations; `connectors`: the registry of sources and destinations.
+SealerDep = NamedDependency[SkipValidation[Sealer]]
+ConnectorsDep = NamedDependency[SkipValidation[Connectors]]

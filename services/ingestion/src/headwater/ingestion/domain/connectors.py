@@ -47,8 +47,22 @@ class CheckFailed(Exception):
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
-        self.reason = reason  # unreachable_host, connection_refused, bad_credentials, permission_denied, tls_required,
+        self.reason = (
+            reason  # unreachable_host, connection_refused, bad_credentials, permission_denied, tls_required,
+        )
         # not_found, invalid_config, timeout
+        self.message = message
+
+
+class WriteFailed(Exception):
+    """Rows a destination refused (a column whose type the batches contradict, a name it cannot hold, a store
+    or catalog that failed mid-write); nothing of the `write` call is committed where the system allows it."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = (
+            reason  # invalid_config, invalid_name, type_mismatch, unavailable, permission_denied, failed
+        )
         self.message = message
 
 
@@ -73,12 +87,20 @@ class WriteTarget(msgspec.Struct, frozen=True, kw_only=True):
     namespace: str | None
     table: str
     primary_key: tuple[str, ...] = ()
-    mode: str = "append"  # append | overwrite (a full refresh replaces the table once its first batch is written)
+    mode: str = (
+        "append"  # append | overwrite (a full refresh replaces the table once its first batch is written)
+    )
+    run_id: str | None = (
+        None  # the sync run writing: file destinations name their parts after it, so a retried
+    )
+    # run replaces its own files instead of adding copies
 
 
 class WriteSummary(msgspec.Struct, frozen=True, kw_only=True):
     rows_written: int
-    location: str  # where the rows are now, for a person: `schema.table`, `s3://bucket/prefix/`, `catalog.ns.table`
+    location: (
+        str  # where the rows are now, for a person: `schema.table`, `s3://bucket/prefix/`, `catalog.ns.table`
+    )
 
 
 class Source(Protocol):

@@ -142,6 +142,20 @@ async def test_overwrite_replaces_every_row(lakehouse: dict[str, Any]) -> None:
     assert scan(lakehouse, "s", "t") == {"id": [], "v": []}
 
 
+async def test_rows_with_a_primary_key_are_upserted(lakehouse: dict[str, Any]) -> None:
+    target = WriteTarget(namespace="s", table="keyed", primary_key=("id",))
+    rows = batch(id=[1, 2, 3], status=["new", "new", "new"])
+    await destination.write(lakehouse, target, stream_of([rows]))
+    await destination.write(lakehouse, target, stream_of([rows]))
+    assert scan(lakehouse, "s", "keyed") == {"id": [1, 2, 3], "status": ["new", "new", "new"]}
+
+    # An update of 2, a new row 4 read twice (the last one wins), then 1 in a later batch.
+    changes = [batch(id=[2, 4, 4], status=["paid", "new", "shipped"]), batch(id=[1], status=["gone"])]
+    await destination.write(lakehouse, target, stream_of(changes))
+
+    assert scan(lakehouse, "s", "keyed") == {"id": [1, 2, 3, 4], "status": ["gone", "paid", "new", "shipped"]}
+
+
 async def test_a_failing_source_commits_nothing(lakehouse: dict[str, Any]) -> None:
     target = WriteTarget(namespace="s", table="t")
     await destination.write(lakehouse, target, stream_of([batch(id=[1])]))

@@ -6,7 +6,9 @@ call is one Iceberg transaction, committed to the catalog once at the end (or no
 files already written stay unreferenced, as Iceberg's orphan-file maintenance expects). Within it, consecutive
 batches with one schema stream into one append (one snapshot); a batch bringing new columns first evolves the
 table's schema (`union_by_name`) and starts the next append; a full refresh (`overwrite`) replaces every row
-in the same commit. Arrow types that
+in the same commit. With a primary key, rows appended to a table that has rows are upserted batch by batch
+(pyiceberg reads the matching rows and rewrites their files), so a sync that reads changed or already
+written rows again leaves one row per key. Arrow types that
 Iceberg lacks are widened first (small and unsigned integers, nanosecond or zoned timestamps, ...).
 """
 
@@ -257,9 +259,31 @@ def _evolve(tx: Transaction, schema: Any) -> None:
         log.info("iceberg_destination_columns_added", columns=sorted(set(schema.names) - known))
 
 
+def _last_per_key(rows: Any, key: tuple[str, ...]) -> Any:
+    """`rows` with one row per key, the last one read (an upsert takes each key once)."""
+    missing = [name for name in key if name not in rows.schema.names]
+    if missing:
+        raise WriteFailed("invalid_config", f"primary key column(s) {missing} are not in the rows")
+    numbered = rows.append_column("__hw_row", pa.array(range(rows.num_rows), pa.int64()))
+    last = numbered.group_by(list(key)).aggregate([("__hw_row", "max")])["__hw_row_max"]
+    if len(last) == rows.num_rows:
+        return rows
+    return rows.take(pc.take(last, pc.sort_indices(last)))
+
+
+def _upsert_all(tx: Transaction, pull: _Pull, first: RecordBatch, key: tuple[str, ...]) -> None:
+    batch: RecordBatch | None = first
+    while batch is not None:
+        _evolve(tx, batch.schema)
+        rows = _last_per_key(pa.Table.from_batches([batch]), key)
+        tx.upsert(rows, join_cols=list(key))  # pyright: ignore[reportUnknownMemberType]
+        batch = pull.next()
+
+
 def _write_in_thread(
-    config: IcebergDestinationConfig, identifier: tuple[str, str], overwrite: bool, pull: _Pull
+    config: IcebergDestinationConfig, identifier: tuple[str, str], target: WriteTarget, pull: _Pull
 ) -> str:
+    overwrite = target.mode == "overwrite"
     catalog = SqlCatalog(config.catalog_name, **config.catalog_properties())
     try:
         first = pull.next()
@@ -280,6 +304,9 @@ def _write_in_thread(
             if first is None:
                 if overwrite:
                     tx.delete(AlwaysTrue())
+            elif target.primary_key and not overwrite and table.current_snapshot() is not None:
+                # Rows of keys the table holds replace them, so a re-read of the same rows adds nothing.
+                _upsert_all(tx, pull, first, target.primary_key)
             else:
                 segments = _Segments(pull, first)
                 replace = overwrite
@@ -356,9 +383,7 @@ class IcebergDestination:
                 )
             await self._ensure_catalog_schema(parsed)
             try:
-                location = await asyncio.to_thread(
-                    _write_in_thread, parsed, table, target.mode == "overwrite", pull
-                )
+                location = await asyncio.to_thread(_write_in_thread, parsed, table, target, pull)
             except asyncio.CancelledError:
                 pull.cancelled = True  # the thread cannot be interrupted: it stops at its next batch
                 raise

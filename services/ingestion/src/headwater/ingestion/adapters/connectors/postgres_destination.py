@@ -224,11 +224,13 @@ class _TableWrite:
         self._key: tuple[str, ...] = ()
         self._staging: str | None = None
         self._staged: dict[str, str] = {}  # the staging table's columns (the batches' columns so far)
+        self._fresh = False
         self.rows = 0
 
     @property
     def _overwrite(self) -> bool:
-        return self._target.mode == "overwrite"
+        """Rows go to staging and replace the table's at the end (see `open` for when they go straight in)."""
+        return self._target.mode == "overwrite" and not self._fresh
 
     async def open(self) -> None:
         # One writer per table at a time; also serialises two creators of the same new table.
@@ -236,6 +238,10 @@ class _TableWrite:
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 13))", f"{self._schema}.{self._target.table}"
         )
         await self._read_table()
+        # A full refresh of a table that does not exist yet has no old rows to keep visible: it is created in
+        # this transaction (nobody sees it before the commit) and loaded straight, each row written once.
+        # With a primary key it still goes through staging, which keeps the last row of a key read twice.
+        self._fresh = not self._exists and not self._target.primary_key
 
     async def _read_table(self) -> None:
         relation = await self._conn.fetchval("SELECT to_regclass($1)::oid", self._name)

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from headwater.devstack.stack import Stack
 from headwater.ingestion.adapters.connectors.postgres_destination import PostgresDestination
 from headwater.ingestion.arrow import RecordBatch, pa
 from headwater.ingestion.domain.connectors import CheckFailed, WriteFailed, WriteTarget
@@ -279,6 +280,25 @@ async def _reason(config: dict[str, Any]) -> CheckFailed:
     with pytest.raises(CheckFailed) as failed:
         await destination.check(config)
     return failed.value
+
+
+async def test_check_says_when_the_password_is_wrong(
+    stack: Stack, warehouse_config: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    if stack.config.external_postgres_admin_dsn:
+        pytest.skip("the server's pg_hba.conf is not ours to change")
+    # The session's server trusts local connections; this role alone must give a password.
+    role = f"pw_{uuid.uuid4().hex[:8]}"
+    await db.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'right-password'")
+    await db.execute(f'GRANT CREATE ON SCHEMA public TO "{role}"')
+    hba = stack.postgres.data_dir / "pg_hba.conf"
+    hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    await db.execute("SELECT pg_reload_conf()")
+
+    failed = await _reason(warehouse_config | {"username": role, "password": "wrong-password"})
+    assert failed.reason == "bad_credentials"
+    assert failed.message == f"password authentication failed for user '{role}'"
+    await destination.check(warehouse_config | {"username": role, "password": "right-password"})
 
 
 async def test_check_says_when_the_user_may_not_create_tables(

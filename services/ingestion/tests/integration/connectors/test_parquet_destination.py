@@ -149,14 +149,15 @@ async def test_files_close_at_the_configured_size(lake: dict[str, Any]) -> None:
 
 async def test_a_source_failing_mid_write_leaves_no_visible_file(lake: dict[str, Any]) -> None:
     async def failing() -> AsyncIterator[RecordBatch]:
-        yield batch(id=list(range(1000)))
+        # Past the file size: one part is closed and uploaded (as pending) before the source fails.
+        yield batch(id=list(range(100_000)), text=[uuid.uuid4().hex for _ in range(100_000)])
         raise ConnectionResetError("the source went away")
 
     target = WriteTarget(namespace="s", table="t", run_id="killed")
     with pytest.raises(ConnectionResetError):
-        await destination.write(lake | {"file_size_mb": 1}, target, failing())
+        await destination.write(lake | {"file_size_mb": 1, "compression": "none"}, target, failing())
 
-    assert not [name for name in await files_of(lake, "raw/s/t") if not name.startswith("_pending/")]
+    assert list(await files_of(lake, "raw/s/t")) == ["_pending/killed/killed-00000.parquet"]
     await destination.write(lake, target, stream_of([batch(id=[1])]))
     assert list(await files_of(lake, "raw/s/t")) == ["killed-00000.parquet"]
 

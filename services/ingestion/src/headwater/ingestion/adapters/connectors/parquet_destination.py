@@ -20,6 +20,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -53,6 +54,8 @@ KIND = "parquet"
 CHECK_SECONDS = 9.0
 PENDING = "_pending"
 CHUNK_BYTES = 8 * 1024 * 1024
+ABANDONED = timedelta(days=1)
+"""Pending parts this old belong to a run that was killed: no sync runs that long without moving its parts."""
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -297,8 +300,8 @@ class ParquetDestination:
             run = run_name(target.run_id)
             parts = _Parts(store, folder, run, parsed)
             try:
-                # A retry of this run starts clean: parts of its earlier attempt are replaced or removed.
-                await _delete_under(store, f"{folder}/{PENDING}/{run}")
+                # A retry of this run starts clean; parts a killed run left a day ago will never be moved.
+                await _delete_pending(store, folder, run)
                 async for batch in batches:
                     if batch.num_rows:
                         await parts.add(batch)
@@ -325,8 +328,15 @@ class ParquetDestination:
         return WriteSummary(rows_written=parts.rows, location=location)
 
 
-async def _delete_under(store: ObjectStore, prefix: str) -> None:
-    keys = [info.key async for info in store.list(prefix)]
+async def _delete_pending(store: ObjectStore, folder: str, run: str) -> None:
+    """Removes the pending parts of `run` (an earlier attempt of it) and those older than `ABANDONED` of any run."""
+    pending = f"{folder}/{PENDING}/"
+    abandoned = datetime.now(UTC) - ABANDONED
+    keys = [
+        info.key
+        async for info in store.list(pending)
+        if info.key.startswith(f"{pending}{run}/") or info.last_modified < abandoned
+    ]
     for key in keys:
         await store.delete(key)
 

@@ -155,6 +155,15 @@ async def test_rows_with_a_primary_key_are_upserted(lakehouse: dict[str, Any]) -
 
     assert scan(lakehouse, "s", "keyed") == {"id": [1, 2, 3, 4], "status": ["gone", "paid", "new", "shipped"]}
 
+    # A new column arrives with an upsert; a later batch without it leaves it as it was.
+    await destination.write(lakehouse, target, stream_of([batch(id=[3], status=["new"], note=["fragile"])]))
+    await destination.write(lakehouse, target, stream_of([batch(id=[3], status=["paid"])]))
+    assert scan(lakehouse, "s", "keyed") == {
+        "id": [1, 2, 3, 4],
+        "status": ["gone", "paid", "paid", "shipped"],
+        "note": [None, None, "fragile", None],
+    }
+
 
 async def test_a_failing_source_commits_nothing(lakehouse: dict[str, Any]) -> None:
     target = WriteTarget(namespace="s", table="t")

@@ -6,10 +6,10 @@ call is one Iceberg transaction, committed to the catalog once at the end (or no
 files already written stay unreferenced, as Iceberg's orphan-file maintenance expects). Within it, consecutive
 batches with one schema stream into one append (one snapshot); a batch bringing new columns first evolves the
 table's schema (`union_by_name`) and starts the next append; a full refresh (`overwrite`) replaces every row
-in the same commit. With a primary key, rows appended to a table that has rows are upserted batch by batch
-(pyiceberg reads the matching rows and rewrites their files), so a sync that reads changed or already
-written rows again leaves one row per key. Arrow types that
-Iceberg lacks are widened first (small and unsigned integers, nanosecond or zoned timestamps, ...).
+in the same commit. With a primary key, rows appended to a table that has rows are upserted batch by batch (the
+keys' rows deleted, their files rewritten, the new rows appended), so a sync that reads changed or already
+written rows again leaves one row per key. Arrow types that Iceberg lacks are widened first (small and unsigned
+integers, nanosecond or zoned timestamps, ...).
 """
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ from msgspec import Meta
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.io import FileIO
+from pyiceberg.table import DataScan
+from pyiceberg.table.upsert_util import (
+    create_match_filter,  # pyright: ignore[reportUnknownVariableType]  # takes a pyarrow Table
+)
 from sqlalchemy.engine import URL
 
 from headwater.common.logging import get_logger
@@ -271,12 +276,33 @@ def _last_per_key(rows: Any, key: tuple[str, ...]) -> Any:
     return rows.take(pc.take(last, pc.sort_indices(last)))
 
 
-def _upsert_all(tx: Transaction, pull: _Pull, first: RecordBatch, key: tuple[str, ...]) -> None:
+def _completed(tx: Transaction, io: FileIO, rows: Any, key: tuple[str, ...]) -> Any:
+    """`rows` with every column of the table, those the rows lack taken from the table's row of the same key
+    (an upsert replaces whole rows: a column the batch does not bring keeps its value, as in Postgres)."""
+    columns = [field.name for field in tx.table_metadata.schema().fields]
+    missing = [name for name in columns if name not in rows.schema.names]
+    if not missing:
+        return rows
+    scan = DataScan(
+        table_metadata=tx.table_metadata,
+        io=io,
+        row_filter=create_match_filter(rows, list(key)),
+        selected_fields=(*key, *missing),
+    )
+    matched: Any = scan.to_arrow()  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    joined = rows.join(matched, keys=list(key), join_type="left outer")
+    return joined.select(columns)
+
+
+def _upsert_all(tx: Transaction, io: FileIO, pull: _Pull, first: RecordBatch, key: tuple[str, ...]) -> None:
     batch: RecordBatch | None = first
     while batch is not None:
         _evolve(tx, batch.schema)
-        rows = _last_per_key(pa.Table.from_batches([batch]), key)
-        tx.upsert(rows, join_cols=list(key))  # pyright: ignore[reportUnknownMemberType]
+        rows = _completed(tx, io, _last_per_key(pa.Table.from_batches([batch]), key), key)
+        # Delete the keys' rows, then append the new ones: pyiceberg's own `upsert` reads the table in the
+        # schema of its last snapshot, so it refuses rows bringing a column added in this transaction.
+        tx.delete(create_match_filter(rows, list(key)))
+        tx.append(rows)  # pyright: ignore[reportUnknownMemberType]
         batch = pull.next()
 
 
@@ -306,7 +332,7 @@ def _write_in_thread(
                     tx.delete(AlwaysTrue())
             elif target.primary_key and not overwrite and table.current_snapshot() is not None:
                 # Rows of keys the table holds replace them, so a re-read of the same rows adds nothing.
-                _upsert_all(tx, pull, first, target.primary_key)
+                _upsert_all(tx, table.io, pull, first, target.primary_key)
             else:
                 segments = _Segments(pull, first)
                 replace = overwrite

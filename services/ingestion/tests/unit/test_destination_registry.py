@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from headwater.ingestion.adapters.connectors.destinations_common import secret_fields
 from headwater.ingestion.adapters.connectors.registry_destinations import (
     UnknownDestination,
     destination,
@@ -18,6 +19,14 @@ def test_every_destination_is_found_by_its_kind() -> None:
     for kind, connector in destinations().items():
         assert destination(kind) is connector
         assert connector.spec()["type"] == "object"
+
+
+def test_the_forms_mark_their_secrets() -> None:
+    assert {kind: secret_fields(connector.spec()) for kind, connector in destinations().items()} == {
+        "postgres": ("password",),
+        "parquet": ("secret_access_key",),
+        "iceberg": ("catalog_password", "secret_access_key"),
+    }
 
 
 def test_an_unknown_kind_is_refused_with_the_known_ones() -> None:

@@ -42,7 +42,7 @@ def form_of(shape: type[msgspec.Struct]) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **form}
 
 
-def secret_fields(shape: type[msgspec.Struct]) -> tuple[str, ...]:
-    """The fields of `shape` marked `SECRET` (those to encrypt at rest and mask)."""
-    properties: dict[str, dict[str, Any]] = form_of(shape)["properties"]
+def secret_fields(form: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields a connector's form (its `spec()`) marks `SECRET`: those to encrypt at rest and mask."""
+    properties: dict[str, dict[str, Any]] = form.get("properties", {})
     return tuple(name for name, field in properties.items() if field.get("x-secret"))

@@ -20,15 +20,20 @@ class UnknownDestination(LookupError):
 
 
 @cache
-def destinations() -> dict[str, Destination]:
-    """Every destination connector by its kind (built once: connectors hold no state)."""
+def _connectors() -> dict[str, Destination]:
+    # Built once: connectors hold no state.
     connectors: list[Destination] = [PostgresDestination(), ParquetDestination(), IcebergDestination()]
     return {connector.kind: connector for connector in connectors}
 
 
+def destinations() -> dict[str, Destination]:
+    """Every destination connector by its kind."""
+    return dict(_connectors())
+
+
 def destination(kind: str) -> Destination:
     """The destination connector of `kind`, or `UnknownDestination` naming the kinds there are."""
-    known = destinations()
+    known = _connectors()
     try:
         return known[kind]
     except KeyError:

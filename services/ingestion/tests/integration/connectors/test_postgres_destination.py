@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -274,6 +275,16 @@ async def test_check_says_why_it_cannot_connect(warehouse_config: dict[str, Any]
         assert failed.value.reason == reason, failed.value.message
     refused = await _reason(warehouse_config | {"port": 1})
     assert "refused the connection" in refused.message
+
+
+async def test_check_answers_within_ten_seconds_when_nothing_answers(
+    warehouse_config: dict[str, Any],
+) -> None:
+    started = time.monotonic()
+    # A non-routable address: packets are dropped (a timeout) or the network is refused at once.
+    failed = await _reason(warehouse_config | {"host": "10.255.255.1"})
+    assert failed.reason in {"timeout", "unreachable_host"}, failed.message
+    assert time.monotonic() - started < 10
 
 
 async def _reason(config: dict[str, Any]) -> CheckFailed:

@@ -19,7 +19,7 @@ import re
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -266,8 +266,6 @@ class ParquetDestination:
         exists and the credentials may write."""
         parsed = parse_config(config, ParquetDestinationConfig, KIND)
         store = parsed.open_store()
-        if parsed.store == "s3" and parsed.endpoint:
-            await _reach(parsed.endpoint)
         probe = f"_headwater_check/{uuid.uuid4().hex}"
 
         async def one_chunk() -> AsyncIterator[bytes]:
@@ -275,6 +273,8 @@ class ParquetDestination:
 
         try:
             async with asyncio.timeout(CHECK_SECONDS):
+                if parsed.store == "s3" and parsed.endpoint:
+                    await _reach(parsed.endpoint)
                 await store.put(probe, one_chunk())
                 await store.delete(probe)
         except TimeoutError:
@@ -304,8 +304,8 @@ class ParquetDestination:
                 await _delete_pending(store, folder, run)
                 async for batch in batches:
                     if batch.num_rows:
-                        await parts.add(batch)
-                await parts.finish()
+                        await _spooled(parts.add(batch))
+                await _spooled(parts.finish())
             finally:
                 parts.discard()
             for name in parts.names:
@@ -326,6 +326,16 @@ class ParquetDestination:
         location = f"{store.url.rstrip('/')}/{folder}/"
         log.info("parquet_destination_written", location=location, files=len(parts.names), rows=parts.rows)
         return WriteSummary(rows_written=parts.rows, location=location)
+
+
+async def _spooled(step: Coroutine[Any, Any, None]) -> None:
+    """Runs a step of the Parquet writing, its Arrow or local disk failure told as the destination's."""
+    try:
+        await step
+    except pa.lib.ArrowException as exc:
+        raise WriteFailed("type_mismatch", f"the rows cannot be written as Parquet: {exc}") from exc
+    except OSError as exc:
+        raise WriteFailed("unavailable", f"the spool folder failed: {exc.strerror or exc}") from exc
 
 
 async def _delete_pending(store: ObjectStore, folder: str, run: str) -> None:

@@ -46,7 +46,7 @@ from headwater.ingestion.domain.connectors import CheckFailed, WriteFailed, Writ
 log = get_logger(__name__)
 
 KIND = "postgres"
-CONNECT_SECONDS = 8.0
+CONNECT_SECONDS = 7.0
 """Connecting and the check's query stay under the 10 s a form's "test connection" waits."""
 QUERY_SECONDS = 2.0
 STAGING_ORDER = "_hw_row"

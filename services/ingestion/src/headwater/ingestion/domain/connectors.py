@@ -53,6 +53,17 @@ class CheckFailed(Exception):
         self.message = message
 
 
+class WriteFailed(Exception):
+    """Rows a destination refused (a column whose type the batches contradict, a name it cannot hold, a store
+    or catalog that failed mid-write); nothing of the `write` call is committed where the system allows it."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        # invalid_config, invalid_name, type_mismatch, unavailable, permission_denied, failed
+        self.reason = reason
+        self.message = message
+
+
 class ReadRequest(msgspec.Struct, frozen=True, kw_only=True):
     """One stream to read: how, and from where the previous sync stopped (`state` is the connector's own)."""
 
@@ -76,6 +87,9 @@ class WriteTarget(msgspec.Struct, frozen=True, kw_only=True):
     primary_key: tuple[str, ...] = ()
     # append | overwrite (a full refresh replaces the table once its first batch is written)
     mode: str = "append"
+    # the sync run writing: file destinations name their parts after it, so a retried run replaces its own
+    # files instead of adding copies
+    run_id: str | None = None
 
 
 class WriteSummary(msgspec.Struct, frozen=True, kw_only=True):

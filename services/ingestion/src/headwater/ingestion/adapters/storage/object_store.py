@@ -315,6 +315,15 @@ class ObjectStore:
         except ObjectNotFound:
             return
 
+    async def rename(self, source: str, target: str) -> None:
+        """Move the object at `source` to `target`, replacing any (a rename on a local folder, a server-side
+        copy then a delete on S3 and GCS)."""
+        validate_key(source)
+        validate_key(target)
+        await self._call(
+            "rename", source, lambda: obstore.rename_async(self._store, source, target, overwrite=True)
+        )
+
     async def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
         """Every object under `prefix` (a folder-like prefix: `incoming/` and `incoming` list the same)."""
         clean = _validate_prefix(prefix)

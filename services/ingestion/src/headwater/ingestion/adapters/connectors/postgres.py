@@ -195,7 +195,7 @@ def quote_literal(text: str) -> str:
 
 RELATIONS = """
 SELECT n.nspname AS namespace, c.relname AS name, a.attname AS column_name,
-       coalesce(bt.typname, t.typname) AS type_name, coalesce(bt.typcategory, t.typcategory) AS category,
+       coalesce(bt.typname, t.typname) AS type_name, coalesce(bt.typcategory, t.typcategory)::text AS category,
        format_type(a.atttypid, a.atttypmod) AS full_type,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
        a.attnotnull AS not_null,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from headwater.ingestion.adapters.connectors.mysql import MySQLSource
 from headwater.ingestion.adapters.connectors.postgres import PostgresSource
 from headwater.ingestion.domain.connectors import Source
 
@@ -17,7 +18,7 @@ class UnknownConnector(LookupError):
 
 def sources() -> dict[str, Source]:
     """Every source connector by kind (fresh instances: connectors hold no state between calls)."""
-    connectors: list[Source] = [PostgresSource()]
+    connectors: list[Source] = [PostgresSource(), MySQLSource()]
     return {c.kind: c for c in connectors}
 
 

@@ -17,6 +17,10 @@ import msgspec
 
 from headwater.ingestion.arrow import RecordBatch
 
+CHANGE_OP_COLUMN = (
+    "_op"  # in batches of a CDC read: insert | update | delete (a delete carries the key columns)
+)
+
 
 class SyncMode(enum.StrEnum):
     FULL_REFRESH = "full_refresh"

@@ -11,8 +11,8 @@ primary key the state lists as read at that value (see `CursorState`): rows shar
 lost nor read twice. A table without a primary key re-reads the rows at the last value (at least once). Rows
 whose cursor is NULL are never read incrementally.
 
-CDC is not offered: it needs `wal_level=logical`, a replication slot and a decoder, and this connector reads
-only through SQL; discovery offers `full_refresh` and `incremental`.
+CDC (`postgres_cdc`) is offered for tables with a primary key when the server runs with `wal_level=logical` and
+the user may replicate; discovery says so per stream.
 """
 
 from __future__ import annotations
@@ -43,8 +43,21 @@ from headwater.ingestion.adapters.connectors.common import (
     previous_state,
     sql_text,
 )
+from headwater.ingestion.adapters.connectors.postgres_cdc import (
+    CdcState,
+    ChangeBatcher,
+    cdc_batch,
+    changes,
+    changes_as_batch,
+    create_slot,
+    drop_slot,
+    missing_for_cdc,
+    release_up_to,
+    slot_name,
+)
 from headwater.ingestion.arrow import DataType, pa, pa_csv
 from headwater.ingestion.domain.connectors import (
+    CHANGE_OP_COLUMN,
     CheckFailed,
     Column,
     ReadBatch,
@@ -91,6 +104,14 @@ class PostgresConfig(msgspec.Struct, frozen=True, kw_only=True):
             description="libpq's sslmode: disable, allow, prefer, require, verify-ca, verify-full",
         ),
     ] = SslMode.PREFER
+    replication_slot_prefix: Annotated[
+        str,
+        Meta(
+            pattern="^[a-z][a-z0-9_]{0,39}$",
+            title="Replication slot prefix",
+            description="CDC only: the prefix of the replication slot made for each stream",
+        ),
+    ] = "headwater"
     schemas: Annotated[
         tuple[Annotated[str, Meta(min_length=1, max_length=63)], ...],
         Meta(
@@ -343,10 +364,12 @@ def column_plan(c: PgColumn) -> ColumnPlan:
     return plan(f"{q}::text", "string", None, pa.string(), False)
 
 
-def stream_of(rel: PgRelation) -> Stream:
+def stream_of(rel: PgRelation, *, cdc: bool = False) -> Stream:
     plans = [c.plan() for c in rel.columns]
     cursors = tuple(c.name for c, p in zip(rel.columns, plans, strict=True) if p.orderable)
     modes = (SyncMode.FULL_REFRESH, SyncMode.INCREMENTAL) if cursors else (SyncMode.FULL_REFRESH,)
+    if cdc and rel.primary_key:
+        modes = (*modes, SyncMode.CDC)
     return Stream(
         namespace=rel.namespace,
         name=rel.name,
@@ -473,10 +496,20 @@ class PostgresSource:
             raise
         SOURCE_CHECKS.labels(KIND, "ok").inc()
 
+    async def drop_replication_slot(self, config: Mapping[str, Any], stream: Stream) -> bool:
+        """Drops the CDC slot of `stream` (a job that stops reading it must, or the server keeps its WAL)."""
+        cfg = parse_config(config, PostgresConfig)
+        async with connected(cfg) as conn:
+            slot = slot_name(
+                cfg.replication_slot_prefix, cfg.database, stream.namespace or "public", stream.name
+            )
+            return await drop_slot(conn, slot)
+
     async def discover(self, config: Mapping[str, Any]) -> list[Stream]:
         cfg = parse_config(config, PostgresConfig)
         async with connected(cfg) as conn:
-            return [stream_of(rel) for rel in await relations(conn, cfg.schemas)]
+            cdc = not await missing_for_cdc(conn)
+            return [stream_of(rel, cdc=cdc) for rel in await relations(conn, cfg.schemas)]
 
     async def read(self, config: Mapping[str, Any], request: ReadRequest) -> AsyncIterator[ReadBatch]:
         cfg = parse_config(config, PostgresConfig)
@@ -492,8 +525,12 @@ class PostgresSource:
             wanted = [c.name for c in stream.columns] or [c.name for c in rel.columns]
             columns = [rel.column(n) for n in wanted]
             plans = [c.plan() for c in columns]
-            query = _select(rel, plans, request, prev)
             decoder = CsvDecoder(wanted, [p.arrow for p in plans])
+            if request.sync_mode == SyncMode.CDC:
+                async for out in _read_changes(conn, cfg, rel, columns, plans, decoder, request):
+                    yield out
+                return
+            query = _select(rel, plans, request, prev)
             rebatcher = Rebatcher(request.batch_rows)
             state = prev
             try:
@@ -579,3 +616,83 @@ def _schemas_usable(cfg: PostgresConfig, rows: Sequence[asyncpg.Record]) -> None
                 "permission_denied",
                 f"user {cfg.username!r} may SELECT none of the {r['relations']} tables and views of schema {name!r}",
             )
+
+
+async def _read_changes(
+    conn: asyncpg.Connection,
+    cfg: PostgresConfig,
+    rel: PgRelation,
+    columns: Sequence[PgColumn],
+    plans: Sequence[ColumnPlan],
+    decoder: CsvDecoder,
+    request: ReadRequest,
+) -> AsyncIterator[ReadBatch]:
+    """A CDC read (see `postgres_cdc`): the table copied once with a fresh slot, then the slot's changes."""
+    where = f"{rel.namespace}.{rel.name}"
+    if missing := await missing_for_cdc(conn):
+        raise CheckFailed("cdc_unavailable", f"CDC of {where} needs: " + "; ".join(missing))
+    if not rel.primary_key:
+        raise CheckFailed(
+            "cdc_unavailable", f"CDC of {where} needs a primary key (changes are applied by key)"
+        )
+    slot = slot_name(cfg.replication_slot_prefix, cfg.database, rel.namespace, rel.name)
+    saved = _cdc_state(request.state, slot)
+    if saved is None:
+        start = CdcState(slot=slot, lsn=await create_slot(conn, slot))
+        log.info("cdc snapshot", stream=where, slot=slot, lsn=start.lsn)
+        query = f"SELECT {', '.join(p.select for p in plans)} FROM {quote_ident(rel.namespace)}.{quote_ident(rel.name)}"
+        rebatcher, held = Rebatcher(request.batch_rows), None
+        async for table in copy_as_arrow(conn, query, decoder):
+            for batch in rebatcher.add(table):
+                if held is not None:
+                    yield cdc_batch(_as_inserts(held), None)
+                held = batch
+        for batch in rebatcher.rest():
+            if held is not None:
+                yield cdc_batch(_as_inserts(held), None)
+            held = batch
+        if held is None:
+            held = pa.RecordBatch.from_pylist([], schema=decoder.schema)
+        SOURCE_ROWS.labels(KIND).inc(held.num_rows)
+        yield cdc_batch(_as_inserts(held), start)  # the position is saved with the copy's last rows
+        return
+    await release_up_to(conn, slot, saved.lsn)
+    conversions = {
+        c.name: (c.full_type, p.select)
+        for c, p in zip(columns, plans, strict=True)
+        if p.select != quote_ident(c.name)
+    }
+    names = [c.name for c in columns]
+    batcher = ChangeBatcher(rel.namespace, rel.name, request.batch_rows)
+    position, emitted = saved.lsn, saved.lsn
+    async for lsn, data in changes(conn, slot):
+        full = batcher.line(data)
+        if data.startswith("COMMIT"):
+            position = lsn
+        if full:
+            found = batcher.take()
+            SOURCE_ROWS.labels(KIND).inc(len(found))
+            records = await changes_as_batch(conn, found, names, conversions, decoder.decode)
+            yield cdc_batch(records, CdcState(slot=slot, lsn=position))
+            emitted = position
+    if found := batcher.take():
+        SOURCE_ROWS.labels(KIND).inc(len(found))
+        records = await changes_as_batch(conn, found, names, conversions, decoder.decode)
+        yield cdc_batch(records, CdcState(slot=slot, lsn=position))
+    elif position != emitted:
+        # Other tables' commits moved the slot's position on: saving it lets the server recycle that WAL.
+        empty = pa.RecordBatch.from_pylist([], schema=decoder.schema)
+        yield cdc_batch(_as_inserts(empty), CdcState(slot=slot, lsn=position))
+
+
+def _as_inserts(batch: Any) -> Any:
+    return batch.append_column(CHANGE_OP_COLUMN, pa.array(["insert"] * batch.num_rows, type=pa.string()))
+
+
+def _cdc_state(state: Mapping[str, Any] | None, slot: str) -> CdcState | None:
+    if not state or state.get("slot") != slot:
+        return None
+    try:
+        return msgspec.convert(dict(state), CdcState)
+    except msgspec.ValidationError:
+        return None

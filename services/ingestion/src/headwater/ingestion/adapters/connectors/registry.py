@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+from headwater.ingestion.adapters.connectors.files import FilesSource
 from headwater.ingestion.adapters.connectors.mysql import MySQLSource
 from headwater.ingestion.adapters.connectors.postgres import PostgresSource
 from headwater.ingestion.domain.connectors import Source
@@ -16,15 +20,18 @@ class UnknownConnector(LookupError):
         self.known = sorted(known)
 
 
-def sources() -> dict[str, Source]:
-    """Every source connector by kind (fresh instances: connectors hold no state between calls)."""
-    connectors: list[Source] = [PostgresSource(), MySQLSource()]
+def sources(*, local_roots: Sequence[Path] = ()) -> dict[str, Source]:
+    """Every source connector by kind (fresh instances: connectors hold no state between calls).
+
+    `local_roots`: the folders of this machine the `files` source may read (none by default: a configuration
+    must not read the server's own disk; the service passes its own local store, tests a temporary folder)."""
+    connectors: list[Source] = [PostgresSource(), MySQLSource(), FilesSource(local_roots)]
     return {c.kind: c for c in connectors}
 
 
-def source(kind: str) -> Source:
+def source(kind: str, *, local_roots: Sequence[Path] = ()) -> Source:
     """The source connector of `kind`, or `UnknownConnector`."""
-    found = sources()
+    found = sources(local_roots=local_roots)
     try:
         return found[kind]
     except KeyError:

@@ -17,9 +17,8 @@ import msgspec
 
 from headwater.ingestion.arrow import RecordBatch
 
-CHANGE_OP_COLUMN = (
-    "_op"  # in batches of a CDC read: insert | update | delete (a delete carries the key columns)
-)
+# In batches of a CDC read: insert | update | delete (a delete carries the key columns).
+CHANGE_OP_COLUMN = "_op"
 
 
 class SyncMode(enum.StrEnum):
@@ -55,6 +54,7 @@ class CheckFailed(Exception):
             reason  # unreachable_host, connection_refused, bad_credentials, permission_denied, tls_required,
         )
         # not_found, invalid_config, timeout
+        # (sources also: tls_unavailable, tls_failed, connection_failed, read_failed, cdc_unavailable)
         self.message = message
 
 

@@ -33,6 +33,7 @@ from headwater.ingestion.adapters.connectors.common import (
     SOURCE_READ_FAILURES,
     SOURCE_ROWS,
     config_spec,
+    masked_repr,
     parse_config,
 )
 from headwater.ingestion.adapters.files import open_file
@@ -96,6 +97,9 @@ class FilesConfig(msgspec.Struct, frozen=True, kw_only=True):
     ] = None
     account_name: Annotated[str | None, Meta(title="Account name (Azure)")] = None
     account_key: Annotated[str | None, Meta(title="Account key (Azure)", extra_json_schema=_SECRET)] = None
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 class FileState(msgspec.Struct, frozen=True, kw_only=True):

@@ -36,6 +36,7 @@ from headwater.ingestion.adapters.connectors.common import (
     JsonValue,
     Rebatcher,
     config_spec,
+    masked_repr,
     next_state,
     parse_config,
     previous_state,
@@ -83,6 +84,9 @@ class MySQLConfig(msgspec.Struct, frozen=True, kw_only=True):
     tls_mode: Annotated[
         TlsMode, Meta(title="TLS", description="disabled, required (not verified) or verify_identity")
     ] = TlsMode.DISABLED
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 def _tls(mode: TlsMode) -> ssl.SSLContext | None:
@@ -383,7 +387,7 @@ class MySQLSource:
             types = [p.arrow for p in plans]
             rebatcher = Rebatcher(request.batch_rows)
             state, yielded = prev, False
-            cur = conn.cursor(SSCursor)
+            cur, drained = conn.cursor(SSCursor), False
             try:
                 await cur.execute(query, params)
                 while rows := await cur.fetchmany(request.batch_rows):
@@ -391,6 +395,7 @@ class MySQLSource:
                         state, out = _advance(batch, request, table, state)
                         yielded = True
                         yield out
+                drained = True
                 for batch in rebatcher.rest():
                     state, out = _advance(batch, request, table, state)
                     yielded = True
@@ -405,8 +410,13 @@ class MySQLSource:
                     "read_failed", f"a value of {database}.{stream.name} has no Arrow form: {e}"
                 ) from None
             finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(cur.close(), 5)
+                # Closing an unbuffered cursor reads the rest of its rows: a read stopped early (cancelled, or its
+                # consumer gone) closes the connection instead, which the server notices at once.
+                if drained:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(cur.close(), 5)
+                else:
+                    conn.close()
             if not yielded and request.sync_mode == SyncMode.FULL_REFRESH:
                 yield ReadBatch(records=_empty(names, types), state=None)
 

@@ -38,6 +38,7 @@ from headwater.ingestion.adapters.connectors.common import (
     CursorState,
     Rebatcher,
     config_spec,
+    masked_repr,
     next_state,
     parse_config,
     previous_state,
@@ -121,6 +122,9 @@ class PostgresConfig(msgspec.Struct, frozen=True, kw_only=True):
             description="Schemas whose tables and views to read",
         ),
     ] = ("public",)
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
 # --- connecting: every failure a reason and a sentence ---------------------------------------------------------

@@ -3,6 +3,7 @@ full-refresh reads with their types, incremental reads resuming from saved state
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import decimal
 import json
@@ -383,6 +384,20 @@ async def test_a_cursor_that_cannot_order_is_refused(pg_server: SourcePostgres, 
     with pytest.raises(CheckFailed, match="doc") as failed:
         await read_all(cfg, ReadRequest(stream=stream, sync_mode=SyncMode.INCREMENTAL, cursor_field="doc"))
     assert failed.value.reason == "invalid_config"
+
+
+async def test_a_read_stopped_early_lets_go_of_its_connection(
+    pg_server: SourcePostgres, database: str, admin: asyncpg.Connection
+) -> None:
+    cfg = config(pg_server, database)
+    reading = PG.read(cfg, ReadRequest(stream=await stream_named(cfg, "orders"), batch_rows=100))
+    first = await anext(reading)
+    assert first.records.num_rows == 100
+    await reading.aclose()  # pyright: ignore[reportAttributeAccessIssue]  (an async generator)
+    deadline = asyncio.get_running_loop().time() + 5
+    while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE usename = 'reader'"):
+        assert asyncio.get_running_loop().time() < deadline, "the reader's session outlived the read"
+        await asyncio.sleep(0.05)
 
 
 def test_rows_are_cut_only_outside_quotes() -> None:

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import msgspec
@@ -70,7 +70,17 @@ MAX_FILES = 100_000  # listed per discovery or read; more is a prefix too wide f
 _SECRET = {"format": "password", "secret": True}
 
 
-class FilesConfig(msgspec.Struct, frozen=True, kw_only=True):
+class FileOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """How the files of a source are read (shared by every file-based source's configuration)."""
+
+    format: Annotated[
+        Literal["auto", "csv", "tsv", "jsonl", "parquet"],
+        Meta(title="Format", description="auto: Parquet by its bytes, JSON lines by `{`, else CSV"),
+    ] = "auto"
+    csv_delimiter: Annotated[str, Meta(min_length=1, max_length=1, title="CSV delimiter")] = ","
+
+
+class FilesConfig(FileOptions, frozen=True, kw_only=True):
     url: Annotated[
         str,
         Meta(
@@ -80,11 +90,6 @@ class FilesConfig(msgspec.Struct, frozen=True, kw_only=True):
             description="s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or file:///folder",
         ),
     ]
-    format: Annotated[
-        Literal["auto", "csv", "tsv", "jsonl", "parquet"],
-        Meta(title="Format", description="auto: Parquet by its bytes, JSON lines by `{`, else CSV"),
-    ] = "auto"
-    csv_delimiter: Annotated[str, Meta(min_length=1, max_length=1, title="CSV delimiter")] = ","
     endpoint: Annotated[str | None, Meta(title="Endpoint", description="An S3-compatible server")] = None
     region: Annotated[str | None, Meta(title="Region")] = None
     allow_http: Annotated[bool, Meta(title="Allow plain HTTP to the endpoint")] = False
@@ -105,6 +110,104 @@ class FilesConfig(msgspec.Struct, frozen=True, kw_only=True):
 class FileState(msgspec.Struct, frozen=True, kw_only=True):
     last_modified: datetime
     key: str
+
+
+class FileTree(Protocol):
+    """Files somewhere (a bucket, a folder, an SFTP server), keyed by their path under the source's root."""
+
+    where: str  # for messages
+
+    async def list_files(self) -> list[ObjectInfo]:
+        """Every data file (by its suffix), at most MAX_FILES."""
+        ...
+
+    async def fetch(self, key: str, path: Path) -> bool:
+        """The file's bytes into `path`; False when it is gone since it was listed."""
+        ...
+
+
+def is_data_file(key: str) -> bool:
+    return key.lower().removesuffix(".gz").endswith(SUFFIXES)
+
+
+def too_many(where: str) -> CheckFailed:
+    return CheckFailed("invalid_config", f"more than {MAX_FILES} files under {where}: narrow the path")
+
+
+async def discover_files(tree: FileTree, options: FileOptions) -> list[Stream]:
+    """A stream per first-level folder, its columns those of its oldest file."""
+    objects = await tree.list_files()
+    streams: list[Stream] = []
+    with tempfile.TemporaryDirectory(prefix="headwater-files-source-") as folder:
+        for name in sorted({_stream_of(o.key) for o in objects}):
+            for info in _files_of(name, objects):
+                sample = Path(folder) / "sample"
+                if not await tree.fetch(info.key, sample):
+                    continue
+                schema = await _first_schema(sample, options, info.key)
+                columns = tuple(
+                    Column(name=f.name, type=_json_type(f.type)[0], format=_json_type(f.type)[1])
+                    for f in schema
+                )
+                modes = (SyncMode.FULL_REFRESH, SyncMode.INCREMENTAL)
+                streams.append(Stream(namespace=None, name=name, columns=columns, sync_modes=modes))
+                break
+    return streams
+
+
+async def read_files(tree: FileTree, options: FileOptions, request: ReadRequest) -> AsyncIterator[ReadBatch]:
+    """The stream's files, oldest first (after the saved one, incrementally), each read whole."""
+    if request.sync_mode == SyncMode.CDC:
+        raise CheckFailed("invalid_config", "files are read in full or incrementally (new files), not by CDC")
+    files = _files_of(request.stream.name, await tree.list_files())
+    after = _saved(request)
+    if after is not None:
+        files = [f for f in files if (f.last_modified, f.key) > (after.last_modified, after.key)]
+    with tempfile.TemporaryDirectory(prefix="headwater-files-source-") as folder:
+        for info in files:
+            path = Path(folder) / "file"
+            if not await tree.fetch(info.key, path):
+                log.info("file gone before it was read", key=info.key)
+                continue
+            state = msgspec.to_builtins(FileState(last_modified=info.last_modified, key=info.key))
+            held: Any = None
+            async for batch in _batches(path, options, request.batch_rows, info.key):
+                if held is not None:
+                    yield ReadBatch(records=held, state=None)
+                held = batch
+            if held is not None:  # the position is saved with the file's last rows: a file is read whole
+                yield ReadBatch(
+                    records=held, state=state if request.sync_mode == SyncMode.INCREMENTAL else None
+                )
+            path.unlink(missing_ok=True)
+
+
+class _StoreTree:
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self.where = store.url
+
+    async def list_files(self) -> list[ObjectInfo]:
+        found: list[ObjectInfo] = []
+        try:
+            async for info in self._store.list():
+                if is_data_file(info.key):
+                    found.append(info)
+                    if len(found) > MAX_FILES:
+                        raise too_many(self.where)
+        except StorageError as e:
+            raise _store_failure(self._store, e) from None
+        return found
+
+    async def fetch(self, key: str, path: Path) -> bool:
+        try:
+            await self._store.download_to(key, path)
+        except ObjectNotFound:
+            return False
+        except StorageError as e:
+            SOURCE_READ_FAILURES.labels(KIND).inc()
+            raise _store_failure(self._store, e) from None
+        return True
 
 
 def _files_of(stream: str, objects: Sequence[ObjectInfo]) -> list[ObjectInfo]:
@@ -184,21 +287,6 @@ class FilesSource:
         if not folder.is_dir():
             raise CheckFailed("not_found", f"no folder at {store.url}")
 
-    async def _objects(self, store: ObjectStore) -> list[ObjectInfo]:
-        found: list[ObjectInfo] = []
-        try:
-            async for info in store.list():
-                if info.key.lower().removesuffix(".gz").endswith(SUFFIXES):
-                    found.append(info)
-                    if len(found) > MAX_FILES:
-                        raise CheckFailed(
-                            "invalid_config",
-                            f"more than {MAX_FILES} files under {store.url}: narrow the prefix",
-                        )
-        except StorageError as e:
-            raise _store_failure(store, e) from None
-        return found
-
     async def check(self, config: Mapping[str, Any]) -> None:
         cfg = parse_config(config, FilesConfig)
         try:
@@ -206,7 +294,7 @@ class FilesSource:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
                 if cfg.endpoint:
                     await _reach(cfg.endpoint)
-                objects = await self._objects(store)
+                objects = await _StoreTree(store).list_files()
             if not objects:
                 raise CheckFailed("not_found", f"no CSV, JSON lines or Parquet files under {store.url}")
         except TimeoutError:
@@ -222,60 +310,12 @@ class FilesSource:
 
     async def discover(self, config: Mapping[str, Any]) -> list[Stream]:
         cfg = parse_config(config, FilesConfig)
-        store = self._store(cfg)
-        objects = await self._objects(store)
-        streams: list[Stream] = []
-        with tempfile.TemporaryDirectory(prefix="headwater-files-source-") as folder:
-            for name in sorted({_stream_of(o.key) for o in objects}):
-                first = _files_of(name, objects)[0]
-                schema = await _first_schema(store, first, cfg, Path(folder))
-                columns = tuple(
-                    Column(name=f.name, type=_json_type(f.type)[0], format=_json_type(f.type)[1])
-                    for f in schema
-                )
-                streams.append(
-                    Stream(
-                        namespace=None,
-                        name=name,
-                        columns=columns,
-                        sync_modes=(SyncMode.FULL_REFRESH, SyncMode.INCREMENTAL),
-                    )
-                )
-        return streams
+        return await discover_files(_StoreTree(self._store(cfg)), cfg)
 
     async def read(self, config: Mapping[str, Any], request: ReadRequest) -> AsyncIterator[ReadBatch]:
         cfg = parse_config(config, FilesConfig)
-        store = self._store(cfg)
-        files = _files_of(request.stream.name, await self._objects(store))
-        after = _saved(request)
-        if after is not None:
-            files = [f for f in files if (f.last_modified, f.key) > (after.last_modified, after.key)]
-        if request.sync_mode == SyncMode.CDC:
-            raise CheckFailed(
-                "invalid_config", "files are read in full or incrementally (new files), not by CDC"
-            )
-        with tempfile.TemporaryDirectory(prefix="headwater-files-source-") as folder:
-            for info in files:
-                path = Path(folder) / "file"
-                try:
-                    await store.download_to(info.key, path)
-                except ObjectNotFound:
-                    log.info("file gone before it was read", key=info.key)
-                    continue
-                except StorageError as e:
-                    SOURCE_READ_FAILURES.labels(KIND).inc()
-                    raise _store_failure(store, e) from None
-                state = msgspec.to_builtins(FileState(last_modified=info.last_modified, key=info.key))
-                held: Any = None
-                async for batch in _batches(path, cfg, request.batch_rows, info.key):
-                    if held is not None:
-                        yield ReadBatch(records=held, state=None)
-                    held = batch
-                if held is not None:
-                    yield ReadBatch(
-                        records=held, state=state if request.sync_mode == SyncMode.INCREMENTAL else None
-                    )
-                path.unlink(missing_ok=True)
+        async for batch in read_files(_StoreTree(self._store(cfg)), cfg, request):
+            yield batch
 
 
 def _saved(request: ReadRequest) -> FileState | None:
@@ -289,12 +329,12 @@ def _saved(request: ReadRequest) -> FileState | None:
         ) from None
 
 
-def _settings(cfg: FilesConfig) -> tuple[ParseSettings, FileFormat | None]:
+def _settings(cfg: FileOptions) -> tuple[ParseSettings, FileFormat | None]:
     chosen = None if cfg.format == "auto" else FileFormat(cfg.format)
     return ParseSettings(csv_delimiter=cfg.csv_delimiter), chosen
 
 
-def _reader_batches(path: Path, cfg: FilesConfig, batch_rows: int) -> Iterator[Any]:
+def _reader_batches(path: Path, cfg: FileOptions, batch_rows: int) -> Iterator[Any]:
     settings, chosen = _settings(cfg)
     for raw in open_file(path, settings, chosen).batches(batch_rows):
         if raw.rejected:
@@ -302,7 +342,7 @@ def _reader_batches(path: Path, cfg: FilesConfig, batch_rows: int) -> Iterator[A
         yield raw.rows
 
 
-async def _batches(path: Path, cfg: FilesConfig, batch_rows: int, key: str) -> AsyncIterator[Any]:
+async def _batches(path: Path, cfg: FileOptions, batch_rows: int, key: str) -> AsyncIterator[Any]:
     """The file's record batches, read in a thread; an empty file reads as nothing."""
     iterator = _reader_batches(path, cfg, batch_rows)
     while True:
@@ -319,13 +359,8 @@ async def _batches(path: Path, cfg: FilesConfig, batch_rows: int, key: str) -> A
         yield batch
 
 
-async def _first_schema(store: ObjectStore, info: ObjectInfo, cfg: FilesConfig, folder: Path) -> Any:
-    path = folder / "sample"
-    try:
-        await store.download_to(info.key, path)
-    except StorageError as e:
-        raise _store_failure(store, e) from None
-    async for batch in _batches(path, cfg, 1000, info.key):
+async def _first_schema(path: Path, options: FileOptions, key: str) -> Any:
+    async for batch in _batches(path, options, 1000, key):
         return batch.schema
     return pa.schema([])
 

@@ -1,5 +1,5 @@
-"""Test support of the source connectors: a Postgres that checks passwords, and a MariaDB server from the
-machine's `mariadb-server` package, each started in a temporary folder on a free port and stopped after.
+"""Test support of the source connectors: a Postgres that checks passwords, a MariaDB server from the machine's
+`mariadb-server` package and an SFTP server (asyncssh), each started on a free port and stopped after.
 
 The session's own Postgres trusts every local connection, so a wrong password would pass there; the source
 Postgres here asks for scram-sha-256 (the superuser `postgres` alone is trusted, for the tests' set-up), runs with
@@ -14,10 +14,12 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Generator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Callable, Generator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import cast
 
+import asyncssh
 import msgspec
 
 from headwater.devstack import procs
@@ -163,3 +165,78 @@ def _wait_for_port(port: int, pid: int, logfile: Path) -> None:
     raise RuntimeError(
         f"mariadbd did not listen within {STARTUP_SECONDS:.0f} s:\n{logfile.read_text()[-3000:]}"
     )
+
+
+# --- SFTP ----------------------------------------------------------------------------------------------------------
+
+
+class SftpServer(msgspec.Struct, frozen=True, kw_only=True):
+    host: str
+    port: int
+    username: str
+    password: str
+    host_key: str  # the server's public key, as a known_hosts line holds it
+    client_key: str  # a private key (OpenSSH text) the server also accepts for `username`
+
+    def config(self, path: str = ".", **extra: object) -> dict[str, object]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "path": path,
+            **extra,
+        }
+
+
+class _SftpLogin(asyncssh.SSHServer):
+    def __init__(self, username: str, password: str, client_key: asyncssh.SSHKey) -> None:
+        self._username, self._password, self._client_key = username, password, client_key
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # every user must authenticate
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return username == self._username and password == self._password
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        return username == self._username and key.public_data == self._client_key.public_data
+
+
+@asynccontextmanager
+async def sftp_server(
+    root: Path, username: str = "loader", password: str = "sftp-secret"
+) -> AsyncGenerator[SftpServer]:
+    """An SFTP server (asyncssh, in this event loop) on a free loopback port, serving `root` as `/`."""
+    generate = cast("Callable[[str], asyncssh.SSHKey]", asyncssh.generate_private_key)  # (untyped **kwargs)
+    host_key, client_key = generate("ssh-ed25519"), generate("ssh-ed25519")
+
+    def serve_files(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
+        return asyncssh.SFTPServer(chan, chroot=os.fsencode(root))
+
+    server = await asyncssh.create_server(
+        lambda: _SftpLogin(username, password, client_key),
+        "127.0.0.1",
+        0,
+        server_host_keys=[host_key],
+        sftp_factory=serve_files,
+    )
+    port = int(server.sockets[0].getsockname()[1])
+    try:
+        yield SftpServer(
+            host="127.0.0.1",
+            port=port,
+            username=username,
+            password=password,
+            host_key=host_key.export_public_key().decode().strip(),
+            client_key=client_key.export_private_key().decode(),
+        )
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -8,6 +8,7 @@ from pathlib import Path
 from headwater.ingestion.adapters.connectors.files import FilesSource
 from headwater.ingestion.adapters.connectors.mysql import MySQLSource
 from headwater.ingestion.adapters.connectors.postgres import PostgresSource
+from headwater.ingestion.adapters.connectors.sftp import SftpSource
 from headwater.ingestion.domain.connectors import Source
 
 
@@ -25,7 +26,7 @@ def sources(*, local_roots: Sequence[Path] = ()) -> dict[str, Source]:
 
     `local_roots`: the folders of this machine the `files` source may read (none by default: a configuration
     must not read the server's own disk; the service passes its own local store, tests a temporary folder)."""
-    connectors: list[Source] = [PostgresSource(), MySQLSource(), FilesSource(local_roots)]
+    connectors: list[Source] = [PostgresSource(), MySQLSource(), FilesSource(local_roots), SftpSource()]
     return {c.kind: c for c in connectors}
 
 

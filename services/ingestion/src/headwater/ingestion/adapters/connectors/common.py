@@ -3,7 +3,9 @@ of an incremental read (cursor and the keys already read at it), and the metrics
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -28,6 +30,27 @@ SOURCE_READ_FAILURES = Counter(
 )
 
 C = TypeVar("C", bound=msgspec.Struct)
+
+
+async def reach(host: str, port: int) -> None:
+    """A TCP connection to host:port and nothing more, or `CheckFailed` saying why not: drivers that retry until a
+    timeout (MongoDB's server selection) or wrap every failure in one error get a precise answer at once."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            _, writer = await asyncio.open_connection(host, port)
+    except TimeoutError:
+        raise CheckFailed(
+            "timeout", f"{host}:{port} did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
+        ) from None
+    except socket.gaierror:
+        raise CheckFailed("unreachable_host", f"the host name {host!r} does not resolve") from None
+    except ConnectionRefusedError:
+        raise CheckFailed(
+            "connection_refused", f"{host}:{port} refused the connection: is the server listening there?"
+        ) from None
+    except OSError as e:
+        raise CheckFailed("unreachable_host", f"{host}:{port} cannot be reached: {e.strerror or e}") from None
+    writer.close()
 
 
 def parse_config(config: Mapping[str, Any], cls: type[C]) -> C:

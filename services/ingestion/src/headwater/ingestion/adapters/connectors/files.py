@@ -15,7 +15,6 @@ configuration must not read the server's own disk.
 from __future__ import annotations
 
 import asyncio
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -35,6 +34,7 @@ from headwater.ingestion.adapters.connectors.common import (
     config_spec,
     masked_repr,
     parse_config,
+    reach,
 )
 from headwater.ingestion.adapters.files import open_file
 from headwater.ingestion.adapters.storage import (
@@ -374,19 +374,7 @@ async def _reach(endpoint: str) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise CheckFailed("invalid_config", f"the endpoint {endpoint!r} has no valid port") from None
-    try:
-        _, writer = await asyncio.open_connection(parts.hostname, port)
-    except socket.gaierror:
-        raise CheckFailed(
-            "unreachable_host", f"the endpoint's host {parts.hostname!r} does not resolve"
-        ) from None
-    except ConnectionRefusedError:
-        raise CheckFailed("connection_refused", f"{parts.hostname}:{port} refused the connection") from None
-    except OSError as e:
-        raise CheckFailed(
-            "unreachable_host", f"{parts.hostname}:{port} cannot be reached: {e.strerror or e}"
-        ) from None
-    writer.close()
+    await reach(parts.hostname, port)
 
 
 def _store_failure(store: ObjectStore, e: StorageError) -> CheckFailed:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from headwater.ingestion.adapters.connectors.files import FilesSource
 from headwater.ingestion.adapters.connectors.http_api import HttpApiSource
+from headwater.ingestion.adapters.connectors.mongodb import MongoSource
 from headwater.ingestion.adapters.connectors.mysql import MySQLSource
 from headwater.ingestion.adapters.connectors.postgres import PostgresSource
 from headwater.ingestion.adapters.connectors.sftp import SftpSource
@@ -34,6 +35,7 @@ def sources(*, local_roots: Sequence[Path] = (), allow_hosts: Sequence[str] = ()
         FilesSource(local_roots),
         SftpSource(),
         HttpApiSource(allow_hosts),
+        MongoSource(),
     ]
     return {c.kind: c for c in connectors}
 

@@ -9,6 +9,7 @@ from headwater.ingestion.adapters.connectors.files import FilesSource
 from headwater.ingestion.adapters.connectors.http_api import HttpApiSource
 from headwater.ingestion.adapters.connectors.mongodb import MongoSource
 from headwater.ingestion.adapters.connectors.mysql import MySQLSource
+from headwater.ingestion.adapters.connectors.oracle import OracleSource
 from headwater.ingestion.adapters.connectors.postgres import PostgresSource
 from headwater.ingestion.adapters.connectors.sftp import SftpSource
 from headwater.ingestion.domain.connectors import Source
@@ -36,6 +37,7 @@ def sources(*, local_roots: Sequence[Path] = (), allow_hosts: Sequence[str] = ()
         SftpSource(),
         HttpApiSource(allow_hosts),
         MongoSource(),
+        OracleSource(),
     ]
     return {c.kind: c for c in connectors}
 

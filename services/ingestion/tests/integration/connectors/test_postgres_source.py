@@ -16,7 +16,7 @@ import pytest
 
 from headwater.devstack.stack import with_database
 from headwater.ingestion.adapters.connectors.postgres import row_boundary
-from headwater.ingestion.adapters.connectors.registry import UnknownConnector, source
+from headwater.ingestion.adapters.connectors.registry import UnknownConnector, source, sources
 from headwater.ingestion.arrow import pa
 from headwater.ingestion.domain.connectors import CheckFailed, ReadBatch, ReadRequest, Stream, SyncMode
 from headwater.ingestion.testing import free_port
@@ -174,8 +174,9 @@ def test_the_spec_marks_the_password_secret_and_the_registry_knows_its_kinds() -
     assert spec["properties"]["password"]["secret"] is True
     assert set(spec["required"]) == {"host", "database", "username"}
     assert spec["properties"]["port"]["default"] == 5432
-    with pytest.raises(UnknownConnector, match=r"'oracle'.*postgres"):
-        source("oracle")
+    with pytest.raises(UnknownConnector, match=r"'db2'.*postgres"):
+        source("db2")
+    assert set(sources()) == {"postgres", "mysql", "files", "sftp", "http_api", "mongodb", "oracle"}
 
 
 # --- discover ------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help install up down logs status test test-unit test-integration test-e2e fuzz lint format bench bench-ingestion
+.PHONY: help install test-deps up down logs status test test-unit test-integration test-e2e fuzz lint format bench bench-ingestion
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -14,6 +14,11 @@ help: ## list the targets
 install: ## install uv (if missing) and the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages uv
 	@$(UV) sync --frozen --all-packages --quiet
+
+test-deps: ## the system packages tests need beyond the workspace: mariadb-server (the MySQL source tests' server), when missing
+	@command -v mariadbd >/dev/null 2>&1 || test -x /usr/sbin/mariadbd || { \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server) >/dev/null 2>&1 \
+		|| echo "mariadb-server is missing and could not be installed here: the MySQL source tests will skip"; }
 
 up: install ## run the whole system in the background on embedded Postgres and the tansu broker
 	@$(RUN) headwater-dev up
@@ -27,16 +32,16 @@ logs: ## follow the logs of every process
 status: ## say whether the system runs
 	@$(RUN) headwater-dev status
 
-test: install lint ## every test: unit, integration and end-to-end, on their own Postgres and broker
+test: install test-deps lint ## every test: unit, integration and end-to-end, on their own Postgres and broker
 	@$(RUN) pytest
 
 test-unit: install ## unit tests only (no Postgres, no broker)
 	@$(RUN) pytest -m "not integration and not e2e"
 
-test-integration: install ## integration tests only
+test-integration: install test-deps ## integration tests only
 	@$(RUN) pytest -m integration
 
-test-e2e: install ## end-to-end tests only
+test-e2e: install test-deps ## end-to-end tests only
 	@$(RUN) pytest -m e2e
 
 fuzz: install ## fuzz every route of the gateway's OpenAPI as every role with a large budget (HEADWATER_FUZZ_EXAMPLES)

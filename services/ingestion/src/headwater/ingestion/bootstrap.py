@@ -4,6 +4,7 @@ destination warehouses, built on demand."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,7 +12,9 @@ from headwater.common.db.unit_of_work import UnitOfWorkFactory
 from headwater.common.service import ServiceContainer, start_process
 from headwater.common.settings import load_settings
 from headwater.ingestion import SCHEMA, SERVICE
+from headwater.ingestion.adapters.connectors.catalog import ConnectorCatalog
 from headwater.ingestion.adapters.db.unit_of_work import SqlUnitOfWork
+from headwater.ingestion.adapters.secrets import SecretBox
 from headwater.ingestion.adapters.storage import (
     BucketStores,
     ObjectStore,
@@ -33,6 +36,9 @@ class Container(ServiceContainer):
     buckets: BucketStores
     # The destinations' connection pools, opened on first use.
     warehouses: WarehousePools
+    # Syncs: the key connection configurations are sealed with, and every source and destination connector.
+    box: SecretBox
+    connectors: ConnectorCatalog
 
     async def close(self) -> None:
         await self.warehouses.close()
@@ -60,4 +66,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
             own_credentials=settings.sensor_own_credentials,
         ),
         warehouses=WarehousePools(),
+        box=SecretBox(*settings.connection_secrets()),
+        connectors=ConnectorCatalog(
+            local_roots=[Path(root) for root in settings.sync_local_roots.split(",") if root.strip()],
+            allow_hosts=[host for host in settings.sync_allow_hosts.split(",") if host.strip()],
+        ),
     )

@@ -44,6 +44,12 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # How many streams of one sync run at a time, and how long a connector's check may take.
     sync_parallel_streams: int = 2
     connector_check_seconds: float = 10.0
+    # How many sync runs one worker carries out at a time.
+    sync_slots: int = 2
+    # Folders of this machine the `files` source may read (comma-separated; none by default: a configuration
+    # must not read the server's disk), and private or loopback hosts the `http_api` source may call.
+    sync_local_roots: str = ""
+    sync_allow_hosts: str = ""
 
     def connection_secrets(self) -> tuple[str, list[str]]:
         current = (

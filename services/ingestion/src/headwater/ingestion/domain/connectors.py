@@ -17,6 +17,9 @@ import msgspec
 
 from headwater.ingestion.arrow import RecordBatch
 
+# In batches of a CDC read: insert | update | delete (a delete carries the key columns).
+CHANGE_OP_COLUMN = "_op"
+
 
 class SyncMode(enum.StrEnum):
     FULL_REFRESH = "full_refresh"
@@ -48,7 +51,8 @@ class CheckFailed(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         # unreachable_host, connection_refused, bad_credentials, permission_denied, tls_required, not_found,
-        # invalid_config, timeout
+        # invalid_config, timeout (sources also: tls_unavailable, tls_failed, connection_failed, read_failed,
+        # cdc_unavailable)
         self.reason = reason
         self.message = message
 

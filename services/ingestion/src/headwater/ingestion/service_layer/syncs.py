@@ -568,7 +568,11 @@ async def cancel(uow: UnitOfWork, project_id: str, job_id: int) -> SyncRun:
         run = await uow.sync_runs.request_cancel(job_id)
         if run is None:
             raise Conflict(f"job {job_id} has no run queued or running")
+        if run.status is RunStatus.QUEUED:  # nothing started: it ends here
+            await uow.sync_runs.finish(run.id, RunStatus.CANCELED, at=datetime.now(UTC), error="canceled")
+            RUNS.labels(RunStatus.CANCELED.value).inc()
         await uow.commit()
+        run = await uow.sync_runs.get(run.id) or run
     return run
 
 
@@ -794,7 +798,7 @@ async def _sync_stream(
         stream=described, sync_mode=stream.sync_mode, cursor_field=stream.cursor_field, state=state
     )
     target = WriteTarget(
-        namespace=stream.destination_namespace or described.namespace,
+        namespace=stream.destination_namespace,  # None: the destination's own (its schema, its prefix)
         table=stream.table,
         primary_key=stream.primary_key or described.primary_key,
         mode="append" if resumable else "overwrite",

@@ -44,8 +44,10 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     # How many streams of one sync run at a time, and how long a connector's check may take.
     sync_parallel_streams: int = 2
     connector_check_seconds: float = 10.0
-    # How many sync runs one worker carries out at a time.
+    # How many sync runs one worker carries out at a time, and how long a run's lease lasts without renewal: a
+    # worker renews it every few seconds; when it dies, another worker resumes the run once the lease ran out.
     sync_slots: int = 2
+    sync_lease_seconds: float = 30.0
     # Folders of this machine the `files` source may read (comma-separated; none by default: a configuration
     # must not read the server's disk), and private or loopback hosts the `http_api` source may call.
     sync_local_roots: str = ""

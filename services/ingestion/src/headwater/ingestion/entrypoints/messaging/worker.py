@@ -3,6 +3,8 @@ and the outbox relay, until SIGTERM."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from headwater.common import worker
 from headwater.ingestion import SCHEMA, SERVICE
 from headwater.ingestion.bootstrap import bootstrap
@@ -20,6 +22,7 @@ async def run_worker() -> None:
         container.connectors,
         slots=settings.sync_slots,
         parallel_streams=settings.sync_parallel_streams,
+        lease=timedelta(seconds=settings.sync_lease_seconds),
     )
     background = [worker.Background("sync-runner", runner.run)]
     await worker.run(

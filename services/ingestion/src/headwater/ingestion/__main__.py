@@ -9,7 +9,7 @@ from headwater.ingestion import SERVICE
 
 
 def main(argv: list[str] | None = None) -> int:
-    return service_main(SERVICE, argv, worker_does="file ingestion and the outbox relay")
+    return service_main(SERVICE, argv, worker_does="file ingestion, sensors, syncs and the outbox relay")
 
 
 if __name__ == "__main__":

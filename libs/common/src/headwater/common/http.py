@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import (
     ClientException,
     HTTPException,
@@ -166,6 +167,10 @@ def refuse_limited_to_source(
     principal = _scope_value(connection.scope, "user")
     if isinstance(principal, Principal) and principal.limited_to_sources:
         raise PermissionDeniedException(LIMITED_TO_SOURCE_REFUSED)
+
+
+# How a controller names the cursor `cursor_query` gives it.
+CursorQuery = NamedDependency[Cursor]
 
 
 def cursor_query(

@@ -22,8 +22,7 @@ from headwater.common.contracts.qluster_data import (
     QueueMsgPage,
 )
 from headwater.common.contracts.qluster_metadata import TextResult
-from headwater.common.http import caller, cursor_query
-from headwater.common.paging import Cursor
+from headwater.common.http import CursorQuery, caller, cursor_query
 from headwater.ingestion.domain.queue import QueueMessage
 from headwater.ingestion.entrypoints.http.deps import AppSettings, Caller, UowFactory, WarehousesDep
 from headwater.ingestion.service_layer import data as use_cases
@@ -164,7 +163,7 @@ class QueueController(Controller):
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        cursor: Cursor,
+        cursor: CursorQuery,
         acknowledged: FromQuery[bool | None] = None,
         q_name: FromQuery[str | None] = None,
         data_source_model_id: FromQuery[int | None] = None,

@@ -28,8 +28,7 @@ from headwater.common.contracts.qluster_files import (
 )
 from headwater.common.contracts.qluster_files import StoredItem as StoredItemAnswer
 from headwater.common.contracts.qluster_metadata import TextResult
-from headwater.common.http import caller, cursor_query
-from headwater.common.paging import Cursor
+from headwater.common.http import CursorQuery, caller, cursor_query
 from headwater.ingestion.domain.files import IngestionJob, JobState, StoredItem
 from headwater.ingestion.entrypoints.http.deps import AppSettings, Caller, StoreDep, UowFactory, WarehousesDep
 from headwater.ingestion.service_layer import files, ingestion_jobs
@@ -120,7 +119,7 @@ class StoredItemController(Controller):
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        cursor: Cursor,
+        cursor: CursorQuery,
         data_source_model_id: FromQuery[int | None] = None,
         parent_id: FromQuery[int | None] = None,
         is_uploaded_via_signed_url: FromQuery[bool | None] = None,
@@ -266,7 +265,7 @@ class IngestionJobController(Controller):
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        cursor: Cursor,
+        cursor: CursorQuery,
         settings_model_id: FromQuery[int | None] = None,
         dataset_id: FromQuery[int | None] = None,
         data_source_model_id: FromQuery[int | None] = None,

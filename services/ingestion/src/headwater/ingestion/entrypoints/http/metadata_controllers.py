@@ -39,8 +39,7 @@ from headwater.common.contracts.qluster_metadata import (
     TextResult,
 )
 from headwater.common.contracts.types import storable
-from headwater.common.http import caller, cursor_query
-from headwater.common.paging import Cursor
+from headwater.common.http import CursorQuery, caller, cursor_query
 from headwater.ingestion.domain import metadata as m
 from headwater.ingestion.entrypoints.http.deps import Caller, UowFactory
 from headwater.ingestion.service_layer import metadata
@@ -105,7 +104,7 @@ class DatasetController(Controller):
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        cursor: Cursor,
+        cursor: CursorQuery,
         states: FromQuery[list[str] | None] = None,
         destination_id: FromQuery[int | None] = None,
     ) -> DatasetPage:
@@ -261,7 +260,7 @@ class DestinationController(Controller):
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        cursor: Cursor,
+        cursor: CursorQuery,
     ) -> DestinationPage:
         page = await metadata.list_destinations(uow_factory(), cursor=cursor, principal=principal)
         return DestinationPage(
@@ -312,7 +311,7 @@ class DataSourceController(Controller):
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        cursor: Cursor,
+        cursor: CursorQuery,
         dataset_id: FromQuery[int | None] = None,
         states: FromQuery[list[str] | None] = None,
     ) -> Page:

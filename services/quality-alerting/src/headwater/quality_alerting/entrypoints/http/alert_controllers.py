@@ -14,8 +14,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import Alert, AlertMute, AlertPage, AlertResolve, AlertResolved
-from headwater.common.http import caller, cursor_query
-from headwater.common.paging import Cursor
+from headwater.common.http import CursorQuery, caller, cursor_query
 from headwater.quality_alerting.domain import alerts as records
 from headwater.quality_alerting.entrypoints.http.deps import Caller, UowFactory
 from headwater.quality_alerting.service_layer import alerts
@@ -41,7 +40,7 @@ class AlertController(Controller):
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        cursor: Cursor,
+        cursor: CursorQuery,
         resolved: FromQuery[bool] = False,
         is_muted: FromQuery[bool] = False,
         alert_type: FromQuery[str | None] = None,

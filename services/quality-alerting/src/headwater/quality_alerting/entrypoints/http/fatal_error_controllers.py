@@ -13,8 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from headwater.common.contracts.paths import QualityAlertingPaths
 from headwater.common.contracts.qluster import FatalError, FatalErrorCreate, FatalErrorDelete, FatalErrorPage
-from headwater.common.http import caller, cursor_query
-from headwater.common.paging import Cursor
+from headwater.common.http import CursorQuery, caller, cursor_query
 from headwater.common.records import project
 from headwater.quality_alerting.domain import fatal_errors as records
 from headwater.quality_alerting.entrypoints.http.deps import Caller, UowFactory
@@ -36,7 +35,7 @@ class FatalErrorController(Controller):
         self,
         uow_factory: UowFactory,
         principal: Caller,
-        cursor: Cursor,
+        cursor: CursorQuery,
         job_name: FromQuery[str | None] = None,
         module: FromQuery[str | None] = None,
         deleted: FromQuery[bool] = False,

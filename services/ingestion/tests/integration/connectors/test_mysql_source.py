@@ -97,13 +97,15 @@ async def database(admin: Admin) -> str:
         f"INSERT INTO {name}.orders VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [order_row(i) for i in range(1, ROWS + 1)],
     )
-    for user in ("reader", "partial", "stranger"):
+    for user in ("reader", "partial", "stranger", "tls_only"):
         await admin.execute(
             f"DROP USER IF EXISTS '{user}'@'%'", f"CREATE USER '{user}'@'%' IDENTIFIED BY '{PASSWORD}'"
         )
     await admin.execute(
         f"GRANT SELECT ON {name}.* TO 'reader'@'%'",
         f"GRANT INSERT ON {name}.orders TO 'partial'@'%'",
+        "ALTER USER 'tls_only'@'%' REQUIRE SSL",
+        f"GRANT SELECT ON {name}.* TO 'tls_only'@'%'",
     )
     return name
 
@@ -140,6 +142,18 @@ async def test_check_passes_and_names_what_is_wrong(mariadb: MariaDB, database: 
     assert await reason_of(config(mariadb, database, username="stranger")) == "permission_denied"
     assert await reason_of(config(mariadb, database, username="partial")) == "permission_denied"
     assert await reason_of(config(mariadb, database, port=70000)) == "invalid_config"
+
+
+async def test_check_tells_tls_apart(mariadb: MariaDB, database: str) -> None:
+    await MY.check(config(mariadb, database, tls_mode="required"))  # encrypted, the certificate not verified
+    assert (
+        await reason_of(config(mariadb, database, tls_mode="verify_identity")) == "tls_failed"
+    )  # self-signed
+    assert await reason_of(config(mariadb, database, username="tls_only")) == "tls_required"
+    await MY.check(config(mariadb, database, username="tls_only", tls_mode="required"))
+    assert (
+        await reason_of(config(mariadb, database, username="tls_only", password="wrong")) == "bad_credentials"
+    )
 
 
 def test_the_spec_marks_the_password_secret() -> None:

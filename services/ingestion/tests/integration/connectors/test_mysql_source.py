@@ -287,3 +287,25 @@ async def test_a_timestamp_cursor_resumes_in_utc(mariadb: MariaDB, database: str
         cfg, ReadRequest(stream=stream, sync_mode=SyncMode.INCREMENTAL, cursor_field="placed_at", state=state)
     )
     assert [r["id"] for r in rows_of(rest)] == list(range(2991, ROWS + 1))
+
+
+async def test_a_tie_split_across_batches_is_read_once_after_a_resume(
+    mariadb: MariaDB, database: str, admin: Admin
+) -> None:
+    table = f"tie_{uuid.uuid4().hex[:6]}"
+    await admin.execute(f"CREATE TABLE {database}.{table} (id INT PRIMARY KEY, v DECIMAL(6, 1) NOT NULL)")
+    await admin.executemany(
+        f"INSERT INTO {database}.{table} VALUES (%s, %s)",
+        [(i, "1.5" if i <= 2 else "2.5") for i in range(1, 8)],
+    )
+    cfg = config(mariadb, database)
+    stream = await stream_named(cfg, table)
+    batches = await read_all(
+        cfg, ReadRequest(stream=stream, sync_mode=SyncMode.INCREMENTAL, cursor_field="v", batch_rows=4)
+    )
+    crashed = batches[0].state  # ids 1..4: the group v = 2.5 is cut after ids 3 and 4
+    assert crashed == {"cursor_field": "v", "cursor": "2.5", "keys_at_cursor": [[3], [4]]}
+    resumed = await read_all(
+        cfg, ReadRequest(stream=stream, sync_mode=SyncMode.INCREMENTAL, cursor_field="v", state=crashed)
+    )
+    assert [r["id"] for r in rows_of(resumed)] == [5, 6, 7]

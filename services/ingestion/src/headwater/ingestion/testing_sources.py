@@ -9,6 +9,7 @@ no TLS at all, so a TLS handshake itself cannot be tested against it.)
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -21,6 +22,10 @@ from typing import cast
 
 import asyncssh
 import msgspec
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from headwater.devstack import procs
 from headwater.devstack.postgres import PG_USER, EmbeddedPostgres
@@ -98,9 +103,38 @@ def mariadb_binaries() -> tuple[str, str] | None:
 MARIADB_MISSING = "mariadb-server is not installed (`apt-get install mariadb-server`, which `make test` runs)"
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A fresh self-signed certificate for 127.0.0.1 and its key (PEM files in `folder`)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    crt, pem = folder / "server-cert.pem", folder / "server-key.pem"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    pem.chmod(0o600)
+    return crt, pem
+
+
 @contextmanager
 def mariadb_server(workdir: Path) -> Generator[MariaDB]:
-    """A MariaDB server in `workdir` on a free loopback port, as the current user; stopped and removed after."""
+    """A MariaDB server in `workdir` on a free loopback port, as the current user, serving TLS with a self-signed
+    certificate (a client that verifies it fails; one that only encrypts succeeds); stopped after."""
     found = mariadb_binaries()
     if found is None:
         raise FileNotFoundError(MARIADB_MISSING)
@@ -123,6 +157,7 @@ def mariadb_server(workdir: Path) -> Generator[MariaDB]:
         timeout=120,
     )
     port = free_port()
+    crt, key = self_signed_certificate(workdir)
     sock = workdir / "mariadb.sock"
     pidfile, logfile = workdir / "mariadb.pid", workdir / "mariadb.log"
     proc = procs.spawn(
@@ -139,6 +174,8 @@ def mariadb_server(workdir: Path) -> Generator[MariaDB]:
             "--innodb-buffer-pool-size=64M",
             "--innodb-log-file-size=16M",
             "--max-connections=100",
+            f"--ssl-cert={crt}",
+            f"--ssl-key={key}",
             *user,
         ],
         pidfile=pidfile,

@@ -97,13 +97,15 @@ async def database(admin: Admin) -> str:
         f"INSERT INTO {name}.orders VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [order_row(i) for i in range(1, ROWS + 1)],
     )
-    for user in ("reader", "partial", "stranger"):
+    for user in ("reader", "partial", "stranger", "tls_only"):
         await admin.execute(
             f"DROP USER IF EXISTS '{user}'@'%'", f"CREATE USER '{user}'@'%' IDENTIFIED BY '{PASSWORD}'"
         )
     await admin.execute(
         f"GRANT SELECT ON {name}.* TO 'reader'@'%'",
         f"GRANT INSERT ON {name}.orders TO 'partial'@'%'",
+        "ALTER USER 'tls_only'@'%' REQUIRE SSL",
+        f"GRANT SELECT ON {name}.* TO 'tls_only'@'%'",
     )
     return name
 
@@ -140,6 +142,18 @@ async def test_check_passes_and_names_what_is_wrong(mariadb: MariaDB, database: 
     assert await reason_of(config(mariadb, database, username="stranger")) == "permission_denied"
     assert await reason_of(config(mariadb, database, username="partial")) == "permission_denied"
     assert await reason_of(config(mariadb, database, port=70000)) == "invalid_config"
+
+
+async def test_check_tells_tls_apart(mariadb: MariaDB, database: str) -> None:
+    await MY.check(config(mariadb, database, tls_mode="required"))  # encrypted, the certificate not verified
+    assert (
+        await reason_of(config(mariadb, database, tls_mode="verify_identity")) == "tls_failed"
+    )  # self-signed
+    assert await reason_of(config(mariadb, database, username="tls_only")) == "tls_required"
+    await MY.check(config(mariadb, database, username="tls_only", tls_mode="required"))
+    assert (
+        await reason_of(config(mariadb, database, username="tls_only", password="wrong")) == "bad_credentials"
+    )
 
 
 def test_the_spec_marks_the_password_secret() -> None:
@@ -273,3 +287,25 @@ async def test_a_timestamp_cursor_resumes_in_utc(mariadb: MariaDB, database: str
         cfg, ReadRequest(stream=stream, sync_mode=SyncMode.INCREMENTAL, cursor_field="placed_at", state=state)
     )
     assert [r["id"] for r in rows_of(rest)] == list(range(2991, ROWS + 1))
+
+
+async def test_a_tie_split_across_batches_is_read_once_after_a_resume(
+    mariadb: MariaDB, database: str, admin: Admin
+) -> None:
+    table = f"tie_{uuid.uuid4().hex[:6]}"
+    await admin.execute(f"CREATE TABLE {database}.{table} (id INT PRIMARY KEY, v DECIMAL(6, 1) NOT NULL)")
+    await admin.executemany(
+        f"INSERT INTO {database}.{table} VALUES (%s, %s)",
+        [(i, "1.5" if i <= 2 else "2.5") for i in range(1, 8)],
+    )
+    cfg = config(mariadb, database)
+    stream = await stream_named(cfg, table)
+    batches = await read_all(
+        cfg, ReadRequest(stream=stream, sync_mode=SyncMode.INCREMENTAL, cursor_field="v", batch_rows=4)
+    )
+    crashed = batches[0].state  # ids 1..4: the group v = 2.5 is cut after ids 3 and 4
+    assert crashed == {"cursor_field": "v", "cursor": "2.5", "keys_at_cursor": [[3], [4]]}
+    resumed = await read_all(
+        cfg, ReadRequest(stream=stream, sync_mode=SyncMode.INCREMENTAL, cursor_field="v", state=crashed)
+    )
+    assert [r["id"] for r in rows_of(resumed)] == [5, 6, 7]

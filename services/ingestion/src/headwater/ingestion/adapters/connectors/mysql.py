@@ -127,9 +127,38 @@ async def connect(cfg: MySQLConfig, *, timeout: float = CHECK_TIMEOUT_SECONDS, a
     except ssl.SSLError as e:
         raise CheckFailed("tls_failed", f"the TLS handshake with {where} failed: {e.reason or e}") from None
     except asyncmy.errors.Error as e:  # pyright: ignore[reportUnknownMemberType]
-        raise _connect_failure(cfg, e) from None
+        failure = _connect_failure(cfg, e)
+        if (
+            failure.reason == "bad_credentials"
+            and cfg.tls_mode == TlsMode.DISABLED
+            and await _accepts_over_tls(cfg)
+        ):
+            # MariaDB answers "access denied" alike to a wrong password and to a user it takes only over TLS.
+            failure = CheckFailed(
+                "tls_required", "the server accepts this user only over TLS: set TLS to required"
+            )
+        raise failure from None
     except OSError as e:
         raise CheckFailed("unreachable_host", f"{where} cannot be reached: {e.strerror or e}") from None
+
+
+async def _accepts_over_tls(cfg: MySQLConfig) -> bool:
+    """Whether the same login succeeds over TLS (asked only after an "access denied" without TLS)."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS / 2):
+            conn = await asyncmy.connect(  # pyright: ignore[reportUnknownMemberType]  (untyped parameters)
+                host=cfg.host,
+                port=cfg.port,
+                user=cfg.username,
+                password=cfg.password,
+                database=cfg.database,
+                ssl=_tls(TlsMode.REQUIRED),
+                connect_timeout=max(1, int(CHECK_TIMEOUT_SECONDS / 2)),
+            )
+    except (TimeoutError, OSError, ssl.SSLError, asyncmy.errors.Error):  # pyright: ignore[reportUnknownMemberType]
+        return False
+    conn.close()
+    return True
 
 
 def _error_code(e: BaseException) -> int | None:
@@ -141,6 +170,8 @@ def _connect_failure(cfg: MySQLConfig, e: BaseException) -> CheckFailed:
     where = f"{cfg.host}:{cfg.port}"
     code, text = _error_code(e), str(e.args[1] if len(e.args) > 1 else e)
     if code == CR_CONN_HOST_ERROR:
+        if "SSL" in text or "CERTIFICATE" in text:
+            return CheckFailed("tls_failed", f"the TLS handshake with {where} failed: {text}")
         if "Errno 111" in text or "refused" in text.lower():
             return CheckFailed(
                 "connection_refused", f"{where} refused the connection: is MySQL listening on that port?"

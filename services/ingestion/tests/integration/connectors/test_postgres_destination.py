@@ -168,6 +168,44 @@ async def test_a_rewrite_of_the_same_rows_by_primary_key_changes_nothing_and_upd
     assert primary_key == "PRIMARY KEY (id)"
 
 
+async def test_a_new_table_gets_its_primary_key_after_the_load_keeping_the_last_row_of_a_key(
+    warehouse_config: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    for mode in ("append", "overwrite"):
+        target = new_target(primary_key=("id", "region"), mode=mode)
+        batches = [
+            batch(id=[1, 2, 1], region=["eu", "eu", "us"], v=["a", "b", "c"]),
+            batch(id=[2, 3], region=["eu", "eu"], v=["B", "d"]),
+        ]
+        summary = await destination.write(warehouse_config, target, stream_of(batches))
+
+        assert summary.rows_written == 5
+        rows = await rows_of(db, target, order="id, region")
+        assert [(r["id"], r["region"], r["v"]) for r in rows] == [
+            (1, "eu", "a"),
+            (1, "us", "c"),
+            (2, "eu", "B"),
+            (3, "eu", "d"),
+        ]
+        primary_key = await db.fetchval(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass($1)"
+            " AND contype = 'p'",
+            f'"{target.namespace}"."orders"',
+        )
+        assert primary_key == "PRIMARY KEY (id, region)"
+
+
+async def test_a_primary_key_holding_nulls_is_refused(
+    warehouse_config: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    target = new_target(primary_key=("id",))
+    with pytest.raises(WriteFailed) as failed:
+        await destination.write(warehouse_config, target, stream_of([batch(id=[1, None])]))
+
+    assert failed.value.reason == "invalid_config"
+    assert await db.fetchval("SELECT to_regclass($1)", f'"{target.namespace}"."orders"') is None
+
+
 async def test_overwrite_replaces_the_rows_at_commit_and_keeps_the_table(
     warehouse_config: dict[str, Any], db: asyncpg.Connection
 ) -> None:

@@ -239,6 +239,21 @@ async def test_overwrite_replaces_the_rows_at_commit_and_keeps_the_table(
     assert await rows_of(db, target) == []
 
 
+async def test_overwrite_of_a_table_other_tables_reference_deletes_its_rows(
+    warehouse_config: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    target = new_target(primary_key=("id",))
+    await destination.write(warehouse_config, target, stream_of([batch(id=[1, 2])]))
+    await db.execute(
+        f'CREATE TABLE "{target.namespace}".lines (order_id bigint REFERENCES "{target.namespace}".orders (id))'
+    )
+
+    overwrite = WriteTarget(namespace=target.namespace, table="orders", primary_key=("id",), mode="overwrite")
+    await destination.write(warehouse_config, overwrite, stream_of([batch(id=[2, 3])]))
+
+    assert [r["id"] for r in await rows_of(db, target)] == [2, 3]
+
+
 async def test_overwrite_creates_a_missing_table(
     warehouse_config: dict[str, Any], db: asyncpg.Connection
 ) -> None:

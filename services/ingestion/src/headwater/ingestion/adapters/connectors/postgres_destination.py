@@ -378,6 +378,16 @@ class _TableWrite:
             ) from None
         await self._read_table()
 
+    async def _empty_table(self) -> None:
+        """TRUNCATE (no dead rows left behind), or DELETE where TRUNCATE is refused: a table other tables'
+        foreign keys reference, a user granted DELETE but not TRUNCATE."""
+        try:
+            async with self._conn.transaction():  # a savepoint
+                await self._conn.execute(f"TRUNCATE {self._name}")
+        except (asyncpg.FeatureNotSupportedError, asyncpg.InsufficientPrivilegeError) as exc:
+            log.info("postgres_destination_truncate_refused", table=self._name, error=str(exc))
+            await self._conn.execute(f"DELETE FROM {self._name}")
+
     async def finish(self) -> None:
         if self._fresh and self._exists and self._target.primary_key:
             await self._add_primary_key()
@@ -386,12 +396,12 @@ class _TableWrite:
         if self._staging is None:
             # No rows at all: a full refresh of an empty source leaves the table empty.
             if self._exists:
-                await self._conn.execute(f"TRUNCATE {self._name}")
+                await self._empty_table()
             return
         if not self._exists:
             await self._create_table(self._staged)
         await self._add_columns(self._staged)
-        await self._conn.execute(f"TRUNCATE {self._name}")
+        await self._empty_table()
         await self._conn.execute(self._insert_from_staging(self._staging, list(self._staged)))
 
 

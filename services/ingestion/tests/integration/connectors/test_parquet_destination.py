@@ -191,3 +191,20 @@ async def test_a_table_name_that_is_no_folder_is_refused(lake: dict[str, Any]) -
     with pytest.raises(WriteFailed) as failed:
         await destination.write(lake, WriteTarget(namespace="..", table="t"), stream_of([batch(id=[1])]))
     assert failed.value.reason == "invalid_name"
+
+
+async def test_a_write_to_a_missing_bucket_fails_with_the_reason(s3_server: S3Server) -> None:
+    config = {
+        "store": "s3",
+        "bucket": new_bucket_name("missing"),
+        "endpoint": s3_server.endpoint,
+        "region": s3_server.region,
+        "access_key_id": s3_server.access_key_id,
+        "secret_access_key": s3_server.secret_access_key,
+        "allow_http": True,
+    }
+    with pytest.raises(WriteFailed) as failed:
+        await destination.write(
+            config, WriteTarget(namespace="s", table="t", run_id="r"), stream_of([batch(id=[1])])
+        )
+    assert failed.value.reason == "not_found", failed.value.message

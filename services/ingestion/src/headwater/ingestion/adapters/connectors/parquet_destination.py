@@ -125,6 +125,9 @@ def _storage_failure(exc: StorageError, url: str) -> CheckFailed:
         return CheckFailed("not_found", f"{url} does not exist (is the bucket created?)")
     if isinstance(exc, InvalidKey):
         return CheckFailed("invalid_config", str(exc))
+    if isinstance(exc, StoreUnavailable) and ("NoSuchBucket" in str(exc) or "404 Not Found" in str(exc)):
+        # A listing of a missing bucket comes back as the library's generic error with S3's 404.
+        return CheckFailed("not_found", f"{url} does not exist (is the bucket created?)")
     if isinstance(exc, StoreUnavailable) and "refused" in str(exc).lower():
         return CheckFailed("connection_refused", f"{url}: {exc}")
     if isinstance(exc, StoreUnavailable):

@@ -10,7 +10,10 @@ after `write` returns, and a killed sync leaves nothing half-written). Inside it
   in the input wins);
 - overwrite: COPY everything into the staging table, and only then, at the end of the same transaction, empty
   the table and fill it from staging. Readers see the old rows until the commit and the new ones after, and the
-  table keeps its indexes, grants and dependent views (a rename swap would leave those on the old table).
+  table keeps its indexes, grants and dependent views (a rename swap would leave those on the old table);
+- a table that does not exist yet, whatever the mode: created in the transaction (invisible until the commit),
+  loaded with COPY straight, and given its primary key at the end, keeping the last row read of a key that
+  came twice (one index build, each row written once: a first sync goes at COPY's speed).
 
 A batch bringing a column the table lacks adds it (columns are never dropped nor retyped); values arrive as CSV
 (pyarrow's writer, no Python per row except for binary and nested columns) and Postgres parses them with the
@@ -238,10 +241,10 @@ class _TableWrite:
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 13))", f"{self._schema}.{self._target.table}"
         )
         await self._read_table()
-        # A full refresh of a table that does not exist yet has no old rows to keep visible: it is created in
-        # this transaction (nobody sees it before the commit) and loaded straight, each row written once.
-        # With a primary key it still goes through staging, which keeps the last row of a key read twice.
-        self._fresh = not self._exists and not self._target.primary_key
+        # A table that does not exist yet has no rows to keep visible nor to match keys against: it is created
+        # in this transaction (nobody sees it before the commit) and loaded straight, each row written once,
+        # and its primary key is added at the end (one index build instead of one insert per row).
+        self._fresh = not self._exists
 
     async def _read_table(self) -> None:
         relation = await self._conn.fetchval("SELECT to_regclass($1)::oid", self._name)
@@ -278,7 +281,7 @@ class _TableWrite:
         if missing:
             raise WriteFailed("invalid_config", f"primary key column(s) {missing} are not in the rows")
         definitions = [f"{quote_ident(name)} {sql_type}" for name, sql_type in columns.items()]
-        if key:
+        if key and not self._fresh:
             definitions.append(f"PRIMARY KEY ({', '.join(quote_ident(name) for name in key)})")
         await self._conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self._schema)}")
         await self._conn.execute(f"CREATE TABLE {self._name} ({', '.join(definitions)})")
@@ -355,18 +358,50 @@ class _TableWrite:
                 await self._conn.execute(f"TRUNCATE {quote_ident(staging)}")
         self.rows += batch.num_rows
 
+    async def _add_primary_key(self) -> None:
+        """The key of a table loaded fresh; where the rows hold a key twice, the last row read is kept (a fresh
+        table's rows lie in the order COPY wrote them, which `ctid` follows)."""
+        key = ", ".join(quote_ident(name) for name in self._target.primary_key)
+        add = f"ALTER TABLE {self._name} ADD PRIMARY KEY ({key})"
+        try:
+            async with self._conn.transaction():  # a savepoint: a failed attempt leaves the load intact
+                await self._conn.execute(add)
+        except asyncpg.UniqueViolationError:
+            await self._conn.execute(
+                f"DELETE FROM {self._name} AS a USING {self._name} AS b WHERE ({', '.join(f'a.{quote_ident(n)}' for n in self._target.primary_key)})"
+                f" = ({', '.join(f'b.{quote_ident(n)}' for n in self._target.primary_key)}) AND a.ctid < b.ctid"
+            )
+            await self._conn.execute(add)
+        except asyncpg.NotNullViolationError:
+            raise WriteFailed(
+                "invalid_config", f"primary key column(s) {list(self._target.primary_key)} hold nulls"
+            ) from None
+        await self._read_table()
+
+    async def _empty_table(self) -> None:
+        """TRUNCATE (no dead rows left behind), or DELETE where TRUNCATE is refused: a table other tables'
+        foreign keys reference, a user granted DELETE but not TRUNCATE."""
+        try:
+            async with self._conn.transaction():  # a savepoint
+                await self._conn.execute(f"TRUNCATE {self._name}")
+        except (asyncpg.FeatureNotSupportedError, asyncpg.InsufficientPrivilegeError) as exc:
+            log.info("postgres_destination_truncate_refused", table=self._name, error=str(exc))
+            await self._conn.execute(f"DELETE FROM {self._name}")
+
     async def finish(self) -> None:
+        if self._fresh and self._exists and self._target.primary_key:
+            await self._add_primary_key()
         if not self._overwrite:
             return
         if self._staging is None:
             # No rows at all: a full refresh of an empty source leaves the table empty.
             if self._exists:
-                await self._conn.execute(f"TRUNCATE {self._name}")
+                await self._empty_table()
             return
         if not self._exists:
             await self._create_table(self._staged)
         await self._add_columns(self._staged)
-        await self._conn.execute(f"TRUNCATE {self._name}")
+        await self._empty_table()
         await self._conn.execute(self._insert_from_staging(self._staging, list(self._staged)))
 
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import msgspec
 from prometheus_client import Counter
 
+from headwater.common.logging import get_logger
 from headwater.ingestion.arrow import RecordBatch, pa, pc
 from headwater.ingestion.domain.connectors import CheckFailed, ReadRequest, SyncMode
+
+log = get_logger(__name__)
 
 CHECK_TIMEOUT_SECONDS = 10.0  # a UI waits on a check: it answers within this, whatever the network does
 
@@ -30,6 +34,23 @@ SOURCE_READ_FAILURES = Counter(
 )
 
 C = TypeVar("C", bound=msgspec.Struct)
+
+
+@asynccontextmanager
+async def checking(kind: str, where: str) -> AsyncGenerator[None]:
+    """The frame of a source's `check`: the block runs within `CHECK_TIMEOUT_SECONDS` (a timeout says `where` did
+    not answer), and its outcome is counted by reason; a failure is logged without the configuration."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            yield
+    except TimeoutError:
+        SOURCE_CHECKS.labels(kind, "timeout").inc()
+        raise CheckFailed("timeout", f"{where} did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s") from None
+    except CheckFailed as e:
+        SOURCE_CHECKS.labels(kind, e.reason).inc()
+        log.info("source check failed", kind=kind, reason=e.reason)
+        raise
+    SOURCE_CHECKS.labels(kind, "ok").inc()
 
 
 async def reach(host: str, port: int) -> None:

@@ -28,9 +28,9 @@ from msgspec import Meta
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.connectors.common import (
     CHECK_TIMEOUT_SECONDS,
-    SOURCE_CHECKS,
     SOURCE_READ_FAILURES,
     SOURCE_ROWS,
+    checking,
     config_spec,
     masked_repr,
     parse_config,
@@ -289,24 +289,12 @@ class FilesSource:
 
     async def check(self, config: Mapping[str, Any]) -> None:
         cfg = parse_config(config, FilesConfig)
-        try:
+        async with checking(KIND, "the store"):
             store = self._store(cfg)
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-                if cfg.endpoint:
-                    await _reach(cfg.endpoint)
-                objects = await _StoreTree(store).list_files()
-            if not objects:
+            if cfg.endpoint:
+                await _reach(cfg.endpoint)
+            if not await _StoreTree(store).list_files():
                 raise CheckFailed("not_found", f"no CSV, JSON lines or Parquet files under {store.url}")
-        except TimeoutError:
-            SOURCE_CHECKS.labels(KIND, "timeout").inc()
-            raise CheckFailed(
-                "timeout", f"the store did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
-            ) from None
-        except CheckFailed as e:
-            SOURCE_CHECKS.labels(KIND, e.reason).inc()
-            log.info("source check failed", kind=KIND, reason=e.reason)
-            raise
-        SOURCE_CHECKS.labels(KIND, "ok").inc()
 
     async def discover(self, config: Mapping[str, Any]) -> list[Stream]:
         cfg = parse_config(config, FilesConfig)

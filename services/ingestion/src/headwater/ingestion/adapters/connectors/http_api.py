@@ -31,10 +31,10 @@ from msgspec import Meta
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.connectors.common import (
     CHECK_TIMEOUT_SECONDS,
-    SOURCE_CHECKS,
     SOURCE_READ_FAILURES,
     SOURCE_ROWS,
     JsonValue,
+    checking,
     config_spec,
     json_value,
     masked_repr,
@@ -299,22 +299,12 @@ class HttpApiSource:
         cfg = parse_config(config, HttpApiConfig)
         api = _Api(cfg, self._allowed, CHECK_TIMEOUT_SECONDS)
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            async with checking(KIND, "the API"):
                 for endpoint in cfg.endpoints:
                     async for _ in api.pages(endpoint):
                         break
-        except TimeoutError:
-            SOURCE_CHECKS.labels(KIND, "timeout").inc()
-            raise CheckFailed(
-                "timeout", f"the API did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
-            ) from None
-        except CheckFailed as e:
-            SOURCE_CHECKS.labels(KIND, e.reason).inc()
-            log.info("source check failed", kind=KIND, reason=e.reason)
-            raise
         finally:
             await api.close()
-        SOURCE_CHECKS.labels(KIND, "ok").inc()
 
     async def discover(self, config: Mapping[str, Any]) -> list[Stream]:
         cfg = parse_config(config, HttpApiConfig)

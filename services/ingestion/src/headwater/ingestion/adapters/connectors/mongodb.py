@@ -13,7 +13,6 @@ CDC (change streams, which need a replica set) is not offered.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import json
@@ -29,9 +28,9 @@ from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError, S
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.connectors.common import (
     CHECK_TIMEOUT_SECONDS,
-    SOURCE_CHECKS,
     SOURCE_READ_FAILURES,
     SOURCE_ROWS,
+    checking,
     config_spec,
     masked_repr,
     parse_config,
@@ -210,28 +209,17 @@ class MongoSource:
 
     async def check(self, config: Mapping[str, Any]) -> None:
         cfg = parse_config(config, MongoConfig)
-        try:
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-                if not cfg.srv:
-                    await _some_member_reachable(cfg)
-                mongo = client(cfg)
-                try:
-                    await mongo.admin.command("ping")
-                    await mongo[cfg.database].list_collection_names()
-                except PyMongoError as e:
-                    raise _failure(cfg, e) from None
-                finally:
-                    await mongo.close()
-        except TimeoutError:
-            SOURCE_CHECKS.labels(KIND, "timeout").inc()
-            raise CheckFailed(
-                "timeout", f"MongoDB did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
-            ) from None
-        except CheckFailed as e:
-            SOURCE_CHECKS.labels(KIND, e.reason).inc()
-            log.info("source check failed", kind=KIND, reason=e.reason)
-            raise
-        SOURCE_CHECKS.labels(KIND, "ok").inc()
+        async with checking(KIND, "MongoDB"):
+            if not cfg.srv:
+                await _some_member_reachable(cfg)
+            mongo = client(cfg)
+            try:
+                await mongo.admin.command("ping")
+                await mongo[cfg.database].list_collection_names()
+            except PyMongoError as e:
+                raise _failure(cfg, e) from None
+            finally:
+                await mongo.close()
 
     async def discover(self, config: Mapping[str, Any]) -> list[Stream]:
         cfg = parse_config(config, MongoConfig)

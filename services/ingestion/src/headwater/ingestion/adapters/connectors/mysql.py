@@ -29,12 +29,12 @@ from msgspec import Meta
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.connectors.common import (
     CHECK_TIMEOUT_SECONDS,
-    SOURCE_CHECKS,
     SOURCE_READ_FAILURES,
     SOURCE_ROWS,
     CursorState,
     JsonValue,
     Rebatcher,
+    checking,
     config_spec,
     masked_repr,
     next_state,
@@ -397,19 +397,8 @@ class MySQLSource:
 
     async def check(self, config: Mapping[str, Any]) -> None:
         cfg = parse_config(config, MySQLConfig)
-        try:
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), connected(cfg) as conn:
-                await _some_table_readable(conn, cfg)
-        except TimeoutError:
-            SOURCE_CHECKS.labels(KIND, "timeout").inc()
-            raise CheckFailed(
-                "timeout", f"{cfg.host}:{cfg.port} did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
-            ) from None
-        except CheckFailed as e:
-            SOURCE_CHECKS.labels(KIND, e.reason).inc()
-            log.info("source check failed", kind=KIND, reason=e.reason)
-            raise
-        SOURCE_CHECKS.labels(KIND, "ok").inc()
+        async with checking(KIND, f"{cfg.host}:{cfg.port}"), connected(cfg) as conn:
+            await _some_table_readable(conn, cfg)
 
     async def discover(self, config: Mapping[str, Any]) -> list[Stream]:
         cfg = parse_config(config, MySQLConfig)

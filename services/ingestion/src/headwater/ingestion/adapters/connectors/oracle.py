@@ -25,12 +25,12 @@ from msgspec import Meta
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.connectors.common import (
     CHECK_TIMEOUT_SECONDS,
-    SOURCE_CHECKS,
     SOURCE_READ_FAILURES,
     SOURCE_ROWS,
     CursorState,
     JsonValue,
     Rebatcher,
+    checking,
     config_spec,
     masked_repr,
     next_state,
@@ -348,24 +348,14 @@ class OracleSource:
 
     async def check(self, config: Mapping[str, Any]) -> None:
         cfg = parse_config(config, OracleConfig)
-        try:
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), connected(cfg) as conn:
-                cursor: Any = conn.cursor()
-                await cursor.execute("SELECT 1 FROM dual")
-                await cursor.fetchall()
-        except TimeoutError:
-            SOURCE_CHECKS.labels(KIND, "timeout").inc()
-            raise CheckFailed(
-                "timeout", f"{cfg.host}:{cfg.port} did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
-            ) from None
-        except CheckFailed as e:
-            SOURCE_CHECKS.labels(KIND, e.reason).inc()
-            log.info("source check failed", kind=KIND, reason=e.reason)
-            raise
-        except oracledb.Error as e:
-            SOURCE_CHECKS.labels(KIND, "connection_failed").inc()
-            raise _failure(cfg, e) from None
-        SOURCE_CHECKS.labels(KIND, "ok").inc()
+        async with checking(KIND, f"{cfg.host}:{cfg.port}"):
+            try:
+                async with connected(cfg) as conn:
+                    cursor: Any = conn.cursor()
+                    await cursor.execute("SELECT 1 FROM dual")
+                    await cursor.fetchall()
+            except oracledb.Error as e:
+                raise _failure(cfg, e) from None
 
     async def discover(self, config: Mapping[str, Any]) -> list[Stream]:
         cfg = parse_config(config, OracleConfig)

@@ -32,11 +32,11 @@ from msgspec import Meta
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.connectors.common import (
     CHECK_TIMEOUT_SECONDS,
-    SOURCE_CHECKS,
     SOURCE_READ_FAILURES,
     SOURCE_ROWS,
     CursorState,
     Rebatcher,
+    checking,
     config_spec,
     masked_repr,
     next_state,
@@ -480,25 +480,10 @@ class PostgresSource:
 
     async def check(self, config: Mapping[str, Any]) -> None:
         cfg = parse_config(config, PostgresConfig)
-        try:
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-                async with connected(cfg) as conn:
-                    rows = await conn.fetch(SCHEMA_ACCESS, list(cfg.schemas))
-        except TimeoutError:
-            SOURCE_CHECKS.labels(KIND, "timeout").inc()
-            raise CheckFailed(
-                "timeout", f"{cfg.host}:{cfg.port} did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
-            ) from None
-        except CheckFailed as e:
-            SOURCE_CHECKS.labels(KIND, e.reason).inc()
-            log.info("source check failed", kind=KIND, reason=e.reason)
-            raise
-        try:
+        async with checking(KIND, f"{cfg.host}:{cfg.port}"):
+            async with connected(cfg) as conn:
+                rows = await conn.fetch(SCHEMA_ACCESS, list(cfg.schemas))
             _schemas_usable(cfg, rows)
-        except CheckFailed as e:
-            SOURCE_CHECKS.labels(KIND, e.reason).inc()
-            raise
-        SOURCE_CHECKS.labels(KIND, "ok").inc()
 
     async def drop_replication_slot(self, config: Mapping[str, Any], stream: Stream) -> bool:
         """Drops the CDC slot of `stream` (a job that stops reading it must, or the server keeps its WAL)."""

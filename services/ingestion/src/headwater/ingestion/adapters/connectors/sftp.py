@@ -24,8 +24,8 @@ from msgspec import Meta
 from headwater.common.logging import get_logger
 from headwater.ingestion.adapters.connectors.common import (
     CHECK_TIMEOUT_SECONDS,
-    SOURCE_CHECKS,
     SOURCE_READ_FAILURES,
+    checking,
     config_spec,
     masked_repr,
     parse_config,
@@ -193,21 +193,11 @@ class SftpSource:
 
     async def check(self, config: Mapping[str, Any]) -> None:
         cfg = parse_config(config, SftpConfig)
-        try:
-            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), sftp_session(cfg) as sftp:
+        async with checking(KIND, f"{cfg.host}:{cfg.port}"):
+            async with sftp_session(cfg) as sftp:
                 files = await _SftpTree(sftp, cfg.path, f"{cfg.host}:{cfg.port}").list_files()
             if not files:
                 raise CheckFailed("not_found", f"no CSV, JSON lines or Parquet files under {cfg.path!r}")
-        except TimeoutError:
-            SOURCE_CHECKS.labels(KIND, "timeout").inc()
-            raise CheckFailed(
-                "timeout", f"{cfg.host}:{cfg.port} did not answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
-            ) from None
-        except CheckFailed as e:
-            SOURCE_CHECKS.labels(KIND, e.reason).inc()
-            log.info("source check failed", kind=KIND, reason=e.reason)
-            raise
-        SOURCE_CHECKS.labels(KIND, "ok").inc()
 
     async def discover(self, config: Mapping[str, Any]) -> list[Stream]:
         cfg = parse_config(config, SftpConfig)

@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from headwater.common.events import JobChanged
+from headwater.common.events import JobChanged, JobRunRequested
 from headwater.scheduler.domain.schedules import (
     Change,
     InvalidSchedule,
     Kind,
     ScheduleSpec,
     StoredSchedule,
+    event_for,
     job_schedule,
     next_due,
     reconcile,
@@ -69,3 +70,19 @@ def test_reconciling_the_system_schedules_leaves_job_schedules_alone() -> None:
     wanted = [ScheduleSpec("freshness", Kind.FRESHNESS, "0 * * * *")]
     plan = reconcile({"sensor-7": stored()}, wanted, NOW)
     assert [step.name for step in plan] == ["freshness"]
+
+
+def test_a_sync_job_is_scheduled_like_a_sensor_and_fires_with_its_job_id() -> None:
+    event = JobChanged(job="sync-3", kind="sync", version=1, cron="*/1 * * * *", job_id=3)
+    added = job_schedule(event, None, NOW)
+    assert added is not None
+    assert (added.values["kind"], added.values["params"]) == ("sync", {"version": 1, "job_id": 3})
+    fired = event_for("sync-3", Kind.SYNC, added.values["params"], NOW)  # pyright: ignore[reportArgumentType]
+    assert isinstance(fired, JobRunRequested)
+    assert (fired.job, fired.kind, fired.job_id, fired.data_source_id, fired.schedule) == (
+        "sync-3",
+        "sync",
+        3,
+        None,
+        "sync-3",
+    )

@@ -54,6 +54,13 @@ class Settings(ServiceSettings, frozen=True, kw_only=True):
     sync_allow_hosts: str = ""
 
     def connection_secrets(self) -> tuple[str, list[str]]:
+        """The sealing key and the keys it replaced. Outside `local` the key must be set: a key derived from
+        another would change with it and lock every stored configuration."""
+        if not self.connection_secrets_key and self.environment != "local":
+            raise ValueError(
+                "HEADWATER_INGESTION_CONNECTION_SECRETS_KEY is not set: give the API and the worker the same "
+                "random key of at least 32 characters (it seals the sources' and destinations' configurations)"
+            )
         current = (
             self.connection_secrets_key
             or hashlib.sha256(f"connections\x00{self.internal_signing_key}".encode()).hexdigest()

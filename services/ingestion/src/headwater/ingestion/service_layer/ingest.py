@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import time
 from collections import Counter as Tally
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 import msgspec
@@ -20,7 +20,7 @@ from headwater.common.logging import get_logger
 from headwater.ingestion.arrow import Array, RecordBatch, pa, pc
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
-from headwater.ingestion.domain.records import LoadSummary, QuarantineRecord, RawBatch
+from headwater.ingestion.domain.records import EncodedRows, LoadSummary, QuarantineRecord, RawBatch
 from headwater.ingestion.domain.signatures import line_signature, line_signatures
 from headwater.ingestion.domain.validation import AlertType, FieldRule, check_batch
 from headwater.ingestion.service_layer.ports import FileReader, OpenFile, Warehouse
@@ -61,8 +61,7 @@ class IngestReport(msgspec.Struct, frozen=True, kw_only=True):
 
 class _Prepared(msgspec.Struct):
     rows_read: int
-    good_columns: list[str]
-    good_csv: bytes
+    good: EncodedRows | None
     rows_loaded: int
     rows_ignored: int
     bad: list[QuarantineRecord]
@@ -101,14 +100,14 @@ def prepare_batch(
     *,
     rules: Sequence[FieldRule],
     settings: ParseSettings,
-    warehouse: Warehouse,
+    encode: Callable[[RecordBatch], EncodedRows],
     stored_item_id: int,
     data_source_id: int | None,
     ignored_signatures: Array,
     header_fixed: bool,
     sign_loaded_rows: bool,
 ) -> _Prepared:
-    """One batch's CPU work: signatures, ignored lines dropped, checks, COPY input of the good rows."""
+    """One batch's CPU work: signatures, ignored lines dropped, checks, the good rows `encode`d for the load."""
     rows = raw.rows
     bad: list[QuarantineRecord] = []
     for rejected in raw.rejected:
@@ -133,7 +132,7 @@ def prepare_batch(
         )
     ignored_rejected = len(raw.rejected) - len(bad)
     if rows.num_rows == 0:
-        return _Prepared(len(raw.rejected), [], b"", 0, ignored_rejected, bad)
+        return _Prepared(len(raw.rejected), None, 0, ignored_rejected, bad)
     check_columns(rows, rules, header_fixed=header_fixed)
     line_numbers = raw.line_numbers
     ignored = 0
@@ -186,8 +185,7 @@ def prepare_batch(
             )
     return _Prepared(
         raw.rows.num_rows + len(raw.rejected),
-        with_hidden.schema.names,
-        warehouse.encode_rows(with_hidden),
+        encode(with_hidden) if n else None,
         n,
         ignored + ignored_rejected,
         bad,
@@ -256,6 +254,10 @@ async def ingest_file(
             reader: FileReader = await asyncio.to_thread(open_file, path, settings, file_format)
             batches: Iterator[RawBatch] = reader.batches(batch_rows)
             header_fixed = reader.file_format is not FileFormat.JSONL
+            column_types = load.column_types
+
+            def encode(batch: RecordBatch) -> EncodedRows:
+                return warehouse.encode_rows(batch, column_types)
 
             prepare_seconds = 0.0
 
@@ -275,7 +277,7 @@ async def ingest_file(
                     raw,
                     rules=rules,
                     settings=settings,
-                    warehouse=warehouse,
+                    encode=encode,
                     stored_item_id=stored_item_id,
                     data_source_id=data_source_id,
                     ignored_signatures=ignored,
@@ -291,7 +293,8 @@ async def ingest_file(
                 while (prepared := await pending) is not None:
                     pending = asyncio.create_task(asyncio.to_thread(step))
                     began = time.perf_counter()
-                    await load.copy_rows(prepared.good_columns, prepared.good_csv)
+                    if prepared.good is not None:
+                        await load.copy_rows(prepared.good)
                     await load.copy_bad_rows(prepared.bad)
                     copy_seconds += time.perf_counter() - began
                     read += prepared.rows_read

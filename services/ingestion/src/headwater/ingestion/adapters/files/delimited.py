@@ -193,6 +193,12 @@ class _PacedInput:
         self._ended = False
         self.closed = False
 
+    @property
+    def blocks_ahead(self) -> int:
+        """Blocks read and not yet parsed into a batch taken."""
+        with self._changed:
+            return self._reads - self._taken
+
     def readable(self) -> bool:
         return True
 

@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -288,10 +289,14 @@ async def ingest_file(
             read = loaded = ignored_count = 0
             copy_seconds = 0.0
             by_alert: Tally[str] = Tally()
-            pending = asyncio.create_task(asyncio.to_thread(step))
+            # One thread of its own prepares the batches in turn (a pool's threads, taking turns, would each
+            # keep freed memory in their allocator's arenas).
+            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prepare")
+            loop = asyncio.get_running_loop()
+            pending = loop.run_in_executor(worker, step)
             try:
                 while (prepared := await pending) is not None:
-                    pending = asyncio.create_task(asyncio.to_thread(step))
+                    pending = loop.run_in_executor(worker, step)
                     began = time.perf_counter()
                     if prepared.good is not None:
                         await load.copy_rows(prepared.good)
@@ -305,6 +310,7 @@ async def ingest_file(
                 if not pending.done():
                     # The thread cannot be stopped; let it finish its batch so the file is closed cleanly.
                     await asyncio.shield(asyncio.wait([pending]))
+                worker.shutdown(wait=False)
             sha256 = await digest
             quarantined = sum(by_alert.values())
             await load.finish(

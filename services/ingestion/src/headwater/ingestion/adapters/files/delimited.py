@@ -178,14 +178,16 @@ class _PacedInput:
 
     Arrow reads its input on a background thread into a queue of up to 32 blocks however slowly the batches are
     taken (with 16 MiB blocks, 512 MiB of a large file in memory). Here a read waits while `ahead` blocks are
-    read and not yet parsed, unless the consumer has waited for its batch a while (then the reader needs the
-    read: never a deadlock, at worst a block more)."""
+    read and not yet parsed into a batch. Should the consumer wait for its batch a while all the same (a record
+    straddling blocks, a starved machine), one more block is let through per `STARVED_SECONDS` of its wait:
+    never a deadlock, and still a bound."""
 
     STARVED_SECONDS = 0.1
 
     def __init__(self, stream: Any, ahead: int) -> None:
         self._stream = stream
         self._ahead = ahead
+        self._extra = 0
         self._reads = 0
         self._taken = 0
         self._waiting_since: float | None = None
@@ -207,10 +209,11 @@ class _PacedInput:
 
     def read(self, size: int = -1) -> bytes:
         with self._changed:
-            while self._reads - self._taken >= self._ahead and not self._ended:
+            while self._reads - self._taken >= self._ahead + self._extra and not self._ended:
                 since = self._waiting_since
-                if since is not None and time.monotonic() - since >= self.STARVED_SECONDS:
-                    break
+                if since is not None and time.monotonic() - since >= self.STARVED_SECONDS * (self._extra + 1):
+                    self._extra += 1
+                    continue
                 self._changed.wait(self.STARVED_SECONDS / 2)
             self._reads += 1
         data = bytes(self._stream.read(size))
@@ -233,6 +236,7 @@ class _PacedInput:
         with self._changed:
             self._waiting_since = None
             self._taken += 1
+            self._extra = 0
             self._changed.notify_all()
 
 

@@ -10,8 +10,7 @@ table would write it twice.)
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
@@ -121,10 +120,20 @@ class Loading:
         )
 
 
+COPY_CHUNK = 1 << 20
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), COPY_CHUNK):
+        yield data[start : start + COPY_CHUNK]
+
+
 async def _copy(conn: Connection, schema: str, table: str, rows: EncodedRows) -> None:
+    # The encoded rows a slice at a time, on the event loop (asyncpg reads a file-like source 512 KiB at a
+    # time, each read on a thread of the loop's default pool, whose threads then each keep freed memory).
     if rows.data:
         await conn.copy_to_table(
-            table, schema_name=schema, source=io.BytesIO(rows.data), columns=rows.columns, format=rows.format
+            table, schema_name=schema, source=_chunks(rows.data), columns=rows.columns, format=rows.format
         )
 
 

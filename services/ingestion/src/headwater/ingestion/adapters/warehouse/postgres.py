@@ -250,14 +250,20 @@ class PostgresWarehouse:
                 " _signature text NOT NULL, _field_name text, _field_value text, _msg text NOT NULL,"
                 " _alert_type text NOT NULL, _row jsonb NOT NULL, _ingested_at timestamptz NOT NULL DEFAULT now())"
             )
-            for name, columns in (
-                (table, "_stored_item_id"),
-                (table, "_data_source_id"),
-                (table + QUARANTINE_SUFFIX, "_stored_item_id"),
-                (table + QUARANTINE_SUFFIX, "_signature"),
+            # A file's rows are appended together, so the dataset table's stored-item and data-source columns
+            # follow the table's physical order: BRIN indexes (a summary per range of pages) find them almost as
+            # a btree would, at a fraction of a btree's cost per loaded row (a btree maintained for each of a
+            # million rows took a third of the load). Tables made before keep the btrees they have.
+            for name, method, columns in (
+                (table, "brin", "_stored_item_id"),
+                (table, "brin", "_data_source_id"),
+                (table + QUARANTINE_SUFFIX, "btree", "_stored_item_id"),
+                (table + QUARANTINE_SUFFIX, "btree", "_signature"),
             ):
                 index = quote_ident(f"{name[:40]}_{columns}_idx")
-                await conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {self._name(name)} ({columns})")
+                await conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS {index} ON {self._name(name)} USING {method} ({columns})"
+                )
             for rule in rules:
                 if rule.to_include:
                     await conn.execute(

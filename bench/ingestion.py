@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import shutil
@@ -123,6 +124,30 @@ class RssSampler:
         self._thread.join()
 
 
+class PostgresCpu:
+    """CPU seconds the processes of one local Postgres cluster have used (its postmaster and the children it
+    forked), read from /proc: what the load costs the server, whatever else the machine runs."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._postmaster = int((data_dir / "postmaster.pid").read_text().splitlines()[0])
+
+    def seconds(self) -> float:
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            if int(stat.parent.name) == self._postmaster or int(fields[1]) == self._postmaster:
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def stage_timings(path: Path, batch_rows: int, column_types: dict[str, str]) -> dict[str, float]:
     """Seconds of each CPU stage over the whole file, cumulated (no database, one thread). Signatures are
     computed by `ingest_file` for every row only when a data source ignores some (or loaded rows are signed);
@@ -202,7 +227,14 @@ async def column_types_of(dsn: str, schema: str, table: str) -> dict[str, str]:
 
 
 async def measure(
-    dsn: str, rows: int, batch_rows: int, folder: Path, *, stages: bool = True, baseline: bool = True
+    dsn: str,
+    rows: int,
+    batch_rows: int,
+    folder: Path,
+    *,
+    stages: bool = True,
+    baseline: bool = True,
+    postgres_cpu: PostgresCpu | None = None,
 ) -> dict[str, Any]:
     path = folder / "bench.csv"
     t0 = time.perf_counter()
@@ -214,6 +246,8 @@ async def measure(
     try:
         await warehouse.ensure_table("events", RULES)  # table creation is not what is measured
         rss_before = RssSampler.current()
+        cpu_before = process_cpu_seconds()
+        server_before = postgres_cpu.seconds() if postgres_cpu else 0.0
         with RssSampler() as rss:  # first, so nothing measured before has grown the process
             t0 = time.perf_counter()
             report = await ingest_file(
@@ -228,6 +262,8 @@ async def measure(
                 batch_rows=batch_rows,
             )
             ingest_seconds = time.perf_counter() - t0
+        cpu_seconds = process_cpu_seconds() - cpu_before
+        server_seconds = postgres_cpu.seconds() - server_before if postgres_cpu else None
         queryable = await warehouse.read_page("events", RULES, stored_item_id=1, limit=1)
     finally:
         await warehouse.close()
@@ -257,6 +293,8 @@ async def measure(
             "peak_rss_mb": round(rss.peak_bytes / 1e6),
             "prepare_seconds_worker_thread": round(report.prepare_seconds, 2),
             "copy_seconds_event_loop": round(report.copy_seconds, 2),
+            "cpu_seconds_this_process": round(cpu_seconds, 2),
+            "cpu_seconds_postgres": None if server_seconds is None else round(server_seconds, 2),
         },
         "baseline_copy_records": None
         if copy_seconds is None
@@ -290,6 +328,11 @@ def render(result: dict[str, Any]) -> str:
     lines.append(
         f"{'  of which COPY (event loop, overlapping)':<44}{ingest['copy_seconds_event_loop']:>10.2f}"
     )
+    lines.append(
+        f"{'  CPU of this process (all its threads)':<44}{ingest['cpu_seconds_this_process']:>10.2f}"
+    )
+    if ingest["cpu_seconds_postgres"] is not None:
+        lines.append(f"{'  CPU of Postgres (all its processes)':<44}{ingest['cpu_seconds_postgres']:>10.2f}")
     baseline = result["baseline_copy_records"]
     if baseline is not None:
         lines.append(
@@ -355,7 +398,13 @@ def main(argv: list[str] | None = None) -> int:
             dsn = postgres.admin_dsn
         result = asyncio.run(
             measure(
-                dsn, rows, args.batch_rows, folder, stages=not args.no_stages, baseline=not args.no_baseline
+                dsn,
+                rows,
+                args.batch_rows,
+                folder,
+                stages=not args.no_stages,
+                baseline=not args.no_baseline,
+                postgres_cpu=PostgresCpu(postgres.data_dir) if postgres is not None else None,
             )
         )
     finally:

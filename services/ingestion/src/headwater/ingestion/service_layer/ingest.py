@@ -1,7 +1,9 @@
 """Ingest one file into its dataset's table: parse, validate, load the good rows, quarantine the bad, once.
 
-The CPU work of a batch (parse, signatures, checks, COPY encoding) runs in a worker thread while the event loop
-COPYs the previous batch, so parsing and loading overlap; at most two batches are in memory at a time.
+The CPU work of a batch (parse, signatures, checks, COPY encoding) runs on a thread of the file's own while the
+event loop COPYs the previous batch, so parsing and loading overlap. Memory is bounded whatever the file's size:
+at most two batches are in memory at a time, the reader holds a few blocks of the file (CSV: two 4 MiB blocks
+ahead), and the bad rows, counts and digest are streamed or folded batch by batch, never kept for the file.
 """
 
 from __future__ import annotations

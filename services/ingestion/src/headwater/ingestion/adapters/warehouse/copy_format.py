@@ -1,7 +1,7 @@
 """Arrow batches as COPY input, without per-row Python: binary (`to_copy_binary`: cells built by numpy and joined
 by `pyarrow.compute`), or CSV written by pyarrow's CSV writer (`to_copy_csv`).
 
-Binary spares Postgres the parsing of every number and timestamp (most of the server's CPU in a COPY of CSV);
+Binary spares Postgres the text parsing of every number and timestamp (its input functions);
 CSV is the fallback for a column whose Arrow type is not the type its table column has.
 """
 

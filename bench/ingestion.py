@@ -33,6 +33,7 @@ from headwater.devstack.postgres import EmbeddedPostgres
 from headwater.devstack.testing import free_port
 from headwater.ingestion.adapters.files import open_file
 from headwater.ingestion.adapters.warehouse import PostgresWarehouse
+from headwater.ingestion.arrow import use_jemalloc
 from headwater.ingestion.domain.parsing import ParseSettings
 from headwater.ingestion.domain.signatures import line_signatures
 from headwater.ingestion.domain.validation import FieldRule, FieldType, check_batch
@@ -385,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
+    use_jemalloc()  # as the service's processes do (`bootstrap`)
     rows = args.file_size // BYTES_PER_ROW if args.file_size else args.rows
     if rows < 1:
         parser.error("the file must hold at least one row")

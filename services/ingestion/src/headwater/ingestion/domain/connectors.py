@@ -47,9 +47,7 @@ class CheckFailed(Exception):
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
-        self.reason = (
-            reason  # unreachable_host, connection_refused, bad_credentials, permission_denied, tls_required,
-        )
+        self.reason = reason  # unreachable_host, connection_refused, bad_credentials, permission_denied, tls_required,
         # not_found, invalid_config, timeout
         self.message = message
 
@@ -75,16 +73,12 @@ class WriteTarget(msgspec.Struct, frozen=True, kw_only=True):
     namespace: str | None
     table: str
     primary_key: tuple[str, ...] = ()
-    mode: str = (
-        "append"  # append | overwrite (a full refresh replaces the table once its first batch is written)
-    )
+    mode: str = "append"  # append | overwrite (a full refresh replaces the table once its first batch is written)
 
 
 class WriteSummary(msgspec.Struct, frozen=True, kw_only=True):
     rows_written: int
-    location: (
-        str  # where the rows are now, for a person: `schema.table`, `s3://bucket/prefix/`, `catalog.ns.table`
-    )
+    location: str  # where the rows are now, for a person: `schema.table`, `s3://bucket/prefix/`, `catalog.ns.table`
 
 
 class Source(Protocol):

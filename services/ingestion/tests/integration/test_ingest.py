@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import io
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from headwater.ingestion.adapters.files import open_file
 from headwater.ingestion.adapters.warehouse import PostgresWarehouse
 from headwater.ingestion.domain.errors import InvalidQuery
 from headwater.ingestion.domain.parsing import ParseSettings
+from headwater.ingestion.domain.records import EncodedRows
 from headwater.ingestion.domain.signatures import line_signature
 from headwater.ingestion.domain.validation import FieldRule, FieldType
 from headwater.ingestion.service_layer.ingest import ingest_file
@@ -138,12 +140,12 @@ async def test_a_load_cancelled_between_batches_leaves_nothing_and_a_rerun_loads
     copied = asyncio.Event()
     original = PostgresWarehouse.encode_rows
 
-    def slow_encode(batch: pa.RecordBatch) -> bytes:
+    def slow_encode(batch: pa.RecordBatch, column_types: Mapping[str, str] | None = None) -> EncodedRows:
         copied.set()
         import time
 
         time.sleep(0.05)
-        return original(batch)
+        return original(batch, column_types)
 
     warehouse.encode_rows = slow_encode  # type: ignore[method-assign]
     task = asyncio.create_task(ingest(warehouse, path, batch_rows=100))

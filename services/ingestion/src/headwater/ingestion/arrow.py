@@ -24,3 +24,15 @@ pq: Any = _pq
 Array: TypeAlias = Any
 RecordBatch: TypeAlias = Any
 DataType: TypeAlias = Any
+
+
+def use_jemalloc() -> None:
+    """Arrow's allocations from jemalloc, where pyarrow has it (its Linux and macOS wheels; else the default
+    allocator stays). The default (mimalloc) holds on to more of the pages a file's batches used: 30 MB more
+    peak RSS in a worker ingesting 1M rows, for no less CPU (`make bench-ingestion`). (jemalloc's decay at 0 ms
+    would save 30 MB more, for a quarter more CPU in the worker.)"""
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return
+    pa.set_memory_pool(pool)

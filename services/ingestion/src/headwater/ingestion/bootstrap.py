@@ -23,6 +23,7 @@ from headwater.ingestion.adapters.storage import (
     parse_store_url,
 )
 from headwater.ingestion.adapters.warehouse.pools import WarehousePools
+from headwater.ingestion.arrow import use_jemalloc
 from headwater.ingestion.settings import Settings
 
 
@@ -56,6 +57,7 @@ def store_config(url: str) -> StoreConfig:
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or load_settings(Settings, SERVICE)
     engine = start_process(SERVICE, SCHEMA, settings)
+    use_jemalloc()
     return Container(
         settings=settings,
         engine=engine,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -17,6 +17,15 @@ class LoadSummary(msgspec.Struct, frozen=True, kw_only=True):
     rows_quarantined: int
     rows_ignored: int
     sha256: str | None = None
+
+
+class EncodedRows(msgspec.Struct, frozen=True):
+    """Rows in the warehouse's bulk-load input (for Postgres, COPY input in `format`): opaque to the use
+    cases, which only hand them from the worker thread that encodes them to the load."""
+
+    columns: list[str]
+    format: Literal["binary", "csv"]
+    data: bytes
 
 
 class QuarantineRecord(msgspec.Struct, frozen=True):

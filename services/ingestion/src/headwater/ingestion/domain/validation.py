@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Literal
 
 import msgspec
+import numpy as np
 
 from headwater.ingestion.arrow import Array, DataType, RecordBatch, pa, pc
 from headwater.ingestion.domain.parsing import ParseSettings
@@ -179,6 +180,13 @@ def _text(column: Array) -> Array:
             [None if v is None else msgspec.json.encode(v).decode() for v in column.to_pylist()], pa.string()
         )
     return pc.cast(column, pa.string())
+
+
+def _unsigned(text: Array) -> Array:
+    """`text` without a leading `+` (Arrow's cast refuses it), replaced only in a batch where a value has one."""
+    if pc.any(pc.starts_with(text, "+")).as_py():
+        return pc.replace_substring_regex(text, r"^\+", "")
+    return text
 
 
 def _first(code: Array, failed: Array, value: int) -> Array:
@@ -358,11 +366,11 @@ def _check_field(rule: FieldRule, column: Array, settings: ParseSettings) -> tup
         match kind:
             case FieldType.INTEGER:
                 ok = pc.match_substring_regex(compared, _INTEGER)
-                unsigned = pc.replace_substring_regex(compared, r"^\+", "")
+                unsigned = _unsigned(compared)
                 values = pc.cast(pc.if_else(ok, unsigned, pa.scalar(None, pa.string())), pa.int64())
             case FieldType.NUMBER:
                 ok = pc.match_substring_regex(compared, _NUMBER)
-                unsigned = pc.replace_substring_regex(compared, r"^\+", "")
+                unsigned = _unsigned(compared)
                 values = pc.cast(pc.if_else(ok, unsigned, pa.scalar(None, pa.string())), pa.float64())
             case FieldType.BOOLEAN:
                 lowered = pc.utf8_lower(compared)
@@ -395,7 +403,7 @@ def _check_field(rule: FieldRule, column: Array, settings: ParseSettings) -> tup
             allowed = pa.array([str(v) for v in rule.limit_to_values], pa.string())
             outside = pc.invert(pc.is_in(items, value_set=allowed))
             parents = pc.filter(pc.list_parent_indices(values), outside)
-            rows = pc.is_in(pa.array(range(n), pa.int64()), value_set=pc.cast(parents, pa.int64()))
+            rows = pc.is_in(pa.array(np.arange(n, dtype=np.int64)), value_set=pc.cast(parents, pa.int64()))
             code = _first(code, rows, _NOT_IN_VALUES)
         elif target in (pa.int64(), pa.float64(), pa.string(), pa.bool_()):
             allowed = pc.cast(
@@ -413,7 +421,9 @@ def _check_field(rule: FieldRule, column: Array, settings: ParseSettings) -> tup
         nul_items = pc.match_substring(pc.list_flatten(values), "\x00")
         parents = pc.filter(pc.list_parent_indices(values), nul_items)
         code = _first(
-            code, pc.is_in(pa.array(range(n), pa.int64()), value_set=pc.cast(parents, pa.int64())), _NUL
+            code,
+            pc.is_in(pa.array(np.arange(n, dtype=np.int64)), value_set=pc.cast(parents, pa.int64())),
+            _NUL,
         )
     values = pc.if_else(present, values, pa.scalar(None, target))
     return values, code
@@ -473,7 +483,7 @@ def check_batch(batch: RecordBatch, rules: Sequence[FieldRule], settings: ParseS
         field_code = pc.add(pc.cast(code, pa.int32()), index * _CODES)
         row_code = pc.coalesce(row_code, field_code)
     good_mask = pc.is_null(row_code)
-    positions = pa.array(range(n), pa.int64())
+    positions = pa.array(np.arange(n, dtype=np.int64))
     schema = pa.schema([pa.field(rule.field_name, rule.arrow_type) for rule in included])
     good = pa.RecordBatch.from_arrays(columns, schema=schema).filter(good_mask)
     good_positions = positions.filter(good_mask)

@@ -1,7 +1,9 @@
 """Ingest one file into its dataset's table: parse, validate, load the good rows, quarantine the bad, once.
 
-The CPU work of a batch (parse, signatures, checks, COPY encoding) runs in a worker thread while the event loop
-COPYs the previous batch, so parsing and loading overlap; at most two batches are in memory at a time.
+The CPU work of a batch (parse, signatures, checks, COPY encoding) runs on a thread of the file's own while the
+event loop COPYs the previous batch, so parsing and loading overlap. Memory is bounded whatever the file's size:
+at most two batches are in memory at a time, the reader holds a few blocks of the file (CSV: two 4 MiB blocks
+ahead), and the bad rows, counts and digest are streamed or folded batch by batch, never kept for the file.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import asyncio
 import hashlib
 import time
 from collections import Counter as Tally
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -20,7 +23,7 @@ from headwater.common.logging import get_logger
 from headwater.ingestion.arrow import Array, RecordBatch, pa, pc
 from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
-from headwater.ingestion.domain.records import LoadSummary, QuarantineRecord, RawBatch
+from headwater.ingestion.domain.records import EncodedRows, LoadSummary, QuarantineRecord, RawBatch
 from headwater.ingestion.domain.signatures import line_signature, line_signatures
 from headwater.ingestion.domain.validation import AlertType, FieldRule, check_batch
 from headwater.ingestion.service_layer.ports import FileReader, OpenFile, Warehouse
@@ -61,8 +64,7 @@ class IngestReport(msgspec.Struct, frozen=True, kw_only=True):
 
 class _Prepared(msgspec.Struct):
     rows_read: int
-    good_columns: list[str]
-    good_csv: bytes
+    good: EncodedRows | None
     rows_loaded: int
     rows_ignored: int
     bad: list[QuarantineRecord]
@@ -101,14 +103,14 @@ def prepare_batch(
     *,
     rules: Sequence[FieldRule],
     settings: ParseSettings,
-    warehouse: Warehouse,
+    encode: Callable[[RecordBatch], EncodedRows],
     stored_item_id: int,
     data_source_id: int | None,
     ignored_signatures: Array,
     header_fixed: bool,
     sign_loaded_rows: bool,
 ) -> _Prepared:
-    """One batch's CPU work: signatures, ignored lines dropped, checks, COPY input of the good rows."""
+    """One batch's CPU work: signatures, ignored lines dropped, checks, the good rows `encode`d for the load."""
     rows = raw.rows
     bad: list[QuarantineRecord] = []
     for rejected in raw.rejected:
@@ -133,7 +135,7 @@ def prepare_batch(
         )
     ignored_rejected = len(raw.rejected) - len(bad)
     if rows.num_rows == 0:
-        return _Prepared(len(raw.rejected), [], b"", 0, ignored_rejected, bad)
+        return _Prepared(len(raw.rejected), None, 0, ignored_rejected, bad)
     check_columns(rows, rules, header_fixed=header_fixed)
     line_numbers = raw.line_numbers
     ignored = 0
@@ -186,8 +188,7 @@ def prepare_batch(
             )
     return _Prepared(
         raw.rows.num_rows + len(raw.rejected),
-        with_hidden.schema.names,
-        warehouse.encode_rows(with_hidden),
+        encode(with_hidden) if n else None,
         n,
         ignored + ignored_rejected,
         bad,
@@ -256,6 +257,10 @@ async def ingest_file(
             reader: FileReader = await asyncio.to_thread(open_file, path, settings, file_format)
             batches: Iterator[RawBatch] = reader.batches(batch_rows)
             header_fixed = reader.file_format is not FileFormat.JSONL
+            column_types = load.column_types
+
+            def encode(batch: RecordBatch) -> EncodedRows:
+                return warehouse.encode_rows(batch, column_types)
 
             prepare_seconds = 0.0
 
@@ -275,7 +280,7 @@ async def ingest_file(
                     raw,
                     rules=rules,
                     settings=settings,
-                    warehouse=warehouse,
+                    encode=encode,
                     stored_item_id=stored_item_id,
                     data_source_id=data_source_id,
                     ignored_signatures=ignored,
@@ -286,12 +291,17 @@ async def ingest_file(
             read = loaded = ignored_count = 0
             copy_seconds = 0.0
             by_alert: Tally[str] = Tally()
-            pending = asyncio.create_task(asyncio.to_thread(step))
+            # One thread of its own prepares the batches in turn (a pool's threads, taking turns, would each
+            # keep freed memory in their allocator's arenas).
+            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prepare")
+            loop = asyncio.get_running_loop()
+            pending = loop.run_in_executor(worker, step)
             try:
                 while (prepared := await pending) is not None:
-                    pending = asyncio.create_task(asyncio.to_thread(step))
+                    pending = loop.run_in_executor(worker, step)
                     began = time.perf_counter()
-                    await load.copy_rows(prepared.good_columns, prepared.good_csv)
+                    if prepared.good is not None:
+                        await load.copy_rows(prepared.good)
                     await load.copy_bad_rows(prepared.bad)
                     copy_seconds += time.perf_counter() - began
                     read += prepared.rows_read
@@ -302,6 +312,7 @@ async def ingest_file(
                 if not pending.done():
                     # The thread cannot be stopped; let it finish its batch so the file is closed cleanly.
                     await asyncio.shield(asyncio.wait([pending]))
+                worker.shutdown(wait=False)
             sha256 = await digest
             quarantined = sum(by_alert.values())
             await load.finish(

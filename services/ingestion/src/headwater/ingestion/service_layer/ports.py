@@ -29,6 +29,7 @@ from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 from headwater.ingestion.domain.queue import QueueFilter, QueueMessage, Rescheduled
 from headwater.ingestion.domain.records import (
     DataPage,
+    EncodedRows,
     IgnoredFile,
     LoadSummary,
     OfDataSource,
@@ -126,7 +127,12 @@ class Loading(Protocol):
     @property
     def already_loaded(self) -> bool: ...
 
-    async def copy_rows(self, columns: Sequence[str], csv: bytes) -> None: ...
+    @property
+    def column_types(self) -> Mapping[str, str]:
+        """The table's columns and their types, as the load found them (for `Warehouse.encode_rows`)."""
+        ...
+
+    async def copy_rows(self, rows: EncodedRows) -> None: ...
 
     async def copy_bad_rows(self, records: Sequence[QuarantineRecord]) -> None: ...
 
@@ -136,7 +142,7 @@ class Loading(Protocol):
 class Reprocessing(Protocol):
     rows: list[QuarantinedRow]
 
-    async def move(self, columns: Sequence[str], csv: bytes, ids: Sequence[int]) -> None: ...
+    async def move(self, rows: EncodedRows, ids: Sequence[int]) -> None: ...
 
     async def update_reasons(self, reasons: Sequence[tuple[int, str, str | None, str, str]]) -> None: ...
 
@@ -177,8 +183,10 @@ class Warehouse(Protocol):
         order_by: Sequence[str] = ("~id",),
     ) -> DataPage: ...
 
-    def encode_rows(self, batch: RecordBatch) -> bytes:
-        """Rows in the warehouse's COPY input format (CPU work, thread-safe: called off the event loop)."""
+    def encode_rows(self, batch: RecordBatch, column_types: Mapping[str, str] | None = None) -> EncodedRows:
+        """Rows as the warehouse's bulk-load input, for a table of `column_types` (`Loading.column_types`;
+        None: a form the warehouse converts to any column type). CPU work, thread-safe: called off the event
+        loop."""
         ...
 
 

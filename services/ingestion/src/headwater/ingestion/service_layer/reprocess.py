@@ -10,7 +10,7 @@ import msgspec
 from headwater.common.logging import get_logger
 from headwater.ingestion.arrow import pa
 from headwater.ingestion.domain.parsing import ParseSettings
-from headwater.ingestion.domain.records import IgnoredFile, OfDataSource, QuarantinedRow
+from headwater.ingestion.domain.records import EncodedRows, IgnoredFile, OfDataSource, QuarantinedRow
 from headwater.ingestion.domain.validation import FieldRule, check_batch
 from headwater.ingestion.service_layer.ports import Warehouse
 
@@ -28,8 +28,7 @@ class ReprocessReport(msgspec.Struct, frozen=True):
 
 
 class _Plan(msgspec.Struct):
-    columns: list[str]
-    csv: bytes
+    rows: EncodedRows
     moved_ids: list[int]
     reasons: list[tuple[int, str, str | None, str, str]]
 
@@ -59,7 +58,7 @@ def _plan(
     reasons = [
         (rows[b.position].id, b.field_name, b.field_value, b.msg, b.alert_type.value) for b in checked.bad
     ]
-    return _Plan(good.schema.names, warehouse.encode_rows(good), [r.id for r in good_rows], reasons)
+    return _Plan(warehouse.encode_rows(good), [r.id for r in good_rows], reasons)
 
 
 async def reprocess_bad_rows(
@@ -85,7 +84,7 @@ async def reprocess_bad_rows(
             if not work.rows:
                 break
             plan = await asyncio.to_thread(_plan, work.rows, rules, settings, warehouse)
-            await work.move(plan.columns, plan.csv, plan.moved_ids)
+            await work.move(plan.rows, plan.moved_ids)
             await work.update_reasons(plan.reasons)
             after = work.rows[-1].id
             checked += len(work.rows)

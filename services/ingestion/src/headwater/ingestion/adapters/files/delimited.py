@@ -6,6 +6,9 @@ import codecs
 import csv
 import functools
 import io
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,10 @@ from headwater.ingestion.domain.errors import UnreadableFile
 from headwater.ingestion.domain.parsing import FileFormat, ParseSettings
 from headwater.ingestion.domain.records import RawBatch, RejectedRow
 
-BLOCK_SIZE = 16 << 20  # a record (one row) may be up to this long
+# A record (one row) may be up to this long. Larger blocks parse no faster (4 MiB ones faster than 16 MiB here).
+BLOCK_SIZE = 4 << 20
+# Blocks read from the file and not yet parsed into batches: the memory a file's reading holds, whatever its size.
+READ_AHEAD_BLOCKS = 2
 
 
 def _decode_head(raw: bytes, encoding: str, complete: bool) -> str:
@@ -102,7 +108,10 @@ class DelimitedReader:
 
     def batches(self, batch_rows: int) -> Iterator[RawBatch]:
         s = self._settings
-        skipped: list[int] = []  # record numbers of refused rows, in order
+        first = (
+            self._skip + 1
+        )  # record number of the first data row (1-based, header and skipped lines count)
+        numbers = _LineNumbers(first)
         refused: list[RejectedRow] = []
         quarantine = s.quarantine_row_if_row_level_issue_override
         too_long: list[str] = []
@@ -113,14 +122,16 @@ class DelimitedReader:
             if not quarantine:
                 too_long.append(f"line {number}: {reason}")
                 return "error"
-            skipped.append(number)
+            numbers.refuse(number)
             refused.append(RejectedRow(number, row.text, reason))
             return "skip"
 
         stream = pa.input_stream(str(self._path), compression="gzip" if is_gzip(self._path) else None)
+        paced = _PacedInput(stream, READ_AHEAD_BLOCKS)
         try:
+            paced.waiting()  # opening reads the first block
             reader = pa_csv.open_csv(
-                stream,
+                paced,
                 read_options=pa_csv.ReadOptions(
                     column_names=self.names,
                     skip_rows=self._skip,
@@ -142,16 +153,11 @@ class DelimitedReader:
                     quoted_strings_can_be_null=False,
                 ),
             )
-            first = (
-                self._skip + 1
-            )  # record number of the first data row (1-based, header and skipped lines count)
-            good_seen = 0
-            for batch in _rethrow(reader, self._path, too_long, s.encoding_probably):
+            paced.took()
+            for batch in _rethrow(reader, paced, self._path, too_long, s.encoding_probably):
                 for start in range(0, batch.num_rows, batch_rows):
                     part = batch.slice(start, batch_rows)
-                    numbers = _line_numbers(first, good_seen, part.num_rows, skipped)
-                    good_seen += part.num_rows
-                    yield RawBatch(part, numbers, refused[:])
+                    yield RawBatch(part, numbers.next(part.num_rows), refused[:])
                     refused.clear()
                 if batch.num_rows == 0 and refused:
                     yield RawBatch(batch, pa.array([], pa.int64()), refused[:])
@@ -167,14 +173,86 @@ class DelimitedReader:
             stream.close()
 
 
-def _rethrow(reader: Any, path: Path, too_long: list[str], encoding: str) -> Iterator[RecordBatch]:
+class _PacedInput:
+    """The file as Arrow's streaming CSV reader sees it, read at most `ahead` blocks ahead of the batches taken.
+
+    Arrow reads its input on a background thread into a queue of up to 32 blocks however slowly the batches are
+    taken (with 16 MiB blocks, 512 MiB of a large file in memory). Here a read waits while `ahead` blocks are
+    read and not yet parsed into a batch. Should the consumer wait for its batch a while all the same (a record
+    straddling blocks, a starved machine), one more block is let through per `STARVED_SECONDS` of its wait:
+    never a deadlock, and still a bound."""
+
+    STARVED_SECONDS = 0.1
+
+    def __init__(self, stream: Any, ahead: int) -> None:
+        self._stream = stream
+        self._ahead = ahead
+        self._extra = 0
+        self._reads = 0
+        self._taken = 0
+        self._waiting_since: float | None = None
+        self._changed = threading.Condition()
+        self._ended = False
+        self.closed = False
+
+    @property
+    def blocks_ahead(self) -> int:
+        """Blocks read and not yet parsed into a batch taken."""
+        with self._changed:
+            return self._reads - self._taken
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, size: int = -1) -> bytes:
+        with self._changed:
+            while self._reads - self._taken >= self._ahead + self._extra and not self._ended:
+                since = self._waiting_since
+                if since is not None and time.monotonic() - since >= self.STARVED_SECONDS * (self._extra + 1):
+                    self._extra += 1
+                    continue
+                self._changed.wait(self.STARVED_SECONDS / 2)
+            self._reads += 1
+        data = bytes(self._stream.read(size))
+        if not data:
+            with self._changed:
+                self._ended = True
+        return data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def waiting(self) -> None:
+        """The consumer asks for its next batch."""
+        with self._changed:
+            self._waiting_since = time.monotonic()
+            self._changed.notify_all()
+
+    def took(self) -> None:
+        """The consumer has its batch (or the end, or the reader opened): a block is parsed."""
+        with self._changed:
+            self._waiting_since = None
+            self._taken += 1
+            self._extra = 0
+            self._changed.notify_all()
+
+
+def _rethrow(
+    reader: Any, paced: _PacedInput, path: Path, too_long: list[str], encoding: str
+) -> Iterator[RecordBatch]:
     while True:
+        paced.waiting()
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except (pa.ArrowInvalid, OSError, EOFError) as e:
             raise _explain(e, path, too_long, encoding) from e
+        finally:
+            paced.took()
         yield batch
 
 
@@ -203,24 +281,40 @@ def _ordinals(n: int) -> Array:
     return pa.array(range(n), pa.int64())
 
 
-def _line_numbers(first: int, good_seen: int, n: int, skipped: list[int]) -> Array:
-    """The record numbers of the next `n` good rows, given the record numbers of the rows set aside so far.
+class _LineNumbers:
+    """The record numbers of the good rows, batch after batch, given the record numbers of the rows set aside
+    (in order, as the reader refuses them). Only the refused rows not yet passed are kept.
 
     Good row k (0-based over the file) sits at `first + k + (refused rows before it)`."""
-    # How many good rows precede each refused row: record - first - (refused rows before it).
-    before = [number - first - i for i, number in enumerate(skipped)]
-    start = first + good_seen + sum(1 for b in before if b < good_seen)
-    inside = [b - good_seen for b in before if good_seen <= b < good_seen + n]
-    if not inside:
-        return pc.add(_ordinals(n), start)
-    out: list[int] = []
-    line = start
-    extra = iter(inside)
-    next_extra = next(extra, None)
-    for j in range(n):
-        while next_extra is not None and next_extra == j:
+
+    def __init__(self, first: int) -> None:
+        self._first = first
+        self._good_seen = 0
+        self._refused = 0  # refused so far
+        self._passed = 0  # refused rows before the next good row
+        # For each refused row not yet passed: how many good rows precede it.
+        self._ahead: deque[int] = deque()
+
+    def refuse(self, number: int) -> None:
+        self._ahead.append(number - self._first - self._refused)
+        self._refused += 1
+
+    def next(self, n: int) -> Array:
+        ahead, seen = self._ahead, self._good_seen
+        while ahead and ahead[0] < seen:
+            ahead.popleft()
+            self._passed += 1
+        start = self._first + seen + self._passed
+        self._good_seen += n
+        if not ahead or ahead[0] >= seen + n:
+            return pc.add(_ordinals(n), start)
+        out: list[int] = []
+        line = start
+        for j in range(n):
+            while ahead and ahead[0] == seen + j:
+                ahead.popleft()
+                self._passed += 1
+                line += 1
+            out.append(line)
             line += 1
-            next_extra = next(extra, None)
-        out.append(line)
-        line += 1
-    return pa.array(out, pa.int64())
+        return pa.array(out, pa.int64())

@@ -68,13 +68,16 @@ async def test_freshness_and_the_queue_monitor_reach_kafka(
     await checks.wait_for(asked_over_the_api("queue"))
 
 
+SYSTEM_SCHEDULES = ["freshness", "queue_monitor", "retention", "timeliness"]
+
+
 async def test_the_system_schedules_are_listed_through_the_gateway(gateway: httpx.AsyncClient) -> None:
     async def reconciled() -> list[dict[str, object]]:
         r = await gateway.get("/api/v1/schedules")
         assert r.status_code == 200
-        # a job's schedule (a data source's sensor, `sensor-<id>`) lives beside the system ones; other tests make them
-        listed = [s for s in r.json() if not str(s["name"]).startswith("sensor-")]
-        assert [s["name"] for s in listed] == ["freshness", "queue_monitor", "retention", "timeliness"]
+        # jobs' schedules (sensors `sensor-<id>`, syncs `sync-<id>`) live beside the system ones; other tests make them
+        listed = [s for s in r.json() if s["name"] in SYSTEM_SCHEDULES]
+        assert [s["name"] for s in listed] == SYSTEM_SCHEDULES
         return listed
 
     listed = {

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from headwater.common.errors import Conflict, Invalid
+from headwater.common.errors import Conflict, Invalid, NotFound
 from headwater.common.events import JobRunRequested
 from headwater.devstack.stack import Stack, with_database
 from headwater.ingestion.bootstrap import Container
@@ -171,6 +171,8 @@ async def test_a_job_copies_a_table_then_only_what_changed(
     )
     assert (after[0]["n"], after[0]["ids"], float(after[0]["zeroed"])) == (1010, 1010, 0.0)
 
+    with pytest.raises(NotFound):
+        await syncs.run_logs(uow(), PROJECT, job.id, "not-a-uuid")
     logs = await syncs.run_logs(uow(), PROJECT, job.id, third.id)
     assert logs[0].message == "sync_run_started"
     assert any(line.message == "stream_written" and line.fields["rows"] == 15 for line in logs)
@@ -181,6 +183,7 @@ async def test_a_job_copies_a_table_then_only_what_changed(
     assert [(j.job.id, j.last_run.status if j.last_run else None) for j in mine.jobs] == [
         (job.id, RunStatus.SUCCEEDED)
     ]
+    await syncs.delete_job(uow(), PROJECT, job.id)  # its schedule goes (a worker of the session relays it)
 
 
 async def test_one_active_run_per_job_and_a_queued_run_cancels_at_once(

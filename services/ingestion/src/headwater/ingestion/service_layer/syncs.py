@@ -583,6 +583,10 @@ async def runs_of(uow: UnitOfWork, project_id: str, job_id: int, *, limit: int =
 
 
 async def run_logs(uow: UnitOfWork, project_id: str, job_id: int, run_id: str) -> list[LogLine]:
+    try:
+        uuid.UUID(run_id)
+    except ValueError:
+        raise NotFound(f"run {run_id!r} of job {job_id} not found: run ids are UUIDs") from None
     async with uow:
         job = await uow.jobs.get(job_id, project_id)
         run = await uow.sync_runs.get(run_id)

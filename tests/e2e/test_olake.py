@@ -195,7 +195,8 @@ async def test_the_ui_flow(ui: httpx.AsyncClient, system: Stack, databases: tupl
     assert job["streams_config"] == streams_config
     assert job["source"]["name"] == f"pg-{tag}"
     assert job["source"]["type"] == "postgres"
-    assert json.loads(job["source"]["config"])["password"] == "********"
+    if parts.password:  # a secret is masked in every answer (the stack's Postgres may trust local users)
+        assert json.loads(job["source"]["config"])["password"] == "********"
     assert json.loads(job["destination"]["config"])["database"] == destination_db
     assert "last_run_time" not in job
     job_id = job["id"]

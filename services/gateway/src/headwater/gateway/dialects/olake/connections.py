@@ -3,11 +3,13 @@ the OLake UI lists it, get-or-create by name (a job's embedded source or destina
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from litestar import Response
-from msgspec import Struct
+from litestar.params import Parameter
+from msgspec import Meta, Struct
 
+from headwater.common.contracts.types import BIGINT_MAX, STORABLE, Name, Word, storable_json
 from headwater.common.principal import Principal
 from headwater.gateway.dialects.olake.syncs_client import IngestionRefused, Syncs
 from headwater.gateway.dialects.olake.translate import (
@@ -33,27 +35,38 @@ DESTINATION: Final = "destinations"
 VERSIONS: Final = ["latest"]  # our connectors are not versioned: any version an OLake client names is served
 
 
+Config = str | dict[str, Any]  # a JSON-encoded object (as the UI sends it) or the object (as 004 shows it)
+ConfigText = Annotated[str, Meta(max_length=100_000, pattern=STORABLE)]
+PathId = Annotated[int, Parameter(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]  # a Postgres bigint, else 400 here
+
+
 class ConnectionBody(Struct, kw_only=True):
     """A source or destination as the UI sends it: `config` a JSON-encoded object (an object is accepted)."""
 
-    type: str
-    config: str | dict[str, Any]
-    name: str = ""
-    version: str = "latest"
+    type: Word
+    config: ConfigText | dict[str, Any]
+    name: Name = ""
+    version: Word = "latest"
+
+    def __post_init__(self) -> None:
+        storable_json("config", self.config)
 
 
 class SpecBody(Struct, kw_only=True):
-    type: str
-    version: str = "latest"
-    catalog: str | None = None
+    type: Word
+    version: Word = "latest"
+    catalog: Word | None = None
 
 
 class StreamsBody(Struct, kw_only=True):
-    type: str
-    config: str | dict[str, Any]
-    name: str = ""
-    version: str = "latest"
-    job_id: int = -1
+    type: Word
+    config: ConfigText | dict[str, Any]
+    name: Name = ""
+    version: Word = "latest"
+    job_id: Annotated[int, Meta(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)] = -1  # < 0: a new job
+
+    def __post_init__(self) -> None:
+        storable_json("config", self.config)
 
 
 def ok(data: Any, message: str = "success") -> Response[Any]:
@@ -68,7 +81,7 @@ def kind_of(role: str, olake_type: str) -> str:
     return source_kind(olake_type) if role == SOURCE else destination_kind(olake_type)
 
 
-def ours(role: str, kind: str, config: str | dict[str, Any]) -> dict[str, Any]:
+def ours(role: str, kind: str, config: Config) -> dict[str, Any]:
     """An OLake config (string or object) as our connector's config of `kind`."""
     parsed = parse_config(config)
     return source_config(kind, parsed) if role == SOURCE else destination_config(kind, parsed)

@@ -10,11 +10,13 @@ from typing import Any
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from headwater.common.contracts.types import Word
 from headwater.gateway.dialects.deps import Caller, Service
 from headwater.gateway.dialects.olake.connections import (
     DESTINATION,
     VERSIONS,
     ConnectionBody,
+    PathId,
     SpecBody,
     list_connections,
     listed,
@@ -68,7 +70,7 @@ class DestinationController(Controller):
     async def update_destination(
         self,
         project_id: FromPath[str],
-        destination_id: FromPath[int],
+        destination_id: PathId,
         data: JSONBody[ConnectionBody],
         ingestion: Service,
         principal: Caller,
@@ -83,7 +85,7 @@ class DestinationController(Controller):
         summary="Soft delete a destination (409 while a job uses it)",
     )
     async def delete_destination(
-        self, project_id: FromPath[str], destination_id: FromPath[int], ingestion: Service, principal: Caller
+        self, project_id: FromPath[str], destination_id: PathId, ingestion: Service, principal: Caller
     ) -> Response[Any]:
         gone = await syncs_of(ingestion, principal, project_id).delete_connection(DESTINATION, destination_id)
         return ok({"name": gone["name"]})
@@ -96,7 +98,7 @@ class DestinationController(Controller):
 
     @get(["/destinations/versions", "/destinations/versions/"], summary="Versions of a destination type")
     async def destination_versions(
-        self, project_id: FromPath[str], type: FromQuery[str] = "s3"
+        self, project_id: FromPath[str], type: FromQuery[Word] = "s3"
     ) -> Response[Any]:
         destination_kind(type)
         return ok({"version": VERSIONS})
@@ -118,9 +120,9 @@ class DestinationController(Controller):
         project_id: FromPath[str],
         ingestion: Service,
         principal: Caller,
-        type: FromQuery[str] = "s3",
-        version: FromQuery[str] = "latest",
-        catalog: FromQuery[str | None] = None,
+        type: FromQuery[Word] = "s3",
+        version: FromQuery[Word] = "latest",
+        catalog: FromQuery[Word | None] = None,
     ) -> Response[Any]:
         body = SpecBody(type=type, version=version, catalog=catalog)
         return ok(await _spec(syncs_of(ingestion, principal, project_id), body))

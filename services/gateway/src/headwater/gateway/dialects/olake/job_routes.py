@@ -7,18 +7,23 @@ job's `extra` so the UI reads back what it wrote."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Response, delete, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 from msgspec import Struct
 
+from headwater.common.contracts.types import Name, Word, storable_json
+from headwater.common.errors import NotFound
 from headwater.gateway.dialects.deps import Caller, Service
 from headwater.gateway.dialects.olake.connections import (
     DESTINATION,
     SOURCE,
+    ConfigText,
     ConnectionBody,
+    PathId,
     get_or_create,
     ok,
     olake_config,
@@ -39,16 +44,19 @@ from headwater.gateway.dialects.olake.translate import (
     streams_config_of,
 )
 
-StreamsConfig = str | dict[str, Any] | list[Any]
+StreamsConfig = ConfigText | dict[str, Any] | list[Any]
 
 
 class JobBody(Struct, kw_only=True):
-    name: str
+    name: Name
     source: ConnectionBody
     destination: ConnectionBody
     streams_config: StreamsConfig = "[]"
-    frequency: str = ""
+    frequency: Word = ""
     activate: bool | None = None
+
+    def __post_init__(self) -> None:
+        storable_json("streams_config", self.streams_config)
 
 
 class Activate(Struct, kw_only=True):
@@ -56,7 +64,7 @@ class Activate(Struct, kw_only=True):
 
 
 class LogsBody(Struct, kw_only=True):
-    file_path: str
+    file_path: Word
 
 
 def _text(streams_config: StreamsConfig) -> str:
@@ -129,8 +137,12 @@ def _task(run: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 async def _logs(syncs: Syncs, job_id: int, run_id: str) -> list[dict[str, Any]]:
-    if not run_id or "/" in run_id:
-        raise Refused("file_path must be a task's file_path from /tasks")
+    try:  # a run's id is a UUID: anything else names no task (and must not reach ingestion's database)
+        run_id = str(uuid.UUID(run_id))
+    except ValueError:
+        raise NotFound(
+            f"no task of job {job_id} has file_path {run_id!r}: use a file_path from /tasks"
+        ) from None
     lines = await syncs.run_logs(job_id, run_id)
     return [
         {"level": str(x["level"]).lower(), "time": rfc3339(x["at"]), "message": str(x["message"])}
@@ -149,9 +161,9 @@ class JobController(Controller):
         project_id: FromPath[str],
         ingestion: Service,
         principal: Caller,
-        source_id: FromQuery[int | None] = None,
-        dest_id: FromQuery[int | None] = None,
-        destination_id: FromQuery[int | None] = None,
+        source_id: PathId | None = None,
+        dest_id: PathId | None = None,
+        destination_id: PathId | None = None,
     ) -> Response[Any]:
         syncs = syncs_of(ingestion, principal, project_id)
         jobs = await syncs.jobs(
@@ -176,7 +188,7 @@ class JobController(Controller):
     async def update_job(
         self,
         project_id: FromPath[str],
-        job_id: FromPath[int],
+        job_id: PathId,
         data: JSONBody[JobBody],
         ingestion: Service,
         principal: Caller,
@@ -190,7 +202,7 @@ class JobController(Controller):
 
     @delete("/{job_id:int}", status_code=200, summary="Soft delete a job (its runs stay readable)")
     async def delete_job(
-        self, project_id: FromPath[str], job_id: FromPath[int], ingestion: Service, principal: Caller
+        self, project_id: FromPath[str], job_id: PathId, ingestion: Service, principal: Caller
     ) -> Response[Any]:
         syncs = syncs_of(ingestion, principal, project_id)
         job = await syncs.job(job_id)
@@ -199,7 +211,7 @@ class JobController(Controller):
 
     @post("/{job_id:int}/sync", status_code=200, summary="Sync now (the run is asynchronous: see tasks)")
     async def sync_job(
-        self, project_id: FromPath[str], job_id: FromPath[int], ingestion: Service, principal: Caller
+        self, project_id: FromPath[str], job_id: PathId, ingestion: Service, principal: Caller
     ) -> Response[Any]:
         await syncs_of(ingestion, principal, project_id).sync_now(job_id)
         return ok(None, "sync started")
@@ -208,7 +220,7 @@ class JobController(Controller):
     async def activate_job(
         self,
         project_id: FromPath[str],
-        job_id: FromPath[int],
+        job_id: PathId,
         data: JSONBody[Activate],
         ingestion: Service,
         principal: Caller,
@@ -218,7 +230,7 @@ class JobController(Controller):
 
     @get("/{job_id:int}/tasks", summary="The job's runs, newest first (file_path: the run id for the logs)")
     async def job_tasks(
-        self, project_id: FromPath[str], job_id: FromPath[int], ingestion: Service, principal: Caller
+        self, project_id: FromPath[str], job_id: PathId, ingestion: Service, principal: Caller
     ) -> Response[Any]:
         runs = await syncs_of(ingestion, principal, project_id).runs(job_id)
         now = datetime.now(UTC)
@@ -233,8 +245,8 @@ class JobController(Controller):
     async def task_logs(
         self,
         project_id: FromPath[str],
-        job_id: FromPath[int],
-        task_id: FromPath[str],
+        job_id: PathId,
+        task_id: FromPath[Word],
         data: JSONBody[LogsBody],
         ingestion: Service,
         principal: Caller,
@@ -248,8 +260,8 @@ class JobController(Controller):
     async def task_logs_004(
         self,
         project_id: FromPath[str],
-        job_id: FromPath[int],
-        task_id: FromPath[str],
+        job_id: PathId,
+        task_id: FromPath[Word],
         ingestion: Service,
         principal: Caller,
     ) -> Response[Any]:

@@ -10,11 +10,13 @@ from typing import Any
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from headwater.common.contracts.types import Word
 from headwater.gateway.dialects.deps import Caller, Service
 from headwater.gateway.dialects.olake.connections import (
     SOURCE,
     VERSIONS,
     ConnectionBody,
+    PathId,
     SpecBody,
     StreamsBody,
     list_connections,
@@ -67,7 +69,7 @@ class SourceController(Controller):
     async def update_source(
         self,
         project_id: FromPath[str],
-        source_id: FromPath[int],
+        source_id: PathId,
         data: JSONBody[ConnectionBody],
         ingestion: Service,
         principal: Caller,
@@ -82,7 +84,7 @@ class SourceController(Controller):
         summary="Soft delete a source (409 while a job uses it; it stays readable in the jobs' history)",
     )
     async def delete_source(
-        self, project_id: FromPath[str], source_id: FromPath[int], ingestion: Service, principal: Caller
+        self, project_id: FromPath[str], source_id: PathId, ingestion: Service, principal: Caller
     ) -> Response[Any]:
         gone = await syncs_of(ingestion, principal, project_id).delete_connection(SOURCE, source_id)
         return ok({"name": gone["name"]})
@@ -95,7 +97,7 @@ class SourceController(Controller):
 
     @get(["/sources/versions", "/sources/versions/"], summary="Versions of a source type (data.version)")
     async def source_versions(
-        self, project_id: FromPath[str], type: FromQuery[str] = "postgres"
+        self, project_id: FromPath[str], type: FromQuery[Word] = "postgres"
     ) -> Response[Any]:
         source_kind(type)
         return ok({"version": VERSIONS})
@@ -107,7 +109,10 @@ class SourceController(Controller):
 
     @get("/sources/spec", summary="The form of a source type, as 004 writes it (GET, type in the query)")
     async def source_spec_get(
-        self, project_id: FromPath[str], type: FromQuery[str] = "postgres", version: FromQuery[str] = "latest"
+        self,
+        project_id: FromPath[str],
+        type: FromQuery[Word] = "postgres",
+        version: FromQuery[Word] = "latest",
     ) -> Response[Any]:
         kind = source_kind(type)
         return ok({"type": kind, "version": version, "spec": source_spec(kind)})

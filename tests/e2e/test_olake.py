@@ -51,7 +51,12 @@ def refused(response: httpx.Response, status: int) -> str:
 @pytest.fixture
 async def ui(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """The UI's HTTP client: the literal Bearer value it sends after login, JSON, the UI's origin."""
-    headers = {"authorization": "Bearer authenticated", "origin": ORIGIN, "accept": "application/json"}
+    headers = {
+        "authorization": "Bearer authenticated",
+        "origin": ORIGIN,
+        "accept": "application/json",
+        "content-type": "application/json",  # on every call, DELETE included (the UI's axios defaults)
+    }
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60, headers=headers) as client:
         yield client
 

@@ -18,7 +18,7 @@ from msgspec import Struct
 from headwater.common.contracts.types import Name, Secret
 from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
 from headwater.gateway.identity.guard import SESSION_COOKIE
-from headwater.gateway.identity.logins import NotAuthenticated
+from headwater.gateway.identity.logins import NotAuthenticated, WrongPassword
 
 PUBLIC = {"permission": "public"}
 TELEMETRY_ID = secrets.token_hex(16)  # this gateway process's anonymous id for the UI's analytics
@@ -53,8 +53,10 @@ def _secure(request: AnyRequest) -> bool:
 async def login(data: JSONBody[Login], request: AnyRequest, identity: Identities) -> Response[Any]:
     try:
         user = await identity.logins.check_password(data.username, data.password, client_address(request))
-    except NotAuthenticated:  # OLake answers 400: its UI takes a 401 for "session over" and drops the message
-        return Response({"success": False, "message": "Invalid credentials"}, status_code=400)
+    except NotAuthenticated as exc:
+        # 400 as OLake answers: its UI takes a 401 for "session over" and reloads the login page without the message.
+        message = "Invalid credentials" if isinstance(exc, WrongPassword) else exc.detail
+        return Response({"success": False, "message": message}, status_code=400)
     session_id, expires = await identity.logins.open_session(user)
     response = envelope("login successful", {"username": user["username"]})
     response.set_cookie(

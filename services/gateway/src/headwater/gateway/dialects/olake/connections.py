@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Final, Literal
 
 from litestar import Response
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 from msgspec import Meta, Struct
 
 from headwater.common.contracts.types import BIGINT_MAX, STORABLE, Name, Word, storable_json
@@ -38,6 +38,7 @@ VERSIONS: Final = ["latest"]  # our connectors are not versioned: any version an
 Config = str | dict[str, Any]  # a JSON-encoded object (as the UI sends it) or the object (as 004 shows it)
 ConfigText = Annotated[str, Meta(max_length=100_000, pattern=STORABLE)]
 PathId = Annotated[int, Parameter(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)]  # a Postgres bigint, else 400 here
+QueryId = FromQuery[Annotated[int, Meta(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)] | None]
 
 
 class ConnectionBody(Struct, kw_only=True):

@@ -24,6 +24,7 @@ from headwater.gateway.dialects.olake.connections import (
     ConfigText,
     ConnectionBody,
     PathId,
+    QueryId,
     get_or_create,
     ok,
     olake_config,
@@ -161,9 +162,9 @@ class JobController(Controller):
         project_id: FromPath[str],
         ingestion: Service,
         principal: Caller,
-        source_id: PathId | None = None,
-        dest_id: PathId | None = None,
-        destination_id: PathId | None = None,
+        source_id: QueryId = None,
+        dest_id: QueryId = None,
+        destination_id: QueryId = None,
     ) -> Response[Any]:
         syncs = syncs_of(ingestion, principal, project_id)
         jobs = await syncs.jobs(

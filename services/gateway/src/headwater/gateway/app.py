@@ -27,12 +27,15 @@ from headwater.gateway.dialects.deps import (
 from headwater.gateway.dialects.errors import (
     EXCEPTION_HANDLERS_BY_DIALECT,
     document_errors,
-    is_olake,
     olake_error,
 )
 from headwater.gateway.dialects.lineage.routes import ROUTES as LINEAGE_ROUTES
 from headwater.gateway.dialects.olake.auth_routes import ROUTES as OLAKE_AUTH_ROUTES
+from headwater.gateway.dialects.olake.destination_routes import ROUTES as OLAKE_DESTINATION_ROUTES
+from headwater.gateway.dialects.olake.job_routes import ROUTES as OLAKE_JOB_ROUTES
+from headwater.gateway.dialects.olake.paths import is_olake
 from headwater.gateway.dialects.olake.project_routes import ROUTES as PROJECT_ROUTES
+from headwater.gateway.dialects.olake.source_routes import ROUTES as OLAKE_SOURCE_ROUTES
 from headwater.gateway.dialects.openlineage.routes import ROUTES as OPENLINEAGE_ROUTES
 from headwater.gateway.dialects.qluster.data_routes import ROUTES as QLUSTER_DATA_ROUTES
 from headwater.gateway.dialects.qluster.error_routes import ROUTES as FATAL_ERROR_ROUTES
@@ -86,6 +89,9 @@ def create_app(container: Container | None = None) -> Litestar:
             *USER_ROUTES,
             *TOKEN_ROUTES,
             *PROJECT_ROUTES,
+            *OLAKE_SOURCE_ROUTES,
+            *OLAKE_DESTINATION_ROUTES,
+            *OLAKE_JOB_ROUTES,
             *AUDIT_ROUTES,
             *WATCHER_ROUTES,
             *ANOMALY_ROUTES,
@@ -123,8 +129,8 @@ def create_app(container: Container | None = None) -> Litestar:
             UpstreamTooLarge: upstream_too_large,
         },
         plugins=plugins,
-        # CORS outermost (a preflight needs no credentials), then tracing/metrics, then the audit of writes.
-        middleware=[cors_middleware(c.settings.cors_origins), *middleware, audit_middleware],
+        # Tracing/metrics, then the audit of writes; CORS wraps the whole app (below).
+        middleware=[*middleware, audit_middleware],
         on_startup=[freeze_startup_objects, c.open],
         on_shutdown=[c.close],
         logging_config=None,  # structlog (configured in bootstrap) handles every logger
@@ -157,4 +163,8 @@ def create_app(container: Container | None = None) -> Litestar:
             security=[{"OAuth2PasswordBearer": []}, {"BearerToken": []}],
         ),
     )
+    # CORS outermost, around the router itself: a preflight needs no credentials, and every answer to an allowed
+    # origin carries the CORS headers, also a 404 or a 405 of a path no route serves (which route middleware
+    # never sees) — else the browser reports a CORS failure instead of the answer.
+    app.asgi_handler = cors_middleware(c.settings.cors_origins)(app.asgi_handler)
     return document_errors(app)

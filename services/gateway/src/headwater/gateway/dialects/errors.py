@@ -21,9 +21,8 @@ from headwater.common.errors import UseCaseError
 from headwater.common.http import DATABASE_RETRY_AFTER, EXCEPTION_HANDLERS, database_unavailable, not_utf8
 from headwater.common.logging import get_logger
 from headwater.gateway.dialects.deps import AnyRequest
+from headwater.gateway.dialects.olake.paths import is_olake
 
-OLAKE_PATHS = frozenset({"/login", "/signup", "/auth", "/auth/check", "/logout"})
-OLAKE_PREFIX = "/api/v1/project/"
 OLAKE_MESSAGES = {
     401: "Authentication required",
     403: "Insufficient permissions",
@@ -34,10 +33,6 @@ OLAKE_MESSAGES = {
 log = get_logger(__name__)
 
 Handler = Callable[[AnyRequest, Any], Response[Any]]
-
-
-def is_olake(path: str) -> bool:
-    return path in OLAKE_PATHS or path.startswith(OLAKE_PREFIX)
 
 
 def olake_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:

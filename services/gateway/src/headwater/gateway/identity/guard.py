@@ -23,6 +23,7 @@ from prometheus_client import Counter
 from headwater.common.contracts.types import storable
 from headwater.common.logging import get_logger
 from headwater.common.principal import Principal
+from headwater.gateway.dialects.olake.paths import is_olake
 from headwater.gateway.identity.policy import PERMISSIONS, Permission, allows, default_permission
 from headwater.gateway.identity.service import Identity
 
@@ -70,9 +71,14 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if permission == "public":
         return
     identity: Identity = connection.app.state.identity
-    principal = await identity.authentication.authenticate(
-        bearer_token(connection), connection.cookies.get(SESSION_COOKIE)
-    )
+    bearer, session = bearer_token(connection), connection.cookies.get(SESSION_COOKIE)
+    principal = None
+    if session and is_olake(connection.url.path):
+        # The OLake UI sends its session cookie with `Authorization: Bearer authenticated` (not a token): on its
+        # paths a valid cookie wins, as on OLake's own server.
+        principal = await identity.authentication.authenticate(None, session)
+    if principal is None:
+        principal = await identity.authentication.authenticate(bearer, session)
     if principal is None:
         REFUSED.labels("unauthenticated").inc()
         raise NotAuthorizedException("Not authenticated", headers={"WWW-Authenticate": "Bearer"})

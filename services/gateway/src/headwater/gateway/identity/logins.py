@@ -29,6 +29,10 @@ class NotAuthenticated(UseCaseError):
     status = 401
 
 
+class WrongPassword(NotAuthenticated):
+    """No user with this name, or not this password (the two are not told apart)."""
+
+
 class TooManyAttempts(UseCaseError):
     status = 429
 
@@ -76,7 +80,7 @@ class Logins:
         if not ok or user is None:
             LOGINS.labels("failed").inc()
             log.info("login_failed", username=login, address=address)
-            raise NotAuthenticated("Incorrect username or password")
+            raise WrongPassword("Incorrect username or password")
         if not active:  # the right password: saying why does not help a guesser
             LOGINS.labels("inactive").inc()
             log.info("login_inactive", user_id=str(user["id"]), address=address)

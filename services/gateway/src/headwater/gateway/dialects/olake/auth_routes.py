@@ -7,6 +7,7 @@ through a proxy that says so in `X-Forwarded-Proto`).
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from litestar import Response, get, post
@@ -17,8 +18,10 @@ from msgspec import Struct
 from headwater.common.contracts.types import Name, Secret
 from headwater.gateway.dialects.deps import AnyRequest, Caller, Identities
 from headwater.gateway.identity.guard import SESSION_COOKIE
+from headwater.gateway.identity.logins import NotAuthenticated, WrongPassword
 
 PUBLIC = {"permission": "public"}
+TELEMETRY_ID = secrets.token_hex(16)  # this gateway process's anonymous id for the UI's analytics
 SELF = {"permission": "self"}
 
 
@@ -48,7 +51,12 @@ def _secure(request: AnyRequest) -> bool:
 
 @post("/login", opt=PUBLIC, tags=["Auth (OLake)"], summary="Log in; sets the session cookie")
 async def login(data: JSONBody[Login], request: AnyRequest, identity: Identities) -> Response[Any]:
-    user = await identity.logins.check_password(data.username, data.password, client_address(request))
+    try:
+        user = await identity.logins.check_password(data.username, data.password, client_address(request))
+    except NotAuthenticated as exc:
+        # 400 as OLake answers: its UI takes a 401 for "session over" and reloads the login page without the message.
+        message = "Invalid credentials" if isinstance(exc, WrongPassword) else exc.detail
+        return Response({"success": False, "message": message}, status_code=400)
     session_id, expires = await identity.logins.open_session(user)
     response = envelope("login successful", {"username": user["username"]})
     response.set_cookie(
@@ -95,4 +103,9 @@ async def logout(request: AnyRequest, identity: Identities) -> Response[Any]:
     return response
 
 
-ROUTES = [login, signup, check, logout]
+@get("/telemetry-id", opt=PUBLIC, tags=["Auth (OLake)"], summary="An anonymous id for the UI's analytics")
+async def telemetry_id() -> Response[Any]:
+    return envelope("success", {"user_id": TELEMETRY_ID})
+
+
+ROUTES = [login, signup, check, logout, telemetry_id]

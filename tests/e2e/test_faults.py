@@ -105,8 +105,8 @@ async def test_sigterm_of_the_worker_with_an_outbox_backlog_loses_and_repeats_no
     try:
         accepted = [await run_once(gateway, pid) for _ in range(150)]  # 300 events wait in the outbox
         system.start_service("execution-tracking", ("worker",))
-        # A restarted worker rejoins its consumer groups before its relay runs; with the session's own system
-        # running beside this one on two cores that has taken over a minute.
+        # A restarted worker's relay starts as soon as its producer connects, before its consumers have rejoined
+        # their groups (which has taken minutes on a loaded machine).
         await events.wait_for(
             lambda m: m.topic == "execution.ended" and m.json()["execution_id"] in set(accepted), timeout=180
         )

@@ -97,13 +97,22 @@ async def run(worker: Worker) -> None:
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, log_tasks)
 
-    if not (await _retry(producer.start, "producer", stop) and await _retry(broker.start, "broker", stop)):
+    relay_task: asyncio.Task[None] | None = None
+    if await _retry(producer.start, "producer", stop):
+        # The relay needs the producer only: it drains the outbox at once, while the consumers below wait for
+        # their groups to assign them partitions (aiokafka's start waits for that, and after a restart a group
+        # may first wait out the session of the member that left; minutes with several groups on a slow broker).
+        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    if relay_task is None or not await _retry(broker.start, "broker", stop):
+        if relay_task is not None:
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
         with contextlib.suppress(Exception):  # asked to stop while Kafka was still away
             await broker.stop()
             await producer.stop()
         await container.close()
         return
-    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
     backgrounds = [*worker.background, Background("inbox-purge", inbox_purge.run)]
     tasks = [(b, asyncio.create_task(b.run(stop), name=b.name)) for b in backgrounds]
     freeze_startup_objects()

@@ -28,7 +28,7 @@ async def test_every_probe_is_flagged_while_runs_stream_in(system: Stack, tmp_pa
         anomaly_duration=2,
         anomaly_warmup=0.5,
         anomaly_probe_interval=0.25,
-        anomaly_probe_timeout=30,
+        anomaly_probe_timeout=120,  # a smoke test of the bench: latency is what the bench reports, not asserted
         anomaly_trace=True,
     )
     result = await measure_anomaly(settings)

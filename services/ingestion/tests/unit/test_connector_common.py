@@ -10,12 +10,12 @@ from headwater.ingestion.adapters.connectors.common import (
     Rebatcher,
     next_state,
     parse_config,
-    secret_fields,
 )
 from headwater.ingestion.adapters.connectors.mysql import MySQLConfig
 from headwater.ingestion.adapters.connectors.postgres import PostgresConfig, PostgresSource
 from headwater.ingestion.arrow import pa
 from headwater.ingestion.domain.connectors import CheckFailed
+from headwater.ingestion.domain.syncs import secret_fields
 
 
 def test_a_config_off_its_spec_fails_naming_the_field_and_never_the_secret() -> None:
@@ -29,7 +29,7 @@ def test_a_config_off_its_spec_fails_naming_the_field_and_never_the_secret() -> 
 
 
 def test_spec_and_repr_agree_on_what_is_secret() -> None:
-    assert secret_fields(PostgresSource().spec()) == ["password"]
+    assert secret_fields(PostgresSource().spec()) == {"password"}
     cfg = parse_config({"host": "h", "database": "d", "username": "u", "password": "hunter2"}, PostgresConfig)
     assert "hunter2" not in repr(cfg)
     assert "password=***" in repr(cfg)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.ingestion.adapters.connectors.destinations_common import secret_fields
 from headwater.ingestion.adapters.connectors.registry_destinations import (
     UnknownDestination,
     destination,
     destinations,
 )
 from headwater.ingestion.domain.connectors import CheckFailed
+from headwater.ingestion.domain.syncs import secret_fields
 
 
 def test_every_destination_is_found_by_its_kind() -> None:
@@ -23,9 +23,9 @@ def test_every_destination_is_found_by_its_kind() -> None:
 
 def test_the_forms_mark_their_secrets() -> None:
     assert {kind: secret_fields(connector.spec()) for kind, connector in destinations().items()} == {
-        "postgres": ("password",),
-        "parquet": ("secret_access_key",),
-        "iceberg": ("catalog_password", "secret_access_key"),
+        "postgres": {"password"},
+        "parquet": {"secret_access_key"},
+        "iceberg": {"catalog_password", "secret_access_key"},
     }
 
 

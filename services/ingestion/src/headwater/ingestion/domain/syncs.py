@@ -28,14 +28,6 @@ def job_name(job_id: int) -> str:
     return f"{JOB_PREFIX}{job_id}"
 
 
-def job_id_of(name: str) -> int | None:
-    """The job id in a scheduler job's name, None for another kind of job."""
-    if not name.startswith(JOB_PREFIX):
-        return None
-    rest = name[len(JOB_PREFIX) :]
-    return int(rest) if rest.isdigit() else None
-
-
 class Role(enum.StrEnum):
     SOURCE = "source"
     DESTINATION = "destination"
@@ -108,7 +100,6 @@ class RunStatus(enum.StrEnum):
 
 
 ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})  # at most one per job at a time
-FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELED, RunStatus.SKIPPED})
 
 
 class SyncRun(msgspec.Struct, frozen=True, kw_only=True):
@@ -165,13 +156,14 @@ def unknown_streams(selected: Sequence[StreamConfig], discovered: Sequence[Strea
 
 
 def secret_fields(spec: Mapping[str, Any]) -> set[str]:
-    """The top-level properties of a connector's JSON Schema that hold secrets (never shown, never logged)."""
+    """The top-level properties of a connector's JSON Schema that hold secrets (never shown, never logged): marked
+    `secret: true`, `x-secret` or `format: password` (every connector's form is read by this one rule)."""
     properties: Mapping[str, Any] = spec.get("properties") or {}
     return {
         name
         for name, schema in properties.items()
         if isinstance(schema, Mapping)
-        and (schema.get("secret") is True or schema.get("format") == "password")  # pyright: ignore[reportUnknownMemberType]
+        and (schema.get("secret") is True or schema.get("x-secret") or schema.get("format") == "password")  # pyright: ignore[reportUnknownMemberType]
     }
 
 

@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from headwater.common.logging import get_logger
 from headwater.ingestion.arrow import RecordBatch, pa, pc
 from headwater.ingestion.domain.connectors import CheckFailed, ReadRequest, SyncMode
+from headwater.ingestion.domain.syncs import secret_fields
 
 log = get_logger(__name__)
 
@@ -113,18 +114,12 @@ def config_spec(cls: type[msgspec.Struct], *, title: str, description: str) -> d
 
 def masked_repr(config: msgspec.Struct) -> str:
     """A configuration's repr with its secret fields masked (a traceback or a debug print shows no password)."""
-    secrets = set(secret_fields(config_spec(type(config), title="", description="")))
+    secrets = secret_fields(config_spec(type(config), title="", description=""))
     shown = ", ".join(
         f"{name}={'***' if name in secrets and getattr(config, name) else repr(getattr(config, name))}"
         for name in config.__struct_fields__
     )
     return f"{type(config).__name__}({shown})"
-
-
-def secret_fields(spec: Mapping[str, Any]) -> list[str]:
-    """The properties a spec marks secret (`"secret": true`): encrypted at rest, masked in answers, never logged."""
-    props: Mapping[str, Any] = spec.get("properties", {})
-    return [name for name, prop in props.items() if isinstance(prop, Mapping) and prop.get("secret") is True]  # pyright: ignore[reportUnknownMemberType]
 
 
 class Rebatcher:

@@ -40,9 +40,3 @@ def form_of(shape: type[msgspec.Struct]) -> dict[str, Any]:
     form = dict(definitions[shape.__name__])
     form.pop("title", None)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **form}
-
-
-def secret_fields(form: Mapping[str, Any]) -> tuple[str, ...]:
-    """The fields a connector's form (its `spec()`) marks `SECRET`: those to encrypt at rest and mask."""
-    properties: dict[str, dict[str, Any]] = form.get("properties", {})
-    return tuple(name for name, field in properties.items() if field.get("x-secret"))
